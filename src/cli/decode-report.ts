@@ -1,0 +1,187 @@
+/** The `decode-block` report: the JSON contract and the human table, both from one observation. */
+
+import type { CandidateEvent } from '../derive/events.ts';
+import type { RelayLayout } from '../derive/layout.ts';
+import type { BlockObservation } from '../derive/observe.ts';
+import { type Hex, toHex } from '../protocol/bytes.ts';
+import type { DecodedValue } from '../protocol/codec.ts';
+import { blake2_256 } from '../protocol/hash.ts';
+import { splitXcmpMessage } from '../protocol/xcmp.ts';
+
+export interface EventReport {
+  readonly paraId: number;
+  readonly candidateHash: Hex;
+  readonly commitmentsHash: Hex;
+  readonly coreIndex: number;
+}
+
+export interface SliceReport {
+  readonly sender: number;
+  readonly size: number;
+  readonly hash: Hex;
+  readonly candidateHash: Hex;
+  readonly verified: boolean;
+  readonly format?: string;
+  readonly xcm?: readonly DecodedValue[];
+  readonly xcmError?: string;
+}
+
+export interface DecodeReport {
+  readonly block: { readonly number: number; readonly hash: Hex; readonly parentHash: Hex };
+  readonly paraInherent: {
+    readonly found: boolean;
+    readonly bitfields: number;
+    readonly backedCandidates: number;
+    readonly disputes: number;
+  };
+  readonly candidates: readonly {
+    readonly paraId: number;
+    readonly candidateHash: Hex;
+    readonly commitmentsHash: Hex;
+    readonly commitmentsVerified: boolean;
+    readonly verificationError: string | null;
+    readonly descriptorVersion: string;
+    readonly hrmpWatermark: number;
+    readonly upwardMessages: number;
+    readonly horizontalMessages: readonly {
+      readonly recipient: number;
+      readonly size: number;
+      readonly hash: Hex;
+    }[];
+  }[];
+  readonly events: {
+    readonly backed: readonly EventReport[];
+    readonly included: readonly EventReport[];
+    readonly timedOut: readonly EventReport[];
+  } | null;
+  readonly availability: {
+    readonly validators: number;
+    readonly threshold: number;
+    readonly votesPerCore: readonly number[];
+  };
+  readonly slices: Readonly<Record<string, readonly SliceReport[]>>;
+}
+
+function eventReport(event: CandidateEvent): EventReport {
+  return {
+    paraId: event.paraId,
+    candidateHash: toHex(event.candidateHash),
+    commitmentsHash: toHex(event.commitmentsHash),
+    coreIndex: event.coreIndex,
+  };
+}
+
+export function decodeReport(observation: BlockObservation, layout: RelayLayout): DecodeReport {
+  const slices: Record<string, SliceReport[]> = {};
+  for (const [recipient, entries] of [...observation.slices].sort((a, b) => a[0] - b[0])) {
+    slices[String(recipient)] = entries.map((entry) => {
+      const base = {
+        sender: entry.sender,
+        size: entry.size,
+        hash: entry.hash,
+        candidateHash: entry.candidateHash,
+        verified: entry.commitmentsVerified,
+      };
+      if (!layout.versionedXcm) return base;
+      try {
+        const message = splitXcmpMessage(entry.data, layout.versionedXcm);
+        return 'programs' in message
+          ? { ...base, format: message.format, xcm: message.programs.map((program) => program.xcm) }
+          : { ...base, format: message.format };
+      } catch (error) {
+        return { ...base, xcmError: (error as Error).message };
+      }
+    });
+  }
+  const events = observation.events;
+  return {
+    block: { number: observation.number, hash: observation.hash, parentHash: observation.parentHash },
+    paraInherent: {
+      found: observation.hasParaInherent,
+      bitfields: observation.bitfieldCount,
+      backedCandidates: observation.candidates.length,
+      disputes: observation.disputeCount,
+    },
+    candidates: observation.candidates.map((candidate) => ({
+      paraId: candidate.paraId,
+      candidateHash: candidate.candidateHash,
+      commitmentsHash: candidate.commitmentsHash,
+      commitmentsVerified: candidate.commitmentsVerified,
+      verificationError: candidate.verificationError,
+      descriptorVersion: candidate.descriptorVersion,
+      hrmpWatermark: candidate.commitments.hrmpWatermark,
+      upwardMessages: candidate.commitments.upwardMessages.length,
+      horizontalMessages: candidate.commitments.horizontalMessages.map((message) => ({
+        recipient: message.recipient,
+        size: message.data.length,
+        hash: toHex(blake2_256(message.data)),
+      })),
+    })),
+    events: events && {
+      backed: events.backed.map(eventReport),
+      included: events.included.map(eventReport),
+      timedOut: events.timedOut.map(eventReport),
+    },
+    availability: observation.availability,
+    slices,
+  };
+}
+
+function short(hash: string): string {
+  return `${hash.slice(0, 10)}…${hash.slice(-6)}`;
+}
+
+export function formatReportTable(report: DecodeReport): string {
+  const lines: string[] = [];
+  const { block, paraInherent } = report;
+  lines.push(`block #${block.number} ${block.hash}`);
+  lines.push(
+    paraInherent.found
+      ? `ParaInherent.enter: ${paraInherent.bitfields} bitfields, ${paraInherent.backedCandidates} backed candidates, ${paraInherent.disputes} disputes`
+      : 'ParaInherent.enter: not in this block',
+  );
+  if (report.events) {
+    lines.push(
+      `events: ${report.events.backed.length} CandidateBacked, ${report.events.included.length} CandidateIncluded, ${report.events.timedOut.length} CandidateTimedOut`,
+    );
+  } else {
+    lines.push('events: not supplied (commitments cannot be checked)');
+  }
+  const verified = report.candidates.filter((c) => c.commitmentsVerified).length;
+  lines.push(`commitments verified: ${verified}/${report.candidates.length}`);
+  lines.push('');
+  lines.push(
+    [
+      'para'.padEnd(12),
+      'candidate'.padEnd(20),
+      'desc'.padEnd(12),
+      'commitments'.padEnd(12),
+      'hrmp out'.padEnd(12),
+      'watermark',
+    ].join(' '),
+  );
+  for (const c of report.candidates) {
+    lines.push(
+      [
+        String(c.paraId).padEnd(12),
+        short(c.candidateHash).padEnd(20),
+        c.descriptorVersion.padEnd(12),
+        (c.commitmentsVerified ? 'ok' : 'MISMATCH').padEnd(12),
+        String(c.horizontalMessages.length).padEnd(12),
+        String(c.hrmpWatermark),
+      ].join(' '),
+    );
+    if (c.verificationError) lines.push(`    ${c.verificationError}`);
+  }
+  const recipients = Object.keys(report.slices);
+  lines.push('');
+  lines.push(recipients.length === 0 ? 'no horizontal messages' : 'horizontal messages by recipient:');
+  for (const recipient of recipients) {
+    for (const entry of report.slices[recipient]!) {
+      lines.push(
+        `  ${entry.sender} → ${recipient}  ${entry.size} bytes  ${entry.hash}  ${entry.format ?? ''}${entry.verified ? '' : '  (unverified)'}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}

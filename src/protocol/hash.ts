@@ -1,0 +1,17 @@
+import { blake2AsU8a } from '@polkadot/util-crypto';
+import { concatBytes } from './bytes.ts';
+
+/** BLAKE2b with a 32-byte digest, as Substrate's `blake2_256`. */
+export function blake2_256(data: Uint8Array): Uint8Array {
+  return blake2AsU8a(data, 256);
+}
+
+/** `para_head = blake2_256(head_data raw bytes)`: no length prefix. */
+export function headDataHash(headData: Uint8Array): Uint8Array {
+  return blake2_256(headData);
+}
+
+/** `candidate_hash = blake2_256(descriptor ‖ commitments_hash)`. */
+export function candidateHash(descriptorBytes: Uint8Array, commitmentsHash: Uint8Array): Uint8Array {
+  return blake2_256(concatBytes([descriptorBytes, commitmentsHash]));
+}
