@@ -5,7 +5,7 @@
  */
 import { bytesEqual, fromHex, type Hex, toHex } from '../protocol/bytes.ts';
 import { type CandidateCommitments, commitmentsHash, decodeCommitments } from '../protocol/commitments.ts';
-import { type Descriptor, type DescriptorVersion, parseDescriptor } from '../protocol/descriptor.ts';
+import { type DescriptorVersion, descriptorParaId, descriptorVersion } from '../protocol/descriptor.ts';
 import { blake2_256, candidateHash } from '../protocol/hash.ts';
 import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
@@ -25,7 +25,6 @@ export interface BlockInput {
 
 export interface ObservedCandidate {
   readonly paraId: number;
-  readonly descriptor: Descriptor;
   readonly descriptorVersion: DescriptorVersion;
   readonly descriptorBytes: Uint8Array;
   readonly commitments: CandidateCommitments;
@@ -98,13 +97,25 @@ export function votesPerCore(bitfields: readonly SignedBitfield[]): number[] {
   return votes;
 }
 
+function backedEventsByPara(events: CandidateEvents | null): Map<number, CandidateEvent[]> | null {
+  if (events === null) return null;
+  const byPara = new Map<number, CandidateEvent[]>();
+  for (const event of events.backed) {
+    const list = byPara.get(event.paraId);
+    if (list) list.push(event);
+    else byPara.set(event.paraId, [event]);
+  }
+  return byPara;
+}
+
 function bindingError(
+  paraId: number,
   descriptorBytes: Uint8Array,
   hash: Uint8Array,
-  backedEvents: readonly CandidateEvent[] | null,
+  backedByPara: ReadonlyMap<number, readonly CandidateEvent[]> | null,
 ): string | null {
-  if (backedEvents === null) return 'events not supplied: commitments not checked';
-  const event = backedEvents.find((e) => bytesEqual(e.descriptor, descriptorBytes));
+  if (backedByPara === null) return 'events not supplied: commitments not checked';
+  const event = backedByPara.get(paraId)?.find((e) => bytesEqual(e.descriptor, descriptorBytes));
   if (!event) return 'no CandidateBacked event with this descriptor in the block';
   if (!bytesEqual(event.commitmentsHash, hash)) {
     return `commitments hash ${toHex(hash)} differs from CandidateBacked ${toHex(event.commitmentsHash)}`;
@@ -122,16 +133,16 @@ export function observeBlock(
   const events = block.events === null ? null : extractCandidateEvents(layout.events, block.events);
   const candidates: ObservedCandidate[] = [];
   const slices = new Map<number, SliceEntry[]>();
+  const backedByPara = backedEventsByPara(events);
   for (const backed of inherent?.backedCandidates ?? []) {
-    const descriptor = parseDescriptor(backed.descriptor);
+    const paraId = descriptorParaId(backed.descriptor);
     const [commitments] = decodeCommitments(backed.commitments);
     const ownCommitmentsHash = commitmentsHash(backed.commitments);
-    const verificationError = bindingError(backed.descriptor, ownCommitmentsHash, events?.backed ?? null);
+    const verificationError = bindingError(paraId, backed.descriptor, ownCommitmentsHash, backedByPara);
     const hash = toHex(candidateHash(backed.descriptor, ownCommitmentsHash));
     candidates.push({
-      paraId: descriptor.paraId,
-      descriptor,
-      descriptorVersion: descriptor.version,
+      paraId,
+      descriptorVersion: descriptorVersion(backed.descriptor),
       descriptorBytes: backed.descriptor,
       commitments,
       commitmentsBytes: backed.commitments,
@@ -142,7 +153,7 @@ export function observeBlock(
     });
     commitments.horizontalMessages.forEach((message, index) => {
       const entry: SliceEntry = {
-        sender: descriptor.paraId,
+        sender: paraId,
         recipient: message.recipient,
         index,
         size: message.data.length,

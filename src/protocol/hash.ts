@@ -13,5 +13,13 @@ export function headDataHash(headData: Uint8Array): Uint8Array {
 
 /** `candidate_hash = blake2_256(descriptor ‖ commitments_hash)`. */
 export function candidateHash(descriptorBytes: Uint8Array, commitmentsHash: Uint8Array): Uint8Array {
-  return blake2_256(concatBytes([descriptorBytes, commitmentsHash]));
+  // One reused buffer: this runs for every candidate and candidate event of every block.
+  if (descriptorBytes.length + commitmentsHash.length !== candidateHashInput.length) {
+    return blake2_256(concatBytes([descriptorBytes, commitmentsHash]));
+  }
+  candidateHashInput.set(descriptorBytes, 0);
+  candidateHashInput.set(commitmentsHash, descriptorBytes.length);
+  return blake2_256(candidateHashInput);
 }
+
+const candidateHashInput = new Uint8Array(292 + 32);

@@ -1,0 +1,27 @@
+/** Tiny benchmark helpers: warm up, time N iterations, print a table with a baseline ratio. */
+export interface Measurement {
+  readonly name: string;
+  readonly iterations: number;
+  readonly perSecond: number;
+  readonly meanMs: number;
+}
+
+export function measure(name: string, iterations: number, work: () => void): Measurement {
+  for (let i = 0; i < Math.min(20, iterations); i++) work();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < iterations; i++) work();
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  return { name, iterations, perSecond: iterations / seconds, meanMs: (seconds * 1000) / iterations };
+}
+
+export function printTable(title: string, rows: readonly (Measurement & { baseline: number })[]): void {
+  console.log(`\n${title}`);
+  console.log(
+    `${'what'.padEnd(34)} ${'per second'.padStart(12)} ${'mean ms'.padStart(10)} ${'vs baseline'.padStart(12)}`,
+  );
+  for (const row of rows) {
+    console.log(
+      `${row.name.padEnd(34)} ${row.perSecond.toFixed(1).padStart(12)} ${row.meanMs.toFixed(3).padStart(10)} ${`${(row.perSecond / row.baseline).toFixed(1)}×`.padStart(12)}`,
+    );
+  }
+}
