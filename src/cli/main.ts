@@ -1,36 +1,94 @@
 /** The `xcmp-sidecar` command line. */
 import { Command, CommanderError, Option } from 'commander';
 import { decodeBlockFromFiles, printReport } from './decode-block.ts';
+import { decodeBlockFromNode } from './decode-node.ts';
+import { type DevnetFlags, runDevnet } from './devnet.ts';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
+import { runWatch } from './watch.ts';
+
+interface DecodeFlags {
+  metadata?: string;
+  block?: string;
+  events?: string;
+  node?: string;
+  at?: string;
+  json: boolean;
+}
 
 export function buildProgram(): Command {
   const program = new Command('xcmp-sidecar')
     .description('Derives, verifies and serves Polkadot HRMP/XCMP messages per recipient')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .enablePositionalOptions()
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .option(
+      '--node <url>',
+      'relay node WebSocket URL; without it the embedded devnet (a simulator) is started',
+    )
+    .option('--devnet-port <port>', 'port of the embedded devnet when no --node is given', '9944')
+    .option('--block-time-ms <ms>', 'devnet block time when no --node is given', '6000')
+    .action(async (flags: { node?: string; devnetPort: string; blockTimeMs: string }) => {
+      const devnetPort = Number(flags.devnetPort);
+      const blockTimeMs = Number(flags.blockTimeMs);
+      if (!Number.isInteger(devnetPort) || devnetPort < 0 || devnetPort > 65535)
+        throw new CliError('--devnet-port must be a port number');
+      if (!Number.isInteger(blockTimeMs) || blockTimeMs < 1)
+        throw new CliError('--block-time-ms must be a positive integer');
+      await runWatch({ node: flags.node, devnetPort, blockTimeMs });
+    });
 
   program
     .command('decode-block')
-    .description(
-      'decode and verify one relay block offline: candidates, commitment checks, messages per recipient',
-    )
-    .addOption(
-      new Option(
-        '--metadata <file>',
-        'runtime metadata as hex (state_getMetadata output)',
-      ).makeOptionMandatory(),
-    )
-    .addOption(
-      new Option('--block <file>', 'block JSON (chain_getBlock result or its .block)').makeOptionMandatory(),
-    )
+    .description('decode and verify one relay block: candidates, commitment checks, messages per recipient')
+    .option('--metadata <file>', 'runtime metadata as hex (state_getMetadata output)')
+    .option('--block <file>', 'block JSON (chain_getBlock result or its .block)')
     .option(
       '--events <file>',
       'raw System.Events storage value as hex; without it commitments cannot be checked',
     )
+    .option('--node <url>', 'fetch the block, its events and metadata from this node instead of files')
+    .option('--at <hash|number>', 'with --node: the block to decode')
     .option('--json', 'print the report as JSON', false)
-    .action(async (options: { metadata: string; block: string; events?: string; json: boolean }) => {
-      const report = await decodeBlockFromFiles(options);
-      printReport(report, options.json);
+    .action(async (flags: DecodeFlags) => {
+      if (flags.node !== undefined) {
+        if (flags.at === undefined) throw new CliError('--node needs --at HASH|NUMBER');
+        if (flags.metadata || flags.block || flags.events)
+          throw new CliError('--node cannot be combined with --metadata, --block or --events');
+        printReport(await decodeBlockFromNode(flags.node, flags.at), flags.json);
+        return;
+      }
+      if (flags.metadata === undefined)
+        throw new CliError(
+          "required option '--metadata <file>' not specified (or use --node URL --at BLOCK)",
+        );
+      if (flags.block === undefined) throw new CliError("required option '--block <file>' not specified");
+      printReport(
+        await decodeBlockFromFiles({ metadata: flags.metadata, block: flags.block, events: flags.events }),
+        flags.json,
+      );
+    });
+
+  program
+    .command('devnet')
+    .description(
+      'run only the embedded devnet: a simulated relay chain speaking the node JSON-RPC (not a node)',
+    )
+    .option('--port <port>', 'port to listen on', '9944')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--paras <ids>', 'comma-separated para ids (channels between every pair)', '1000,2000,2001,2004')
+    .option('--block-time-ms <ms>', 'milliseconds between blocks; 0 = only on dev_newBlock', '6000')
+    .option('--validators <n>', 'validators (one availability bitfield each)')
+    .option('--finality-lag <n>', 'blocks between best and finalized')
+    .option('--message-rate <p>', 'probability a candidate sends on each of its channels (0..1)')
+    .option('--retain-blocks <n>', 'blocks kept in memory behind the best head')
+    .addOption(
+      new Option('--runtime <name>', 'runtime metadata')
+        .choices(['polkadot-v15', 'static-polkadot'])
+        .default('polkadot-v15'),
+    )
+    .option('--scale', 'load-test preset: 100 paras, 400 channels, 300 validators')
+    .action(async (flags: DevnetFlags) => {
+      await runDevnet(flags);
     });
 
   return program;

@@ -303,6 +303,12 @@ export class CodecRegistry {
     const fixedSize =
       sizes.length > 0 && sizes.every((size) => size !== null && size === sizes[0]) ? 1 + sizes[0]! : null;
     const path = type.path.join('::') || `type ${id}`;
+    // Option<T> decodes to null or the value itself, as JSON clients expect.
+    const isOption =
+      path === 'Option' &&
+      def.variant.variants.length === 2 &&
+      byIndex[0]?.name === 'None' &&
+      byIndex[1]?.name === 'Some';
     const pick = (bytes: Uint8Array, offset: number) => {
       const index = bytes[offset];
       if (index === undefined) overrun(offset + 1, bytes.length);
@@ -317,6 +323,7 @@ export class CodecRegistry {
       decode: (reader) => {
         const variant = pick(reader.bytes, reader.offset);
         reader.offset += 1;
+        if (isOption) return variant.hasFields ? variant.fields.decode(reader) : null;
         if (!variant.hasFields) return variant.name;
         return { [variant.name]: variant.fields.decode(reader) };
       },

@@ -1,0 +1,69 @@
+/** `xcmp-sidecar devnet`: only the simulated relay chain. */
+import { scalePreset } from '../devnet/config.ts';
+import type { DevnetRuntimeName } from '../devnet/encoder.ts';
+import { type DevnetOptions, startDevnet } from '../devnet/index.ts';
+import { CliError } from './errors.ts';
+
+export interface DevnetFlags {
+  readonly port: string;
+  readonly host: string;
+  readonly paras?: string;
+  readonly blockTimeMs: string;
+  readonly validators?: string;
+  readonly finalityLag?: string;
+  readonly messageRate?: string;
+  readonly runtime: string;
+  readonly retainBlocks?: string;
+  readonly scale?: boolean;
+}
+
+function integer(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new CliError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+export function devnetOptions(flags: DevnetFlags): DevnetOptions {
+  if (flags.runtime !== 'polkadot-v15' && flags.runtime !== 'static-polkadot') {
+    throw new CliError(`--runtime must be polkadot-v15 or static-polkadot, got "${flags.runtime}"`);
+  }
+  const paras = flags.paras?.split(',').map((p) => integer(p.trim(), '--paras', 0, 0xffffffff)!);
+  if (paras && (paras.length < 2 || new Set(paras).size !== paras.length)) {
+    throw new CliError('--paras needs at least two distinct para ids, e.g. 1000,2000,2001');
+  }
+  const messageRate = flags.messageRate === undefined ? undefined : Number(flags.messageRate);
+  if (messageRate !== undefined && !(messageRate >= 0 && messageRate <= 1))
+    throw new CliError('--message-rate must be between 0 and 1');
+  const overrides = Object.fromEntries(
+    Object.entries({
+      runtime: flags.runtime as DevnetRuntimeName,
+      port: integer(flags.port, '--port', 0, 65535),
+      host: flags.host,
+      paras,
+      blockTimeMs: integer(flags.blockTimeMs, '--block-time-ms', 0, 3_600_000),
+      validators: integer(flags.validators, '--validators', 1, 2000),
+      finalityLag: integer(flags.finalityLag, '--finality-lag', 0, 1000),
+      retainBlocks: integer(flags.retainBlocks, '--retain-blocks', 16, 1_000_000),
+      messageRate,
+    }).filter(([, v]) => v !== undefined),
+  ) as DevnetOptions;
+  return flags.scale ? { ...scalePreset(overrides), ...overrides } : overrides;
+}
+
+export async function runDevnet(flags: DevnetFlags): Promise<void> {
+  const devnet = await startDevnet(devnetOptions(flags));
+  const { config } = devnet;
+  process.stdout.write(
+    `devnet (a simulated Polkadot relay chain, not a node) listening on ${devnet.url} (HTTP ${devnet.httpUrl})\n` +
+      `  runtime ${config.runtime}, ${config.paras.length} paras, ${config.channels.length} HRMP channels, ${config.validators} validators, ` +
+      `${config.blockTimeMs > 0 ? `a block every ${config.blockTimeMs} ms` : 'blocks on dev_newBlock'}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await devnet.close();
+}

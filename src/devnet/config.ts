@@ -1,0 +1,70 @@
+/** Devnet knobs, their defaults, and the `--scale` preset. */
+import type { DevnetRuntimeName } from './encoder.ts';
+
+export interface ChannelLimits {
+  readonly maxCapacity: number;
+  readonly maxTotalSize: number;
+  readonly maxMessageSize: number;
+}
+
+export interface DevnetConfig {
+  readonly runtime: DevnetRuntimeName;
+  readonly paras: readonly number[];
+  /** HRMP channels as [sender, recipient]; default every ordered pair of paras. */
+  readonly channels: readonly (readonly [number, number])[];
+  readonly channelLimits: ChannelLimits;
+  readonly validators: number;
+  /** Probability that a candidate sends a message on each of its channels. */
+  readonly messageRate: number;
+  readonly messageSize: { readonly min: number; readonly max: number };
+  /** Blocks between backing and enactment (async backing: 1). */
+  readonly enactmentDelay: number;
+  readonly finalityLag: number;
+  /** Milliseconds between blocks; 0 means blocks are only made on request (`dev_newBlock`). */
+  readonly blockTimeMs: number;
+  /** Blocks kept in memory (and served) behind the best head. */
+  readonly retainBlocks: number;
+  readonly seed: number;
+}
+
+export const DEFAULT_PARAS: readonly number[] = [1000, 2000, 2001, 2004];
+
+export function allPairs(paras: readonly number[]): [number, number][] {
+  return paras.flatMap((sender) =>
+    paras.filter((r) => r !== sender).map((recipient): [number, number] => [sender, recipient]),
+  );
+}
+
+export function devnetConfig(overrides: Partial<DevnetConfig> = {}): DevnetConfig {
+  const paras = overrides.paras ?? DEFAULT_PARAS;
+  return {
+    runtime: 'polkadot-v15',
+    channels: allPairs(paras),
+    channelLimits: { maxCapacity: 1000, maxTotalSize: 102_400, maxMessageSize: 102_400 },
+    validators: 20,
+    messageRate: 1,
+    messageSize: { min: 40, max: 600 },
+    enactmentDelay: 1,
+    finalityLag: 2,
+    blockTimeMs: 6000,
+    retainBlocks: 256,
+    seed: 1,
+    ...overrides,
+    paras,
+  };
+}
+
+/** 100 paras, each with channels to its next four neighbours, a validator set of 300. */
+export function scalePreset(overrides: Partial<DevnetConfig> = {}): DevnetConfig {
+  const paras = Array.from({ length: 100 }, (_, i) => 2000 + i);
+  const channels = paras.flatMap((sender, i) =>
+    [1, 2, 3, 4].map((step): [number, number] => [sender, paras[(i + step) % paras.length]!]),
+  );
+  return devnetConfig({
+    paras,
+    channels,
+    validators: 300,
+    messageSize: { min: 100, max: 2000 },
+    ...overrides,
+  });
+}

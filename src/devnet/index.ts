@@ -1,0 +1,76 @@
+/**
+ * The embedded devnet: a simulated relay chain (not a node) that speaks the node's JSON-RPC with
+ * real Polkadot runtime encodings. `startDevnet` runs it in-process; tests drive it through the
+ * returned handle, users through `xcmp-sidecar devnet`.
+ */
+import { type DevnetBlock, DevnetChain, type Hex } from './chain.ts';
+import { type DevnetConfig, devnetConfig } from './config.ts';
+import { DevnetEncoder } from './encoder.ts';
+import { devnetHandlers } from './rpc.ts';
+import type { BlockFaults } from './runtime.ts';
+import { listenRpc, type RpcListener } from './server.ts';
+
+export interface Devnet {
+  readonly chain: DevnetChain;
+  readonly url: string;
+  readonly httpUrl: string;
+  readonly port: number;
+  readonly config: DevnetConfig;
+  newBlocks(count?: number, faults?: BlockFaults): DevnetBlock[];
+  fork(depth: number, faults?: BlockFaults): DevnetBlock[];
+  dropConnections(): void;
+  /** Starts (or restarts) timed block production. */
+  startProducing(intervalMs?: number): void;
+  stopProducing(): void;
+  close(): Promise<void>;
+}
+
+export interface DevnetOptions extends Partial<DevnetConfig> {
+  readonly port?: number;
+  readonly host?: string;
+  /** Blocks made before the server starts listening. */
+  readonly initialBlocks?: number;
+}
+
+export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
+  const { port = 0, host = '127.0.0.1', initialBlocks = 0, ...overrides } = options;
+  const config = devnetConfig(overrides);
+  const chain = new DevnetChain(config, new DevnetEncoder(config.runtime));
+  for (let i = 0; i < initialBlocks; i++) chain.produce();
+  let listener: RpcListener | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const newBlocks = (count = 1, faults?: BlockFaults) =>
+    Array.from({ length: count }, (_, i) => chain.produce({ faults: i === 0 ? faults : undefined }));
+  const handlers = devnetHandlers(chain, {
+    newBlocks: (count, faults) => newBlocks(count, faults).map((b) => b.hash as Hex),
+    fork: (depth) => chain.fork(depth).map((b) => b.hash),
+    dropConnections: () => listener?.dropConnections(),
+  });
+  listener = await listenRpc(handlers, { port, host });
+  const devnet: Devnet = {
+    chain,
+    config,
+    url: listener.url,
+    httpUrl: listener.httpUrl,
+    port: listener.port,
+    newBlocks,
+    fork: (depth, faults) => chain.fork(depth, faults),
+    dropConnections: () => listener?.dropConnections(),
+    startProducing(intervalMs = config.blockTimeMs) {
+      devnet.stopProducing();
+      if (intervalMs > 0) timer = setInterval(() => chain.produce(), intervalMs);
+    },
+    stopProducing() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+    async close() {
+      devnet.stopProducing();
+      await listener?.close();
+    },
+  };
+  if (config.blockTimeMs > 0) devnet.startProducing();
+  return devnet;
+}
+
+export type { DevnetBlock, DevnetChain, DevnetConfig, Hex };

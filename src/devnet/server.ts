@@ -1,0 +1,102 @@
+/** Serves the devnet's JSON-RPC over WebSocket and HTTP POST on one port. */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from '../server/jsonrpc.ts';
+
+const MAX_FRAME = 15 * 1024 * 1024;
+
+export interface RpcListener {
+  readonly port: number;
+  readonly url: string;
+  readonly httpUrl: string;
+  /** Closes every open connection abruptly (as a crashed node would). */
+  dropConnections(): void;
+  readonly connectionCount: number;
+  close(): Promise<void>;
+}
+
+function readBody(request: IncomingMessage, limit: number): Promise<string | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        resolve(null);
+        request.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+export async function listenRpc(
+  handlers: RpcHandlers,
+  options: { port: number; host: string },
+): Promise<RpcListener> {
+  const sessionOptions = { maxSubscriptions: 1024, maxBatchLength: 1000 };
+  const server: Server = createServer(async (request, response) => {
+    if (request.method !== 'POST') {
+      response.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    const body = await readBody(request, MAX_FRAME).catch(() => null);
+    const out: string[] = [];
+    if (body === null) {
+      out.push(JSON.stringify(errorResponse(null, ErrorCode.requestTooBig, 'Request is too big')));
+    } else {
+      const session = new RpcSession(handlers, (text) => out.push(text), {
+        ...sessionOptions,
+        subscriptionsAllowed: false,
+      });
+      await session.handleText(body);
+      session.close();
+    }
+    response.writeHead(200, { 'content-type': 'application/json' }).end(out[0] ?? '');
+  });
+  const sockets = new Set<WebSocket>();
+  const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME });
+  wss.on('connection', (socket) => {
+    sockets.add(socket);
+    const session = new RpcSession(handlers, (text) => socket.send(text), {
+      ...sessionOptions,
+      subscriptionsAllowed: true,
+    });
+    // Requests on one connection are answered in arrival order.
+    let queue = Promise.resolve();
+    socket.on('message', (data) => {
+      queue = queue.then(() => session.handleText(data.toString()));
+    });
+    socket.on('close', () => {
+      sockets.delete(socket);
+      session.close();
+    });
+    socket.on('error', () => socket.terminate());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    port,
+    url: `ws://${host}:${port}`,
+    httpUrl: `http://${host}:${port}`,
+    get connectionCount() {
+      return sockets.size;
+    },
+    dropConnections() {
+      for (const socket of sockets) socket.terminate();
+    },
+    async close() {
+      for (const socket of sockets) socket.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

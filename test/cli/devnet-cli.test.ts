@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { DecodeReport } from '../../src/cli/decode-report.ts';
+import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import { runCli, runCliAsync } from '../helpers/cli.ts';
+
+describe('decode-block --node against the devnet', () => {
+  let devnet: Devnet;
+  before(async () => {
+    devnet = await startDevnet({ blockTimeMs: 0, initialBlocks: 5 });
+  });
+  after(async () => {
+    await devnet?.close();
+  });
+
+  it('verifies every candidate of a devnet block, by number and by hash', async () => {
+    for (const at of ['4', devnet.chain.blockAt(4)!.hash]) {
+      const result = await runCliAsync(['decode-block', '--node', devnet.url, '--at', at, '--json']);
+      assert.equal(result.status, 0, result.stderr);
+      const report = JSON.parse(result.stdout) as DecodeReport;
+      assert.equal(report.block.number, 4);
+      assert.equal(report.block.hash, devnet.chain.blockAt(4)!.hash);
+      assert.equal(report.candidates.length, 4);
+      assert.ok(report.candidates.every((c) => c.commitmentsVerified && c.descriptorVersion === 'v2'));
+      assert.equal(report.events!.included.length, 4);
+      assert.equal(Object.values(report.slices).flat().length, 12);
+    }
+  });
+
+  it('reports a block the node does not have, and an unreachable node, with exit 1 and one line', async () => {
+    const missing = await runCliAsync(['decode-block', '--node', devnet.url, '--at', '999']);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /the node has no block #999/);
+    const unreachable = await runCliAsync(['decode-block', '--node', 'ws://127.0.0.1:1', '--at', '1']);
+    assert.equal(unreachable.status, 1);
+    assert.match(unreachable.stderr, /cannot connect to the node at ws:\/\/127\.0\.0\.1:1/);
+    assert.equal(unreachable.stderr.trim().split('\n').length, 1);
+  });
+});
+
+describe('xcmp-sidecar devnet flags', () => {
+  for (const [args, message] of [
+    [['--paras', '2000'], /--paras needs at least two distinct para ids/],
+    [['--port', 'abc'], /--port must be an integer/],
+    [['--message-rate', '2'], /--message-rate must be between 0 and 1/],
+    [['--runtime', 'kusama'], /Allowed choices are polkadot-v15, static-polkadot/],
+  ] as const) {
+    it(`refuses ${args.join(' ')} with exit 2`, () => {
+      const result = runCli(['devnet', ...args]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, message);
+    });
+  }
+});
