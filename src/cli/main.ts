@@ -1,10 +1,11 @@
 /** The `xcmp-sidecar` command line. */
 import { Command, CommanderError, Option } from 'commander';
+import { type BackfillFlags, runBackfill } from './backfill.ts';
 import { decodeBlockFromFiles, printReport } from './decode-block.ts';
 import { decodeBlockFromNode } from './decode-node.ts';
 import { type DevnetFlags, runDevnet } from './devnet.ts';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
-import { runWatch } from './watch.ts';
+import { type RunFlags, runOptions, runSidecar } from './run.ts';
 
 interface DecodeFlags {
   metadata?: string;
@@ -25,16 +26,20 @@ export function buildProgram(): Command {
       '--node <url>',
       'relay node WebSocket URL; without it the embedded devnet (a simulator) is started',
     )
+    .option(
+      '--db <path>',
+      'SQLite database file (default data/xcmp.sqlite; a fresh data/devnet.sqlite on the devnet)',
+    )
+    .option(
+      '--retention-blocks <n>',
+      'keep messages this many blocks after the recipient watermark passed them',
+      '201600',
+    )
+    .option('--log <level>', 'log level: trace, debug, info, warn, error', 'info')
     .option('--devnet-port <port>', 'port of the embedded devnet when no --node is given', '9944')
     .option('--block-time-ms <ms>', 'devnet block time when no --node is given', '6000')
-    .action(async (flags: { node?: string; devnetPort: string; blockTimeMs: string }) => {
-      const devnetPort = Number(flags.devnetPort);
-      const blockTimeMs = Number(flags.blockTimeMs);
-      if (!Number.isInteger(devnetPort) || devnetPort < 0 || devnetPort > 65535)
-        throw new CliError('--devnet-port must be a port number');
-      if (!Number.isInteger(blockTimeMs) || blockTimeMs < 1)
-        throw new CliError('--block-time-ms must be a positive integer');
-      await runWatch({ node: flags.node, devnetPort, blockTimeMs });
+    .action(async (flags: RunFlags) => {
+      await runSidecar(runOptions(flags));
     });
 
   program
@@ -89,6 +94,20 @@ export function buildProgram(): Command {
     .option('--scale', 'load-test preset: 100 paras, 400 channels, 300 validators')
     .action(async (flags: DevnetFlags) => {
       await runDevnet(flags);
+    });
+
+  program
+    .command('backfill')
+    .description(
+      'ingest finalized blocks from --from (or the store cursor) to --to, with a progress bar and ETA',
+    )
+    .requiredOption('--from <n>', 'first block (when the store is empty)')
+    .option('--to <n>', 'last block (default: the finalized head)')
+    .requiredOption('--node <url>', 'relay node WebSocket URL (an archive node for old blocks)')
+    .option('--db <path>', 'SQLite database file', 'data/xcmp.sqlite')
+    .option('--log <level>', 'log level', 'warn')
+    .action(async (flags: BackfillFlags) => {
+      await runBackfill(flags);
     });
 
   return program;

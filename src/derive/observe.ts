@@ -37,6 +37,8 @@ export interface ObservedCandidate {
   readonly commitmentsVerified: boolean;
   /** Why the check failed; null when verified. */
   readonly verificationError: string | null;
+  /** The `CandidateBacked` event with this descriptor; its candidate hash is the runtime's. */
+  readonly backedEvent: CandidateEvent | null;
 }
 
 export interface SliceEntry {
@@ -108,19 +110,22 @@ function backedEventsByPara(events: CandidateEvents | null): Map<number, Candida
   return byPara;
 }
 
-function bindingError(
+function bind(
   paraId: number,
   descriptorBytes: Uint8Array,
   hash: Uint8Array,
   backedByPara: ReadonlyMap<number, readonly CandidateEvent[]> | null,
-): string | null {
-  if (backedByPara === null) return 'events not supplied: commitments not checked';
-  const event = backedByPara.get(paraId)?.find((e) => bytesEqual(e.descriptor, descriptorBytes));
-  if (!event) return 'no CandidateBacked event with this descriptor in the block';
+): { event: CandidateEvent | null; error: string | null } {
+  if (backedByPara === null) return { event: null, error: 'events not supplied: commitments not checked' };
+  const event = backedByPara.get(paraId)?.find((e) => bytesEqual(e.descriptor, descriptorBytes)) ?? null;
+  if (!event) return { event, error: 'no CandidateBacked event with this descriptor in the block' };
   if (!bytesEqual(event.commitmentsHash, hash)) {
-    return `commitments hash ${toHex(hash)} differs from CandidateBacked ${toHex(event.commitmentsHash)}`;
+    return {
+      event,
+      error: `commitments hash ${toHex(hash)} differs from CandidateBacked ${toHex(event.commitmentsHash)}`,
+    };
   }
-  return null;
+  return { event, error: null };
 }
 
 export function observeBlock(
@@ -138,7 +143,12 @@ export function observeBlock(
     const paraId = descriptorParaId(backed.descriptor);
     const [commitments] = decodeCommitments(backed.commitments);
     const ownCommitmentsHash = commitmentsHash(backed.commitments);
-    const verificationError = bindingError(paraId, backed.descriptor, ownCommitmentsHash, backedByPara);
+    const { event: backedEvent, error: verificationError } = bind(
+      paraId,
+      backed.descriptor,
+      ownCommitmentsHash,
+      backedByPara,
+    );
     const hash = toHex(candidateHash(backed.descriptor, ownCommitmentsHash));
     candidates.push({
       paraId,
@@ -150,6 +160,7 @@ export function observeBlock(
       candidateHash: hash,
       commitmentsVerified: verificationError === null,
       verificationError,
+      backedEvent,
     });
     commitments.horizontalMessages.forEach((message, index) => {
       const entry: SliceEntry = {

@@ -1,0 +1,87 @@
+/**
+ * Fetching what ingest needs from the node, batched: a block with its events and metadata in
+ * parallel, relay storage in one `state_queryStorageAt` per block, and a bounded prefetch window so
+ * catch-up keeps several blocks in flight instead of waiting on each round trip.
+ */
+
+import type { BlockInput } from '../derive/observe.ts';
+import { fromHex, type Hex } from '../protocol/bytes.ts';
+import type { RuntimeMetadata } from '../protocol/metadata.ts';
+import { type NodeClient, NodeError } from './node.ts';
+
+export interface FetchedBlock {
+  readonly number: number;
+  readonly hash: Hex;
+  readonly metadata: RuntimeMetadata;
+  readonly input: BlockInput;
+}
+
+export async function fetchBlock(node: NodeClient, number: number): Promise<FetchedBlock> {
+  const hash = await node.blockHash(number);
+  if (!hash) throw new NodeError(`the node has no block #${number}`);
+  const { metadata, input } = await node.blockInput(hash);
+  return { number, hash, metadata, input };
+}
+
+/** Values of `keys` at `at`, in one round trip; absent keys map to null. */
+export async function readStorage(
+  node: NodeClient,
+  keys: readonly Hex[],
+  at: Hex,
+): Promise<Map<Hex, Uint8Array | null>> {
+  const out = new Map<Hex, Uint8Array | null>();
+  if (keys.length === 0) return out;
+  const result = await node.send<{ block: Hex; changes: [Hex, Hex | null][] }[]>('state_queryStorageAt', [
+    keys,
+    at,
+  ]);
+  for (const key of keys) out.set(key, null);
+  for (const set of result) {
+    for (const [key, value] of set.changes)
+      out.set(key.toLowerCase() as Hex, value === null ? null : fromHex(value, `storage ${key}`));
+  }
+  return out;
+}
+
+/** Every key under `prefix` at `at`, paged by 1000 as nodes allow. */
+export async function listKeys(node: NodeClient, prefix: Hex, at: Hex): Promise<Hex[]> {
+  const keys: Hex[] = [];
+  let start: Hex | null = null;
+  for (;;) {
+    const page: Hex[] = await node.send<Hex[]>('state_getKeysPaged', [prefix, 1000, start, at]);
+    keys.push(...page);
+    if (page.length < 1000) return keys;
+    start = page[page.length - 1]!;
+  }
+}
+
+/** Keeps up to `depth` upcoming blocks in flight; `take(n)` hands them out in order. */
+export class BlockPrefetcher {
+  readonly #node: NodeClient;
+  readonly #depth: number;
+  readonly #inFlight = new Map<number, Promise<FetchedBlock>>();
+
+  constructor(node: NodeClient, depth: number) {
+    this.#node = node;
+    this.#depth = Math.max(1, depth);
+  }
+
+  /** The block `number`, starting fetches up to `number + depth - 1` (never past `last`). */
+  take(number: number, last: number): Promise<FetchedBlock> {
+    for (let n = number; n <= Math.min(last, number + this.#depth - 1); n++) {
+      if (!this.#inFlight.has(n)) {
+        const promise = fetchBlock(this.#node, n);
+        promise.catch(() => undefined); // surfaced when taken
+        this.#inFlight.set(n, promise);
+      }
+    }
+    const promise = this.#inFlight.get(number)!;
+    this.#inFlight.delete(number);
+    return promise;
+  }
+
+  /** Drops everything in flight (after an error, a reconnect, or a restart of the loop). */
+  reset(): void {
+    this.#inFlight.clear();
+  }
+}

@@ -1,0 +1,94 @@
+/** `xcmp-sidecar backfill --from N [--to M]`: ingest a range of finalized blocks with a progress bar. */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { NodeClient } from '../chain/node.ts';
+import { Ingest } from '../ingest/ingest.ts';
+import { createLogger } from '../log.ts';
+import { MessageStore } from '../store/store.ts';
+import { CliError, EXIT_RUNTIME } from './errors.ts';
+
+export interface BackfillFlags {
+  readonly from: string;
+  readonly to?: string;
+  readonly node: string;
+  readonly db: string;
+  readonly log: string;
+}
+
+function blockNumber(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff)
+    throw new CliError(`${flag} must be a block number from 1, got "${value}"`);
+  return n;
+}
+
+export async function runBackfill(flags: BackfillFlags): Promise<void> {
+  const from = blockNumber(flags.from, '--from');
+  const requestedTo = flags.to === undefined ? undefined : blockNumber(flags.to, '--to');
+  if (requestedTo !== undefined && requestedTo < from) throw new CliError('--to must not be below --from');
+  if (flags.db !== ':memory:') mkdirSync(dirname(flags.db), { recursive: true });
+  let store: MessageStore;
+  try {
+    store = MessageStore.open(flags.db);
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT_RUNTIME);
+  }
+  const cursor = store.cursor();
+  if (cursor && from > cursor.number + 1) {
+    store.close();
+    throw new CliError(
+      `the store ends at #${cursor.number}; --from ${from} would leave a gap (use --from ${cursor.number + 1})`,
+    );
+  }
+  let node: NodeClient;
+  try {
+    node = await NodeClient.connect(flags.node, { reconnectMs: 1_000 });
+  } catch (error) {
+    store.close();
+    throw new CliError((error as Error).message, EXIT_RUNTIME);
+  }
+  try {
+    const finalizedHash = await node.finalizedHead();
+    const finalized = Number.parseInt(
+      (await node.send<{ number: string }>('chain_getHeader', [finalizedHash])).number,
+      16,
+    );
+    const to = Math.min(requestedTo ?? finalized, finalized);
+    const start = cursor ? cursor.number + 1 : from;
+    if (cursor && cursor.number >= to) {
+      process.stdout.write(`nothing to do: the store already holds up to #${cursor.number}\n`);
+      return;
+    }
+    if (to < start) throw new CliError(`--from ${from} is above the finalized head #${finalized}`);
+    const bar = new SingleBar({
+      format: 'backfill [{bar}] {percentage}% | #{value} of #{total} | {rate} blocks/s | ETA {eta_formatted}',
+      stream: process.stderr,
+      hideCursor: true,
+    });
+    bar.start(to, start - 1, { rate: '0' });
+    const startedAt = Date.now();
+    const ingest = new Ingest({
+      node,
+      store,
+      logger: createLogger({ level: flags.log }),
+      startAt: start,
+      stopAt: to,
+    });
+    ingest.on('block', (write) => {
+      const seconds = (Date.now() - startedAt) / 1000;
+      bar.update(write.number, { rate: (seconds > 0 ? (write.number - start + 1) / seconds : 0).toFixed(1) });
+    });
+    await ingest.start();
+    await ingest.finished();
+    await ingest.stop();
+    bar.stop();
+    const counts = store.counts();
+    process.stdout.write(
+      `stored #${start}..#${to}: ${counts.messages} messages (${counts.unverifiedMessages} unverified) in ${flags.db}\n`,
+    );
+  } finally {
+    await node.disconnect();
+    store.close();
+  }
+}

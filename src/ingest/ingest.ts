@@ -1,0 +1,406 @@
+/**
+ * Ingest: follow the relay chain's finalized blocks, verify every message, keep it (DESIGN.md §3,
+ * §4). Catch-up runs from the stored cursor to the finalized head with a prefetch window; each
+ * block is one store transaction; a lost node is retried until it answers again, resuming at the
+ * cursor, so nothing is missed or written twice.
+ */
+import { EventEmitter } from 'node:events';
+import { BlockPrefetcher, type FetchedBlock, listKeys, readStorage } from '../chain/blocks.ts';
+import type { NodeClient } from '../chain/node.ts';
+import { SYSTEM_EVENTS_KEY } from '../chain/node.ts';
+import { extractCandidateEvents } from '../derive/events.ts';
+import { relayLayout } from '../derive/layout.ts';
+import { observeBlock } from '../derive/observe.ts';
+import {
+  channelIdFromKey,
+  decodeChannel,
+  decodeChannelContents,
+  decodePendingAvailability,
+  HRMP_CHANNELS_PREFIX,
+  hrmpChannelContentsKey,
+  hrmpChannelsKey,
+  paraFromMapKey,
+  paraMapKey,
+  pendingLayout,
+} from '../derive/storage.ts';
+import type { Logger } from '../log.ts';
+import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
+import type { MessageStore } from '../store/store.ts';
+import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
+import { type ChainState, channelKeyOf, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
+
+export interface IngestOptions {
+  readonly node: NodeClient;
+  readonly store: MessageStore;
+  readonly logger: Logger;
+  /** Blocks fetched ahead during catch-up. */
+  readonly prefetch?: number;
+  /** Messages older than this many blocks (and passed by the watermark) are pruned. */
+  readonly retentionBlocks?: number;
+  /** First block when the store is empty; default: the finalized head at start. */
+  readonly startAt?: number;
+  /** Stop after this block (backfill). */
+  readonly stopAt?: number;
+  /** Delay before retrying after the node failed. */
+  readonly retryMs?: number;
+}
+
+export interface IngestStatus {
+  readonly cursor: number | null;
+  readonly finalized: number | null;
+  readonly best: number | null;
+  readonly connected: boolean;
+  readonly lastError: string | null;
+  readonly blocksProcessed: number;
+}
+
+export interface IngestEvents {
+  /** A finalized block was written. */
+  block: [BlockWrite];
+  /** The node failed; ingest retries from the cursor. */
+  interrupted: [Error];
+  /** The cursor reached the finalized head. */
+  synced: [number];
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class Ingest extends EventEmitter<IngestEvents> {
+  readonly #node: NodeClient;
+  readonly #store: MessageStore;
+  readonly #log: Logger;
+  readonly #options: IngestOptions;
+  readonly #prefetcher: BlockPrefetcher;
+  #running = false;
+  /** First block to process when the store was empty at start (after seeding). */
+  #seededFirst: number | null = null;
+  #wake: (() => void) | null = null;
+  #loop: Promise<void> | null = null;
+  #finalized: number | null = null;
+  #best: number | null = null;
+  #lastError: string | null = null;
+  #blocksProcessed = 0;
+  #unsubscribe: (() => Promise<void>) | null = null;
+  /** Candidates backed and not yet enacted or timed out. */
+  readonly #pending = new Map<Hex, CandidateRecord>();
+  readonly #egress = new Map<number, Set<number>>();
+
+  constructor(options: IngestOptions) {
+    super();
+    this.#node = options.node;
+    this.#store = options.store;
+    this.#log = options.logger;
+    this.#options = options;
+    this.#prefetcher = new BlockPrefetcher(options.node, options.prefetch ?? 8);
+  }
+
+  get status(): IngestStatus {
+    return {
+      cursor: this.#store.cursor()?.number ?? null,
+      finalized: this.#finalized,
+      best: this.#best,
+      connected: this.#node.provider.isConnected,
+      lastError: this.#lastError,
+      blocksProcessed: this.#blocksProcessed,
+    };
+  }
+
+  /** Starts following; resolves once subscribed (not when caught up). */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    for (const candidate of this.#store.pendingCandidates())
+      this.#pending.set(candidate.candidateHash, candidate);
+    for (const channel of this.#store.channels()) this.#addChannel(channel.sender, channel.recipient);
+    await this.#subscribeHeads();
+    this.#loop = this.#run();
+  }
+
+  /** Resolves when the loop ends: after `stop()`, or once `stopAt` is stored. */
+  async finished(): Promise<void> {
+    await this.#loop;
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.#wake?.();
+    await this.#unsubscribe?.().catch(() => undefined);
+    await this.#loop;
+  }
+
+  /** Resolves when the cursor has reached `number`. */
+  async waitFor(number: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((this.#store.cursor()?.number ?? -1) < number) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `ingest did not reach #${number} within ${timeoutMs} ms (at ${this.#store.cursor()?.number ?? 'nothing'})`,
+        );
+      await sleep(20);
+    }
+  }
+
+  async #subscribeHeads(): Promise<void> {
+    const provider = this.#node.provider;
+    const onHead = (kind: 'finalized' | 'best') => (error: Error | null, header?: { number: string }) => {
+      if (error || !header) return;
+      const number = Number.parseInt(header.number, 16);
+      if (kind === 'finalized') {
+        this.#finalized = Math.max(this.#finalized ?? 0, number);
+        this.#wake?.();
+      } else {
+        this.#best = number;
+      }
+    };
+    const finalizedId = await provider.subscribe(
+      'chain_finalizedHead',
+      'chain_subscribeFinalizedHeads',
+      [],
+      onHead('finalized'),
+    );
+    const bestId = await provider.subscribe('chain_newHead', 'chain_subscribeNewHeads', [], onHead('best'));
+    this.#unsubscribe = async () => {
+      await provider.unsubscribe('chain_finalizedHead', 'chain_unsubscribeFinalizedHeads', finalizedId);
+      await provider.unsubscribe('chain_newHead', 'chain_unsubscribeNewHeads', bestId);
+    };
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      try {
+        const target = await this.#target();
+        let cursor = this.#store.cursor()?.number ?? null;
+        if (cursor === null) {
+          if (this.#seededFirst === null) {
+            const first = Math.max(1, this.#options.startAt ?? target);
+            await this.#seed(first);
+            this.#seededFirst = first;
+          }
+          cursor = this.#seededFirst - 1;
+        }
+        let processed = false;
+        while (this.#running && cursor < target) {
+          const block = await this.#prefetcher.take(cursor + 1, target);
+          await this.#process(block);
+          cursor += 1;
+          processed = true;
+          if (this.#options.stopAt !== undefined && cursor >= this.#options.stopAt) {
+            this.#running = false;
+          }
+        }
+        this.#lastError = null;
+        if (processed && cursor >= target) this.emit('synced', cursor);
+        if (this.#running) await this.#idle();
+      } catch (error) {
+        this.#prefetcher.reset();
+        if (!this.#running) break;
+        this.#lastError = (error as Error).message;
+        this.#log.warn(
+          { err: (error as Error).message, cursor: this.#store.cursor()?.number },
+          'ingest interrupted; retrying',
+        );
+        this.emit('interrupted', error as Error);
+        await sleep(this.#options.retryMs ?? 1000);
+      }
+    }
+  }
+
+  async #target(): Promise<number> {
+    const head = await this.#node.finalizedHead();
+    const header = await this.#node.send<{ number: string }>('chain_getHeader', [head]);
+    const number = Number.parseInt(header.number, 16);
+    this.#finalized = Math.max(this.#finalized ?? 0, number);
+    return this.#options.stopAt === undefined
+      ? this.#finalized
+      : Math.min(this.#finalized, this.#options.stopAt);
+  }
+
+  #idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, 6000);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = null;
+        done();
+      };
+    });
+  }
+
+  #addChannel(sender: number, recipient: number): void {
+    const set = this.#egress.get(sender) ?? new Set<number>();
+    set.add(recipient);
+    this.#egress.set(sender, set);
+  }
+
+  /** Seeds channel heads and pending candidates from the state before `first` (DESIGN.md §3.2). */
+  async #seed(first: number): Promise<void> {
+    const parentHash = await this.#node.resolve(first - 1);
+    const metadata = await this.#node.metadata(parentHash);
+    const channelKeys = await listKeys(this.#node, HRMP_CHANNELS_PREFIX, parentHash);
+    const values = await readStorage(this.#node, channelKeys, parentHash);
+    const channels: ChannelRecord[] = [];
+    for (const [key, value] of values) {
+      if (!value) continue;
+      const { sender, recipient } = channelIdFromKey(key);
+      const chain = decodeChannel(metadata, value);
+      channels.push({ sender, recipient, ...chain, verifiedAt: first - 1, lastSentAt: null });
+      this.#addChannel(sender, recipient);
+    }
+    const pending = await this.#pendingAt(parentHash, metadata);
+    this.#store.seed(channels, pending);
+    for (const candidate of pending) this.#pending.set(candidate.candidateHash, candidate);
+    this.#log.info(
+      { first, channels: channels.length, pendingCandidates: pending.length },
+      'seeded from the state before the first block',
+    );
+  }
+
+  /** Candidates pending availability at `at`, each checked against its CandidateBacked event. */
+  async #pendingAt(
+    at: Hex,
+    metadata: Awaited<ReturnType<NodeClient['metadata']>>,
+  ): Promise<CandidateRecord[]> {
+    const layout = pendingLayout(metadata);
+    const keys = await listKeys(this.#node, layout.prefix, at);
+    const values = await readStorage(this.#node, keys, at);
+    const commitments =
+      layout.kind === 'split'
+        ? await readStorage(
+            this.#node,
+            keys.map((k) => paraMapKey(layout.commitmentsPrefix, paraFromMapKey(k))),
+            at,
+          )
+        : null;
+    const out: CandidateRecord[] = [];
+    for (const [key, value] of values) {
+      if (!value) continue;
+      const split =
+        commitments?.get(
+          paraMapKey((layout as { commitmentsPrefix: Hex }).commitmentsPrefix, paraFromMapKey(key)),
+        ) ?? null;
+      for (const pending of decodePendingAvailability(metadata, value, split)) {
+        const backedEvent = await this.#backedEventMatches(
+          pending.backedIn,
+          pending.candidateHash,
+          pending.commitmentsHash,
+        );
+        const reason = !pending.hashMatches
+          ? 'pending-availability commitments do not hash to the stored candidate hash'
+          : backedEvent;
+        out.push({
+          candidateHash: pending.candidateHash,
+          paraId: pending.paraId,
+          descriptor: pending.descriptor,
+          commitments: pending.commitments,
+          commitmentsHash: pending.commitmentsHash,
+          relayParent: toHex(pending.descriptor.subarray(4, 36)),
+          backedIn: pending.backedIn,
+          coreIndex: pending.coreIndex,
+          status: 'backed',
+          enactedIn: null,
+          verified: reason === null,
+          reason,
+          availabilityVotes: 0,
+          availabilityThreshold: 0,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Null when block `backedIn` has a CandidateBacked event with this hash and commitments hash. */
+  async #backedEventMatches(
+    backedIn: number,
+    candidateHash: Hex,
+    commitmentsHash: Hex,
+  ): Promise<string | null> {
+    const hash = await this.#node.resolve(backedIn);
+    const [metadata, events] = await Promise.all([
+      this.#node.metadata(hash),
+      this.#node.storage(SYSTEM_EVENTS_KEY, hash),
+    ]);
+    if (!events) return `no events at #${backedIn}`;
+    const backed = extractCandidateEvents(relayLayout(metadata).events, fromHex(events)).backed;
+    const event = backed.find((e) => toHex(e.candidateHash) === candidateHash);
+    if (!event) return `no CandidateBacked event for ${candidateHash} at #${backedIn}`;
+    return toHex(event.commitmentsHash) === commitmentsHash
+      ? null
+      : `commitments hash differs from CandidateBacked at #${backedIn}`;
+  }
+
+  #context(): EnactContext {
+    return {
+      candidate: (hash) => this.#pending.get(hash) ?? this.#store.candidate(hash),
+      channel: (sender, recipient) => this.#store.channel(sender, recipient),
+      egress: (sender) => [...(this.#egress.get(sender) ?? [])],
+      pending: () => [...this.#pending.values()],
+    };
+  }
+
+  async #process(block: FetchedBlock): Promise<void> {
+    const started = performance.now();
+    const observation = observeBlock(block.metadata, block.input);
+    if (observation.hash !== block.hash) {
+      throw new Error(
+        `block #${block.number}: header hashes to ${observation.hash}, the node said ${block.hash}`,
+      );
+    }
+    const cursor = this.#store.cursor();
+    if (cursor && observation.parentHash !== cursor.hash) {
+      throw new Error(
+        `block #${block.number} (${block.hash}) does not build on the stored #${cursor.number} ${cursor.hash}: a different chain?`,
+      );
+    }
+    const context = this.#context();
+    const needs = storageNeeds(observation, context);
+    const channelKeys = needs.channels.map(([s, r]) => hrmpChannelsKey(s, r));
+    const contentKeys = needs.contents.map(([s, r]) => hrmpChannelContentsKey(s, r));
+    const values = await readStorage(this.#node, [...channelKeys, ...contentKeys], block.hash);
+    const chain: ChainState = {
+      channels: new Map(
+        needs.channels.map(([s, r], i) => {
+          const value = values.get(channelKeys[i]!);
+          return [channelKeyOf(s, r), value ? decodeChannel(block.metadata, value) : null];
+        }),
+      ),
+      contents: new Map(
+        needs.contents.map(([s, r], i) => {
+          const value = values.get(contentKeys[i]!);
+          return [channelKeyOf(s, r), value ? decodeChannelContents(block.metadata, value) : []];
+        }),
+      ),
+    };
+    const write = enactBlock(observation, context, chain);
+    this.#store.writeBlock(write);
+    for (const candidate of write.newCandidates) this.#pending.set(candidate.candidateHash, candidate);
+    for (const update of write.candidateUpdates) {
+      if (update.status !== 'backed') this.#pending.delete(update.candidateHash);
+      else {
+        const pending = this.#pending.get(update.candidateHash);
+        if (pending)
+          this.#pending.set(update.candidateHash, {
+            ...pending,
+            availabilityVotes: update.availabilityVotes,
+          });
+      }
+    }
+    for (const channel of write.channels) this.#addChannel(channel.sender, channel.recipient);
+    for (const failure of write.failures) {
+      this.#log.error(
+        { block: write.number, kind: failure.kind, para: failure.paraId, candidate: failure.candidateHash },
+        failure.reason,
+      );
+    }
+    this.#blocksProcessed += 1;
+    const retention = this.#options.retentionBlocks;
+    if (retention !== undefined && write.number % 100 === 0) this.#store.prune(retention);
+    this.#log.debug(
+      { block: write.number, messages: write.messages.length, ms: Math.round(performance.now() - started) },
+      'block stored',
+    );
+    this.emit('block', write);
+  }
+}

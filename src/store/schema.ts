@@ -1,0 +1,80 @@
+/** Versioned schema. Each migration runs once, in order, inside a transaction; `user_version` records it. */
+export const MIGRATIONS: readonly string[] = [
+  // 1: initial schema
+  `
+  CREATE TABLE cursor (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    number INTEGER NOT NULL,
+    hash BLOB NOT NULL
+  );
+  CREATE TABLE blocks (
+    number INTEGER PRIMARY KEY,
+    hash BLOB NOT NULL,
+    parent_hash BLOB NOT NULL,
+    message_count INTEGER NOT NULL
+  );
+  CREATE TABLE candidates (
+    candidate_hash BLOB PRIMARY KEY,
+    para_id INTEGER NOT NULL,
+    descriptor BLOB NOT NULL,
+    commitments BLOB NOT NULL,
+    commitments_hash BLOB NOT NULL,
+    relay_parent BLOB NOT NULL,
+    backed_in INTEGER NOT NULL,
+    core_index INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('backed', 'included', 'timedOut')),
+    enacted_in INTEGER,
+    verified INTEGER NOT NULL,
+    reason TEXT,
+    availability_votes INTEGER NOT NULL,
+    availability_threshold INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX candidates_para ON candidates (para_id, backed_in);
+  CREATE INDEX candidates_pending ON candidates (status) WHERE status = 'backed';
+  CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    recipient INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    sender INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    hash BLOB NOT NULL,
+    candidate_hash BLOB NOT NULL,
+    block_hash BLOB NOT NULL,
+    mqc_head_after BLOB NOT NULL,
+    verified INTEGER NOT NULL,
+    reason TEXT
+  );
+  CREATE UNIQUE INDEX messages_inbox ON messages (recipient, sent_at, sender, idx);
+  CREATE INDEX messages_outbox ON messages (sender, sent_at, recipient, idx);
+  CREATE INDEX messages_candidate ON messages (candidate_hash);
+  CREATE TABLE channels (
+    sender INTEGER NOT NULL,
+    recipient INTEGER NOT NULL,
+    max_capacity INTEGER NOT NULL,
+    max_total_size INTEGER NOT NULL,
+    max_message_size INTEGER NOT NULL,
+    msg_count INTEGER NOT NULL,
+    total_size INTEGER NOT NULL,
+    mqc_head BLOB,
+    verified_at INTEGER NOT NULL,
+    last_sent_at INTEGER,
+    PRIMARY KEY (sender, recipient)
+  ) WITHOUT ROWID;
+  CREATE TABLE watermarks (
+    para_id INTEGER PRIMARY KEY,
+    watermark INTEGER NOT NULL
+  );
+  CREATE TABLE failures (
+    id INTEGER PRIMARY KEY,
+    block_number INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    para_id INTEGER,
+    candidate_hash BLOB
+  );
+  CREATE INDEX failures_block ON failures (block_number);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,501 @@
+/**
+ * The durable message store: SQLite (better-sqlite3) in WAL mode. The only code that touches the
+ * database. Each finalized block is written in one transaction together with the cursor, so a crash
+ * at any instant leaves the store at a block boundary (DESIGN.md §4).
+ */
+import { existsSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Hex } from '../protocol/bytes.ts';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
+import {
+  type BlockWrite,
+  type CandidateRecord,
+  type CandidateStatus,
+  type ChannelRecord,
+  type Cursor,
+  type MessageRecord,
+  parseMessageId,
+} from './types.ts';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+}
+
+const blob = (hex: Hex): Buffer => Buffer.from(hex.slice(2), 'hex');
+const hexOf = (value: Uint8Array): Hex =>
+  `0x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+
+interface MessageRow {
+  recipient: number;
+  sent_at: number;
+  sender: number;
+  idx: number;
+  data: Buffer;
+  hash: Buffer;
+  candidate_hash: Buffer;
+  block_hash: Buffer;
+  mqc_head_after: Buffer;
+  verified: number;
+  reason: string | null;
+}
+
+interface CandidateRow {
+  candidate_hash: Buffer;
+  para_id: number;
+  descriptor: Buffer;
+  commitments: Buffer;
+  commitments_hash: Buffer;
+  relay_parent: Buffer;
+  backed_in: number;
+  core_index: number | null;
+  status: CandidateStatus;
+  enacted_in: number | null;
+  verified: number;
+  reason: string | null;
+  availability_votes: number;
+  availability_threshold: number;
+}
+
+interface ChannelRow {
+  sender: number;
+  recipient: number;
+  max_capacity: number;
+  max_total_size: number;
+  max_message_size: number;
+  msg_count: number;
+  total_size: number;
+  mqc_head: Buffer | null;
+  verified_at: number;
+  last_sent_at: number | null;
+}
+
+function messageFromRow(row: MessageRow): MessageRecord {
+  return {
+    sender: row.sender,
+    recipient: row.recipient,
+    sentAt: row.sent_at,
+    index: row.idx,
+    data: new Uint8Array(row.data),
+    hash: hexOf(row.hash),
+    candidateHash: hexOf(row.candidate_hash),
+    blockHash: hexOf(row.block_hash),
+    mqcHeadAfter: hexOf(row.mqc_head_after),
+    verified: row.verified === 1,
+    reason: row.reason,
+  };
+}
+
+function candidateFromRow(row: CandidateRow): CandidateRecord {
+  return {
+    candidateHash: hexOf(row.candidate_hash),
+    paraId: row.para_id,
+    descriptor: new Uint8Array(row.descriptor),
+    commitments: new Uint8Array(row.commitments),
+    commitmentsHash: hexOf(row.commitments_hash),
+    relayParent: hexOf(row.relay_parent),
+    backedIn: row.backed_in,
+    coreIndex: row.core_index,
+    status: row.status,
+    enactedIn: row.enacted_in,
+    verified: row.verified === 1,
+    reason: row.reason,
+    availabilityVotes: row.availability_votes,
+    availabilityThreshold: row.availability_threshold,
+  };
+}
+
+function channelFromRow(row: ChannelRow): ChannelRecord {
+  return {
+    sender: row.sender,
+    recipient: row.recipient,
+    maxCapacity: row.max_capacity,
+    maxTotalSize: row.max_total_size,
+    maxMessageSize: row.max_message_size,
+    msgCount: row.msg_count,
+    totalSize: row.total_size,
+    mqcHead: row.mqc_head ? hexOf(row.mqc_head) : null,
+    verifiedAt: row.verified_at,
+    lastSentAt: row.last_sent_at,
+  };
+}
+
+export interface MessageQuery {
+  readonly fromBlock?: number;
+  readonly toBlock?: number;
+  readonly includeUnverified?: boolean;
+  readonly limit?: number;
+}
+
+export interface StoreCounts {
+  readonly blocks: number;
+  readonly messages: number;
+  readonly unverifiedMessages: number;
+  readonly candidates: number;
+  readonly failuresByKind: Readonly<Record<string, number>>;
+}
+
+const MAX_U32 = 0xffffffff;
+
+function openError(path: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  const message = (error as Error).message;
+  return new StoreError(
+    /not a database|malformed|corrupt/i.test(message)
+      ? `the database ${path} is corrupt or not a SQLite file (${message}); restore it from a backup or move it aside`
+      : `cannot open the database ${path}: ${message}`,
+  );
+}
+
+export class MessageStore {
+  readonly path: string;
+  readonly #db: Database.Database;
+  readonly #statements;
+
+  private constructor(path: string, db: Database.Database) {
+    this.path = path;
+    this.#db = db;
+    const s = (sql: string) => db.prepare(sql);
+    this.#statements = {
+      cursor: s('SELECT number, hash FROM cursor WHERE id = 0'),
+      setCursor: s(
+        'INSERT INTO cursor (id, number, hash) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET number = excluded.number, hash = excluded.hash',
+      ),
+      insertBlock: s('INSERT INTO blocks (number, hash, parent_hash, message_count) VALUES (?, ?, ?, ?)'),
+      blockHash: s('SELECT hash FROM blocks WHERE number = ?'),
+      insertCandidate:
+        s(`INSERT INTO candidates (candidate_hash, para_id, descriptor, commitments, commitments_hash, relay_parent,
+        backed_in, core_index, status, enacted_in, verified, reason, availability_votes, availability_threshold)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (candidate_hash) DO NOTHING`),
+      updateCandidate: s(
+        'UPDATE candidates SET status = ?, enacted_in = ?, availability_votes = ? WHERE candidate_hash = ?',
+      ),
+      candidate: s('SELECT * FROM candidates WHERE candidate_hash = ?'),
+      pendingCandidates: s("SELECT * FROM candidates WHERE status = 'backed'"),
+      insertMessage:
+        s(`INSERT INTO messages (recipient, sent_at, sender, idx, data, hash, candidate_hash, block_hash, mqc_head_after, verified, reason)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      upsertChannel:
+        s(`INSERT INTO channels (sender, recipient, max_capacity, max_total_size, max_message_size, msg_count, total_size, mqc_head, verified_at, last_sent_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender, recipient) DO UPDATE SET
+        max_capacity = excluded.max_capacity, max_total_size = excluded.max_total_size, max_message_size = excluded.max_message_size,
+        msg_count = excluded.msg_count, total_size = excluded.total_size, mqc_head = excluded.mqc_head,
+        verified_at = excluded.verified_at, last_sent_at = COALESCE(excluded.last_sent_at, channels.last_sent_at)`),
+      upsertWatermark: s(
+        'INSERT INTO watermarks (para_id, watermark) VALUES (?, ?) ON CONFLICT (para_id) DO UPDATE SET watermark = excluded.watermark',
+      ),
+      insertFailure: s(
+        'INSERT INTO failures (block_number, kind, reason, para_id, candidate_hash) VALUES (?, ?, ?, ?, ?)',
+      ),
+      inbox: s(`SELECT * FROM messages WHERE recipient = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
+        ORDER BY sent_at, sender, idx LIMIT ?`),
+      outbox: s(`SELECT * FROM messages WHERE sender = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
+        ORDER BY sent_at, recipient, idx LIMIT ?`),
+      message: s('SELECT * FROM messages WHERE recipient = ? AND sent_at = ? AND sender = ? AND idx = ?'),
+      candidateMessages: s('SELECT * FROM messages WHERE candidate_hash = ? ORDER BY recipient, idx'),
+      channel: s('SELECT * FROM channels WHERE sender = ? AND recipient = ?'),
+      channels: s(
+        'SELECT * FROM channels WHERE (? IS NULL OR sender = ?) AND (? IS NULL OR recipient = ?) ORDER BY sender, recipient',
+      ),
+      watermark: s('SELECT watermark FROM watermarks WHERE para_id = ?'),
+      watermarks: s('SELECT para_id, watermark FROM watermarks'),
+      countMessages: s(
+        'SELECT COUNT(*) AS total, COALESCE(SUM(verified = 0), 0) AS unverified FROM messages',
+      ),
+      countCandidates: s('SELECT COUNT(*) AS total FROM candidates'),
+      countBlocks: s('SELECT COUNT(*) AS total FROM blocks'),
+      failuresByKind: s('SELECT kind, COUNT(*) AS total FROM failures GROUP BY kind'),
+      recentFailures: s('SELECT block_number, kind, reason, para_id FROM failures ORDER BY id DESC LIMIT ?'),
+      pruneMessages: s(
+        `DELETE FROM messages WHERE sent_at < ? AND sent_at <= COALESCE((SELECT watermark FROM watermarks WHERE para_id = messages.recipient), -1)`,
+      ),
+      pruneBlocks: s('DELETE FROM blocks WHERE number < ?'),
+      pruneCandidates: s("DELETE FROM candidates WHERE status != 'backed' AND backed_in < ?"),
+    };
+  }
+
+  /**
+   * Opens (creating if absent) the database at `path`. Refuses a database written by a newer schema,
+   * and a file that is not a SQLite database, with a StoreError; never rewrites either.
+   */
+  static open(path: string): MessageStore {
+    const existed = path !== ':memory:' && existsSync(path);
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+    } catch (error) {
+      throw openError(path, error);
+    }
+    try {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        throw new StoreError(
+          `the database ${path} has schema version ${version}, newer than this build supports (${SCHEMA_VERSION}); upgrade xcmp-sidecar or use another --db`,
+        );
+      }
+      if (version === 0 && existed) {
+        const tables = db.prepare("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {
+          n: number;
+        };
+        if (tables.n > 0)
+          throw new StoreError(
+            `the database ${path} holds tables but no xcmp-sidecar schema version; refusing to touch it`,
+          );
+      }
+      for (let v = version; v < SCHEMA_VERSION; v++) {
+        db.transaction(() => {
+          db.exec(MIGRATIONS[v]!);
+          db.pragma(`user_version = ${v + 1}`);
+        })();
+      }
+      return new MessageStore(path, db);
+    } catch (error) {
+      db.close();
+      throw openError(path, error);
+    }
+  }
+
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  cursor(): Cursor | null {
+    const row = this.#statements.cursor.get() as { number: number; hash: Buffer } | undefined;
+    return row ? { number: row.number, hash: hexOf(row.hash) } : null;
+  }
+
+  /** The hash stored for a processed block, or null. */
+  blockHash(number: number): Hex | null {
+    const row = this.#statements.blockHash.get(number) as { hash: Buffer } | undefined;
+    return row ? hexOf(row.hash) : null;
+  }
+
+  /** Writes one finalized block and moves the cursor to it, atomically. */
+  writeBlock(write: BlockWrite): void {
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      const cursor = this.cursor();
+      if (cursor && write.number !== cursor.number + 1) {
+        throw new StoreError(`block #${write.number} does not follow the cursor #${cursor.number}`);
+      }
+      s.insertBlock.run(write.number, blob(write.hash), blob(write.parentHash), write.messages.length);
+      for (const c of write.newCandidates) {
+        s.insertCandidate.run(
+          blob(c.candidateHash),
+          c.paraId,
+          c.descriptor,
+          c.commitments,
+          blob(c.commitmentsHash),
+          blob(c.relayParent),
+          c.backedIn,
+          c.coreIndex,
+          c.status,
+          c.enactedIn,
+          c.verified ? 1 : 0,
+          c.reason,
+          c.availabilityVotes,
+          c.availabilityThreshold,
+        );
+      }
+      for (const u of write.candidateUpdates)
+        s.updateCandidate.run(u.status, u.enactedIn, u.availabilityVotes, blob(u.candidateHash));
+      for (const m of write.messages) {
+        s.insertMessage.run(
+          m.recipient,
+          m.sentAt,
+          m.sender,
+          m.index,
+          m.data,
+          blob(m.hash),
+          blob(m.candidateHash),
+          blob(m.blockHash),
+          blob(m.mqcHeadAfter),
+          m.verified ? 1 : 0,
+          m.reason,
+        );
+      }
+      for (const c of write.channels) {
+        s.upsertChannel.run(
+          c.sender,
+          c.recipient,
+          c.maxCapacity,
+          c.maxTotalSize,
+          c.maxMessageSize,
+          c.msgCount,
+          c.totalSize,
+          c.mqcHead ? blob(c.mqcHead) : null,
+          c.verifiedAt,
+          c.lastSentAt,
+        );
+      }
+      for (const [para, watermark] of write.watermarks) s.upsertWatermark.run(para, watermark);
+      for (const f of write.failures)
+        s.insertFailure.run(
+          f.blockNumber,
+          f.kind,
+          f.reason,
+          f.paraId,
+          f.candidateHash ? blob(f.candidateHash) : null,
+        );
+      s.setCursor.run(write.number, blob(write.hash));
+    })();
+  }
+
+  /**
+   * Seeds an empty store from the state before its first block: channel heads and the candidates
+   * pending availability then. Replaces any earlier seed (a start that crashed before its first block).
+   */
+  seed(channels: readonly ChannelRecord[], candidates: readonly CandidateRecord[]): void {
+    this.#db.transaction(() => {
+      if (this.cursor()) throw new StoreError('the store already holds blocks: it cannot be seeded again');
+      this.#db.exec('DELETE FROM channels; DELETE FROM candidates;');
+      for (const c of channels) {
+        this.#statements.upsertChannel.run(
+          c.sender,
+          c.recipient,
+          c.maxCapacity,
+          c.maxTotalSize,
+          c.maxMessageSize,
+          c.msgCount,
+          c.totalSize,
+          c.mqcHead ? blob(c.mqcHead) : null,
+          c.verifiedAt,
+          c.lastSentAt,
+        );
+      }
+      for (const c of candidates) {
+        this.#statements.insertCandidate.run(
+          blob(c.candidateHash),
+          c.paraId,
+          c.descriptor,
+          c.commitments,
+          blob(c.commitmentsHash),
+          blob(c.relayParent),
+          c.backedIn,
+          c.coreIndex,
+          c.status,
+          c.enactedIn,
+          c.verified ? 1 : 0,
+          c.reason,
+          c.availabilityVotes,
+          c.availabilityThreshold,
+        );
+      }
+    })();
+  }
+
+  candidate(candidateHash: Hex): CandidateRecord | null {
+    const row = this.#statements.candidate.get(blob(candidateHash)) as CandidateRow | undefined;
+    return row ? candidateFromRow(row) : null;
+  }
+
+  pendingCandidates(): CandidateRecord[] {
+    return (this.#statements.pendingCandidates.all() as CandidateRow[]).map(candidateFromRow);
+  }
+
+  candidateMessages(candidateHash: Hex): MessageRecord[] {
+    return (this.#statements.candidateMessages.all(blob(candidateHash)) as MessageRow[]).map(messageFromRow);
+  }
+
+  inbox(recipient: number, query: MessageQuery = {}): MessageRecord[] {
+    return (
+      this.#statements.inbox.all(
+        recipient,
+        query.fromBlock ?? 0,
+        query.toBlock ?? MAX_U32,
+        query.includeUnverified ? 1 : 0,
+        query.limit ?? -1,
+      ) as MessageRow[]
+    ).map(messageFromRow);
+  }
+
+  outbox(sender: number, query: MessageQuery = {}): MessageRecord[] {
+    return (
+      this.#statements.outbox.all(
+        sender,
+        query.fromBlock ?? 0,
+        query.toBlock ?? MAX_U32,
+        query.includeUnverified ? 1 : 0,
+        query.limit ?? -1,
+      ) as MessageRow[]
+    ).map(messageFromRow);
+  }
+
+  message(id: string): MessageRecord | null {
+    const key = parseMessageId(id);
+    if (!key) return null;
+    const row = this.#statements.message.get(key.recipient, key.sentAt, key.sender, key.index) as
+      | MessageRow
+      | undefined;
+    return row ? messageFromRow(row) : null;
+  }
+
+  channel(sender: number, recipient: number): ChannelRecord | null {
+    const row = this.#statements.channel.get(sender, recipient) as ChannelRow | undefined;
+    return row ? channelFromRow(row) : null;
+  }
+
+  channels(filter: { sender?: number; recipient?: number } = {}): ChannelRecord[] {
+    const sender = filter.sender ?? null;
+    const recipient = filter.recipient ?? null;
+    return (this.#statements.channels.all(sender, sender, recipient, recipient) as ChannelRow[]).map(
+      channelFromRow,
+    );
+  }
+
+  watermark(paraId: number): number | null {
+    const row = this.#statements.watermark.get(paraId) as { watermark: number } | undefined;
+    return row ? row.watermark : null;
+  }
+
+  watermarks(): Map<number, number> {
+    return new Map(
+      (this.#statements.watermarks.all() as { para_id: number; watermark: number }[]).map((r) => [
+        r.para_id,
+        r.watermark,
+      ]),
+    );
+  }
+
+  counts(): StoreCounts {
+    const messages = this.#statements.countMessages.get() as { total: number; unverified: number };
+    const failures = this.#statements.failuresByKind.all() as { kind: string; total: number }[];
+    return {
+      blocks: (this.#statements.countBlocks.get() as { total: number }).total,
+      messages: messages.total,
+      unverifiedMessages: messages.unverified,
+      candidates: (this.#statements.countCandidates.get() as { total: number }).total,
+      failuresByKind: Object.fromEntries(failures.map((f) => [f.kind, f.total])),
+    };
+  }
+
+  recentFailures(limit = 20): { blockNumber: number; kind: string; reason: string; paraId: number | null }[] {
+    return (
+      this.#statements.recentFailures.all(limit) as {
+        block_number: number;
+        kind: string;
+        reason: string;
+        para_id: number | null;
+      }[]
+    ).map((r) => ({ blockNumber: r.block_number, kind: r.kind, reason: r.reason, paraId: r.para_id }));
+  }
+
+  /**
+   * Retention (DESIGN.md §4): drops messages whose recipient's watermark has passed them and that are
+   * older than `keepBlocks` behind the cursor; returns how many went.
+   */
+  prune(keepBlocks: number): number {
+    const cursor = this.cursor();
+    if (!cursor) return 0;
+    const before = cursor.number - keepBlocks;
+    if (before <= 0) return 0;
+    return this.#db.transaction(() => {
+      const removed = this.#statements.pruneMessages.run(before).changes;
+      this.#statements.pruneBlocks.run(before);
+      this.#statements.pruneCandidates.run(before);
+      return removed;
+    })();
+  }
+}

@@ -1,0 +1,99 @@
+/** What the store keeps, as plain values shared by ingest (writer) and the server (reader). */
+import type { Hex } from '../protocol/bytes.ts';
+
+export type CandidateStatus = 'backed' | 'included' | 'timedOut';
+
+export interface CandidateRecord {
+  readonly candidateHash: Hex;
+  readonly paraId: number;
+  readonly descriptor: Uint8Array;
+  /** SCALE commitments as the sidecar received them (from the inherent, or pending-availability storage). */
+  readonly commitments: Uint8Array;
+  readonly commitmentsHash: Hex;
+  readonly relayParent: Hex;
+  readonly backedIn: number;
+  readonly coreIndex: number | null;
+  readonly status: CandidateStatus;
+  readonly enactedIn: number | null;
+  /** Commitments binding (DESIGN.md §3.1) held. */
+  readonly verified: boolean;
+  readonly reason: string | null;
+  readonly availabilityVotes: number;
+  readonly availabilityThreshold: number;
+}
+
+export interface CandidateUpdate {
+  readonly candidateHash: Hex;
+  readonly status: CandidateStatus;
+  readonly enactedIn: number | null;
+  readonly availabilityVotes: number;
+}
+
+export interface MessageRecord {
+  readonly sender: number;
+  readonly recipient: number;
+  readonly sentAt: number;
+  /** Position among the messages of this channel with this `sentAt` (candidate order). */
+  readonly index: number;
+  readonly data: Uint8Array;
+  readonly hash: Hex;
+  readonly candidateHash: Hex;
+  readonly blockHash: Hex;
+  /** The channel's MQC head after this message. */
+  readonly mqcHeadAfter: Hex;
+  readonly verified: boolean;
+  readonly reason: string | null;
+}
+
+export interface ChannelRecord {
+  readonly sender: number;
+  readonly recipient: number;
+  readonly maxCapacity: number;
+  readonly maxTotalSize: number;
+  readonly maxMessageSize: number;
+  readonly msgCount: number;
+  readonly totalSize: number;
+  readonly mqcHead: Hex | null;
+  /** Last block at which the stored head was checked equal to the chain's. */
+  readonly verifiedAt: number;
+  readonly lastSentAt: number | null;
+}
+
+export interface VerificationFailure {
+  readonly blockNumber: number;
+  readonly kind: 'commitments' | 'mqc' | 'runtimeRules' | 'unknownCandidate';
+  readonly reason: string;
+  readonly paraId: number | null;
+  readonly candidateHash: Hex | null;
+}
+
+/** Everything one finalized block changes, written in one transaction. */
+export interface BlockWrite {
+  readonly number: number;
+  readonly hash: Hex;
+  readonly parentHash: Hex;
+  readonly newCandidates: readonly CandidateRecord[];
+  readonly candidateUpdates: readonly CandidateUpdate[];
+  readonly messages: readonly MessageRecord[];
+  readonly channels: readonly ChannelRecord[];
+  readonly watermarks: readonly (readonly [number, number])[];
+  readonly failures: readonly VerificationFailure[];
+}
+
+export interface Cursor {
+  readonly number: number;
+  readonly hash: Hex;
+}
+
+export function messageId(message: Pick<MessageRecord, 'sentAt' | 'sender' | 'recipient' | 'index'>): string {
+  return `${message.sentAt}-${message.sender}-${message.recipient}-${message.index}`;
+}
+
+export function parseMessageId(
+  id: string,
+): { sentAt: number; sender: number; recipient: number; index: number } | null {
+  const parts = /^(\d+)-(\d+)-(\d+)-(\d+)$/.exec(id);
+  if (!parts) return null;
+  const [sentAt, sender, recipient, index] = parts.slice(1).map(Number) as [number, number, number, number];
+  return { sentAt, sender, recipient, index };
+}

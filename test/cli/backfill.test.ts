@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import { MessageStore } from '../../src/store/store.ts';
+import { runCliAsync } from '../helpers/cli.ts';
+import { devnetTruth, storedMessages } from '../helpers/truth.ts';
+
+describe('xcmp-sidecar backfill', () => {
+  let devnet: Devnet;
+  const db = join(mkdtempSync(join(tmpdir(), 'xcmp-backfill-')), 'store.sqlite');
+  before(async () => {
+    devnet = await startDevnet({ blockTimeMs: 0, initialBlocks: 60 });
+  });
+  after(() => devnet?.close());
+
+  it('stores exactly the range asked for, then continues from the cursor, and refuses a gap', async () => {
+    const first = await runCliAsync([
+      'backfill',
+      '--from',
+      '10',
+      '--to',
+      '30',
+      '--node',
+      devnet.url,
+      '--db',
+      db,
+    ]);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /stored #10\.\.#30/);
+    let store = MessageStore.open(db);
+    assert.equal(store.cursor()?.number, 30);
+    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 10, 30));
+    store.close();
+
+    const more = await runCliAsync(['backfill', '--from', '31', '--node', devnet.url, '--db', db]);
+    assert.equal(more.status, 0, more.stderr);
+    store = MessageStore.open(db);
+    const finalized = devnet.chain.finalized.number;
+    assert.equal(store.cursor()?.number, finalized);
+    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 10, finalized));
+    store.close();
+
+    const gap = await runCliAsync([
+      'backfill',
+      '--from',
+      String(finalized + 5),
+      '--node',
+      devnet.url,
+      '--db',
+      db,
+    ]);
+    assert.equal(gap.status, 2);
+    assert.match(gap.stderr, /would leave a gap/);
+  });
+
+  it('refuses bad ranges with exit 2', async () => {
+    const result = await runCliAsync([
+      'backfill',
+      '--from',
+      '20',
+      '--to',
+      '10',
+      '--node',
+      devnet.url,
+      '--db',
+      db,
+    ]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--to must not be below --from/);
+    const notNumber = await runCliAsync(['backfill', '--from', 'x', '--node', devnet.url, '--db', db]);
+    assert.equal(notNumber.status, 2);
+    assert.match(notNumber.stderr, /--from must be a block number/);
+  });
+});

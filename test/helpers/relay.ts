@@ -1,0 +1,53 @@
+/** A TCP relay on loopback that a test can cut and restore, to simulate losing the node. */
+
+import type { AddressInfo } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export interface TcpRelay {
+  readonly port: number;
+  readonly url: string;
+  /** Closes every relayed connection and stops accepting new ones. */
+  cut(): Promise<void>;
+  /** Accepts connections again on the same port. */
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function tcpRelay(targetPort: number): Promise<TcpRelay> {
+  const sockets = new Set<Socket>();
+  let server: Server | null = null;
+  let port = 0;
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server = createServer((client) => {
+        const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => s.destroy());
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = (server!.address() as AddressInfo).port;
+        resolve();
+      });
+    });
+  const stop = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = null;
+  };
+  await listen();
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    cut: stop,
+    restore: listen,
+    close: stop,
+  };
+}

@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { NodeClient } from '../../src/chain/node.ts';
+import { startDevnet } from '../../src/devnet/index.ts';
+import { Ingest } from '../../src/ingest/ingest.ts';
+import { silentLogger } from '../../src/log.ts';
+import { MessageStore } from '../../src/store/store.ts';
+import { tcpRelay } from '../helpers/relay.ts';
+import { devnetTruth, storedMessages } from '../helpers/truth.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+after(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+});
+
+async function setup(
+  devnetOptions: Parameters<typeof startDevnet>[0],
+  ingestOptions: { startAt?: number; url?: string } = {},
+) {
+  const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000, ...devnetOptions });
+  cleanups.push(() => devnet.close());
+  const node = await NodeClient.connect(ingestOptions.url ?? devnet.url, { reconnectMs: 200 });
+  cleanups.push(() => node.disconnect());
+  const store = MessageStore.open(':memory:');
+  cleanups.push(() => store.close());
+  const ingest = new Ingest({
+    node,
+    store,
+    logger: silentLogger(),
+    retryMs: 100,
+    startAt: ingestOptions.startAt,
+  });
+  cleanups.push(() => ingest.stop());
+  return { devnet, node, store, ingest };
+}
+
+describe('ingest against the devnet', () => {
+  it('over 320 blocks with forks, time-outs and tampered commitments stores exactly the devnet truth', async () => {
+    const { devnet, store, ingest } = await setup({ finalityLag: 3 }, { startAt: 1 });
+    await ingest.start();
+    const timedOut = new Set<string>();
+    const tampered = new Set<string>();
+    let forks = 0;
+    for (let i = 1; i <= 320; i++) {
+      if (i % 40 === 0) {
+        devnet.fork(1 + (i % 3 === 0 ? 1 : 0));
+        forks++;
+        continue;
+      }
+      const faults =
+        i % 25 === 0
+          ? { timeOut: new Set([2000 + (i % 2)]) }
+          : i % 25 === 7
+            ? { tamperCommitments: new Set([2004]) }
+            : undefined;
+      const [block] = devnet.newBlocks(1, faults);
+      if (faults?.timeOut)
+        for (const para of faults.timeOut)
+          timedOut.add(block!.state.pending.get(para)!.candidateHash.toString());
+      if (faults?.tamperCommitments) tampered.add(String(block!.number));
+      if (i % 20 === 0) await new Promise((r) => setImmediate(r));
+    }
+    const finalized = devnet.chain.finalized.number;
+    assert.ok(finalized >= 300);
+    await ingest.waitFor(finalized, 60_000);
+    const truth = devnetTruth(devnet, 1, finalized);
+    const stored = storedMessages(store, devnet.config.paras);
+    assert.equal(stored.length, truth.length);
+    assert.deepEqual(stored, truth);
+    // Tampered candidates' messages are stored unverified, with the reason.
+    const unverified = devnet.config.paras
+      .flatMap((p) => store.inbox(p, { includeUnverified: true }))
+      .filter((m) => !m.verified);
+    assert.ok(
+      unverified.length >= tampered.size,
+      `${unverified.length} unverified for ${tampered.size} tamperings`,
+    );
+    for (const message of unverified)
+      assert.match(message.reason!, /commitments: commitments hash .* differs from CandidateBacked/);
+    assert.equal(store.counts().failuresByKind.commitments, tampered.size);
+    assert.equal(store.counts().failuresByKind.mqc, undefined, 'no MQC mismatch on an honest chain');
+    // Timed-out candidates never deliver.
+    assert.ok(timedOut.size >= 10);
+    const all = devnet.config.paras.flatMap((p) => store.inbox(p, { includeUnverified: true }));
+    for (const message of all) assert.ok(!timedOut.has(message.candidateHash));
+    for (const hash of timedOut) {
+      const candidate = store.candidate(hash as `0x${string}`);
+      if (candidate) assert.equal(candidate.status, 'timedOut');
+    }
+    assert.ok(forks >= 8);
+    assert.equal(store.counts().blocks, finalized);
+  });
+
+  it('started on a devnet 100 blocks in, verifies from the first block on (candidates pending availability recovered)', async () => {
+    const { devnet, store, ingest } = await setup({ initialBlocks: 100 });
+    await ingest.start();
+    const first = devnet.chain.finalized.number;
+    await ingest.waitFor(first);
+    devnet.newBlocks(20);
+    await ingest.waitFor(devnet.chain.finalized.number);
+    const truth = devnetTruth(devnet, first, devnet.chain.finalized.number);
+    const stored = storedMessages(store, devnet.config.paras);
+    assert.deepEqual(stored, truth);
+    const atFirst = devnet.config.paras.flatMap((p) =>
+      store.inbox(p, { fromBlock: first, toBlock: first, includeUnverified: true }),
+    );
+    assert.ok(atFirst.length > 0, 'messages enacted in the very first block');
+    assert.ok(
+      atFirst.every((m) => m.verified),
+      'and they are verified',
+    );
+    const seeded = store.candidate(atFirst[0]!.candidateHash)!;
+    assert.ok(seeded.backedIn < first, 'their candidate was backed before the sidecar started');
+    assert.equal(seeded.verified, true);
+    assert.equal(store.counts().unverifiedMessages, 0);
+  });
+
+  it('survives losing the node for 10 s and catches up with nothing missing', async () => {
+    const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000 });
+    cleanups.push(() => devnet.close());
+    const relay = await tcpRelay(devnet.port);
+    cleanups.push(() => relay.close());
+    const node = await NodeClient.connect(relay.url, { reconnectMs: 200 });
+    cleanups.push(() => node.disconnect());
+    const store = MessageStore.open(':memory:');
+    const ingest = new Ingest({ node, store, logger: silentLogger(), retryMs: 100, startAt: 1 });
+    cleanups.push(() => ingest.stop());
+    await ingest.start();
+    devnet.newBlocks(20);
+    await ingest.waitFor(devnet.chain.finalized.number);
+    await relay.cut();
+    devnet.startProducing(200); // the chain moves on while the sidecar is cut off
+    await new Promise((r) => setTimeout(r, 10_000));
+    const cutAt = store.cursor()!.number;
+    await relay.restore();
+    await new Promise((r) => setTimeout(r, 500));
+    devnet.stopProducing();
+    devnet.newBlocks(2);
+    const finalized = devnet.chain.finalized.number;
+    assert.ok(finalized > cutAt + 30, `the chain advanced ${finalized - cutAt} blocks during the cut`);
+    await ingest.waitFor(finalized, 30_000);
+    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
+    assert.equal(store.counts().blocks, finalized);
+  });
+});

@@ -1,0 +1,171 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import type { Hex } from '../../src/protocol/bytes.ts';
+import { SCHEMA_VERSION } from '../../src/store/schema.ts';
+import { MessageStore, StoreError } from '../../src/store/store.ts';
+import { type BlockWrite, messageId } from '../../src/store/types.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'xcmp-store-'));
+const h = (byte: number) => `0x${byte.toString(16).padStart(2, '0').repeat(32)}` as Hex;
+
+function block(
+  number: number,
+  messages: { sender: number; recipient: number; index?: number; verified?: boolean }[] = [],
+): BlockWrite {
+  return {
+    number,
+    hash: h(number),
+    parentHash: h(number - 1),
+    newCandidates: [],
+    candidateUpdates: [],
+    messages: messages.map((m) => ({
+      sender: m.sender,
+      recipient: m.recipient,
+      sentAt: number,
+      index: m.index ?? 0,
+      data: Uint8Array.of(0, number & 0xff),
+      hash: h(0xaa),
+      candidateHash: h(0xcc),
+      blockHash: h(number),
+      mqcHeadAfter: h(0xdd),
+      verified: m.verified ?? true,
+      reason: m.verified === false ? 'MQC head mismatch' : null,
+    })),
+    channels: [],
+    watermarks: [],
+    failures: [],
+  };
+}
+
+describe('MessageStore', () => {
+  it('creates the schema in WAL mode and records its version', () => {
+    const path = join(dir, 'fresh.sqlite');
+    MessageStore.open(path).close();
+    const db = new Database(path);
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
+    db.close();
+  });
+
+  it('refuses a database from a newer schema, and leaves it untouched', () => {
+    const path = join(dir, 'newer.sqlite');
+    const db = new Database(path);
+    db.exec('CREATE TABLE future (x)');
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    db.close();
+    assert.throws(
+      () => MessageStore.open(path),
+      (e: Error) => e instanceof StoreError && /newer than this build supports/.test(e.message),
+    );
+    const again = new Database(path);
+    assert.equal(again.pragma('user_version', { simple: true }), SCHEMA_VERSION + 1);
+    assert.ok(again.prepare("SELECT name FROM sqlite_master WHERE name = 'future'").get());
+    again.close();
+  });
+
+  it('refuses a corrupt file and a foreign SQLite database with a clear error', () => {
+    const corrupt = join(dir, 'corrupt.sqlite');
+    writeFileSync(corrupt, Buffer.alloc(8192, 0x5a));
+    assert.throws(() => MessageStore.open(corrupt), /corrupt or not a SQLite file/);
+    const foreign = join(dir, 'foreign.sqlite');
+    const db = new Database(foreign);
+    db.exec('CREATE TABLE accounts (id)');
+    db.close();
+    assert.throws(() => MessageStore.open(foreign), /holds tables but no xcmp-sidecar schema version/);
+  });
+
+  it('writes a block and its cursor together, and refuses a gap', () => {
+    const store = MessageStore.open(':memory:');
+    assert.equal(store.cursor(), null);
+    store.writeBlock(block(10, [{ sender: 2000, recipient: 2001 }]));
+    assert.deepEqual(store.cursor(), { number: 10, hash: h(10) });
+    assert.throws(() => store.writeBlock(block(12)), /does not follow the cursor #10/);
+    assert.deepEqual(store.cursor(), { number: 10, hash: h(10) });
+    assert.equal(store.counts().messages, 1, 'the refused block left nothing behind');
+    store.close();
+  });
+
+  it('rolls back a block whose write fails midway: no partial messages, cursor unchanged', () => {
+    const store = MessageStore.open(':memory:');
+    store.writeBlock(block(1, [{ sender: 1, recipient: 2 }]));
+    // Two messages with the same identity violate the unique index after the first was inserted.
+    const broken = block(2, [
+      { sender: 1, recipient: 2 },
+      { sender: 1, recipient: 2 },
+    ]);
+    assert.throws(() => store.writeBlock(broken));
+    assert.equal(store.cursor()?.number, 1);
+    assert.equal(store.counts().messages, 1);
+    assert.equal(store.counts().blocks, 1);
+    store.close();
+  });
+
+  it('answers inbox, outbox and message queries in (sentAt, sender, index) order, hiding unverified unless asked', () => {
+    const store = MessageStore.open(':memory:');
+    store.writeBlock(
+      block(1, [
+        { sender: 2004, recipient: 2000 },
+        { sender: 2001, recipient: 2000 },
+        { sender: 2000, recipient: 2001 },
+      ]),
+    );
+    store.writeBlock(
+      block(2, [
+        { sender: 2001, recipient: 2000, verified: false },
+        { sender: 2001, recipient: 2000, index: 1 },
+      ]),
+    );
+    const inbox = store.inbox(2000);
+    assert.deepEqual(
+      inbox.map((m) => [m.sentAt, m.sender, m.index]),
+      [
+        [1, 2001, 0],
+        [1, 2004, 0],
+        [2, 2001, 1],
+      ],
+    );
+    assert.equal(store.inbox(2000, { includeUnverified: true }).length, 4);
+    assert.deepEqual(
+      store.inbox(2000, { fromBlock: 2 }).map((m) => m.sentAt),
+      [2],
+    );
+    assert.deepEqual(store.inbox(2000, { toBlock: 1 }).length, 2);
+    assert.deepEqual(
+      store.outbox(2001, { includeUnverified: true }).map((m) => [m.recipient, m.sentAt, m.index]),
+      [
+        [2000, 1, 0],
+        [2000, 2, 0],
+        [2000, 2, 1],
+      ],
+    );
+    const first = inbox[0]!;
+    assert.deepEqual(store.message(messageId(first)), first);
+    assert.equal(store.message('not-an-id'), null);
+    assert.equal(store.counts().unverifiedMessages, 1);
+    store.close();
+  });
+
+  it('prunes only messages the watermark has passed and that are older than the window', () => {
+    const store = MessageStore.open(':memory:');
+    for (let n = 1; n <= 10; n++)
+      store.writeBlock({
+        ...block(n, [
+          { sender: 1, recipient: 2 },
+          { sender: 2, recipient: 1 },
+        ]),
+        watermarks: n === 10 ? [[2, 6]] : [],
+      });
+    const removed = store.prune(3); // older than block 7, and sent at or before the recipient's watermark
+    assert.equal(removed, 6, 'messages to para 2 sent at 1..6');
+    assert.deepEqual(
+      store.inbox(2).map((m) => m.sentAt),
+      [7, 8, 9, 10],
+    );
+    assert.equal(store.inbox(1).length, 10, 'para 1 has no watermark yet: nothing pruned');
+    store.close();
+  });
+});
