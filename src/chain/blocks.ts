@@ -56,21 +56,21 @@ export async function listKeys(node: NodeClient, prefix: Hex, at: Hex): Promise<
 }
 
 /** Keeps up to `depth` upcoming blocks in flight; `take(n)` hands them out in order. */
-export class BlockPrefetcher {
-  readonly #node: NodeClient;
+export class BlockPrefetcher<T> {
+  readonly #fetch: (number: number) => Promise<T>;
   readonly #depth: number;
-  readonly #inFlight = new Map<number, Promise<FetchedBlock>>();
+  readonly #inFlight = new Map<number, Promise<T>>();
 
-  constructor(node: NodeClient, depth: number) {
-    this.#node = node;
+  constructor(fetch: (number: number) => Promise<T>, depth: number) {
+    this.#fetch = fetch;
     this.#depth = Math.max(1, depth);
   }
 
   /** The block `number`, starting fetches up to `number + depth - 1` (never past `last`). */
-  take(number: number, last: number): Promise<FetchedBlock> {
+  take(number: number, last: number): Promise<T> {
     for (let n = number; n <= Math.min(last, number + this.#depth - 1); n++) {
       if (!this.#inFlight.has(n)) {
-        const promise = fetchBlock(this.#node, n);
+        const promise = this.#fetch(n);
         promise.catch(() => undefined); // surfaced when taken
         this.#inFlight.set(n, promise);
       }

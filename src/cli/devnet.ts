@@ -49,6 +49,7 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
       messageRate,
     }).filter(([, v]) => v !== undefined),
   ) as DevnetOptions;
+  if (flags.scale && paras) throw new CliError('--scale sets its own 100 paras: drop --paras');
   return flags.scale ? { ...scalePreset(overrides), ...overrides } : overrides;
 }
 

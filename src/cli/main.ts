@@ -80,7 +80,10 @@ export function buildProgram(): Command {
     )
     .option('--port <port>', 'port to listen on', '9944')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--paras <ids>', 'comma-separated para ids (channels between every pair)', '1000,2000,2001,2004')
+    .option(
+      '--paras <ids>',
+      'comma-separated para ids, channels between every pair (default 1000,2000,2001,2004)',
+    )
     .option('--block-time-ms <ms>', 'milliseconds between blocks; 0 = only on dev_newBlock', '6000')
     .option('--validators <n>', 'validators (one availability bitfield each)')
     .option('--finality-lag <n>', 'blocks between best and finalized')

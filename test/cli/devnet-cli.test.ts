@@ -52,3 +52,31 @@ describe('xcmp-sidecar devnet flags', () => {
     });
   }
 });
+
+describe('devnet --scale', () => {
+  it('builds 100 paras with 400 channels and refuses --paras alongside', async () => {
+    const { devnetOptions } = await import('../../src/cli/devnet.ts');
+    const options = devnetOptions({
+      port: '0',
+      host: '127.0.0.1',
+      blockTimeMs: '0',
+      runtime: 'polkadot-v15',
+      scale: true,
+    });
+    assert.equal(options.paras?.length, 100);
+    assert.equal(options.channels?.length, 400);
+    assert.equal(options.validators, 300);
+    assert.throws(
+      () =>
+        devnetOptions({
+          port: '0',
+          host: '127.0.0.1',
+          blockTimeMs: '0',
+          runtime: 'polkadot-v15',
+          scale: true,
+          paras: '1,2',
+        }),
+      /--scale sets its own 100 paras/,
+    );
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * Ingest and store benchmarks: catch-up blocks/s from a devnet in another process (realistic and
+ * --scale), RSS during catch-up, store insert rate, and inbox query latency over 1,000,000 messages.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodeClient } from '../../src/chain/node.ts';
+import { Ingest } from '../../src/ingest/ingest.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { Hex } from '../../src/protocol/bytes.ts';
+import { MessageStore } from '../../src/store/store.ts';
+import type { BlockWrite } from '../../src/store/types.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function devnetProcess(args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'bin/xcmp-sidecar.js'),
+      'devnet',
+      '--port',
+      String(port),
+      '--block-time-ms',
+      '0',
+      ...args,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('listening')) resolve();
+    });
+    child.once('exit', () => reject(new Error('devnet exited')));
+  });
+  return child;
+}
+
+async function rpc<T>(port: number, method: string, params: unknown[]): Promise<T> {
+  const response = await fetch(`http://127.0.0.1:${port}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+  });
+  const body = (await response.json()) as { result: T; error?: { message: string } };
+  if (body.error) throw new Error(body.error.message);
+  return body.result;
+}
+
+async function catchUp(name: string, devnetArgs: string[], blocks: number, port: number): Promise<void> {
+  const devnet = await devnetProcess(devnetArgs, port);
+  try {
+    const produceStart = performance.now();
+    for (let made = 0; made < blocks; made += 50)
+      await rpc(port, 'dev_newBlock', [{ count: Math.min(50, blocks - made) }]);
+    const produceSeconds = (performance.now() - produceStart) / 1000;
+    const dir = mkdtempSync(join(tmpdir(), 'xcmp-bench-'));
+    const store = MessageStore.open(join(dir, 'store.sqlite'));
+    const node = await NodeClient.connect(`ws://127.0.0.1:${port}`);
+    const ingest = new Ingest({ node, store, logger: silentLogger(), startAt: 1 });
+    const finalizedHash = await node.finalizedHead();
+    const finalized = Number.parseInt(
+      (await node.send<{ number: string }>('chain_getHeader', [finalizedHash])).number,
+      16,
+    );
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }, 50);
+    const start = performance.now();
+    await ingest.start();
+    await ingest.waitFor(finalized, 600_000);
+    const seconds = (performance.now() - start) / 1000;
+    clearInterval(sampler);
+    const counts = store.counts();
+    await ingest.stop();
+    await node.disconnect();
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+    console.log(
+      `${name.padEnd(40)} ${(finalized / seconds).toFixed(1).padStart(8)} blocks/s  ${(counts.messages / seconds).toFixed(0).padStart(7)} messages/s  peak RSS ${(peakRss / 1e6).toFixed(0)} MB  (${finalized} blocks, ${counts.messages} messages; devnet made them at ${(blocks / produceSeconds).toFixed(1)} blocks/s)`,
+    );
+  } finally {
+    devnet.kill('SIGTERM');
+    await sleep(200);
+  }
+}
+
+function syntheticBlock(
+  number: number,
+  recipients: number,
+  perRecipient: number,
+  data: Uint8Array,
+): BlockWrite {
+  const hash = (n: number) => `0x${n.toString(16).padStart(64, '0')}` as Hex;
+  const messages = [];
+  for (let r = 0; r < recipients; r++) {
+    for (let s = 0; s < perRecipient; s++) {
+      messages.push({
+        sender: 3000 + s,
+        recipient: 2000 + r,
+        sentAt: number,
+        index: 0,
+        data,
+        hash: hash(number * 1_000_000 + r * 1000 + s),
+        candidateHash: hash(s),
+        blockHash: hash(number),
+        mqcHeadAfter: hash(r),
+        verified: true,
+        reason: null,
+      });
+    }
+  }
+  return {
+    number,
+    hash: hash(number),
+    parentHash: hash(number - 1),
+    newCandidates: [],
+    candidateUpdates: [],
+    messages,
+    channels: [],
+    watermarks: [],
+    failures: [],
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+function storeBench(): void {
+  const dir = mkdtempSync(join(tmpdir(), 'xcmp-bench-store-'));
+  const store = MessageStore.open(join(dir, 'store.sqlite'));
+  const data = new Uint8Array(200).fill(7);
+  const blocks = 1000;
+  const recipients = 100;
+  const perRecipient = 10;
+  const start = performance.now();
+  for (let n = 1; n <= blocks; n++) store.writeBlock(syntheticBlock(n, recipients, perRecipient, data));
+  const seconds = (performance.now() - start) / 1000;
+  const total = blocks * recipients * perRecipient;
+  console.log(
+    `${'store insert (1,000 messages per block)'.padEnd(40)} ${(total / seconds).toFixed(0).padStart(8)} messages/s  ${(blocks / seconds).toFixed(1)} blocks/s  (${total.toLocaleString('en')} messages of 200 B)`,
+  );
+  const timings: number[] = [];
+  let returned = 0;
+  for (let q = 0; q < 2000; q++) {
+    const recipient = 2000 + Math.floor(Math.random() * recipients);
+    const from = 1 + Math.floor(Math.random() * (blocks - 10));
+    const t = performance.now();
+    returned += store.inbox(recipient, { fromBlock: from, toBlock: from + 9 }).length;
+    timings.push(performance.now() - t);
+  }
+  timings.sort((a, b) => a - b);
+  console.log(
+    `${'inbox query, 10-block range, 1M stored'.padEnd(40)} p50 ${percentile(timings, 50).toFixed(3)} ms  p99 ${percentile(timings, 99).toFixed(3)} ms  (${(returned / 2000).toFixed(0)} messages per answer)`,
+  );
+  const whole: number[] = [];
+  for (let q = 0; q < 200; q++) {
+    const t = performance.now();
+    store.inbox(2000 + (q % recipients));
+    whole.push(performance.now() - t);
+  }
+  whole.sort((a, b) => a - b);
+  console.log(
+    `${'inbox query, whole history (10,000 msgs)'.padEnd(40)} p50 ${percentile(whole, 50).toFixed(2)} ms  p99 ${percentile(whole, 99).toFixed(2)} ms`,
+  );
+  store.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function benchIngest(): Promise<void> {
+  console.log('\ningest and store (devnet in a separate process, ingest + SQLite file in this one)');
+  if (!process.env.BENCH_SCALE_ONLY)
+    await catchUp('catch-up, default devnet (4 paras)', ['--retain-blocks', '1000'], 500, 19_951);
+  await catchUp('catch-up, --scale (100 paras, 400 ch.)', ['--scale', '--retain-blocks', '200'], 60, 19_952);
+  if (!process.env.BENCH_SCALE_ONLY) storeBench();
+}
