@@ -6,6 +6,7 @@ import { decodeBlockFromNode } from './decode-node.ts';
 import { type DevnetFlags, runDevnet } from './devnet.ts';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
 import { type RunFlags, runOptions, runSidecar } from './run.ts';
+import { runSubscribe, type SubscribeFlags } from './subscribe.ts';
 
 interface DecodeFlags {
   metadata?: string;
@@ -26,6 +27,8 @@ export function buildProgram(): Command {
       '--node <url>',
       'relay node WebSocket URL; without it the embedded devnet (a simulator) is started',
     )
+    .option('--port <port>', 'JSON-RPC port (WebSocket and HTTP)', '9955')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option(
       '--db <path>',
       'SQLite database file (default data/xcmp.sqlite; a fresh data/devnet.sqlite on the devnet)',
@@ -36,6 +39,21 @@ export function buildProgram(): Command {
       '201600',
     )
     .option('--log <level>', 'log level: trace, debug, info, warn, error', 'info')
+    .option('--rpc-max-connections <n>', 'maximum WebSocket connections', '100')
+    .option('--rpc-max-subscriptions-per-connection <n>', 'maximum subscriptions per connection', '1024')
+    .option('--rpc-max-request-size <MiB>', 'maximum request (frame or body) size in MiB', '15')
+    .option('--rpc-max-response-size <MiB>', 'maximum response size in MiB', '15')
+    .option('--rpc-max-batch-request-len <n>', 'maximum calls in one batch', '1000')
+    .option(
+      '--rpc-message-buffer-capacity-per-connection <n>',
+      'messages a connection may leave unread before it is closed as too slow',
+      '64',
+    )
+    .option(
+      '--rpc-cors <origins>',
+      'allowed browser origins, comma-separated, or "all"',
+      'http://localhost:9955,http://127.0.0.1:9955,https://polkadot.js.org',
+    )
     .option('--devnet-port <port>', 'port of the embedded devnet when no --node is given', '9944')
     .option('--block-time-ms <ms>', 'devnet block time when no --node is given', '6000')
     .action(async (flags: RunFlags) => {
@@ -111,6 +129,20 @@ export function buildProgram(): Command {
     .option('--log <level>', 'log level', 'warn')
     .action(async (flags: BackfillFlags) => {
       await runBackfill(flags);
+    });
+
+  program
+    .command('subscribe')
+    .description("print a parachain's inbox (or outbox) updates from a running sidecar as JSON lines")
+    .requiredOption('--url <url>', 'the sidecar WebSocket URL')
+    .option('--recipient <para>', 'subscribe to messages sent to this para')
+    .option('--sender <para>', 'subscribe to messages sent by this para')
+    .option('--from-block <n>', 'replay stored messages from this block first')
+    .option('--finality <f>', 'finalized or best', 'finalized')
+    .option('--decode', 'include the decoded XCM')
+    .option('--include-unverified', 'also messages that failed verification')
+    .action(async (flags: SubscribeFlags) => {
+      await runSubscribe(flags);
     });
 
   return program;

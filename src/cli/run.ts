@@ -1,35 +1,48 @@
 /**
  * The sidecar itself: follow a relay node (or the embedded devnet when no --node is given), verify
- * and store every message. The JSON-RPC server attaches here once it lands.
+ * and store every message, and serve them over JSON-RPC.
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { NodeClient } from '../chain/node.ts';
 import { startDevnet } from '../devnet/index.ts';
-import { Ingest } from '../ingest/ingest.ts';
 import { createLogger } from '../log.ts';
-import { MessageStore, type StoreError } from '../store/store.ts';
+import { DEFAULT_LIMITS, type ServerLimits } from '../server/server.ts';
+import { startSidecar } from '../sidecar.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
-
-export interface RunOptions {
-  readonly node?: string;
-  readonly db?: string;
-  readonly devnetPort: number;
-  readonly blockTimeMs: number;
-  readonly retentionBlocks: number;
-  readonly log: string;
-}
 
 export const DEVNET_DB = 'data/devnet.sqlite';
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const MIB = 1024 * 1024;
 
 export interface RunFlags {
   readonly node?: string;
   readonly db?: string;
+  readonly port: string;
+  readonly host: string;
   readonly retentionBlocks: string;
   readonly log: string;
   readonly devnetPort: string;
   readonly blockTimeMs: string;
+  readonly rpcMaxConnections: string;
+  readonly rpcMaxSubscriptionsPerConnection: string;
+  readonly rpcMaxRequestSize: string;
+  readonly rpcMaxResponseSize: string;
+  readonly rpcMaxBatchRequestLen: string;
+  readonly rpcMessageBufferCapacityPerConnection: string;
+  readonly rpcCors: string;
+}
+
+export interface RunOptions {
+  readonly node?: string;
+  readonly db?: string;
+  readonly port: number;
+  readonly host: string;
+  readonly devnetPort: number;
+  readonly blockTimeMs: number;
+  readonly retentionBlocks: number;
+  readonly log: string;
+  readonly limits: ServerLimits;
+  readonly cors: '*' | string[];
 }
 
 function integerFlag(value: string, flag: string, min: number, max: number): number {
@@ -44,13 +57,42 @@ export function runOptions(flags: RunFlags): RunOptions {
     throw new CliError(`--log must be one of ${LOG_LEVELS.join(', ')}, got "${flags.log}"`);
   if (flags.node !== undefined && !/^wss?:\/\//.test(flags.node))
     throw new CliError(`--node must be a ws:// or wss:// URL, got "${flags.node}"`);
+  const cors =
+    flags.rpcCors === 'all'
+      ? '*'
+      : flags.rpcCors
+          .split(',')
+          .map((o) => o.trim())
+          .filter(Boolean);
   return {
     node: flags.node,
     db: flags.db,
+    port: integerFlag(flags.port, '--port', 0, 65535),
+    host: flags.host,
     devnetPort: integerFlag(flags.devnetPort, '--devnet-port', 0, 65535),
     blockTimeMs: integerFlag(flags.blockTimeMs, '--block-time-ms', 1, 3_600_000),
     retentionBlocks: integerFlag(flags.retentionBlocks, '--retention-blocks', 1, 1e9),
     log: flags.log,
+    cors,
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxConnections: integerFlag(flags.rpcMaxConnections, '--rpc-max-connections', 1, 100_000),
+      maxSubscriptionsPerConnection: integerFlag(
+        flags.rpcMaxSubscriptionsPerConnection,
+        '--rpc-max-subscriptions-per-connection',
+        1,
+        1_000_000,
+      ),
+      maxRequestSize: integerFlag(flags.rpcMaxRequestSize, '--rpc-max-request-size', 1, 4096) * MIB,
+      maxResponseSize: integerFlag(flags.rpcMaxResponseSize, '--rpc-max-response-size', 1, 4096) * MIB,
+      maxBatchLength: integerFlag(flags.rpcMaxBatchRequestLen, '--rpc-max-batch-request-len', 1, 1_000_000),
+      messageBufferCapacity: integerFlag(
+        flags.rpcMessageBufferCapacityPerConnection,
+        '--rpc-message-buffer-capacity-per-connection',
+        1,
+        1_000_000,
+      ),
+    },
   };
 }
 
@@ -65,40 +107,43 @@ export async function runSidecar(options: RunOptions): Promise<void> {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
   }
   if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
-  let store: MessageStore;
+  const nodeUrl = options.node ?? devnet!.url;
+  let sidecar: Awaited<ReturnType<typeof startSidecar>>;
   try {
-    store = MessageStore.open(dbPath);
+    sidecar = await startSidecar({
+      nodeUrl,
+      dbPath,
+      host: options.host,
+      port: options.port,
+      logger,
+      limits: options.limits,
+      cors: options.cors,
+      retentionBlocks: options.retentionBlocks,
+    });
   } catch (error) {
-    await devnet?.close();
-    throw new CliError((error as StoreError).message, EXIT_RUNTIME);
-  }
-  const url = options.node ?? devnet!.url;
-  let node: NodeClient;
-  try {
-    node = await NodeClient.connect(url, { reconnectMs: 1_000 });
-  } catch (error) {
-    store.close();
     await devnet?.close();
     throw new CliError((error as Error).message, EXIT_RUNTIME);
   }
-  if (devnet) process.stdout.write(`devnet (a simulated Polkadot relay chain, not a node): ${devnet.url}\n`);
-  process.stdout.write(`following ${url}, storing verified messages in ${dbPath}\n`);
-  const ingest = new Ingest({ node, store, logger, retentionBlocks: options.retentionBlocks });
-  ingest.on('block', (write) => {
-    const counts = write.number % 5 === 0 ? store.counts() : null;
-    if (counts) {
-      process.stdout.write(
-        `#${write.number} finalized · ${counts.messages} messages stored (${counts.unverifiedMessages} unverified) · ${counts.candidates} candidates\n`,
-      );
-    }
+  const { server, store } = sidecar;
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  if (devnet) out(`devnet (a simulated Polkadot relay chain, not a node): ${devnet.url}`);
+  out(`relay node: ${nodeUrl}`);
+  out(`xcmp-sidecar JSON-RPC: ${server.url} (HTTP ${server.httpUrl}; /health /ready /metrics)`);
+  out(`store: ${dbPath}`);
+  out("subscribe to para 2000's inbox:");
+  out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);
+  sidecar.ingest.on('block', (write) => {
+    if (write.number % 5 !== 0) return;
+    const counts = store.counts();
+    const s = sidecar.status();
+    out(
+      `#${write.number} finalized (lag ${s.lag ?? '?'}) · ${counts.messages} messages stored (${counts.unverifiedMessages} unverified) · ${counts.candidates} candidates`,
+    );
   });
-  await ingest.start();
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
-  await ingest.stop();
-  await node.disconnect();
-  store.close();
+  await sidecar.close();
   await devnet?.close();
 }

@@ -25,6 +25,8 @@ import {
 } from '../derive/storage.ts';
 import type { Logger } from '../log.ts';
 import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
+import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
+import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import type { MessageStore } from '../store/store.ts';
 import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
 import { type ChainState, channelKeyOf, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
@@ -55,8 +57,10 @@ export interface IngestStatus {
 }
 
 export interface IngestEvents {
-  /** A finalized block was written. */
-  block: [BlockWrite];
+  /** A finalized block was written (with the metadata it was decoded with). */
+  block: [BlockWrite, RuntimeMetadata];
+  /** The node announced a new best block. */
+  bestHead: [{ number: number; hash: Hex; parentHash: Hex }];
   /** The node failed; ingest retries from the cursor. */
   interrupted: [Error];
   /** The cursor reached the finalized head. */
@@ -150,14 +154,19 @@ export class Ingest extends EventEmitter<IngestEvents> {
 
   async #subscribeHeads(): Promise<void> {
     const provider = this.#node.provider;
-    const onHead = (kind: 'finalized' | 'best') => (error: Error | null, header?: { number: string }) => {
+    const onHead = (kind: 'finalized' | 'best') => (error: Error | null, header?: HeaderJson) => {
       if (error || !header) return;
-      const number = Number.parseInt(header.number, 16);
+      const number = headerNumber(header);
       if (kind === 'finalized') {
         this.#finalized = Math.max(this.#finalized ?? 0, number);
         this.#wake?.();
       } else {
         this.#best = number;
+        this.emit('bestHead', {
+          number,
+          hash: blockHash(header),
+          parentHash: header.parentHash.toLowerCase() as Hex,
+        });
       }
     };
     const finalizedId = await provider.subscribe(
@@ -339,6 +348,11 @@ export class Ingest extends EventEmitter<IngestEvents> {
       : `commitments hash differs from CandidateBacked at #${backedIn}`;
   }
 
+  /** The ledger and channel state as of the stored cursor (the best-chain view builds on it). */
+  enactContext(): EnactContext {
+    return this.#context();
+  }
+
   #context(): EnactContext {
     return {
       candidate: (hash) => this.#pending.get(hash) ?? this.#store.candidate(hash),
@@ -426,6 +440,6 @@ export class Ingest extends EventEmitter<IngestEvents> {
       { block: write.number, messages: write.messages.length, ms: Math.round(performance.now() - started) },
       'block stored',
     );
-    this.emit('block', write);
+    this.emit('block', write, block.metadata);
   }
 }

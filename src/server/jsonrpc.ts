@@ -32,6 +32,14 @@ export class RpcError extends Error {
 
 export type JsonRpcId = string | number | null;
 
+/**
+ * A result already serialized to JSON. Subscriptions emit one to many subscribers: the update is
+ * encoded once and only the envelope (with each subscription id) is built per subscriber.
+ */
+export class RawJson {
+  constructor(readonly json: string) {}
+}
+
 export interface RpcContext {
   /** Registers a cleanup to run when the connection closes. */
   onClose(cleanup: () => void): void;
@@ -58,9 +66,17 @@ export interface RpcHandlers {
   readonly subscriptions: ReadonlyMap<string, SubscriptionHandler>;
 }
 
+export interface CallObserver {
+  started(method: string): void;
+  finished(method: string, seconds: number, isError: boolean): void;
+}
+
 export interface SessionOptions {
   readonly maxSubscriptions: number;
   readonly maxBatchLength: number;
+  /** Responses larger than this (bytes of JSON) are replaced by a -32008 error. */
+  readonly maxResponseSize?: number;
+  readonly observer?: CallObserver;
   /** False for HTTP: subscribe methods answer with an error. */
   readonly subscriptionsAllowed: boolean;
   /** Called with unexpected errors (they reach the client only as -32603). */
@@ -154,7 +170,16 @@ export class RpcSession {
   }
 
   #write(value: unknown): void {
-    if (!this.#closed) this.#send(JSON.stringify(value));
+    if (this.#closed) return;
+    let text = JSON.stringify(value);
+    const limit = this.#options.maxResponseSize;
+    if (limit !== undefined && text.length > limit) {
+      const id = Array.isArray(value) ? null : ((value as { id?: JsonRpcId }).id ?? null);
+      text = JSON.stringify(
+        errorResponse(id, ErrorCode.responseTooBig, 'Response is too big', `Exceeded max limit of ${limit}`),
+      );
+    }
+    this.#send(text);
   }
 
   async #handleRequest(request: unknown): Promise<Outcome> {
@@ -174,6 +199,10 @@ export class RpcSession {
     }
     const positional: readonly unknown[] =
       params === undefined || params === null ? [] : Array.isArray(params) ? params : [params];
+    const observer = this.#options.observer;
+    const started = performance.now();
+    observer?.started(method);
+    let isError = false;
     try {
       const subscription = this.#handlers.subscriptions.get(method);
       if (subscription) {
@@ -188,6 +217,7 @@ export class RpcSession {
       }
       const handler = this.#handlers.methods.get(method);
       if (!handler) {
+        isError = true;
         return hasId
           ? { response: errorResponse(echoId, ErrorCode.methodNotFound, 'Method not found'), activate: null }
           : none;
@@ -197,12 +227,15 @@ export class RpcSession {
         ? { response: { jsonrpc: '2.0', id: echoId, result: result ?? null }, activate: null }
         : none;
     } catch (error) {
+      isError = true;
       if (!hasId) return none;
       if (error instanceof RpcError) {
         return { response: errorResponse(echoId, error.code, error.message, error.data), activate: null };
       }
       this.#options.onInternalError?.(method, error);
       return { response: errorResponse(echoId, ErrorCode.internal, 'Internal error'), activate: null };
+    } finally {
+      observer?.finished(method, (performance.now() - started) / 1000, isError);
     }
   }
 
@@ -254,6 +287,13 @@ export class RpcSession {
   }
 
   #notify(method: string, subscription: string, result: unknown): void {
-    this.#write({ jsonrpc: '2.0', method, params: { subscription, result } });
+    if (this.#closed) return;
+    if (result instanceof RawJson) {
+      this.#send(
+        `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":"${subscription}","result":${result.json}}}`,
+      );
+      return;
+    }
+    this.#send(JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, result } }));
   }
 }

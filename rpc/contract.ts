@@ -1,0 +1,176 @@
+/**
+ * The xcmp-sidecar JSON-RPC contract: every method's name, params, result and errors, and every
+ * subscription with its notification name. The server dispatches from this table; the client, the
+ * polkadot-js definitions and the docs are generated from it.
+ */
+import { z } from 'zod';
+import {
+  Candidate,
+  CandidateUpdate,
+  Channel,
+  Hash,
+  Mailbox,
+  MailboxUpdate,
+  Message,
+  MessageQueryOptions,
+  ParaId,
+  Status,
+  SubscriptionOptions,
+} from './schemas.ts';
+
+/** Application error codes (JSON-RPC leaves -32000..-32099 to servers). */
+export const AppErrors = {
+  notFound: { code: -32004, message: 'Not found' },
+  notReady: { code: -32005, message: 'Not ready: no block stored yet' },
+} as const;
+
+export const StandardErrors = {
+  parse: { code: -32700, message: 'Parse error' },
+  invalidRequest: { code: -32600, message: 'Invalid request' },
+  methodNotFound: { code: -32601, message: 'Method not found' },
+  invalidParams: { code: -32602, message: 'Invalid params' },
+  internal: { code: -32603, message: 'Internal error' },
+  tooManySubscriptions: { code: -32006, message: 'Too many subscriptions on the connection' },
+  requestTooBig: { code: -32007, message: 'Request is too big' },
+  responseTooBig: { code: -32008, message: 'Response is too big' },
+  serverBusy: { code: -32009, message: 'Server is busy, try again later' },
+  batchTooLarge: { code: -32010, message: 'The batch request was too large' },
+} as const;
+
+export interface ParamSpec {
+  readonly name: string;
+  readonly schema: z.ZodType;
+  readonly optional: boolean;
+  /** polkadot-js type for the generated definitions. */
+  readonly pjsType: string;
+}
+
+export interface MethodSpec {
+  readonly summary: string;
+  readonly params: readonly ParamSpec[];
+  readonly result: z.ZodType;
+  readonly resultName: string;
+  readonly errors: readonly { readonly code: number; readonly message: string }[];
+}
+
+export interface SubscriptionSpec extends Omit<MethodSpec, 'result' | 'resultName'> {
+  readonly unsubscribe: string;
+  readonly notification: string;
+  readonly update: z.ZodType;
+  readonly updateName: string;
+}
+
+const param = (name: string, schema: z.ZodType, pjsType: string, optional = false): ParamSpec => ({
+  name,
+  schema,
+  optional,
+  pjsType,
+});
+
+export const methods = {
+  xcmp_getInbox: {
+    summary:
+      "Verified messages to a parachain, in the order its runtime processes them ((sentAt, sender, index)), with the channel heads and the recipient's watermark.",
+    params: [param('recipient', ParaId, 'u32'), param('options', MessageQueryOptions, 'Json', true)],
+    result: Mailbox,
+    resultName: 'Mailbox',
+    errors: [StandardErrors.invalidParams],
+  },
+  xcmp_getOutbox: {
+    summary: 'Verified messages sent by a parachain, by (sentAt, recipient, index).',
+    params: [param('sender', ParaId, 'u32'), param('options', MessageQueryOptions, 'Json', true)],
+    result: Mailbox,
+    resultName: 'Mailbox',
+    errors: [StandardErrors.invalidParams],
+  },
+  xcmp_getChannel: {
+    summary: 'One HRMP channel as the sidecar last verified it.',
+    params: [param('sender', ParaId, 'u32'), param('recipient', ParaId, 'u32')],
+    result: Channel,
+    resultName: 'Channel',
+    errors: [StandardErrors.invalidParams, AppErrors.notFound],
+  },
+  xcmp_getChannels: {
+    summary: 'HRMP channels, optionally only those of one sender and/or recipient.',
+    params: [
+      param(
+        'filter',
+        z.strictObject({ sender: ParaId.optional(), recipient: ParaId.optional() }),
+        'Json',
+        true,
+      ),
+    ],
+    result: z.array(Channel),
+    resultName: 'Channel[]',
+    errors: [StandardErrors.invalidParams],
+  },
+  xcmp_getCandidate: {
+    summary: 'A candidate: receipt, status, availability votes and the messages it sent.',
+    params: [param('candidateHash', Hash, 'Hash')],
+    result: Candidate,
+    resultName: 'Candidate',
+    errors: [StandardErrors.invalidParams, AppErrors.notFound],
+  },
+  xcmp_getMessage: {
+    summary: 'One message by id ("<sentAt>-<sender>-<recipient>-<index>").',
+    params: [
+      param('messageId', z.string().regex(/^\d+-\d+-\d+-\d+$/), 'Text'),
+      param('options', z.strictObject({ decode: z.boolean().optional() }), 'Json', true),
+    ],
+    result: Message,
+    resultName: 'Message',
+    errors: [StandardErrors.invalidParams, AppErrors.notFound],
+  },
+  xcmp_status: {
+    summary: 'Node connection, best/finalized/synced blocks, lag, counts and verification failures.',
+    params: [],
+    result: Status,
+    resultName: 'Status',
+    errors: [],
+  },
+} as const satisfies Record<string, MethodSpec>;
+
+export const subscriptions = {
+  xcmp_subscribeInbox: {
+    summary:
+      'Messages to a parachain as blocks are processed. With fromBlock, every stored message from that block is replayed first, in order, with no gap or duplicate.',
+    params: [param('recipient', ParaId, 'u32'), param('options', SubscriptionOptions, 'Json', true)],
+    unsubscribe: 'xcmp_unsubscribeInbox',
+    notification: 'xcmp_inbox',
+    update: MailboxUpdate,
+    updateName: 'MailboxUpdate',
+    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
+  },
+  xcmp_subscribeOutbox: {
+    summary: 'Messages sent by a parachain, as xcmp_subscribeInbox.',
+    params: [param('sender', ParaId, 'u32'), param('options', SubscriptionOptions, 'Json', true)],
+    unsubscribe: 'xcmp_unsubscribeOutbox',
+    notification: 'xcmp_outbox',
+    update: MailboxUpdate,
+    updateName: 'MailboxUpdate',
+    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
+  },
+  xcmp_subscribeCandidates: {
+    summary: 'Candidate lifecycle of finalized blocks: backed → availability progress → included / timedOut.',
+    params: [param('filter', z.strictObject({ paraId: ParaId.optional() }), 'Json', true)],
+    unsubscribe: 'xcmp_unsubscribeCandidates',
+    notification: 'xcmp_candidate',
+    update: CandidateUpdate,
+    updateName: 'CandidateUpdate',
+    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
+  },
+} as const satisfies Record<string, SubscriptionSpec>;
+
+export type MethodName = keyof typeof methods;
+export type SubscriptionName = keyof typeof subscriptions;
+
+/** Every method name the sidecar itself answers (rpc_methods includes these). */
+export function contractMethodNames(): string[] {
+  return [
+    ...Object.keys(methods),
+    ...Object.entries(subscriptions).flatMap(([name, spec]) => [name, spec.unsubscribe]),
+    'rpc_methods',
+  ].sort();
+}
+
+export type { Message };

@@ -1,0 +1,159 @@
+/**
+ * The wire types of the xcmp_* API, as zod schemas: params are validated with them, results are
+ * described by them (docs/api.md and docs/openrpc.json are generated from these), and the
+ * TypeScript types are inferred from them so code, docs and checks cannot drift apart.
+ */
+import { z } from 'zod';
+
+export const ParaId = z.number().int().min(0).max(0xffffffff).describe('parachain id (u32)');
+export const BlockNumber = z.number().int().min(0).max(0xffffffff).describe('relay block number (u32)');
+export const HexString = z
+  .string()
+  .regex(/^0x[0-9a-f]*$/)
+  .describe('0x-prefixed lowercase hex');
+export const Hash = z
+  .string()
+  .regex(/^0x[0-9a-f]{64}$/)
+  .describe('32-byte hash, hex');
+
+export const Finality = z.enum(['finalized', 'best']);
+
+export const MessageQueryOptions = z
+  .strictObject({
+    fromBlock: BlockNumber.optional().describe('first sentAt to include'),
+    toBlock: BlockNumber.optional().describe('last sentAt to include'),
+    finalized: z
+      .boolean()
+      .optional()
+      .describe('only finalized blocks (the store holds only those; default true)'),
+    decode: z.boolean().optional().describe('add the decoded XCM programs'),
+    includeUnverified: z.boolean().optional().describe('also return messages that failed verification'),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe('at most this many messages (default 1000)'),
+  })
+  .describe('message query options');
+
+export const SubscriptionOptions = z
+  .strictObject({
+    finality: Finality.optional().describe(
+      '"finalized" (default) or "best" (with retracted updates on reorg)',
+    ),
+    fromBlock: BlockNumber.optional().describe(
+      'replay every stored message from this sentAt before live updates',
+    ),
+    decode: z.boolean().optional(),
+    includeUnverified: z.boolean().optional(),
+  })
+  .describe('subscription options');
+
+export const BlockRef = z.strictObject({ number: BlockNumber, hash: Hash });
+
+export const Message = z.strictObject({
+  id: z.string().describe('"<sentAt>-<sender>-<recipient>-<index>"'),
+  sender: ParaId,
+  recipient: ParaId,
+  sentAt: BlockNumber.describe('relay block that enacted the sending candidate'),
+  index: z.number().int().describe("position among the channel's messages with this sentAt"),
+  data: HexString.describe('the message bytes (XCMP format byte first)'),
+  hash: Hash.describe('blake2_256(data)'),
+  candidateHash: Hash,
+  blockHash: Hash.describe('hash of block sentAt'),
+  mqcHead: Hash.describe("the channel's MQC head after this message"),
+  verified: z.boolean(),
+  reason: z.string().nullable().describe('why it is not verified'),
+  xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
+});
+
+export const Mailbox = z.strictObject({
+  paraId: ParaId,
+  at: BlockRef.nullable().describe('the last block the store holds'),
+  watermark: BlockNumber.nullable().describe("the recipient's HRMP watermark (inbox)"),
+  messages: z.array(Message),
+  mqcHeads: z.record(z.string(), Hash.nullable()).describe('channel MQC heads, by the other para'),
+});
+
+export const Channel = z.strictObject({
+  sender: ParaId,
+  recipient: ParaId,
+  maxCapacity: z.number().int(),
+  maxTotalSize: z.number().int(),
+  maxMessageSize: z.number().int(),
+  msgCount: z.number().int(),
+  totalSize: z.number().int(),
+  mqcHead: Hash.nullable(),
+  verifiedAt: BlockNumber.describe('last block where the stored head equalled the chain'),
+  lastSentAt: BlockNumber.nullable(),
+});
+
+export const CandidateStatus = z.enum(['backed', 'included', 'timedOut']);
+
+export const Candidate = z.strictObject({
+  candidateHash: Hash,
+  paraId: ParaId,
+  descriptor: HexString,
+  commitmentsHash: Hash,
+  relayParent: Hash,
+  backedIn: BlockNumber,
+  coreIndex: z.number().int().nullable(),
+  status: CandidateStatus,
+  enactedIn: BlockNumber.nullable(),
+  verified: z.boolean(),
+  reason: z.string().nullable(),
+  availability: z.strictObject({ votes: z.number().int(), threshold: z.number().int() }),
+  messages: z.array(Message),
+});
+
+export const Status = z.strictObject({
+  node: z.strictObject({ url: z.string(), connected: z.boolean() }),
+  chain: z.string().nullable(),
+  finalized: BlockNumber.nullable(),
+  best: BlockNumber.nullable(),
+  synced: BlockNumber.nullable().describe('last finalized block stored'),
+  lag: z.number().int().nullable().describe('finalized - synced'),
+  counts: z.strictObject({
+    blocks: z.number().int(),
+    messages: z.number().int(),
+    unverifiedMessages: z.number().int(),
+    candidates: z.number().int(),
+  }),
+  verificationFailures: z.record(z.string(), z.number().int()),
+  recentFailures: z.array(
+    z.strictObject({
+      blockNumber: BlockNumber,
+      kind: z.string(),
+      reason: z.string(),
+      paraId: ParaId.nullable(),
+    }),
+  ),
+  lastError: z.string().nullable(),
+});
+
+export const MailboxUpdate = z.strictObject({
+  type: z
+    .enum(['messages', 'retracted'])
+    .describe('"retracted": a best block you were sent left the best chain'),
+  finality: Finality,
+  block: BlockRef,
+  messages: z.array(Message),
+});
+
+export const CandidateUpdate = z.strictObject({
+  type: z.enum(['backed', 'availability', 'included', 'timedOut']),
+  block: BlockRef,
+  candidate: Candidate.omit({ messages: true }),
+});
+
+export type MessageJson = z.infer<typeof Message>;
+export type MailboxJson = z.infer<typeof Mailbox>;
+export type ChannelJson = z.infer<typeof Channel>;
+export type CandidateJson = z.infer<typeof Candidate>;
+export type StatusJson = z.infer<typeof Status>;
+export type MailboxUpdateJson = z.infer<typeof MailboxUpdate>;
+export type CandidateUpdateJson = z.infer<typeof CandidateUpdate>;
+export type SubscriptionOptionsJson = z.infer<typeof SubscriptionOptions>;
+export type MessageQueryOptionsJson = z.infer<typeof MessageQueryOptions>;

@@ -1,0 +1,53 @@
+/** `xcmp-sidecar subscribe`: print a parachain's inbox or outbox updates as JSON lines, resuming after reconnects. */
+import { XcmpClient } from '../client/client.ts';
+import { CliError, EXIT_RUNTIME } from './errors.ts';
+
+export interface SubscribeFlags {
+  readonly url: string;
+  readonly recipient?: string;
+  readonly sender?: string;
+  readonly fromBlock?: string;
+  readonly finality: string;
+  readonly decode?: boolean;
+  readonly includeUnverified?: boolean;
+}
+
+function para(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new CliError(`${flag} must be a para id, got "${value}"`);
+  return n;
+}
+
+export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
+  if ((flags.recipient === undefined) === (flags.sender === undefined))
+    throw new CliError('give exactly one of --recipient or --sender');
+  if (flags.finality !== 'finalized' && flags.finality !== 'best')
+    throw new CliError('--finality must be finalized or best');
+  const fromBlock = flags.fromBlock === undefined ? undefined : para(flags.fromBlock, '--from-block');
+  let client: XcmpClient;
+  try {
+    client = await XcmpClient.connect(flags.url, { reconnectMs: 1000 });
+  } catch (error) {
+    throw new CliError(`cannot connect to ${flags.url}: ${(error as Error).message}`, EXIT_RUNTIME);
+  }
+  client.on('disconnected', () => process.stderr.write('disconnected; reconnecting…\n'));
+  client.on('resubscribed', () => process.stderr.write('reconnected; resumed after the last block seen\n'));
+  const options = {
+    finality: flags.finality as 'finalized' | 'best',
+    fromBlock,
+    decode: flags.decode,
+    includeUnverified: flags.includeUnverified,
+  };
+  const print = (update: unknown) => process.stdout.write(`${JSON.stringify(update)}\n`);
+  const subscription =
+    flags.recipient !== undefined
+      ? await client.subscribeInbox(para(flags.recipient, '--recipient'), print, options)
+      : await client.subscribeOutbox(para(flags.sender!, '--sender'), print, options);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await subscription.unsubscribe();
+  await client.close();
+}

@@ -1,0 +1,340 @@
+/**
+ * XcmpClient: a typed client for collators and dapps. Subscriptions to an inbox or outbox resume
+ * after any reconnect from the block after the last one seen, so a consumer loses nothing and sees
+ * nothing twice.
+ */
+import { EventEmitter } from 'node:events';
+import WebSocket from 'ws';
+import type {
+  CandidateJson,
+  CandidateUpdateJson,
+  ChannelJson,
+  MailboxJson,
+  MailboxUpdateJson,
+  MessageJson,
+  MessageQueryOptionsJson,
+  StatusJson,
+  SubscriptionOptionsJson,
+} from '../../rpc/schemas.ts';
+
+export class XcmpRpcError extends Error {
+  override readonly name = 'XcmpRpcError';
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+interface Pending {
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+interface ClientSubscription {
+  readonly subscribe: string;
+  readonly unsubscribe: string;
+  readonly notification: string;
+  /** Params for (re)subscribing; for mailboxes, fromBlock moves past what was seen. */
+  params: () => unknown[];
+  readonly onUpdate: (update: unknown) => void;
+  serverId: string | null;
+  closed: boolean;
+}
+
+export interface Subscription {
+  /** Last finalized block whose messages were delivered (mailboxes). */
+  readonly lastSeenBlock: number | null;
+  unsubscribe(): Promise<void>;
+}
+
+export interface ClientOptions {
+  /** Delay between reconnection attempts; 0 disables reconnection. */
+  readonly reconnectMs?: number;
+  readonly timeoutMs?: number;
+}
+
+export interface ClientEvents {
+  connected: [];
+  disconnected: [];
+  /** A subscription was re-established after a reconnect. */
+  resubscribed: [string];
+}
+
+export class XcmpClient extends EventEmitter<ClientEvents> {
+  readonly url: string;
+  readonly #options: Required<ClientOptions>;
+  #socket: WebSocket | null = null;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+  readonly #subscriptions = new Set<ClientSubscription>();
+  readonly #byServerId = new Map<string, ClientSubscription>();
+  /** Notifications that arrived before their subscribe response. */
+  readonly #early = new Map<string, unknown[]>();
+  #closing = false;
+
+  private constructor(url: string, options: ClientOptions) {
+    super();
+    this.url = url;
+    this.#options = { reconnectMs: options.reconnectMs ?? 1000, timeoutMs: options.timeoutMs ?? 30_000 };
+  }
+
+  static async connect(url: string, options: ClientOptions = {}): Promise<XcmpClient> {
+    const client = new XcmpClient(url, options);
+    await client.#open();
+    return client;
+  }
+
+  get connected(): boolean {
+    return this.#socket?.readyState === WebSocket.OPEN;
+  }
+
+  #open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(this.url);
+      socket.once('open', () => {
+        this.#socket = socket;
+        this.emit('connected');
+        resolve();
+      });
+      socket.once('error', (error) => {
+        if (this.#socket !== socket) reject(error);
+      });
+      socket.on('message', (data) => this.#onMessage(data.toString()));
+      socket.on('close', () => {
+        if (this.#socket !== socket) return;
+        this.#socket = null;
+        for (const [id, pending] of this.#pending) {
+          clearTimeout(pending.timer);
+          pending.reject(new Error(`connection to ${this.url} closed`));
+          this.#pending.delete(id);
+        }
+        this.#byServerId.clear();
+        for (const sub of this.#subscriptions) sub.serverId = null;
+        this.emit('disconnected');
+        if (!this.#closing && this.#options.reconnectMs > 0) void this.#reconnect();
+      });
+    });
+  }
+
+  async #reconnect(): Promise<void> {
+    while (!this.#closing) {
+      await new Promise((r) => setTimeout(r, this.#options.reconnectMs));
+      try {
+        await this.#open();
+      } catch {
+        continue;
+      }
+      for (const sub of this.#subscriptions) {
+        if (sub.closed) continue;
+        try {
+          await this.#activate(sub);
+          this.emit('resubscribed', sub.subscribe);
+        } catch {
+          // the connection went again: the next reconnect retries
+        }
+      }
+      return;
+    }
+  }
+
+  #onMessage(text: string): void {
+    let message: {
+      id?: number;
+      result?: unknown;
+      error?: { code: number; message: string; data?: unknown };
+      method?: string;
+      params?: { subscription: string; result: unknown };
+    };
+    try {
+      message = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (message.method && message.params) {
+      const sub = this.#byServerId.get(message.params.subscription);
+      if (sub) sub.onUpdate(message.params.result);
+      else {
+        const early = this.#early.get(message.params.subscription) ?? [];
+        early.push(message.params.result);
+        this.#early.set(message.params.subscription, early);
+      }
+      return;
+    }
+    if (typeof message.id !== 'number') return;
+    const pending = this.#pending.get(message.id);
+    if (!pending) return;
+    this.#pending.delete(message.id);
+    clearTimeout(pending.timer);
+    if (message.error)
+      pending.reject(new XcmpRpcError(message.error.code, message.error.message, message.error.data));
+    else pending.resolve(message.result);
+  }
+
+  /** A raw JSON-RPC call. */
+  call<T>(method: string, params: unknown[] = []): Promise<T> {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN)
+      return Promise.reject(new Error(`not connected to ${this.url}`));
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${method} timed out after ${this.#options.timeoutMs} ms`));
+      }, this.#options.timeoutMs);
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject, timer });
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    });
+  }
+
+  async #activate(sub: ClientSubscription): Promise<void> {
+    const serverId = await this.call<string>(sub.subscribe, sub.params());
+    sub.serverId = serverId;
+    this.#byServerId.set(serverId, sub);
+    for (const update of this.#early.get(serverId) ?? []) sub.onUpdate(update);
+    this.#early.delete(serverId);
+  }
+
+  async #subscribe(
+    subscribe: string,
+    unsubscribe: string,
+    notification: string,
+    params: () => unknown[],
+    onUpdate: (update: unknown) => void,
+    seen: () => number | null,
+  ): Promise<Subscription> {
+    const sub: ClientSubscription = {
+      subscribe,
+      unsubscribe,
+      notification,
+      params,
+      onUpdate,
+      serverId: null,
+      closed: false,
+    };
+    this.#subscriptions.add(sub);
+    try {
+      await this.#activate(sub);
+    } catch (error) {
+      this.#subscriptions.delete(sub);
+      throw error;
+    }
+    return {
+      get lastSeenBlock() {
+        return seen();
+      },
+      unsubscribe: async () => {
+        sub.closed = true;
+        this.#subscriptions.delete(sub);
+        if (sub.serverId) {
+          this.#byServerId.delete(sub.serverId);
+          if (this.connected) await this.call<boolean>(unsubscribe, [sub.serverId]).catch(() => false);
+        }
+      },
+    };
+  }
+
+  #mailbox(
+    kind: 'Inbox' | 'Outbox',
+    paraId: number,
+    onUpdate: (update: MailboxUpdateJson) => void,
+    options: SubscriptionOptionsJson,
+  ): Promise<Subscription> {
+    let lastSeen: number | null = options.fromBlock !== undefined ? options.fromBlock - 1 : null;
+    const finality = options.finality ?? 'finalized';
+    const params = () => {
+      // Resume from the block after the last finalized one delivered.
+      const fromBlock = lastSeen === null ? options.fromBlock : lastSeen + 1;
+      return [
+        paraId,
+        { ...options, ...(fromBlock === undefined || finality === 'best' ? {} : { fromBlock }) },
+      ];
+    };
+    return this.#subscribe(
+      `xcmp_subscribe${kind}`,
+      `xcmp_unsubscribe${kind}`,
+      `xcmp_${kind.toLowerCase()}`,
+      params,
+      (raw) => {
+        const update = raw as MailboxUpdateJson;
+        if (update.finality === 'finalized' && update.type === 'messages') {
+          if (lastSeen !== null && update.block.number <= lastSeen) return; // already delivered
+          lastSeen = update.block.number;
+        }
+        onUpdate(update);
+      },
+      () => lastSeen,
+    );
+  }
+
+  subscribeInbox(
+    recipient: number,
+    onUpdate: (update: MailboxUpdateJson) => void,
+    options: SubscriptionOptionsJson = {},
+  ): Promise<Subscription> {
+    return this.#mailbox('Inbox', recipient, onUpdate, options);
+  }
+
+  subscribeOutbox(
+    sender: number,
+    onUpdate: (update: MailboxUpdateJson) => void,
+    options: SubscriptionOptionsJson = {},
+  ): Promise<Subscription> {
+    return this.#mailbox('Outbox', sender, onUpdate, options);
+  }
+
+  subscribeCandidates(
+    onUpdate: (update: CandidateUpdateJson) => void,
+    filter: { paraId?: number } = {},
+  ): Promise<Subscription> {
+    return this.#subscribe(
+      'xcmp_subscribeCandidates',
+      'xcmp_unsubscribeCandidates',
+      'xcmp_candidate',
+      () => [filter],
+      (u) => onUpdate(u as CandidateUpdateJson),
+      () => null,
+    );
+  }
+
+  getInbox(recipient: number, options: MessageQueryOptionsJson = {}): Promise<MailboxJson> {
+    return this.call('xcmp_getInbox', [recipient, options]);
+  }
+
+  getOutbox(sender: number, options: MessageQueryOptionsJson = {}): Promise<MailboxJson> {
+    return this.call('xcmp_getOutbox', [sender, options]);
+  }
+
+  getChannel(sender: number, recipient: number): Promise<ChannelJson> {
+    return this.call('xcmp_getChannel', [sender, recipient]);
+  }
+
+  getChannels(filter: { sender?: number; recipient?: number } = {}): Promise<ChannelJson[]> {
+    return this.call('xcmp_getChannels', [filter]);
+  }
+
+  getCandidate(candidateHash: string): Promise<CandidateJson> {
+    return this.call('xcmp_getCandidate', [candidateHash]);
+  }
+
+  getMessage(messageId: string, options: { decode?: boolean } = {}): Promise<MessageJson> {
+    return this.call('xcmp_getMessage', [messageId, options]);
+  }
+
+  status(): Promise<StatusJson> {
+    return this.call('xcmp_status', []);
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    const socket = this.#socket;
+    if (!socket) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.close();
+    });
+  }
+}

@@ -1,0 +1,2 @@
+export { type ClientOptions, type Subscription, XcmpClient, XcmpRpcError } from './client.ts';
+export { xcmpRpc } from './definitions.ts';

@@ -1,0 +1,150 @@
+/** The xcmp_* handlers, dispatched from the contract in rpc/: params validated, results shaped by rpc/schemas.ts. */
+import {
+  AppErrors,
+  contractMethodNames,
+  type MethodName,
+  methods,
+  type SubscriptionName,
+  subscriptions,
+} from '../../rpc/contract.ts';
+import type {
+  MailboxJson,
+  MessageQueryOptionsJson,
+  StatusJson,
+  SubscriptionOptionsJson,
+} from '../../rpc/schemas.ts';
+import type { Hex } from '../protocol/bytes.ts';
+import type { TypeCodec } from '../protocol/codec.ts';
+import type { MessageStore } from '../store/store.ts';
+import type { SubscriptionHub } from './hub.ts';
+import { type MethodHandler, RpcError, type RpcHandlers, type SubscriptionHandler } from './jsonrpc.ts';
+import { validateParams } from './validate.ts';
+import { candidateJson, channelJson, messageJson } from './wire.ts';
+
+export interface SidecarBackend {
+  readonly store: MessageStore;
+  readonly hub: SubscriptionHub;
+  status(): StatusJson;
+  /** The VersionedXcm codec of the runtime in force, for `decode: true`. */
+  xcm(): TypeCodec | null;
+}
+
+const DEFAULT_LIMIT = 1000;
+
+function notFound(what: string): RpcError {
+  return new RpcError(AppErrors.notFound.code, `Not found: ${what}`);
+}
+
+function mailbox(
+  backend: SidecarBackend,
+  kind: 'inbox' | 'outbox',
+  paraId: number,
+  options: MessageQueryOptionsJson = {},
+): MailboxJson {
+  const { store } = backend;
+  const cursor = store.cursor();
+  const query = {
+    fromBlock: options.fromBlock,
+    toBlock: options.toBlock,
+    includeUnverified: options.includeUnverified,
+    limit: options.limit ?? DEFAULT_LIMIT,
+  };
+  const records = kind === 'inbox' ? store.inbox(paraId, query) : store.outbox(paraId, query);
+  const xcm = options.decode ? backend.xcm() : undefined;
+  const channels =
+    kind === 'inbox' ? store.channels({ recipient: paraId }) : store.channels({ sender: paraId });
+  return {
+    paraId,
+    at: cursor,
+    watermark: kind === 'inbox' ? store.watermark(paraId) : null,
+    messages: records.map((m) => messageJson(m, xcm)),
+    mqcHeads: Object.fromEntries(
+      channels.map((c) => [String(kind === 'inbox' ? c.sender : c.recipient), c.mqcHead]),
+    ),
+  };
+}
+
+type Handler = (args: unknown[]) => unknown;
+
+export function apiHandlers(backend: SidecarBackend): RpcHandlers {
+  const { store, hub } = backend;
+  const implementations: Record<MethodName, Handler> = {
+    xcmp_getInbox: ([recipient, options]) =>
+      mailbox(backend, 'inbox', recipient as number, options as MessageQueryOptionsJson),
+    xcmp_getOutbox: ([sender, options]) =>
+      mailbox(backend, 'outbox', sender as number, options as MessageQueryOptionsJson),
+    xcmp_getChannel: ([sender, recipient]) => {
+      const channel = store.channel(sender as number, recipient as number);
+      if (!channel) throw notFound(`channel ${sender}→${recipient}`);
+      return channelJson(channel);
+    },
+    xcmp_getChannels: ([filter]) =>
+      store.channels((filter as { sender?: number; recipient?: number }) ?? {}).map(channelJson),
+    xcmp_getCandidate: ([hash]) => {
+      const candidate = store.candidate(hash as Hex);
+      if (!candidate) throw notFound(`candidate ${hash}`);
+      return candidateJson(candidate, store.candidateMessages(candidate.candidateHash));
+    },
+    xcmp_getMessage: ([id, options]) => {
+      const message = store.message(id as string);
+      if (!message) throw notFound(`message ${id}`);
+      return messageJson(
+        message,
+        (options as { decode?: boolean } | undefined)?.decode ? backend.xcm() : undefined,
+      );
+    },
+    xcmp_status: () => backend.status(),
+  };
+
+  const methodMap = new Map<string, MethodHandler>([
+    ['rpc_methods', () => ({ version: 1, methods: contractMethodNames() })],
+  ]);
+  for (const [name, spec] of Object.entries(methods)) {
+    const implementation = implementations[name as MethodName];
+    methodMap.set(name, (params) => implementation(validateParams(name, spec.params, params)));
+  }
+
+  const mailboxSubscription = (name: SubscriptionName, kind: 'inbox' | 'outbox'): SubscriptionHandler => {
+    const spec = subscriptions[name];
+    return {
+      notification: spec.notification,
+      unsubscribe: spec.unsubscribe,
+      subscribe: (params, emit) => {
+        const [paraId, options] = validateParams(name, spec.params, params) as [
+          number,
+          SubscriptionOptionsJson | undefined,
+        ];
+        return hub.subscribeMailbox(
+          {
+            kind,
+            paraId,
+            finality: options?.finality ?? 'finalized',
+            decode: options?.decode ?? false,
+            includeUnverified: options?.includeUnverified ?? false,
+          },
+          options?.fromBlock,
+          emit,
+        );
+      },
+    };
+  };
+  const candidatesSpec = subscriptions.xcmp_subscribeCandidates;
+  const subscriptionMap = new Map<string, SubscriptionHandler>([
+    ['xcmp_subscribeInbox', mailboxSubscription('xcmp_subscribeInbox', 'inbox')],
+    ['xcmp_subscribeOutbox', mailboxSubscription('xcmp_subscribeOutbox', 'outbox')],
+    [
+      'xcmp_subscribeCandidates',
+      {
+        notification: candidatesSpec.notification,
+        unsubscribe: candidatesSpec.unsubscribe,
+        subscribe: (params, emit) => {
+          const [filter] = validateParams('xcmp_subscribeCandidates', candidatesSpec.params, params) as [
+            { paraId?: number } | undefined,
+          ];
+          return hub.subscribeCandidates(filter?.paraId ?? null, emit);
+        },
+      },
+    ],
+  ]);
+  return { methods: methodMap, subscriptions: subscriptionMap };
+}

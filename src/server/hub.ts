@@ -1,0 +1,197 @@
+/**
+ * Subscription fan-out. Each update is serialized once per distinct view (para, options) and the
+ * same JSON text goes to every subscriber of that view; replay from `fromBlock` and the switch to
+ * live updates happen in one synchronous step, so nothing can be written in between (no gap, no
+ * duplicate).
+ */
+import type { CandidateUpdateJson, MailboxUpdateJson } from '../../rpc/schemas.ts';
+import type { TypeCodec } from '../protocol/codec.ts';
+import type { MessageStore } from '../store/store.ts';
+import type { BlockWrite, CandidateRecord, MessageRecord } from '../store/types.ts';
+import { RawJson } from './jsonrpc.ts';
+import { candidateJson, messageJson } from './wire.ts';
+
+export type MailboxKind = 'inbox' | 'outbox';
+export type Finality = 'finalized' | 'best';
+
+export interface MailboxView {
+  readonly kind: MailboxKind;
+  readonly paraId: number;
+  readonly finality: Finality;
+  readonly decode: boolean;
+  readonly includeUnverified: boolean;
+}
+
+/** A block of the best chain as the best-chain view announces (or retracts) it. */
+export interface BestBlockUpdate {
+  readonly number: number;
+  readonly hash: `0x${string}`;
+  readonly messages: readonly MessageRecord[];
+}
+
+type Emit = (result: RawJson) => void;
+
+interface Listener {
+  readonly view: MailboxView;
+  readonly emit: Emit;
+}
+
+export interface HubObserver {
+  notified(count: number, sinceMs: number): void;
+}
+
+const viewKey = (v: MailboxView) =>
+  `${v.kind}:${v.paraId}:${v.finality}:${v.decode ? 1 : 0}:${v.includeUnverified ? 1 : 0}`;
+
+export class SubscriptionHub {
+  readonly #store: MessageStore;
+  readonly #xcm: () => TypeCodec | null;
+  readonly #mailboxes = new Map<string, Set<Listener>>();
+  readonly #candidates = new Map<number | null, Set<Emit>>();
+  readonly #observer: HubObserver | undefined;
+
+  constructor(store: MessageStore, xcm: () => TypeCodec | null, observer?: HubObserver) {
+    this.#store = store;
+    this.#xcm = xcm;
+    this.#observer = observer;
+  }
+
+  get subscriberCount(): { mailbox: number; candidates: number } {
+    let mailbox = 0;
+    for (const set of this.#mailboxes.values()) mailbox += set.size;
+    let candidates = 0;
+    for (const set of this.#candidates.values()) candidates += set.size;
+    return { mailbox, candidates };
+  }
+
+  #encode(
+    view: MailboxView,
+    type: MailboxUpdateJson['type'],
+    block: { number: number; hash: `0x${string}` },
+    messages: readonly MessageRecord[],
+  ): RawJson {
+    const xcm = view.decode ? this.#xcm() : undefined;
+    const update: MailboxUpdateJson = {
+      type,
+      finality: view.finality,
+      block,
+      messages: messages.map((m) => messageJson(m, xcm)),
+    };
+    return new RawJson(JSON.stringify(update));
+  }
+
+  /** Registers a mailbox subscriber; replays stored messages from `fromBlock` first. */
+  subscribeMailbox(view: MailboxView, fromBlock: number | undefined, emit: Emit): () => void {
+    if (fromBlock !== undefined) {
+      const cursor = this.#store.cursor();
+      if (cursor) {
+        const query = { fromBlock, toBlock: cursor.number, includeUnverified: view.includeUnverified };
+        const stored =
+          view.kind === 'inbox'
+            ? this.#store.inbox(view.paraId, query)
+            : this.#store.outbox(view.paraId, query);
+        let start = 0;
+        while (start < stored.length) {
+          let end = start;
+          while (end < stored.length && stored[end]!.sentAt === stored[start]!.sentAt) end++;
+          const batch = stored.slice(start, end);
+          const first = batch[0]!;
+          emit(
+            this.#encode(
+              { ...view, finality: 'finalized' },
+              'messages',
+              { number: first.sentAt, hash: first.blockHash },
+              batch,
+            ),
+          );
+          start = end;
+        }
+      }
+    }
+    const key = viewKey(view);
+    const listener: Listener = { view, emit };
+    const set = this.#mailboxes.get(key) ?? new Set<Listener>();
+    set.add(listener);
+    this.#mailboxes.set(key, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#mailboxes.delete(key);
+    };
+  }
+
+  subscribeCandidates(paraId: number | null, emit: Emit): () => void {
+    const set = this.#candidates.get(paraId) ?? new Set<Emit>();
+    set.add(emit);
+    this.#candidates.set(paraId, set);
+    return () => {
+      set.delete(emit);
+      if (set.size === 0) this.#candidates.delete(paraId);
+    };
+  }
+
+  #fanOut(
+    finality: Finality,
+    type: MailboxUpdateJson['type'],
+    block: { number: number; hash: `0x${string}` },
+    messages: readonly MessageRecord[],
+    since: number,
+  ): void {
+    if (this.#mailboxes.size === 0 || messages.length === 0) return;
+    let sent = 0;
+    for (const kind of ['inbox', 'outbox'] as const) {
+      const byPara = new Map<number, MessageRecord[]>();
+      for (const m of messages) {
+        const para = kind === 'inbox' ? m.recipient : m.sender;
+        const list = byPara.get(para);
+        if (list) list.push(m);
+        else byPara.set(para, [m]);
+      }
+      for (const [paraId, list] of byPara) {
+        for (const decode of [false, true]) {
+          for (const includeUnverified of [false, true]) {
+            const view: MailboxView = { kind, paraId, finality, decode, includeUnverified };
+            const listeners = this.#mailboxes.get(viewKey(view));
+            if (!listeners || listeners.size === 0) continue;
+            const shown = includeUnverified ? list : list.filter((m) => m.verified);
+            if (shown.length === 0) continue;
+            const json = this.#encode(view, type, block, shown);
+            for (const listener of listeners) listener.emit(json);
+            sent += listeners.size;
+          }
+        }
+      }
+    }
+    if (sent > 0) this.#observer?.notified(sent, performance.now() - since);
+  }
+
+  /** A finalized block was stored. */
+  onFinalized(write: BlockWrite, since = performance.now()): void {
+    this.#fanOut('finalized', 'messages', { number: write.number, hash: write.hash }, write.messages, since);
+    if (this.#candidates.size > 0) this.#candidateUpdates(write);
+  }
+
+  onBest(block: BestBlockUpdate, since = performance.now()): void {
+    this.#fanOut('best', 'messages', block, block.messages, since);
+  }
+
+  onRetracted(block: BestBlockUpdate, since = performance.now()): void {
+    this.#fanOut('best', 'retracted', block, block.messages, since);
+  }
+
+  #candidateUpdates(write: BlockWrite): void {
+    const block = { number: write.number, hash: write.hash };
+    const send = (type: CandidateUpdateJson['type'], record: CandidateRecord) => {
+      const targets = [this.#candidates.get(null), this.#candidates.get(record.paraId)];
+      if (!targets.some((t) => t && t.size > 0)) return;
+      const { messages: _, ...candidate } = candidateJson(record);
+      const json = new RawJson(JSON.stringify({ type, block, candidate } satisfies CandidateUpdateJson));
+      for (const set of targets) for (const emit of set ?? []) emit(json);
+    };
+    for (const record of write.newCandidates) send('backed', record);
+    for (const update of write.candidateUpdates) {
+      const record = this.#store.candidate(update.candidateHash);
+      if (!record) continue;
+      send(update.status === 'backed' ? 'availability' : update.status, record);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/** Prometheus metrics, `xcmp_` prefix, mirroring the node's RPC metrics (STYLE.md). */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { contractMethodNames } from '../../rpc/contract.ts';
+import type { CallObserver } from './jsonrpc.ts';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #known: Set<string>;
+  readonly callsTime = new Histogram({
+    name: 'xcmp_rpc_calls_time',
+    help: 'RPC call time in seconds',
+    labelNames: ['method'],
+    registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  });
+  readonly callsStarted = new Counter({
+    name: 'xcmp_rpc_calls_started',
+    help: 'RPC calls started',
+    labelNames: ['method'],
+    registers: [this.registry],
+  });
+  readonly callsFinished = new Counter({
+    name: 'xcmp_rpc_calls_finished',
+    help: 'RPC calls finished',
+    labelNames: ['method', 'is_error'],
+    registers: [this.registry],
+  });
+  readonly sessionsOpened = new Counter({
+    name: 'xcmp_rpc_sessions_opened',
+    help: 'WebSocket sessions opened',
+    registers: [this.registry],
+  });
+  readonly sessionsClosed = new Counter({
+    name: 'xcmp_rpc_sessions_closed',
+    help: 'WebSocket sessions closed',
+    registers: [this.registry],
+  });
+  readonly connectionsRefused = new Counter({
+    name: 'xcmp_rpc_connections_refused',
+    help: 'Connections refused at the connection limit',
+    registers: [this.registry],
+  });
+  readonly slowConsumers = new Counter({
+    name: 'xcmp_rpc_slow_consumers_disconnected',
+    help: 'Connections closed because their send buffer was full',
+    registers: [this.registry],
+  });
+  readonly subscribers = new Gauge({
+    name: 'xcmp_subscribers',
+    help: 'Open subscriptions',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly blocksProcessed = new Counter({
+    name: 'xcmp_blocks_processed',
+    help: 'Finalized blocks stored',
+    registers: [this.registry],
+  });
+  readonly headLag = new Gauge({
+    name: 'xcmp_head_lag_blocks',
+    help: 'Finalized head minus the last stored block',
+    registers: [this.registry],
+  });
+  readonly messagesStored = new Counter({
+    name: 'xcmp_messages_stored',
+    help: 'Messages stored',
+    labelNames: ['verified'],
+    registers: [this.registry],
+  });
+  readonly messagesServed = new Counter({
+    name: 'xcmp_messages_served',
+    help: 'Messages sent in notifications',
+    registers: [this.registry],
+  });
+  readonly verificationFailures = new Counter({
+    name: 'xcmp_verification_failures',
+    help: 'Verification failures',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly notificationLatency = new Histogram({
+    name: 'xcmp_notification_latency_seconds',
+    help: 'From a block being stored to its notifications being handed to the sockets',
+    registers: [this.registry],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+  });
+  readonly upstreamReconnects = new Counter({
+    name: 'xcmp_upstream_reconnects',
+    help: 'Reconnections to the relay node',
+    registers: [this.registry],
+  });
+
+  constructor(extraMethods: readonly string[] = []) {
+    this.#known = new Set([...contractMethodNames(), ...extraMethods]);
+    collectDefaultMetrics({ register: this.registry, prefix: 'xcmp_' });
+  }
+
+  /** Method label with bounded cardinality: unknown names are bucketed as "unknown". */
+  methodLabel(method: string): string {
+    return this.#known.has(method) ? method : 'unknown';
+  }
+
+  addKnownMethods(names: readonly string[]): void {
+    for (const name of names) this.#known.add(name);
+  }
+
+  readonly observer: CallObserver = {
+    started: (method) => this.callsStarted.inc({ method: this.methodLabel(method) }),
+    finished: (method, seconds, isError) => {
+      const label = this.methodLabel(method);
+      this.callsTime.observe({ method: label }, seconds);
+      this.callsFinished.inc({ method: label, is_error: String(isError) });
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/** Store records → the wire types of rpc/schemas.ts. */
+import type { CandidateJson, ChannelJson, MessageJson } from '../../rpc/schemas.ts';
+import { toHex } from '../protocol/bytes.ts';
+import type { TypeCodec } from '../protocol/codec.ts';
+import { splitXcmpMessage } from '../protocol/xcmp.ts';
+import { type CandidateRecord, type ChannelRecord, type MessageRecord, messageId } from '../store/types.ts';
+
+export function decodeXcm(data: Uint8Array, xcm: TypeCodec | null): unknown {
+  if (!xcm) return { error: 'the runtime metadata has no VersionedXcm type' };
+  try {
+    const message = splitXcmpMessage(data, xcm);
+    return 'programs' in message
+      ? { format: message.format, programs: message.programs.map((p) => p.xcm) }
+      : message;
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+export function messageJson(record: MessageRecord, xcm?: TypeCodec | null): MessageJson {
+  const json: MessageJson = {
+    id: messageId(record),
+    sender: record.sender,
+    recipient: record.recipient,
+    sentAt: record.sentAt,
+    index: record.index,
+    data: toHex(record.data),
+    hash: record.hash,
+    candidateHash: record.candidateHash,
+    blockHash: record.blockHash,
+    mqcHead: record.mqcHeadAfter,
+    verified: record.verified,
+    reason: record.reason,
+  };
+  if (xcm !== undefined) json.xcm = decodeXcm(record.data, xcm);
+  return json;
+}
+
+export function channelJson(record: ChannelRecord): ChannelJson {
+  return { ...record };
+}
+
+export function candidateJson(
+  record: CandidateRecord,
+  messages: readonly MessageRecord[] = [],
+): CandidateJson {
+  return {
+    candidateHash: record.candidateHash,
+    paraId: record.paraId,
+    descriptor: toHex(record.descriptor),
+    commitmentsHash: record.commitmentsHash,
+    relayParent: record.relayParent,
+    backedIn: record.backedIn,
+    coreIndex: record.coreIndex,
+    status: record.status,
+    enactedIn: record.enactedIn,
+    verified: record.verified,
+    reason: record.reason,
+    availability: { votes: record.availabilityVotes, threshold: record.availabilityThreshold },
+    messages: messages.map((m) => messageJson(m)),
+  };
+}

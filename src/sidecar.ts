@@ -1,0 +1,183 @@
+/**
+ * The sidecar assembled: node client → ingest → store, the subscription hub fed by ingest, and the
+ * JSON-RPC server over all of it. Used by the CLI and by tests.
+ */
+
+import type { StatusJson } from '../rpc/schemas.ts';
+import { NodeClient } from './chain/node.ts';
+import { relayLayout } from './derive/layout.ts';
+import { BestView } from './ingest/best.ts';
+import { Ingest } from './ingest/ingest.ts';
+import type { Logger } from './log.ts';
+import type { TypeCodec } from './protocol/codec.ts';
+import { apiHandlers } from './server/api.ts';
+import { SubscriptionHub } from './server/hub.ts';
+import { Metrics } from './server/metrics.ts';
+import { type RpcServer, type ServerLimits, startServer } from './server/server.ts';
+import { MessageStore } from './store/store.ts';
+
+export interface SidecarOptions {
+  readonly nodeUrl: string;
+  readonly dbPath: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly limits?: Partial<ServerLimits>;
+  readonly cors?: '*' | readonly string[];
+  readonly retentionBlocks?: number;
+  /** First block on an empty store (default: the finalized head). */
+  readonly startAt?: number;
+  /** How far behind the finalized head /ready still answers 200. */
+  readonly readyLag?: number;
+}
+
+export interface Sidecar {
+  readonly server: RpcServer;
+  readonly store: MessageStore;
+  readonly ingest: Ingest;
+  readonly node: NodeClient;
+  readonly hub: SubscriptionHub;
+  readonly metrics: Metrics;
+  status(): StatusJson;
+  close(): Promise<void>;
+}
+
+export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
+  const { logger } = options;
+  const store = MessageStore.open(options.dbPath);
+  let node: NodeClient;
+  try {
+    node = await NodeClient.connect(options.nodeUrl, { reconnectMs: 1_000 });
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const metrics = new Metrics();
+  let xcm: TypeCodec | null = null;
+  let chain: string | null = null;
+  node.send<string>('system_chain').then(
+    (name) => {
+      chain = name;
+    },
+    () => undefined,
+  );
+  const hub = new SubscriptionHub(store, () => xcm, {
+    notified: (count, ms) => {
+      metrics.notificationLatency.observe(ms / 1000);
+      metrics.messagesServed.inc(count);
+    },
+  });
+  const ingest = new Ingest({
+    node,
+    store,
+    logger,
+    retentionBlocks: options.retentionBlocks,
+    startAt: options.startAt,
+  });
+  ingest.on('block', (write, metadata) => {
+    const since = performance.now();
+    if (metadata) xcm = relayLayout(metadata).versionedXcm;
+    hub.onFinalized(write, since);
+    metrics.blocksProcessed.inc();
+    const verified = write.messages.filter((m) => m.verified).length;
+    metrics.messagesStored.inc({ verified: 'true' }, verified);
+    metrics.messagesStored.inc({ verified: 'false' }, write.messages.length - verified);
+    for (const failure of write.failures) metrics.verificationFailures.inc({ kind: failure.kind });
+    const finalized = ingest.status.finalized;
+    if (finalized !== null) metrics.headLag.set(Math.max(0, finalized - write.number));
+  });
+  const bestView = new BestView(node, store, ingest, logger);
+  bestView.on('best', (block) =>
+    hub.onBest({ number: block.number, hash: block.hash, messages: block.write.messages }),
+  );
+  bestView.on('retracted', (block) =>
+    hub.onRetracted({ number: block.number, hash: block.hash, messages: block.write.messages }),
+  );
+  let connections = 0;
+  node.provider.on('connected', () => {
+    connections += 1;
+    if (connections > 1) metrics.upstreamReconnects.inc();
+  });
+
+  const status = (): StatusJson => {
+    const s = ingest.status;
+    const counts = store.counts();
+    return {
+      node: { url: options.nodeUrl, connected: s.connected },
+      chain,
+      finalized: s.finalized,
+      best: s.best,
+      synced: s.cursor,
+      lag: s.finalized !== null && s.cursor !== null ? Math.max(0, s.finalized - s.cursor) : null,
+      counts: {
+        blocks: counts.blocks,
+        messages: counts.messages,
+        unverifiedMessages: counts.unverifiedMessages,
+        candidates: counts.candidates,
+      },
+      verificationFailures: counts.failuresByKind,
+      recentFailures: store.recentFailures(10),
+      lastError: s.lastError,
+    };
+  };
+  const readyLag = options.readyLag ?? 3;
+  let server: RpcServer;
+  try {
+    server = await startServer({
+      host: options.host,
+      port: options.port,
+      handlers: apiHandlers({ store, hub, status, xcm: () => xcm }),
+      limits: options.limits,
+      cors: options.cors,
+      metrics,
+      logger,
+      health: () => {
+        const s = ingest.status;
+        if (!s.connected) return { ok: false, reason: `not connected to the node at ${options.nodeUrl}` };
+        if (s.lastError) return { ok: false, reason: s.lastError };
+        return { ok: true, synced: s.cursor, finalized: s.finalized };
+      },
+      ready: () => {
+        const s = ingest.status;
+        if (!s.connected) return { ok: false, reason: `not connected to the node at ${options.nodeUrl}` };
+        if (s.cursor === null || s.finalized === null) return { ok: false, reason: 'no block stored yet' };
+        const lag = s.finalized - s.cursor;
+        return lag <= readyLag
+          ? { ok: true, synced: s.cursor, finalized: s.finalized }
+          : {
+              ok: false,
+              reason: `catching up: ${lag} blocks behind the finalized head`,
+              synced: s.cursor,
+              finalized: s.finalized,
+            };
+      },
+    });
+  } catch (error) {
+    await node.disconnect();
+    store.close();
+    throw error;
+  }
+  await ingest.start();
+  const updateGauges = setInterval(() => {
+    const counts = hub.subscriberCount;
+    metrics.subscribers.set({ kind: 'mailbox' }, counts.mailbox);
+    metrics.subscribers.set({ kind: 'candidates' }, counts.candidates);
+  }, 1000);
+  updateGauges.unref();
+  return {
+    server,
+    store,
+    ingest,
+    node,
+    hub,
+    metrics,
+    status,
+    async close() {
+      clearInterval(updateGauges);
+      await ingest.stop();
+      await server.close();
+      await node.disconnect();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,41 @@
+/** A devnet and a sidecar attached to it, in this process. */
+import { type Devnet, type DevnetOptions, startDevnet } from '../../src/devnet/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import type { ServerLimits } from '../../src/server/server.ts';
+import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+
+export interface Stack {
+  readonly devnet: Devnet;
+  readonly sidecar: Sidecar;
+  close(): Promise<void>;
+}
+
+export async function startStack(
+  devnetOptions: DevnetOptions = {},
+  sidecarOptions: { limits?: Partial<ServerLimits>; dbPath?: string; port?: number; startAt?: number } = {},
+): Promise<Stack> {
+  const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000, ...devnetOptions });
+  const sidecar = await startSidecar({
+    nodeUrl: devnet.url,
+    dbPath: sidecarOptions.dbPath ?? ':memory:',
+    host: '127.0.0.1',
+    port: sidecarOptions.port ?? 0,
+    logger: silentLogger(),
+    limits: sidecarOptions.limits,
+    startAt: sidecarOptions.startAt ?? 1,
+  });
+  return {
+    devnet,
+    sidecar,
+    async close() {
+      await sidecar.close();
+      await devnet.close();
+    },
+  };
+}
+
+/** Makes `count` blocks and waits until the sidecar stored the new finalized head. */
+export async function advance(stack: Stack, count: number): Promise<void> {
+  stack.devnet.newBlocks(count);
+  await stack.sidecar.ingest.waitFor(stack.devnet.chain.finalized.number);
+}

@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  RawJson,
+  RpcError,
+  type RpcHandlers,
+  RpcSession,
+  type SubscriptionHandler,
+} from '../../src/server/jsonrpc.ts';
+
+function harness(options: Partial<ConstructorParameters<typeof RpcSession>[2]> = {}) {
+  const sent: unknown[] = [];
+  let emitNow: ((value: unknown) => void) | null = null;
+  const ticker: SubscriptionHandler = {
+    notification: 'test_tick',
+    unsubscribe: 'test_unsubscribeTicks',
+    subscribe: (_params, emit) => {
+      emit({ first: true }); // emitted before the subscribe response exists
+      emitNow = emit;
+      return () => {
+        emitNow = null;
+      };
+    },
+  };
+  const handlers: RpcHandlers = {
+    methods: new Map([
+      ['test_echo', (params: readonly unknown[]) => params[0] ?? null],
+      [
+        'test_fail',
+        () => {
+          throw new RpcError(-32004, 'Not found: thing');
+        },
+      ],
+      [
+        'test_crash',
+        () => {
+          throw new Error('secret internal detail at /srv/app.ts:12');
+        },
+      ],
+      ['test_big', () => 'x'.repeat(5000)],
+    ]),
+    subscriptions: new Map([['test_subscribeTicks', ticker]]),
+  };
+  const internal: string[] = [];
+  const session = new RpcSession(handlers, (text) => sent.push(JSON.parse(text)), {
+    maxSubscriptions: 2,
+    maxBatchLength: 3,
+    maxResponseSize: 1000,
+    subscriptionsAllowed: true,
+    onInternalError: (method) => internal.push(method),
+    ...options,
+  });
+  return { session, sent, internal, emit: (v: unknown) => emitNow?.(v) };
+}
+
+describe('RpcSession (JSON-RPC 2.0, Substrate conventions)', () => {
+  it('echoes ids unchanged and always includes result', async () => {
+    const { session, sent } = harness();
+    await session.handleText('{"jsonrpc":"2.0","id":"abc","method":"test_echo","params":[]}');
+    await session.handleText('{"jsonrpc":"2.0","id":7,"method":"test_echo","params":[{"a":1}]}');
+    assert.deepEqual(sent, [
+      { jsonrpc: '2.0', id: 'abc', result: null },
+      { jsonrpc: '2.0', id: 7, result: { a: 1 } },
+    ]);
+  });
+
+  it('answers malformed JSON with -32700 and id null, invalid requests with -32600', async () => {
+    const { session, sent } = harness();
+    await session.handleText('{"jsonrpc":"2.0","id":1,"method"');
+    await session.handleText('{"jsonrpc":"1.0","id":2,"method":"test_echo"}');
+    await session.handleText('{"jsonrpc":"2.0","id":3}');
+    await session.handleText('[]');
+    await session.handleText('"text"');
+    assert.deepEqual(
+      sent.map((r) => [(r as { id: unknown }).id, (r as { error: { code: number } }).error.code]),
+      [
+        [null, -32700],
+        [2, -32600],
+        [3, -32600],
+        [null, -32600],
+        [null, -32600],
+      ],
+    );
+  });
+
+  it('answers unknown methods with -32601, application errors with their code, internal errors without detail', async () => {
+    const { session, sent, internal } = harness();
+    await session.handleText('{"jsonrpc":"2.0","id":1,"method":"nope"}');
+    await session.handleText('{"jsonrpc":"2.0","id":2,"method":"test_fail"}');
+    await session.handleText('{"jsonrpc":"2.0","id":3,"method":"test_crash"}');
+    assert.deepEqual(sent, [
+      { jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'Method not found' } },
+      { jsonrpc: '2.0', id: 2, error: { code: -32004, message: 'Not found: thing' } },
+      { jsonrpc: '2.0', id: 3, error: { code: -32603, message: 'Internal error' } },
+    ]);
+    assert.deepEqual(internal, ['test_crash']);
+  });
+
+  it('answers batches in one array, skips notifications (no id), and refuses batches over the limit', async () => {
+    const { session, sent } = harness();
+    await session.handleText(
+      '[{"jsonrpc":"2.0","id":1,"method":"test_echo","params":[1]},{"jsonrpc":"2.0","method":"test_echo"},{"jsonrpc":"2.0","id":2,"method":"nope"}]',
+    );
+    assert.deepEqual(sent.shift(), [
+      { jsonrpc: '2.0', id: 1, result: 1 },
+      { jsonrpc: '2.0', id: 2, error: { code: -32601, message: 'Method not found' } },
+    ]);
+    await session.handleText(
+      JSON.stringify(Array.from({ length: 4 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'test_echo' }))),
+    );
+    assert.equal((sent.shift() as { error: { code: number } }).error.code, -32010);
+    await session.handleText('{"jsonrpc":"2.0","method":"test_echo"}');
+    assert.equal(sent.length, 0);
+  });
+
+  it('replaces a response over the size limit with -32008', async () => {
+    const { session, sent } = harness();
+    await session.handleText('{"jsonrpc":"2.0","id":9,"method":"test_big"}');
+    assert.deepEqual((sent[0] as { id: number; error: { code: number } }).error.code, -32008);
+    assert.equal((sent[0] as { id: number }).id, 9);
+  });
+
+  it('never lets a notification overtake the subscribe response; unsubscribe answers true once', async () => {
+    const { session, sent, emit } = harness();
+    await session.handleText('{"jsonrpc":"2.0","id":1,"method":"test_subscribeTicks"}');
+    const id = (sent[0] as { result: string }).result;
+    assert.match(id, /^[A-Za-z0-9_-]{16}$/);
+    assert.deepEqual(sent[1], {
+      jsonrpc: '2.0',
+      method: 'test_tick',
+      params: { subscription: id, result: { first: true } },
+    });
+    emit(new RawJson('{"pre":"encoded"}'));
+    assert.deepEqual(sent[2], {
+      jsonrpc: '2.0',
+      method: 'test_tick',
+      params: { subscription: id, result: { pre: 'encoded' } },
+    });
+    await session.handleText(`{"jsonrpc":"2.0","id":2,"method":"test_unsubscribeTicks","params":["${id}"]}`);
+    await session.handleText(`{"jsonrpc":"2.0","id":3,"method":"test_unsubscribeTicks","params":["${id}"]}`);
+    assert.deepEqual(sent.slice(3), [
+      { jsonrpc: '2.0', id: 2, result: true },
+      { jsonrpc: '2.0', id: 3, result: false },
+    ]);
+    emit({ late: true });
+    assert.equal(sent.length, 5, 'nothing after unsubscribe');
+  });
+
+  it('refuses subscriptions beyond the per-connection limit with -32006, and on HTTP', async () => {
+    const { session, sent } = harness();
+    for (let i = 1; i <= 3; i++)
+      await session.handleText(`{"jsonrpc":"2.0","id":${i},"method":"test_subscribeTicks"}`);
+    const errors = sent.filter((m) => (m as { error?: unknown }).error) as {
+      id: number;
+      error: { code: number };
+    }[];
+    assert.deepEqual(
+      errors.map((e) => [e.id, e.error.code]),
+      [[3, -32006]],
+    );
+    const http = harness({ subscriptionsAllowed: false });
+    await http.session.handleText('{"jsonrpc":"2.0","id":1,"method":"test_subscribeTicks"}');
+    assert.equal((http.sent[0] as { error: { code: number } }).error.code, -32601);
+  });
+});

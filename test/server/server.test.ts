@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WsProvider } from '@polkadot/api';
+import WebSocket from 'ws';
+import type { MailboxJson, MailboxUpdateJson, StatusJson } from '../../rpc/schemas.ts';
+import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+
+async function rawSocket(url: string) {
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  const ask = (text: string) =>
+    new Promise<{ id?: unknown; result?: unknown; error?: { code: number; message: string } }>((resolve) => {
+      socket.once('message', (data) => resolve(JSON.parse(data.toString())));
+      socket.send(text);
+    });
+  return { socket, ask };
+}
+
+describe('sidecar JSON-RPC server', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack(
+      { initialBlocks: 3 },
+      { limits: { maxSubscriptionsPerConnection: 4, maxRequestSize: 64 * 1024, maxConnections: 6 } },
+    );
+    await advance(stack, 6);
+  });
+  after(() => stack?.close());
+
+  const healthy = async () => {
+    const { socket, ask } = await rawSocket(stack.sidecar.server.url);
+    const answer = await ask('{"jsonrpc":"2.0","id":1,"method":"xcmp_status"}');
+    socket.close();
+    assert.equal(
+      (answer.result as StatusJson).synced,
+      stack.devnet.chain.finalized.number,
+      'server still healthy',
+    );
+  };
+
+  it('serves xcmp_* to an unmodified polkadot-js WsProvider: calls, subscription keyed as Substrate does, unsubscribe', async () => {
+    const provider = new WsProvider(stack.sidecar.server.url);
+    await provider.isReady;
+    const inbox = await provider.send<MailboxJson>('xcmp_getInbox', [2000, {}]);
+    assert.equal(inbox.paraId, 2000);
+    assert.ok(inbox.messages.length > 0);
+    assert.ok(inbox.messages.every((m) => m.recipient === 2000 && m.verified));
+    assert.deepEqual(Object.keys(inbox.mqcHeads).sort(), ['1000', '2001', '2004']);
+    const updates: MailboxUpdateJson[] = [];
+    const id = await provider.subscribe(
+      'xcmp_inbox',
+      'xcmp_subscribeInbox',
+      [2000],
+      (error: Error | null, update: MailboxUpdateJson) => {
+        if (!error) updates.push(update);
+      },
+    );
+    await advance(stack, 2);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(updates.length, 2);
+    assert.ok(
+      updates.every((u) => u.type === 'messages' && u.finality === 'finalized' && u.messages.length === 3),
+    );
+    assert.equal(await provider.unsubscribe('xcmp_inbox', 'xcmp_unsubscribeInbox', id), true);
+    const candidate = await provider.send<{ candidateHash: string; status: string; messages: unknown[] }>(
+      'xcmp_getCandidate',
+      [updates[0]!.messages[0]!.candidateHash],
+    );
+    assert.equal(candidate.status, 'included');
+    assert.ok(candidate.messages.length >= 1);
+    const message = await provider.send<{ id: string; xcm: { format: string } }>('xcmp_getMessage', [
+      updates[0]!.messages[0]!.id,
+      { decode: true },
+    ]);
+    assert.equal(message.xcm.format, 'concatenatedVersionedXcm');
+    const channel = await provider.send<{ mqcHead: string; verifiedAt: number }>(
+      'xcmp_getChannel',
+      [1000, 2000],
+    );
+    const latest = await provider.send<MailboxJson>('xcmp_getInbox', [2000, { limit: 1 }]);
+    assert.equal(channel.mqcHead, latest.mqcHeads['1000']);
+    assert.equal(channel.verifiedAt, latest.at!.number);
+    assert.equal((await provider.send<unknown[]>('xcmp_getChannels', [{ recipient: 2000 }])).length, 3);
+    await provider.disconnect();
+  });
+
+  it('answers every error code over a raw socket and stays healthy after each', async () => {
+    const { socket, ask } = await rawSocket(stack.sidecar.server.url);
+    const cases: [string, number][] = [
+      ['{"jsonrpc":"2.0","id":1,"method":"xcmp_getInbox"', -32700],
+      ['{"jsonrpc":"2.0","id":2}', -32600],
+      ['[]', -32600],
+      ['{"jsonrpc":"2.0","id":3,"method":"xcmp_nope","params":[]}', -32601],
+      ['{"jsonrpc":"2.0","id":4,"method":"xcmp_getInbox","params":["abc"]}', -32602],
+      ['{"jsonrpc":"2.0","id":5,"method":"xcmp_getInbox","params":[2000,{"bogus":true}]}', -32602],
+      ['{"jsonrpc":"2.0","id":6,"method":"xcmp_getInbox","params":[]}', -32602],
+      ['{"jsonrpc":"2.0","id":7,"method":"xcmp_getCandidate","params":["0x1234"]}', -32602],
+      [`{"jsonrpc":"2.0","id":8,"method":"xcmp_getCandidate","params":["0x${'ab'.repeat(32)}"]}`, -32004],
+      ['{"jsonrpc":"2.0","id":9,"method":"xcmp_getMessage","params":["1-2-3-4"]}', -32004],
+    ];
+    for (const [request, code] of cases) {
+      const answer = await ask(request);
+      assert.equal(answer.error?.code, code, request);
+      assert.doesNotMatch(answer.error!.message, /\n\s+at |\.ts:/, 'no stack or internals');
+    }
+    const invalidParams = await ask(
+      '{"jsonrpc":"2.0","id":10,"method":"xcmp_subscribeInbox","params":[2000,{"finality":"soon"}]}',
+    );
+    assert.match(invalidParams.error!.message, /options\.finality/);
+    for (let i = 0; i < 4; i++)
+      assert.equal(
+        typeof (await ask(`{"jsonrpc":"2.0","id":${20 + i},"method":"xcmp_subscribeCandidates","params":[]}`))
+          .result,
+        'string',
+      );
+    assert.equal(
+      (await ask('{"jsonrpc":"2.0","id":30,"method":"xcmp_subscribeCandidates","params":[]}')).error?.code,
+      -32006,
+    );
+    socket.close();
+    await healthy();
+  });
+
+  it('closes the connection with 1009 on a frame over --rpc-max-request-size, and stays healthy', async () => {
+    const { socket } = await rawSocket(stack.sidecar.server.url);
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    socket.send(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'xcmp_status', params: ['x'.repeat(70 * 1024)] }),
+    );
+    assert.equal(await closed, 1009);
+    await healthy();
+  });
+
+  it('serves POST / (batches too), /health, /ready and /metrics over HTTP', async () => {
+    const url = stack.sidecar.server.httpUrl;
+    const batch = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        { jsonrpc: '2.0', id: 1, method: 'xcmp_status' },
+        { jsonrpc: '2.0', id: 2, method: 'rpc_methods' },
+        { jsonrpc: '2.0', id: 3, method: 'xcmp_subscribeInbox', params: [2000] },
+      ]),
+    });
+    const [status, methods, subscribe] = (await batch.json()) as [
+      { result: StatusJson },
+      { result: { methods: string[] } },
+      { error: { code: number } },
+    ];
+    assert.ok(status.result.synced! > 0);
+    assert.ok(methods.result.methods.includes('xcmp_subscribeInbox'));
+    assert.equal(subscribe.error.code, -32601, 'no subscriptions over HTTP');
+    const big = await fetch(url, { method: 'POST', body: 'x'.repeat(70 * 1024) });
+    assert.equal(big.status, 413);
+    assert.equal(((await big.json()) as { error: { code: number } }).error.code, -32007);
+    const health = await fetch(`${url}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(((await health.json()) as { ok: boolean }).ok, true);
+    assert.equal((await fetch(`${url}/ready`)).status, 200);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /xcmp_rpc_calls_started\{method="xcmp_status"\}/);
+    assert.match(
+      metrics,
+      /xcmp_rpc_calls_finished\{method="unknown",is_error="true"\}/,
+      'unknown methods are bucketed',
+    );
+    assert.match(metrics, /xcmp_blocks_processed \d+/);
+    assert.match(metrics, /xcmp_notification_latency_seconds_bucket/);
+  });
+
+  it('refuses connections beyond --rpc-max-connections with 503', async () => {
+    const open = await Promise.all(Array.from({ length: 6 }, () => rawSocket(stack.sidecar.server.url)));
+    const refused = await new Promise<number>((resolve) => {
+      const extra = new WebSocket(stack.sidecar.server.url);
+      extra.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      extra.once('open', () => resolve(101));
+    });
+    assert.equal(refused, 503);
+    for (const { socket } of open) socket.close();
+    await new Promise((r) => setTimeout(r, 100));
+    await healthy();
+  });
+});
+
+describe('slow consumers', () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack(
+      { messageSize: { min: 20_000, max: 45_000 } },
+      { limits: { messageBufferCapacity: 8 } },
+    );
+    await advance(stack, 40);
+  });
+  after(() => stack?.close());
+
+  it('closes a connection that does not read its notifications instead of buffering without bound', async () => {
+    const socket = new WebSocket(stack.sidecar.server.url);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    // Stop reading, then ask for a replay of ~40 blocks of 3 large messages each (tens of MB).
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+    for (const para of [1000, 2000, 2001, 2004]) {
+      socket.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: para,
+          method: 'xcmp_subscribeInbox',
+          params: [para, { fromBlock: 1, decode: true }],
+        }),
+      );
+    }
+    const timeout = setTimeout(
+      () => (socket as unknown as { _socket: { resume(): void } })._socket.resume(),
+      5000,
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+    clearTimeout(timeout);
+    assert.equal(await closed, 1008);
+    const metrics = await (await fetch(`${stack.sidecar.server.httpUrl}/metrics`)).text();
+    assert.match(metrics, /xcmp_rpc_slow_consumers_disconnected 1/);
+  });
+});
