@@ -16,8 +16,9 @@ export interface FetchedBlock {
   readonly input: BlockInput;
 }
 
-export async function fetchBlock(node: NodeClient, number: number): Promise<FetchedBlock> {
-  const hash = await node.blockHash(number);
+/** Block `number` (by `knownHash` when the caller has it, saving a lookup); derive re-checks the hash. */
+export async function fetchBlock(node: NodeClient, number: number, knownHash?: Hex): Promise<FetchedBlock> {
+  const hash = knownHash ?? (await node.blockHash(number));
   if (!hash) throw new NodeError(`the node has no block #${number}`);
   const { metadata, input } = await node.blockInput(hash);
   return { number, hash, metadata, input };

@@ -84,6 +84,10 @@ export class Ingest extends EventEmitter<IngestEvents> {
   readonly #options: IngestOptions;
   readonly #prefetcher: BlockPrefetcher<PreparedBlock>;
   #running = false;
+  /** The finalized head was announced since the last look (no need to ask the node). */
+  #headFresh = false;
+  /** Hashes of recently announced finalized heads, so fetching them needs no hash lookup. */
+  readonly #knownHashes = new Map<number, Hex>();
   /** First block to process when the store was empty at start (after seeding). */
   #seededFirst: number | null = null;
   #wake: (() => void) | null = null;
@@ -159,6 +163,9 @@ export class Ingest extends EventEmitter<IngestEvents> {
       const number = headerNumber(header);
       if (kind === 'finalized') {
         this.#finalized = Math.max(this.#finalized ?? 0, number);
+        this.#headFresh = true;
+        this.#knownHashes.set(number, blockHash(header));
+        if (this.#knownHashes.size > 64) this.#knownHashes.delete(this.#knownHashes.keys().next().value!);
         this.#wake?.();
       } else {
         this.#best = number;
@@ -222,11 +229,14 @@ export class Ingest extends EventEmitter<IngestEvents> {
     }
   }
 
+  /** The finalized head: as just announced by the subscription, else asked of the node. */
   async #target(): Promise<number> {
-    const head = await this.#node.finalizedHead();
-    const header = await this.#node.send<{ number: string }>('chain_getHeader', [head]);
-    const number = Number.parseInt(header.number, 16);
-    this.#finalized = Math.max(this.#finalized ?? 0, number);
+    if (!this.#headFresh || this.#finalized === null) {
+      const head = await this.#node.finalizedHead();
+      const header = await this.#node.send<{ number: string }>('chain_getHeader', [head]);
+      this.#finalized = Math.max(this.#finalized ?? 0, Number.parseInt(header.number, 16));
+    }
+    this.#headFresh = false;
     return this.#options.stopAt === undefined
       ? this.#finalized
       : Math.min(this.#finalized, this.#options.stopAt);
@@ -367,7 +377,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
    * every sender enacted in the block, so the sequential part needs no round trip in the common case.
    */
   async #prepare(number: number): Promise<PreparedBlock> {
-    const block = await fetchBlock(this.#node, number);
+    const block = await fetchBlock(this.#node, number, this.#knownHashes.get(number));
     const observation = observeBlock(block.metadata, block.input);
     if (observation.hash !== block.hash) {
       throw new Error(`block #${number}: header hashes to ${observation.hash}, the node said ${block.hash}`);

@@ -18,7 +18,7 @@ export interface ServerLimits {
   /** Bytes. */
   readonly maxResponseSize: number;
   readonly maxBatchLength: number;
-  /** Messages written to a socket but not yet flushed; beyond this the consumer is too slow. */
+  /** Messages queued behind a socket that is not draining; beyond this the consumer is too slow. */
   readonly messageBufferCapacity: number;
   readonly pingIntervalMs: number;
 }
@@ -184,7 +184,9 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
     let closed = false;
     const send = (text: string) => {
       if (closed) return;
-      if (unflushed >= limits.messageBufferCapacity) {
+      // A burst to a healthy socket is written through at once (bufferedAmount stays 0); only
+      // messages piling up behind a socket that does not drain count against the capacity.
+      if (unflushed >= limits.messageBufferCapacity && ws.bufferedAmount > 0) {
         closed = true;
         metrics.slowConsumers.inc();
         logger.warn(
@@ -192,7 +194,8 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
           'closing a connection that does not read its messages (send buffer full)',
         );
         ws.close(1008, 'send buffer full: consumer too slow');
-        setTimeout(() => ws.terminate(), 1000).unref();
+        // The close frame queues behind what the kernel already holds; give the peer a moment to read it.
+        setTimeout(() => ws.terminate(), 5000).unref();
         return;
       }
       unflushed += 1;

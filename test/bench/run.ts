@@ -2,13 +2,18 @@
 import { benchDecode } from './decode.ts';
 import { benchDevnet } from './devnet.ts';
 import { benchIngest } from './ingest.ts';
+import { benchNotify } from './notify.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   decode: benchDecode,
   devnet: benchDevnet,
   ingest: benchIngest,
+  notify: benchNotify,
 };
 const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !(name in benches));
+if (unknown.length > 0)
+  throw new Error(`unknown benchmark(s) ${unknown.join(', ')}; known: ${Object.keys(benches).join(', ')}`);
 for (const [name, run] of Object.entries(benches)) {
   if (wanted.length === 0 || wanted.includes(name)) await run();
 }
