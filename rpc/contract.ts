@@ -22,6 +22,7 @@ import {
 export const AppErrors = {
   notFound: { code: -32004, message: 'Not found' },
   notReady: { code: -32005, message: 'Not ready: no block stored yet' },
+  upstreamUnavailable: { code: -32002, message: 'Upstream node unavailable' },
 } as const;
 
 export const StandardErrors = {

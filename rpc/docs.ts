@@ -111,7 +111,7 @@ export function apiMarkdown(): string {
     'One port serves WebSocket JSON-RPC (with subscriptions) and `POST /` (no subscriptions). JSON-RPC 2.0:',
     'batches allowed, ids echoed unchanged, `result` always present. Subscriptions follow Substrate: the',
     'subscribe call returns an id, notifications are `{"jsonrpc":"2.0","method":NOTIFICATION,"params":{"subscription":ID,"result":UPDATE}}`,',
-    'unsubscribe returns `true`. Other methods are not answered yet (-32601).',
+    'unsubscribe returns `true`. Every other method is forwarded to the relay node (docs/proxy.md).',
     '',
     '## Methods',
     '',

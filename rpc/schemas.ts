@@ -131,6 +131,14 @@ export const Status = z.strictObject({
     }),
   ),
   lastError: z.string().nullable(),
+  inbound: z
+    .strictObject({
+      mode: z.enum(['store', 'node', 'shadow']),
+      checked: z.number().int(),
+      mismatches: z.number().int(),
+      fallbacks: z.number().int(),
+    })
+    .describe('ParachainHost_inbound_hrmp_channels_contents: how it is served, shadow comparisons'),
 });
 
 export const MailboxUpdate = z.strictObject({

@@ -10,6 +10,7 @@ import { BestView } from './ingest/best.ts';
 import { Ingest } from './ingest/ingest.ts';
 import type { Logger } from './log.ts';
 import type { TypeCodec } from './protocol/codec.ts';
+import { RelayProxy, type RpcMethodsMode, type ServeInboundMode } from './proxy/proxy.ts';
 import { apiHandlers } from './server/api.ts';
 import { SubscriptionHub } from './server/hub.ts';
 import { Metrics } from './server/metrics.ts';
@@ -29,6 +30,8 @@ export interface SidecarOptions {
   readonly startAt?: number;
   /** How far behind the finalized head /ready still answers 200. */
   readonly readyLag?: number;
+  readonly rpcMethods?: RpcMethodsMode;
+  readonly serveInbound?: ServeInboundMode;
 }
 
 export interface Sidecar {
@@ -38,6 +41,7 @@ export interface Sidecar {
   readonly node: NodeClient;
   readonly hub: SubscriptionHub;
   readonly metrics: Metrics;
+  readonly proxy: RelayProxy;
   status(): StatusJson;
   close(): Promise<void>;
 }
@@ -99,6 +103,26 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     if (connections > 1) metrics.upstreamReconnects.inc();
   });
 
+  const serveInbound = options.serveInbound ?? 'store';
+  const proxy = new RelayProxy({
+    node,
+    store,
+    logger,
+    rpcMethods: options.rpcMethods ?? 'safe',
+    serveInbound,
+    onShadow: (result) => metrics.inboundAnswers.inc({ mode: serveInbound, result }),
+  });
+  let upstreamMethods: Promise<readonly string[]> | null = null;
+  const extraMethods = () => {
+    upstreamMethods ??= proxy.upstreamMethods().then((names) => {
+      if (names.length === 0) upstreamMethods = null; // ask again next time
+      metrics.addKnownMethods(names);
+      return names;
+    });
+    return upstreamMethods;
+  };
+  void extraMethods();
+
   const status = (): StatusJson => {
     const s = ingest.status;
     const counts = store.counts();
@@ -118,6 +142,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       verificationFailures: counts.failuresByKind,
       recentFailures: store.recentFailures(10),
       lastError: s.lastError,
+      inbound: { mode: serveInbound, ...proxy.shadow },
     };
   };
   const readyLag = options.readyLag ?? 3;
@@ -126,7 +151,14 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     server = await startServer({
       host: options.host,
       port: options.port,
-      handlers: apiHandlers({ store, hub, status, xcm: () => xcm }),
+      handlers: (() => {
+        const api = apiHandlers({ store, hub, status, xcm: () => xcm, extraMethods });
+        return {
+          methods: api.methods,
+          subscriptions: new Map([...proxy.subscriptions(), ...api.subscriptions]),
+          fallback: (method: string, params: readonly unknown[]) => proxy.call(method, params),
+        };
+      })(),
       limits: options.limits,
       cors: options.cors,
       metrics,
@@ -171,6 +203,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     node,
     hub,
     metrics,
+    proxy,
     status,
     async close() {
       clearInterval(updateGauges);

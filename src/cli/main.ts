@@ -54,6 +54,12 @@ export function buildProgram(): Command {
       'allowed browser origins, comma-separated, or "all"',
       'http://localhost:9955,http://127.0.0.1:9955,https://polkadot.js.org',
     )
+    .option('--rpc-methods <mode>', "safe: refuse the node's unsafe methods; unsafe: forward all", 'safe')
+    .option(
+      '--serve-inbound <mode>',
+      'ParachainHost_inbound_hrmp_channels_contents: store, node or shadow',
+      'store',
+    )
     .option('--devnet-port <port>', 'port of the embedded devnet when no --node is given', '9944')
     .option('--block-time-ms <ms>', 'devnet block time when no --node is given', '6000')
     .action(async (flags: RunFlags) => {

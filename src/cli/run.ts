@@ -6,6 +6,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { startDevnet } from '../devnet/index.ts';
 import { createLogger } from '../log.ts';
+import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/server.ts';
 import { startSidecar } from '../sidecar.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
@@ -30,6 +31,8 @@ export interface RunFlags {
   readonly rpcMaxBatchRequestLen: string;
   readonly rpcMessageBufferCapacityPerConnection: string;
   readonly rpcCors: string;
+  readonly rpcMethods: string;
+  readonly serveInbound: string;
 }
 
 export interface RunOptions {
@@ -43,6 +46,8 @@ export interface RunOptions {
   readonly log: string;
   readonly limits: ServerLimits;
   readonly cors: '*' | string[];
+  readonly rpcMethods: RpcMethodsMode;
+  readonly serveInbound: ServeInboundMode;
 }
 
 function integerFlag(value: string, flag: string, min: number, max: number): number {
@@ -74,6 +79,8 @@ export function runOptions(flags: RunFlags): RunOptions {
     retentionBlocks: integerFlag(flags.retentionBlocks, '--retention-blocks', 1, 1e9),
     log: flags.log,
     cors,
+    rpcMethods: flags.rpcMethods as RpcMethodsMode,
+    serveInbound: flags.serveInbound as ServeInboundMode,
     limits: {
       ...DEFAULT_LIMITS,
       maxConnections: integerFlag(flags.rpcMaxConnections, '--rpc-max-connections', 1, 100_000),
@@ -119,6 +126,8 @@ export async function runSidecar(options: RunOptions): Promise<void> {
       limits: options.limits,
       cors: options.cors,
       retentionBlocks: options.retentionBlocks,
+      rpcMethods: options.rpcMethods,
+      serveInbound: options.serveInbound,
     });
   } catch (error) {
     await devnet?.close();

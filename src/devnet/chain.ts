@@ -64,6 +64,11 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
   #finalized: DevnetBlock;
   readonly genesis: DevnetBlock;
   #forkSeed = 0;
+  /**
+   * Fault: channels ("sender:recipient") whose inbound contents the runtime API misreports (the
+   * last byte of the last message flipped), as a lying or broken node would.
+   */
+  readonly tamperedInbound = new Set<string>();
   readonly #keys: StorageKeys;
 
   constructor(config: DevnetConfig, encoder: DevnetEncoder) {

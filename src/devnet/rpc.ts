@@ -72,10 +72,17 @@ export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcH
         const senders = chain.runtime.ingress(state, recipient);
         return u8aConcat(
           compact(senders.length),
-          ...senders.flatMap((sender) => [
-            u32(sender),
-            chain.channelContentsBytes(state.channels.get(`${sender}:${recipient}`)),
-          ]),
+          ...senders.flatMap((sender) => {
+            const key = `${sender}:${recipient}`;
+            const channel = state.channels.get(key);
+            const last = channel?.contents.at(-1);
+            if (!chain.tamperedInbound.has(key) || !channel || !last)
+              return [u32(sender), chain.channelContentsBytes(channel)];
+            const data = last.data.slice();
+            data[data.length - 1]! ^= 0xff;
+            const contents = [...channel.contents.slice(0, -1), { ...last, data }];
+            return [u32(sender), chain.channelContentsBytes({ ...channel, contents })];
+          }),
         );
       }
       case 'ParachainHost_candidate_events': {

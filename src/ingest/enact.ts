@@ -127,6 +127,7 @@ export function enactBlock(
       reason: c.verificationError,
       availabilityVotes: 0,
       availabilityThreshold: threshold,
+      hrmpWatermark: c.commitments.hrmpWatermark,
     };
   });
 

@@ -25,6 +25,7 @@ import {
 } from '../derive/storage.ts';
 import type { Logger } from '../log.ts';
 import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
+import { decodeCommitments } from '../protocol/commitments.ts';
 import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import type { MessageStore } from '../store/store.ts';
@@ -243,6 +244,8 @@ export class Ingest extends EventEmitter<IngestEvents> {
   }
 
   #idle(): Promise<void> {
+    // A head announced while the loop was busy: go round again at once.
+    if (this.#headFresh) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, 6000);
       function done() {
@@ -332,6 +335,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
           reason,
           availabilityVotes: 0,
           availabilityThreshold: 0,
+          hrmpWatermark: decodeCommitments(pending.commitments)[0].hrmpWatermark,
         });
       }
     }

@@ -27,6 +27,8 @@ export interface SidecarBackend {
   status(): StatusJson;
   /** The VersionedXcm codec of the runtime in force, for `decode: true`. */
   xcm(): TypeCodec | null;
+  /** Methods answered beyond the contract (the node's, through the proxy). */
+  extraMethods?(): Promise<readonly string[]>;
 }
 
 const DEFAULT_LIMIT = 1000;
@@ -97,7 +99,13 @@ export function apiHandlers(backend: SidecarBackend): RpcHandlers {
   };
 
   const methodMap = new Map<string, MethodHandler>([
-    ['rpc_methods', () => ({ version: 1, methods: contractMethodNames() })],
+    [
+      'rpc_methods',
+      async () => ({
+        version: 1,
+        methods: [...new Set([...contractMethodNames(), ...((await backend.extraMethods?.()) ?? [])])].sort(),
+      }),
+    ],
   ]);
   for (const [name, spec] of Object.entries(methods)) {
     const implementation = implementations[name as MethodName];

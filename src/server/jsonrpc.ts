@@ -53,6 +53,8 @@ export interface SubscriptionHandler {
   /** Notification method name, e.g. `chain_newHead`. */
   readonly notification: string;
   readonly unsubscribe: string;
+  /** Other names the unsubscribe method answers to (`chain_unsubscribeNewHead`, …). */
+  readonly unsubscribeAliases?: readonly string[];
   /** Starts the subscription; `emit` may be called at once, delivery waits for the response. */
   subscribe(
     params: readonly unknown[],
@@ -64,6 +66,8 @@ export interface SubscriptionHandler {
 export interface RpcHandlers {
   readonly methods: ReadonlyMap<string, MethodHandler>;
   readonly subscriptions: ReadonlyMap<string, SubscriptionHandler>;
+  /** Answers methods not in `methods` (the relay proxy); without it they get -32601. */
+  readonly fallback?: (method: string, params: readonly unknown[], context: RpcContext) => unknown;
 }
 
 export interface CallObserver {
@@ -215,7 +219,7 @@ export class RpcSession {
         const result = this.#unsubscribe(method, positional);
         return hasId ? { response: { jsonrpc: '2.0', id: echoId, result }, activate: null } : none;
       }
-      const handler = this.#handlers.methods.get(method);
+      const handler = this.#handlers.methods.get(method) ?? this.#fallbackFor(method);
       if (!handler) {
         isError = true;
         return hasId
@@ -237,6 +241,11 @@ export class RpcSession {
     } finally {
       observer?.finished(method, (performance.now() - started) / 1000, isError);
     }
+  }
+
+  #fallbackFor(method: string): MethodHandler | undefined {
+    const fallback = this.#handlers.fallback;
+    return fallback ? (params, context) => fallback(method, params, context) : undefined;
   }
 
   async #subscribe(handler: SubscriptionHandler, params: readonly unknown[]): Promise<[string, () => void]> {
@@ -280,7 +289,13 @@ export class RpcSession {
     if (typeof id !== 'string')
       throw new RpcError(ErrorCode.invalidParams, 'Invalid params: expected a subscription id');
     const active = this.#subscriptions.get(id);
-    if (!active || active.handler.unsubscribe !== method) return false;
+    const handler = active?.handler;
+    if (
+      !active ||
+      !handler ||
+      (handler.unsubscribe !== method && !handler.unsubscribeAliases?.includes(method))
+    )
+      return false;
     this.#subscriptions.delete(id);
     active.unsubscribe?.();
     return true;

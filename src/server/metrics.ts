@@ -84,6 +84,12 @@ export class Metrics {
     registers: [this.registry],
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
   });
+  readonly inboundAnswers = new Counter({
+    name: 'xcmp_inbound_answers',
+    help: 'ParachainHost_inbound_hrmp_channels_contents answered: from the store (match/mismatch in shadow mode) or by the node (fallback)',
+    labelNames: ['mode', 'result'],
+    registers: [this.registry],
+  });
   readonly upstreamReconnects = new Counter({
     name: 'xcmp_upstream_reconnects',
     help: 'Reconnections to the relay node',

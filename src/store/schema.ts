@@ -75,6 +75,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX failures_block ON failures (block_number);
   `,
+  // 2: answering ParachainHost_inbound_hrmp_channels_contents from the store needs the
+  // recipient's watermark at any stored block, and block numbers by hash.
+  `
+  ALTER TABLE candidates ADD COLUMN hrmp_watermark INTEGER;
+  CREATE INDEX candidates_enacted ON candidates (para_id, enacted_in) WHERE status = 'included';
+  CREATE INDEX blocks_hash ON blocks (hash);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

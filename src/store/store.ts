@@ -54,6 +54,7 @@ interface CandidateRow {
   reason: string | null;
   availability_votes: number;
   availability_threshold: number;
+  hrmp_watermark: number | null;
 }
 
 interface ChannelRow {
@@ -101,6 +102,7 @@ function candidateFromRow(row: CandidateRow): CandidateRecord {
     reason: row.reason,
     availabilityVotes: row.availability_votes,
     availabilityThreshold: row.availability_threshold,
+    hrmpWatermark: row.hrmp_watermark,
   };
 }
 
@@ -164,8 +166,8 @@ export class MessageStore {
       blockHash: s('SELECT hash FROM blocks WHERE number = ?'),
       insertCandidate:
         s(`INSERT INTO candidates (candidate_hash, para_id, descriptor, commitments, commitments_hash, relay_parent,
-        backed_in, core_index, status, enacted_in, verified, reason, availability_votes, availability_threshold)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (candidate_hash) DO NOTHING`),
+        backed_in, core_index, status, enacted_in, verified, reason, availability_votes, availability_threshold, hrmp_watermark)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (candidate_hash) DO NOTHING`),
       updateCandidate: s(
         'UPDATE candidates SET status = ?, enacted_in = ?, availability_votes = ? WHERE candidate_hash = ?',
       ),
@@ -205,6 +207,14 @@ export class MessageStore {
       countBlocks: s('SELECT COUNT(*) AS total FROM blocks'),
       failuresByKind: s('SELECT kind, COUNT(*) AS total FROM failures GROUP BY kind'),
       recentFailures: s('SELECT block_number, kind, reason, para_id FROM failures ORDER BY id DESC LIMIT ?'),
+      blockNumber: s('SELECT number FROM blocks WHERE hash = ?'),
+      firstBlock: s('SELECT MIN(number) AS first FROM blocks'),
+      watermarkAt:
+        s(`SELECT hrmp_watermark FROM candidates WHERE para_id = ? AND status = 'included' AND enacted_in <= ?
+        ORDER BY enacted_in DESC LIMIT 1`),
+      channelRange:
+        s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at > ? AND sent_at <= ?
+        ORDER BY sent_at, idx`),
       pruneMessages: s(
         `DELETE FROM messages WHERE sent_at < ? AND sent_at <= COALESCE((SELECT watermark FROM watermarks WHERE para_id = messages.recipient), -1)`,
       ),
@@ -297,6 +307,7 @@ export class MessageStore {
           c.reason,
           c.availabilityVotes,
           c.availabilityThreshold,
+          c.hrmpWatermark,
         );
       }
       for (const u of write.candidateUpdates)
@@ -381,6 +392,7 @@ export class MessageStore {
           c.reason,
           c.availabilityVotes,
           c.availabilityThreshold,
+          c.hrmpWatermark,
         );
       }
     })();
@@ -480,6 +492,31 @@ export class MessageStore {
         para_id: number | null;
       }[]
     ).map((r) => ({ blockNumber: r.block_number, kind: r.kind, reason: r.reason, paraId: r.para_id }));
+  }
+
+  blockNumber(hash: Hex): number | null {
+    const row = this.#statements.blockNumber.get(blob(hash)) as { number: number } | undefined;
+    return row ? row.number : null;
+  }
+
+  /** The oldest block still held (after retention). */
+  firstBlock(): number | null {
+    return (this.#statements.firstBlock.get() as { first: number | null }).first;
+  }
+
+  /** A para's HRMP watermark as of block `number`: that of its last candidate enacted by then. */
+  watermarkAt(paraId: number, number: number): number | null {
+    const row = this.#statements.watermarkAt.get(paraId, number) as
+      | { hrmp_watermark: number | null }
+      | undefined;
+    return row ? row.hrmp_watermark : null;
+  }
+
+  /** Messages of one channel with `after < sentAt <= upTo`, in queue order. */
+  channelMessages(sender: number, recipient: number, after: number, upTo: number): MessageRecord[] {
+    return (this.#statements.channelRange.all(recipient, sender, after, upTo) as MessageRow[]).map(
+      messageFromRow,
+    );
   }
 
   /**

@@ -20,6 +20,8 @@ export interface CandidateRecord {
   readonly reason: string | null;
   readonly availabilityVotes: number;
   readonly availabilityThreshold: number;
+  /** The commitments' `hrmp_watermark` (null for rows written before schema 2). */
+  readonly hrmpWatermark: number | null;
 }
 
 export interface CandidateUpdate {

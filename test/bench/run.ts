@@ -3,12 +3,14 @@ import { benchDecode } from './decode.ts';
 import { benchDevnet } from './devnet.ts';
 import { benchIngest } from './ingest.ts';
 import { benchNotify } from './notify.ts';
+import { benchProxy } from './proxy.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   decode: benchDecode,
   devnet: benchDevnet,
   ingest: benchIngest,
   notify: benchNotify,
+  proxy: benchProxy,
 };
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(name in benches));

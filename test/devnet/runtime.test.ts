@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { u8aToHex } from '@polkadot/util';
 import { observeBlock } from '../../src/derive/observe.ts';
 import { DevnetChain } from '../../src/devnet/chain.ts';
@@ -106,6 +108,8 @@ describe('devnet runtime model', () => {
   });
 
   it('keeps memory bounded over 10,000 blocks: only the retention window stays', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
     const chain = new DevnetChain(
       devnetConfig({ blockTimeMs: 0, paras: [2000, 2001], validators: 4, retainBlocks: 32 }),
       encoder,
@@ -114,12 +118,12 @@ describe('devnet runtime model', () => {
     for (let i = 1; i <= 10_000; i++) {
       chain.produce();
       if (i === 1000) {
-        global.gc?.();
+        gc();
         heapAt1000 = process.memoryUsage().heapUsed;
       }
       assert.ok(chain.retainedBlocks <= 32 + 2, `retained ${chain.retainedBlocks} at ${i}`);
     }
-    global.gc?.();
+    gc();
     const growth = process.memoryUsage().heapUsed - heapAt1000;
     assert.equal(chain.best.number, 10_000);
     assert.ok(chain.blockAt(10_000 - 40) === undefined, 'old blocks are dropped');

@@ -1,6 +1,7 @@
 /** A devnet and a sidecar attached to it, in this process. */
 import { type Devnet, type DevnetOptions, startDevnet } from '../../src/devnet/index.ts';
-import { silentLogger } from '../../src/log.ts';
+import { createLogger, silentLogger } from '../../src/log.ts';
+import type { RpcMethodsMode, ServeInboundMode } from '../../src/proxy/proxy.ts';
 import type { ServerLimits } from '../../src/server/server.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
 
@@ -12,7 +13,14 @@ export interface Stack {
 
 export async function startStack(
   devnetOptions: DevnetOptions = {},
-  sidecarOptions: { limits?: Partial<ServerLimits>; dbPath?: string; port?: number; startAt?: number } = {},
+  sidecarOptions: {
+    limits?: Partial<ServerLimits>;
+    dbPath?: string;
+    port?: number;
+    startAt?: number;
+    rpcMethods?: RpcMethodsMode;
+    serveInbound?: ServeInboundMode;
+  } = {},
 ): Promise<Stack> {
   const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000, ...devnetOptions });
   const sidecar = await startSidecar({
@@ -20,9 +28,11 @@ export async function startStack(
     dbPath: sidecarOptions.dbPath ?? ':memory:',
     host: '127.0.0.1',
     port: sidecarOptions.port ?? 0,
-    logger: silentLogger(),
+    logger: process.env.XCMP_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger(),
     limits: sidecarOptions.limits,
     startAt: sidecarOptions.startAt ?? 1,
+    rpcMethods: sidecarOptions.rpcMethods,
+    serveInbound: sidecarOptions.serveInbound,
   });
   return {
     devnet,
