@@ -1,7 +1,8 @@
 /** Serves the devnet's JSON-RPC over WebSocket and HTTP POST on one port. */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { readBody } from '../server/body.ts';
 import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from '../server/jsonrpc.ts';
 
 const MAX_FRAME = 15 * 1024 * 1024;
@@ -14,24 +15,6 @@ export interface RpcListener {
   dropConnections(): void;
   readonly connectionCount: number;
   close(): Promise<void>;
-}
-
-function readBody(request: IncomingMessage, limit: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(null);
-        request.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 export async function listenRpc(

@@ -7,6 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import Koa from 'koa';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.ts';
+import { readBody } from './body.ts';
 import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from './jsonrpc.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -60,24 +61,6 @@ export interface RpcServer {
   readonly httpUrl: string;
   readonly connectionCount: number;
   close(): Promise<void>;
-}
-
-function readBody(request: IncomingMessage, limit: number): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(null);
-        request.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 export async function startServer(options: ServerOptions): Promise<RpcServer> {

@@ -282,6 +282,41 @@ export class MessageStore {
     return row ? hexOf(row.hash) : null;
   }
 
+  #insertCandidate(c: CandidateRecord): void {
+    this.#statements.insertCandidate.run(
+      blob(c.candidateHash),
+      c.paraId,
+      c.descriptor,
+      c.commitments,
+      blob(c.commitmentsHash),
+      blob(c.relayParent),
+      c.backedIn,
+      c.coreIndex,
+      c.status,
+      c.enactedIn,
+      c.verified ? 1 : 0,
+      c.reason,
+      c.availabilityVotes,
+      c.availabilityThreshold,
+      c.hrmpWatermark,
+    );
+  }
+
+  #upsertChannel(c: ChannelRecord): void {
+    this.#statements.upsertChannel.run(
+      c.sender,
+      c.recipient,
+      c.maxCapacity,
+      c.maxTotalSize,
+      c.maxMessageSize,
+      c.msgCount,
+      c.totalSize,
+      c.mqcHead ? blob(c.mqcHead) : null,
+      c.verifiedAt,
+      c.lastSentAt,
+    );
+  }
+
   /** Writes one finalized block and moves the cursor to it, atomically. */
   writeBlock(write: BlockWrite): void {
     const s = this.#statements;
@@ -292,23 +327,7 @@ export class MessageStore {
       }
       s.insertBlock.run(write.number, blob(write.hash), blob(write.parentHash), write.messages.length);
       for (const c of write.newCandidates) {
-        s.insertCandidate.run(
-          blob(c.candidateHash),
-          c.paraId,
-          c.descriptor,
-          c.commitments,
-          blob(c.commitmentsHash),
-          blob(c.relayParent),
-          c.backedIn,
-          c.coreIndex,
-          c.status,
-          c.enactedIn,
-          c.verified ? 1 : 0,
-          c.reason,
-          c.availabilityVotes,
-          c.availabilityThreshold,
-          c.hrmpWatermark,
-        );
+        this.#insertCandidate(c);
       }
       for (const u of write.candidateUpdates)
         s.updateCandidate.run(u.status, u.enactedIn, u.availabilityVotes, blob(u.candidateHash));
@@ -328,18 +347,7 @@ export class MessageStore {
         );
       }
       for (const c of write.channels) {
-        s.upsertChannel.run(
-          c.sender,
-          c.recipient,
-          c.maxCapacity,
-          c.maxTotalSize,
-          c.maxMessageSize,
-          c.msgCount,
-          c.totalSize,
-          c.mqcHead ? blob(c.mqcHead) : null,
-          c.verifiedAt,
-          c.lastSentAt,
-        );
+        this.#upsertChannel(c);
       }
       for (const [para, watermark] of write.watermarks) s.upsertWatermark.run(para, watermark);
       for (const f of write.failures)
@@ -363,37 +371,10 @@ export class MessageStore {
       if (this.cursor()) throw new StoreError('the store already holds blocks: it cannot be seeded again');
       this.#db.exec('DELETE FROM channels; DELETE FROM candidates;');
       for (const c of channels) {
-        this.#statements.upsertChannel.run(
-          c.sender,
-          c.recipient,
-          c.maxCapacity,
-          c.maxTotalSize,
-          c.maxMessageSize,
-          c.msgCount,
-          c.totalSize,
-          c.mqcHead ? blob(c.mqcHead) : null,
-          c.verifiedAt,
-          c.lastSentAt,
-        );
+        this.#upsertChannel(c);
       }
       for (const c of candidates) {
-        this.#statements.insertCandidate.run(
-          blob(c.candidateHash),
-          c.paraId,
-          c.descriptor,
-          c.commitments,
-          blob(c.commitmentsHash),
-          blob(c.relayParent),
-          c.backedIn,
-          c.coreIndex,
-          c.status,
-          c.enactedIn,
-          c.verified ? 1 : 0,
-          c.reason,
-          c.availabilityVotes,
-          c.availabilityThreshold,
-          c.hrmpWatermark,
-        );
+        this.#insertCandidate(c);
       }
     })();
   }
