@@ -1,5 +1,5 @@
 /** `xcmp-sidecar devnet`: only the simulated relay chain. */
-import { scalePreset } from '../devnet/config.ts';
+import { DEFAULT_PARAS, scalePreset } from '../devnet/config.ts';
 import type { DevnetRuntimeName } from '../devnet/encoder.ts';
 import { type DevnetOptions, startDevnet } from '../devnet/index.ts';
 import { CliError } from './errors.ts';
@@ -14,6 +14,8 @@ export interface DevnetFlags {
   readonly messageRate?: string;
   readonly runtime: string;
   readonly retainBlocks?: string;
+  readonly channels?: string;
+  readonly messageSize?: string;
   readonly scale?: boolean;
 }
 
@@ -33,6 +35,27 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
   if (paras && (paras.length < 2 || new Set(paras).size !== paras.length)) {
     throw new CliError('--paras needs at least two distinct para ids, e.g. 1000,2000,2001');
   }
+  const channels = flags.channels?.split(',').map((pair): [number, number] => {
+    const match = /^(\d+)>(\d+)$/.exec(pair.trim());
+    if (!match)
+      throw new CliError(`--channels takes sender>recipient pairs, e.g. 2000>2001,2001>2000; got "${pair}"`);
+    return [Number(match[1]), Number(match[2])];
+  });
+  if (channels && paras) {
+    for (const [s, r] of channels)
+      if (!paras.includes(s) || !paras.includes(r) || s === r)
+        throw new CliError(`--channels ${s}>${r} needs two distinct paras from --paras`);
+  }
+  let messageSize: { min: number; max: number } | undefined;
+  if (flags.messageSize !== undefined) {
+    const match = /^(\d+)-(\d+)$/.exec(flags.messageSize);
+    if (!match || Number(match[1]) < 60 || Number(match[1]) > Number(match[2]) || Number(match[2]) > 50_000) {
+      throw new CliError(
+        `--message-size takes MIN-MAX bytes between 60 and 50000, e.g. 100-2000; got "${flags.messageSize}"`,
+      );
+    }
+    messageSize = { min: Number(match[1]), max: Number(match[2]) };
+  }
   const messageRate = flags.messageRate === undefined ? undefined : Number(flags.messageRate);
   if (messageRate !== undefined && !(messageRate >= 0 && messageRate <= 1))
     throw new CliError('--message-rate must be between 0 and 1');
@@ -47,6 +70,8 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
       finalityLag: integer(flags.finalityLag, '--finality-lag', 0, 1000),
       retainBlocks: integer(flags.retainBlocks, '--retain-blocks', 16, 1_000_000),
       messageRate,
+      channels,
+      messageSize,
     }).filter(([, v]) => v !== undefined),
   ) as DevnetOptions;
   if (flags.scale && paras) throw new CliError('--scale sets its own 100 paras: drop --paras');

@@ -111,6 +111,11 @@ export function buildProgram(): Command {
     .option('--block-time-ms <ms>', 'milliseconds between blocks; 0 = only on dev_newBlock', '6000')
     .option('--validators <n>', 'validators (one availability bitfield each)')
     .option('--finality-lag <n>', 'blocks between best and finalized')
+    .option(
+      '--channels <pairs>',
+      'HRMP channels as sender>recipient pairs, e.g. 2000>2001,2001>2000 (default: every pair)',
+    )
+    .option('--message-size <min-max>', 'message sizes in bytes, e.g. 100-2000 (default 40-600)')
     .option('--message-rate <p>', 'probability a candidate sends on each of its channels (0..1)')
     .option('--retain-blocks <n>', 'blocks kept in memory behind the best head')
     .addOption(

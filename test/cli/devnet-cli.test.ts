@@ -80,3 +80,30 @@ describe('devnet --scale', () => {
     );
   });
 });
+
+describe('devnet channel and message-size flags', () => {
+  it('builds the channels and sizes asked for, and names a bad value', async () => {
+    const { devnetOptions } = await import('../../src/cli/devnet.ts');
+    const base = { port: '0', host: '127.0.0.1', blockTimeMs: '0', runtime: 'polkadot-v15' };
+    const options = devnetOptions({
+      ...base,
+      paras: '2000,2001,2004',
+      channels: '2000>2001,2001>2000',
+      messageSize: '100-900',
+    });
+    assert.deepEqual(options.channels, [
+      [2000, 2001],
+      [2001, 2000],
+    ]);
+    assert.deepEqual(options.messageSize, { min: 100, max: 900 });
+    assert.throws(
+      () => devnetOptions({ ...base, channels: '2000-2001' }),
+      /--channels takes sender>recipient pairs/,
+    );
+    assert.throws(
+      () => devnetOptions({ ...base, paras: '2000,2001', channels: '2000>3000' }),
+      /needs two distinct paras/,
+    );
+    assert.throws(() => devnetOptions({ ...base, messageSize: '10-5' }), /--message-size takes MIN-MAX/);
+  });
+});
