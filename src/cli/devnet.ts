@@ -41,10 +41,13 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
       throw new CliError(`--channels takes sender>recipient pairs, e.g. 2000>2001,2001>2000; got "${pair}"`);
     return [Number(match[1]), Number(match[2])];
   });
-  if (channels && paras) {
-    for (const [s, r] of channels)
-      if (!paras.includes(s) || !paras.includes(r) || s === r)
+  if (channels) {
+    const known = paras ?? DEFAULT_PARAS;
+    for (const [s, r] of channels) {
+      if (!known.includes(s) || !known.includes(r) || s === r) {
         throw new CliError(`--channels ${s}>${r} needs two distinct paras from --paras`);
+      }
+    }
   }
   let messageSize: { min: number; max: number } | undefined;
   if (flags.messageSize !== undefined) {
