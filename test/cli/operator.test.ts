@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import { runCli, runCliAsync } from '../helpers/cli.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
+
+const guide = readFileSync(join(repoRoot, 'docs/operator-guide.md'), 'utf8');
+
+describe('operator surface', () => {
+  for (const command of [[], ['decode-block'], ['devnet'], ['backfill'], ['subscribe']]) {
+    it(`every flag in \`xcmp-sidecar ${command.join(' ')} --help\` is in the operator guide`, () => {
+      const result = runCli([...command, '--help']);
+      assert.equal(result.status, 0, result.stderr);
+      const flags = [...result.stdout.matchAll(/--[a-z][a-z0-9-]+/g)]
+        .map((m) => m[0])
+        .filter((f) => f !== '--help');
+      assert.ok(flags.length > 0);
+      for (const flag of new Set(flags))
+        assert.ok(guide.includes(`\`${flag}`), `${flag} is not documented in docs/operator-guide.md`);
+    });
+  }
+
+  describe('against a devnet', () => {
+    let devnet: Devnet;
+    before(async () => {
+      devnet = await startDevnet({ blockTimeMs: 0, initialBlocks: 3 });
+    });
+    after(() => devnet?.close());
+
+    it('stops within 5 s of SIGTERM with exit code 0, the store intact', async () => {
+      const db = join(mkdtempSync(join(tmpdir(), 'xcmp-stop-')), 'store.sqlite');
+      const child = spawn(process.execPath, [
+        join(repoRoot, 'bin/xcmp-sidecar.js'),
+        '--node',
+        devnet.url,
+        '--db',
+        db,
+        '--port',
+        '0',
+        '--log',
+        'warn',
+      ]);
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+      });
+      const deadline = Date.now() + 30_000;
+      while (!out.includes('xcmp-sidecar JSON-RPC') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      devnet.newBlocks(5);
+      await new Promise((r) => setTimeout(r, 500));
+      const stoppedAt = Date.now();
+      child.kill('SIGTERM');
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      assert.equal(code, 0);
+      assert.ok(Date.now() - stoppedAt < 5000, `took ${Date.now() - stoppedAt} ms`);
+      const reopened = await runCliAsync(['backfill', '--from', '1', '--node', devnet.url, '--db', db]);
+      assert.equal(reopened.status, 0, reopened.stderr);
+    });
+  });
+
+  it('npm start (no --node) shows verified messages flowing, and its printed subscribe command works', async () => {
+    const child = spawn(process.execPath, [
+      join(repoRoot, 'bin/xcmp-sidecar.js'),
+      '--devnet-port',
+      '0',
+      '--port',
+      '0',
+      '--block-time-ms',
+      '300',
+      '--db',
+      join(mkdtempSync(join(tmpdir(), 'xcmp-start-')), 's.sqlite'),
+      '--log',
+      'warn',
+    ]);
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    try {
+      const deadline = Date.now() + 60_000;
+      while (
+        !/#\d+ finalized .* [1-9]\d* messages stored \(0 unverified\)/.test(out) &&
+        Date.now() < deadline
+      )
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, /devnet \(a simulated Polkadot relay chain, not a node\): ws:\/\//);
+      assert.match(out, /#\d+ finalized .* [1-9]\d* messages stored \(0 unverified\)/);
+      const command = /npx xcmp-sidecar (subscribe .*)/.exec(out)![1]!.split(' ');
+      const subscriber = spawn(process.execPath, [
+        join(repoRoot, 'bin/xcmp-sidecar.js'),
+        ...command,
+        '--from-block',
+        '1',
+      ]);
+      let lines = '';
+      subscriber.stdout.on('data', (chunk: Buffer) => {
+        lines += chunk.toString();
+      });
+      const until = Date.now() + 20_000;
+      while (!lines.includes('\n') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      subscriber.kill('SIGTERM');
+      const update = JSON.parse(lines.split('\n')[0]!) as {
+        type: string;
+        messages: { recipient: number; verified: boolean }[];
+      };
+      assert.equal(update.type, 'messages');
+      assert.ok(
+        update.messages.length > 0 && update.messages.every((m) => m.recipient === 2000 && m.verified),
+      );
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
+  });
+});
