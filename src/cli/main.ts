@@ -1,6 +1,7 @@
 /** The `xcmp-sidecar` command line. */
 import { Command, CommanderError, Option } from 'commander';
 import { type BackfillFlags, runBackfill } from './backfill.ts';
+import { applyConfigFile, envOption } from './config-file.ts';
 import { decodeBlockFromFiles, printReport } from './decode-block.ts';
 import { decodeBlockFromNode } from './decode-node.ts';
 import { type DevnetFlags, runDevnet } from './devnet.ts';
@@ -23,47 +24,77 @@ export function buildProgram(): Command {
     .exitOverride()
     .enablePositionalOptions()
     .configureOutput({ outputError: (text, write) => write(text) })
-    .option(
-      '--node <url>',
-      'relay node WebSocket URL; without it the embedded devnet (a simulator) is started',
+    .addOption(
+      envOption(
+        '--node <url>',
+        'relay node WebSocket URL; without it the embedded devnet (a simulator) is started',
+      ),
     )
-    .option('--port <port>', 'JSON-RPC port (WebSocket and HTTP)', '9955')
-    .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option(
-      '--db <path>',
-      'SQLite database file (default data/xcmp.sqlite; a fresh data/devnet.sqlite on the devnet)',
+    .addOption(envOption('--port <port>', 'JSON-RPC port (WebSocket and HTTP)', '9955'))
+    .addOption(envOption('--host <host>', 'interface to listen on', '127.0.0.1'))
+    .addOption(
+      envOption(
+        '--db <path>',
+        'SQLite database file (default data/xcmp.sqlite; a fresh data/devnet.sqlite on the devnet)',
+      ),
     )
-    .option(
-      '--retention-blocks <n>',
-      'keep messages this many blocks after the recipient watermark passed them',
-      '201600',
+    .addOption(
+      envOption(
+        '--retention-blocks <n>',
+        'keep messages this many blocks after the recipient watermark passed them',
+        '201600',
+      ),
     )
-    .option('--log <level>', 'log level: trace, debug, info, warn, error', 'info')
-    .option('--rpc-max-connections <n>', 'maximum WebSocket connections', '100')
-    .option('--rpc-max-subscriptions-per-connection <n>', 'maximum subscriptions per connection', '1024')
-    .option('--rpc-max-request-size <MiB>', 'maximum request (frame or body) size in MiB', '15')
-    .option('--rpc-max-response-size <MiB>', 'maximum response size in MiB', '15')
-    .option('--rpc-max-batch-request-len <n>', 'maximum calls in one batch', '1000')
-    .option(
-      '--rpc-message-buffer-capacity-per-connection <n>',
-      'messages a connection may leave unread before it is closed as too slow',
-      '64',
+    .addOption(envOption('--log <level>', 'log level: trace, debug, info, warn, error', 'info'))
+    .addOption(envOption('--rpc-max-connections <n>', 'maximum WebSocket connections', '100'))
+    .addOption(
+      envOption('--rpc-max-subscriptions-per-connection <n>', 'maximum subscriptions per connection', '1024'),
     )
-    .option(
-      '--rpc-cors <origins>',
-      'allowed browser origins, comma-separated, or "all"',
-      'http://localhost:9955,http://127.0.0.1:9955,https://polkadot.js.org',
+    .addOption(envOption('--rpc-max-request-size <MiB>', 'maximum request (frame or body) size in MiB', '15'))
+    .addOption(envOption('--rpc-max-response-size <MiB>', 'maximum response size in MiB', '15'))
+    .addOption(envOption('--rpc-max-batch-request-len <n>', 'maximum calls in one batch', '1000'))
+    .addOption(
+      envOption(
+        '--rpc-message-buffer-capacity-per-connection <n>',
+        'messages a connection may leave unread before it is closed as too slow',
+        '64',
+      ),
     )
-    .option('--rpc-methods <mode>', "safe: refuse the node's unsafe methods; unsafe: forward all", 'safe')
-    .option(
-      '--serve-inbound <mode>',
-      'ParachainHost_inbound_hrmp_channels_contents: store, node or shadow',
-      'store',
+    .addOption(
+      envOption(
+        '--rpc-cors <origins>',
+        'allowed browser origins, comma-separated, or "all"',
+        'http://localhost:9955,http://127.0.0.1:9955,https://polkadot.js.org',
+      ),
     )
-    .option('--devnet-port <port>', 'port of the embedded devnet when no --node is given', '9944')
-    .option('--block-time-ms <ms>', 'devnet block time when no --node is given', '6000')
-    .action(async (flags: RunFlags) => {
-      await runSidecar(runOptions(flags));
+    .addOption(
+      envOption(
+        '--rpc-methods <mode>',
+        "safe: refuse the node's unsafe methods; unsafe: forward all",
+        'safe',
+      ),
+    )
+    .addOption(
+      envOption(
+        '--serve-inbound <mode>',
+        'ParachainHost_inbound_hrmp_channels_contents: store, node or shadow',
+        'store',
+      ),
+    )
+    .addOption(
+      envOption('--devnet-port <port>', 'port of the embedded devnet when no --node is given', '9944'),
+    )
+    .addOption(envOption('--block-time-ms <ms>', 'devnet block time when no --node is given', '6000'))
+    .addOption(
+      envOption(
+        '--config <file>',
+        'JSON file with any of these flags (camelCase keys); flags and XCMP_* env win',
+      ),
+    )
+    .action(async (_flags: RunFlags, command: Command) => {
+      const config = command.getOptionValue('config') as string | undefined;
+      if (config !== undefined) applyConfigFile(command, config);
+      await runSidecar(runOptions(command.opts<RunFlags>()));
     });
 
   program
