@@ -16,14 +16,32 @@ import { devnetTruth, storedMessages } from '../helpers/truth.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Resolves when the child has exited, even if it already had. */
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+const stderrOf = new WeakMap<ChildProcess, string[]>();
+
+/** The real CLI on its own port (port 0), so nothing else listening can make it fail. */
 function startSidecar(url: string, db: string): ChildProcess {
-  return spawn(
-    process.execPath,
-    [join(repoRoot, 'bin/xcmp-sidecar.js'), '--node', url, '--db', db, '--log', 'error'],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  const args = [
+    join(repoRoot, 'bin/xcmp-sidecar.js'),
+    '--node',
+    url,
+    '--db',
+    db,
+    '--port',
+    '0',
+    '--log',
+    'error',
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const lines: string[] = [];
+  stderrOf.set(child, lines);
+  child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
+  return child;
 }
 
 function cursorOf(db: string): number {
@@ -47,10 +65,10 @@ describe('crash safety', () => {
   });
 
   it('SIGKILL at 6 random moments: no gap, no duplicate, equal to the truth', async (t) => {
-    const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 2000, initialBlocks: 3 });
+    const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1500, initialBlocks: 3 });
     after(() => devnet.close());
     const db = join(mkdtempSync(join(tmpdir(), 'xcmp-crash-')), 'store.sqlite');
-    devnet.startProducing(40);
+    devnet.startProducing(80);
     const kills: number[] = [];
     for (let round = 0; round < 6; round++) {
       const child = startSidecar(devnet.url, db);
@@ -58,10 +76,15 @@ describe('crash safety', () => {
       // Wait until it is storing blocks again, then kill it at a random instant.
       const before = cursorOf(db);
       const deadline = Date.now() + 30_000;
-      while (cursorOf(db) <= before && Date.now() < deadline) await sleep(20);
+      while (cursorOf(db) <= before && Date.now() < deadline && child.exitCode === null) await sleep(20);
+      assert.equal(
+        child.exitCode,
+        null,
+        `the sidecar exited by itself (code ${child.exitCode}) in round ${round}: ${stderrOf.get(child)?.join('')}`,
+      );
       await sleep(Math.floor(Math.random() * 400));
       child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
+      await exited(child);
       kills.push(cursorOf(db));
       // The chain moves on while the sidecar is down, so each restart has a backlog to catch up.
       await sleep(300);
@@ -77,7 +100,7 @@ describe('crash safety', () => {
       await sleep(100);
     }
     child.kill('SIGTERM');
-    await new Promise((resolve) => child.once('exit', resolve));
+    await exited(child);
     t.diagnostic(`killed at cursors ${kills.join(', ')}; finalized #${finalized}`);
     assert.ok(
       kills.every((c) => c > 0),
