@@ -1,9 +1,9 @@
 /** Serves the devnet's JSON-RPC over WebSocket and HTTP POST on one port. */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { readBody } from '../server/body.ts';
 import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from '../server/jsonrpc.ts';
+import { listen } from '../server/listen.ts';
 
 const MAX_FRAME = 15 * 1024 * 1024;
 
@@ -60,16 +60,9 @@ export async function listenRpc(
     });
     socket.on('error', () => socket.terminate());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const endpoint = await listen(server, options.host, options.port);
   return {
-    port,
-    url: `ws://${host}:${port}`,
-    httpUrl: `http://${host}:${port}`,
+    ...endpoint,
     get connectionCount() {
       return sockets.size;
     },

@@ -3,12 +3,13 @@
  * `GET /health`, `GET /ready`, `GET /metrics`. Limits follow the node's flags and defaults.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import Koa from 'koa';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.ts';
 import { readBody } from './body.ts';
 import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from './jsonrpc.ts';
+import { listen } from './listen.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface ServerLimits {
@@ -220,16 +221,9 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
     ws.on('error', () => ws.terminate());
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const endpoint = await listen(server, options.host, options.port);
   return {
-    port,
-    url: `ws://${host}:${port}`,
-    httpUrl: `http://${host}:${port}`,
+    ...endpoint,
     get connectionCount() {
       return sockets.size;
     },

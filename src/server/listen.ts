@@ -1,0 +1,21 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Endpoint {
+  readonly port: number;
+  /** ws:// URL. */
+  readonly url: string;
+  /** http:// URL. */
+  readonly httpUrl: string;
+}
+
+/** Starts `server` listening and returns its endpoint (port 0 gets a free port). */
+export async function listen(server: Server, host: string, port: number): Promise<Endpoint> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return { port: actual, url: `ws://${shown}:${actual}`, httpUrl: `http://${shown}:${actual}` };
+}
