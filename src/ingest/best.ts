@@ -7,17 +7,12 @@ import { EventEmitter } from 'node:events';
 import { readStorage } from '../chain/blocks.ts';
 import type { NodeClient } from '../chain/node.ts';
 import { observeBlock } from '../derive/observe.ts';
-import {
-  decodeChannel,
-  decodeChannelContents,
-  hrmpChannelContentsKey,
-  hrmpChannelsKey,
-} from '../derive/storage.ts';
 import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/bytes.ts';
 import type { MessageStore } from '../store/store.ts';
 import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
-import { type ChainState, channelKeyOf, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
+import { chainStateFrom, neededKeys } from './chain-state.ts';
+import { channelKeyOf, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
 import type { Ingest } from './ingest.ts';
 
 export interface BestBlock {
@@ -135,23 +130,8 @@ export class BestView extends EventEmitter<BestViewEvents> {
     const { metadata, input } = await this.#node.blockInput(hash);
     const observation = observeBlock(metadata, input);
     const needs = storageNeeds(observation, context);
-    const channelKeys = needs.channels.map(([s, r]) => hrmpChannelsKey(s, r));
-    const contentKeys = needs.contents.map(([s, r]) => hrmpChannelContentsKey(s, r));
-    const values = await readStorage(this.#node, [...channelKeys, ...contentKeys], hash);
-    const chain: ChainState = {
-      channels: new Map(
-        needs.channels.map(([s, r], i) => [
-          channelKeyOf(s, r),
-          values.get(channelKeys[i]!) ? decodeChannel(metadata, values.get(channelKeys[i]!)!) : null,
-        ]),
-      ),
-      contents: new Map(
-        needs.contents.map(([s, r], i) => [
-          channelKeyOf(s, r),
-          values.get(contentKeys[i]!) ? decodeChannelContents(metadata, values.get(contentKeys[i]!)!) : [],
-        ]),
-      ),
-    };
+    const values = await readStorage(this.#node, neededKeys(needs), hash);
+    const chain = chainStateFrom(metadata, needs, values);
     const write = enactBlock(observation, context, chain);
     return { number: observation.number, hash, parentHash: observation.parentHash, write };
   }

@@ -14,10 +14,8 @@ import { type BlockObservation, observeBlock } from '../derive/observe.ts';
 import {
   channelIdFromKey,
   decodeChannel,
-  decodeChannelContents,
   decodePendingAvailability,
   HRMP_CHANNELS_PREFIX,
-  hrmpChannelContentsKey,
   hrmpChannelsKey,
   paraFromMapKey,
   paraMapKey,
@@ -30,7 +28,8 @@ import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts'
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import type { MessageStore } from '../store/store.ts';
 import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
-import { type ChainState, channelKeyOf, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
+import { chainStateFrom, neededKeys } from './chain-state.ts';
+import { type EnactContext, enactBlock, storageNeeds } from './enact.ts';
 
 export interface IngestOptions {
   readonly node: NodeClient;
@@ -405,27 +404,12 @@ export class Ingest extends EventEmitter<IngestEvents> {
     }
     const context = this.#context();
     const needs = storageNeeds(observation, context);
-    const channelKeys = needs.channels.map(([s, r]) => hrmpChannelsKey(s, r));
-    const contentKeys = needs.contents.map(([s, r]) => hrmpChannelContentsKey(s, r));
-    const missing = [...channelKeys, ...contentKeys].filter((key) => !prepared.storage.has(key));
+    const missing = neededKeys(needs).filter((key) => !prepared.storage.has(key));
     const values =
       missing.length === 0
         ? prepared.storage
         : new Map([...prepared.storage, ...(await readStorage(this.#node, missing, block.hash))]);
-    const chain: ChainState = {
-      channels: new Map(
-        needs.channels.map(([s, r], i) => {
-          const value = values.get(channelKeys[i]!);
-          return [channelKeyOf(s, r), value ? decodeChannel(block.metadata, value) : null];
-        }),
-      ),
-      contents: new Map(
-        needs.contents.map(([s, r], i) => {
-          const value = values.get(contentKeys[i]!);
-          return [channelKeyOf(s, r), value ? decodeChannelContents(block.metadata, value) : []];
-        }),
-      ),
-    };
+    const chain = chainStateFrom(block.metadata, needs, values);
     const write = enactBlock(observation, context, chain);
     this.#store.writeBlock(write);
     for (const candidate of write.newCandidates) this.#pending.set(candidate.candidateHash, candidate);
