@@ -3,7 +3,7 @@
  * a test fails when the committed files differ from what the contract generates.
  */
 import { z } from 'zod';
-import { AppErrors, methods, StandardErrors, subscriptions } from './contract.ts';
+import { AppErrors, methods, type ParamSpec, StandardErrors, subscriptions } from './contract.ts';
 
 function schemaJson(schema: z.ZodType): unknown {
   return z.toJSONSchema(schema, { unrepresentable: 'any' });
@@ -102,6 +102,22 @@ function fields(schema: z.ZodType): string {
   ]);
 }
 
+/** The params table, then the fields of each object param. */
+function paramsSection(params: readonly ParamSpec[]): string[] {
+  const out = [
+    table([
+      ['param', 'type', 'required'],
+      ...params.map((p) => [`\`${p.name}\``, typeOf(p.schema), p.optional ? 'no' : 'yes']),
+    ]),
+    '',
+  ];
+  for (const p of params) {
+    const f = fields(p.schema);
+    if (f) out.push(`\`${p.name}\`:`, '', f, '');
+  }
+  return out;
+}
+
 export function apiMarkdown(): string {
   const out: string[] = [
     '# JSON-RPC API',
@@ -118,19 +134,7 @@ export function apiMarkdown(): string {
   ];
   for (const [name, spec] of Object.entries(methods)) {
     out.push(`### \`${name}\``, '', spec.summary, '');
-    if (spec.params.length > 0) {
-      out.push(
-        table([
-          ['param', 'type', 'required'],
-          ...spec.params.map((p) => [`\`${p.name}\``, typeOf(p.schema), p.optional ? 'no' : 'yes']),
-        ]),
-        '',
-      );
-      for (const p of spec.params) {
-        const f = fields(p.schema);
-        if (f) out.push(`\`${p.name}\`:`, '', f, '');
-      }
-    }
+    if (spec.params.length > 0) out.push(...paramsSection(spec.params));
     out.push(`Result: \`${spec.resultName}\``, '', fields(spec.result), '');
     if (spec.errors.length > 0)
       out.push(`Errors: ${spec.errors.map((e) => `${e.code} (${e.message})`).join(', ')}`, '');
@@ -138,17 +142,7 @@ export function apiMarkdown(): string {
   out.push('## Subscriptions', '');
   for (const [name, spec] of Object.entries(subscriptions)) {
     out.push(`### \`${name}\` / \`${spec.unsubscribe}\` → \`${spec.notification}\``, '', spec.summary, '');
-    out.push(
-      table([
-        ['param', 'type', 'required'],
-        ...spec.params.map((p) => [`\`${p.name}\``, typeOf(p.schema), p.optional ? 'no' : 'yes']),
-      ]),
-      '',
-    );
-    for (const p of spec.params) {
-      const f = fields(p.schema);
-      if (f) out.push(`\`${p.name}\`:`, '', f, '');
-    }
+    out.push(...paramsSection(spec.params));
     out.push(`Notification result: \`${spec.updateName}\``, '', fields(spec.update), '');
   }
   out.push(

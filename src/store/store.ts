@@ -393,27 +393,22 @@ export class MessageStore {
   }
 
   inbox(recipient: number, query: MessageQuery = {}): MessageRecord[] {
-    return (
-      this.#statements.inbox.all(
-        recipient,
-        query.fromBlock ?? 0,
-        query.toBlock ?? MAX_U32,
-        query.includeUnverified ? 1 : 0,
-        query.limit ?? -1,
-      ) as MessageRow[]
-    ).map(messageFromRow);
+    return this.#mailbox(this.#statements.inbox, recipient, query);
   }
 
   outbox(sender: number, query: MessageQuery = {}): MessageRecord[] {
-    return (
-      this.#statements.outbox.all(
-        sender,
-        query.fromBlock ?? 0,
-        query.toBlock ?? MAX_U32,
-        query.includeUnverified ? 1 : 0,
-        query.limit ?? -1,
-      ) as MessageRow[]
-    ).map(messageFromRow);
+    return this.#mailbox(this.#statements.outbox, sender, query);
+  }
+
+  #mailbox(statement: Database.Statement, paraId: number, query: MessageQuery): MessageRecord[] {
+    const rows = statement.all(
+      paraId,
+      query.fromBlock ?? 0,
+      query.toBlock ?? MAX_U32,
+      query.includeUnverified ? 1 : 0,
+      query.limit ?? -1,
+    ) as MessageRow[];
+    return rows.map(messageFromRow);
   }
 
   message(id: string): MessageRecord | null {
