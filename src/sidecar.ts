@@ -12,6 +12,7 @@ import type { Logger } from './log.ts';
 import type { TypeCodec } from './protocol/codec.ts';
 import { RelayProxy, type RpcMethodsMode, type ServeInboundMode } from './proxy/proxy.ts';
 import { apiHandlers } from './server/api.ts';
+import { dashboardRoutes } from './server/dashboard.ts';
 import { SubscriptionHub } from './server/hub.ts';
 import { Metrics } from './server/metrics.ts';
 import { type RpcServer, type ServerLimits, startServer } from './server/server.ts';
@@ -161,6 +162,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       })(),
       limits: options.limits,
       cors: options.cors,
+      routes: dashboardRoutes(),
       metrics,
       logger,
       health: () => {

@@ -1,6 +1,6 @@
 /**
  * One port: WebSocket JSON-RPC (with subscriptions) and, through Koa, `POST /` JSON-RPC,
- * `GET /health`, `GET /ready`, `GET /metrics`. Limits follow the node's flags and defaults.
+ * `GET /health`, `GET /ready`, `GET /metrics`, and extra routes (the dashboard at `GET /`). Limits follow the node's flags and defaults.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -115,7 +115,10 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
   app.use(async (ctx) => {
     if (ctx.method !== 'POST' || ctx.path !== '/') {
       ctx.status = 404;
-      ctx.body = { error: 'not found: use POST / for JSON-RPC, or GET /health, /ready, /metrics' };
+      ctx.body = {
+        error:
+          'not found: use POST / for JSON-RPC, GET / for the dashboard, or GET /health, /ready, /metrics',
+      };
       return;
     }
     const body = await readBody(ctx.req, limits.maxRequestSize);

@@ -1,0 +1,102 @@
+/**
+ * The dashboard in headless Chromium against a devnet: channels, messages (verified and not),
+ * candidates with availability and the head figures appear, and keep updating live.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { browserMissing, type HeadlessBrowser, launchBrowser, testOutputDir } from '../helpers/browser.ts';
+import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+
+const missing = browserMissing();
+
+describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () => {
+  let stack: Stack;
+  let headless: HeadlessBrowser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  before(async () => {
+    stack = await startStack();
+    await advance(stack, 12);
+    stack.devnet.newBlocks(1, { tamperCommitments: new Set([2004]) });
+    await advance(stack, 4);
+    headless = await launchBrowser();
+    page = await headless.browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    page.on('pageerror', (error) => pageErrors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(`console: ${message.text()}`);
+    });
+  });
+
+  after(async () => {
+    await headless?.close();
+    await stack?.close();
+  });
+
+  const count = (selector: string) => page.locator(selector).count();
+  const text = async (selector: string) => (await page.locator(selector).first().textContent()) ?? '';
+  const showsExactly = (selector: string, expected: string) =>
+    page
+      .locator(selector)
+      .filter({ hasText: new RegExp(`^${expected}$`) })
+      .waitFor();
+
+  it('is served with a strict content security policy', async () => {
+    const response = await fetch(`${stack.sidecar.server.httpUrl}/`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(response.headers.get('content-security-policy') ?? '', /script-src 'self'/);
+    assert.match(await response.text(), /dashboard\.js/);
+    const script = await fetch(`${stack.sidecar.server.httpUrl}/dashboard/dashboard.js`);
+    assert.match(script.headers.get('content-type') ?? '', /javascript/);
+  });
+
+  it('shows the channel graph, recent messages with their verification, and the head', async () => {
+    await page.goto(`${stack.sidecar.server.httpUrl}/`);
+    await page.waitForSelector('#connection[data-state="open"]');
+    const channels = stack.devnet.config.channels.length;
+    await page.waitForFunction(`document.querySelectorAll('#graph .channel').length === ${channels}`);
+    for (const [sender, recipient] of stack.devnet.config.channels) {
+      assert.equal(await count(`#graph .channel[data-sender="${sender}"][data-recipient="${recipient}"]`), 1);
+    }
+    await page.waitForSelector('#messages tbody tr[data-verified="true"]');
+    await page.waitForSelector('#messages tbody tr[data-verified="false"]');
+    const unverified = page.locator('#messages tbody tr[data-verified="false"]').first();
+    assert.match((await unverified.textContent()) ?? '', /unverified/);
+    assert.match((await unverified.textContent()) ?? '', /2004→/);
+
+    const stored = stack.sidecar.store.inbox(1000, { includeUnverified: true, limit: 10_000 });
+    const firstId = await page.locator('#messages tbody tr').first().getAttribute('data-id');
+    assert.ok(firstId, 'a message row carries its id');
+    const newest = stack.sidecar.store.message(firstId);
+    assert.ok(newest, `the newest row (${firstId}) is a stored message`);
+    assert.ok(stored.length > 0);
+
+    const finalized = stack.devnet.chain.finalized.number;
+    await showsExactly('#head [data-field="synced"]', String(finalized));
+    assert.equal(await text('#head [data-field="finalized"]'), String(finalized));
+    assert.equal(await text('#head [data-field="lag"]'), '0');
+    assert.ok(Number(await text('#head [data-field="rate"]')) > 0, 'a message rate is shown');
+    const busy = await count('#graph .channel:not(.idle)');
+    assert.ok(busy > 0, 'some channels carry messages');
+    const topRate = await text('#channel-rates tbody tr:first-child td:nth-child(2)');
+    assert.ok(Number(topRate) > 0, `the busiest channel's rate is shown (${topRate})`);
+  });
+
+  it('updates live: new blocks bring messages and candidates with availability progress', async () => {
+    const topBefore = Number((await text('#messages tbody tr:first-child td:first-child')).slice(1));
+    await advance(stack, 3);
+    const finalized = stack.devnet.chain.finalized.number;
+    await showsExactly('#messages tbody tr:first-child td:first-child', `#${finalized}`);
+    assert.ok(finalized > topBefore);
+    await page.waitForSelector('#candidates tbody tr[data-status="included"]');
+    const votes = await text('#candidates tbody tr .votes');
+    const [have, threshold] = votes.split(' / ').map(Number);
+    assert.ok(threshold! > 0 && have! >= 0, `availability shown as votes / threshold: ${votes}`);
+
+    await page.screenshot({ path: join(testOutputDir(), 'dashboard.png'), fullPage: true });
+    assert.deepEqual(pageErrors, []);
+  });
+});
