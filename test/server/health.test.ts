@@ -1,0 +1,73 @@
+/** /health and /ready while the node goes away and comes back, as docs/operator-guide.md says. */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { startDevnet } from '../../src/devnet/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { startSidecar } from '../../src/sidecar.ts';
+import { tcpRelay } from '../helpers/relay.ts';
+
+interface Report {
+  readonly status: number;
+  readonly body: { ok: boolean; reason?: string; synced?: number };
+}
+
+describe('health while the node is gone', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('answers 503 with a reason naming the node, then 200 again once it is back', async () => {
+    const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000 });
+    cleanups.push(() => devnet.close());
+    const relay = await tcpRelay(devnet.port);
+    cleanups.push(() => relay.close());
+    const sidecar = await startSidecar({
+      nodeUrl: relay.url,
+      dbPath: ':memory:',
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+      startAt: 1,
+    });
+    cleanups.push(() => sidecar.close());
+    const get = async (path: string): Promise<Report> => {
+      const response = await fetch(`${sidecar.server.httpUrl}${path}`);
+      return { status: response.status, body: (await response.json()) as Report['body'] };
+    };
+    const until = async (path: string, status: number): Promise<Report> => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const report = await get(path);
+        if (report.status === status) return report;
+        if (Date.now() > deadline) assert.fail(`${path} still ${report.status}: ${JSON.stringify(report.body)}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+
+    devnet.newBlocks(6);
+    await sidecar.ingest.waitFor(devnet.chain.finalized.number);
+    assert.deepEqual(await until('/health', 200), {
+      status: 200,
+      body: { ok: true, synced: devnet.chain.finalized.number, finalized: devnet.chain.finalized.number },
+    });
+    assert.equal((await get('/ready')).status, 200);
+
+    await relay.cut();
+    const health = await until('/health', 503);
+    assert.equal(health.body.ok, false);
+    assert.equal(health.body.reason, `not connected to the node at ${relay.url}`);
+    const ready = await get('/ready');
+    assert.equal(ready.status, 503);
+    assert.match(ready.body.reason ?? '', /not connected to the node/);
+    assert.equal(sidecar.status().node.connected, false);
+    // The store stays readable while the node is away.
+    assert.ok(sidecar.store.inbox(2000).length > 0);
+
+    await relay.restore();
+    devnet.newBlocks(3);
+    await until('/health', 200);
+    await sidecar.ingest.waitFor(devnet.chain.finalized.number, 15_000);
+    assert.equal((await until('/ready', 200)).body.synced, devnet.chain.finalized.number);
+  });
+});
