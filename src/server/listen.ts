@@ -12,7 +12,14 @@ export interface Endpoint {
 /** Starts `server` listening and returns its endpoint (port 0 gets a free port). */
 export async function listen(server: Server, host: string, port: number): Promise<Endpoint> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${host}:${port}`;
+      if (error.code === 'EADDRINUSE')
+        reject(new Error(`cannot listen on ${where}: the port is in use (another sidecar? choose --port)`));
+      else if (error.code === 'EACCES')
+        reject(new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`));
+      else reject(new Error(`cannot listen on ${where}: ${error.message}`));
+    });
     server.listen(port, host, () => resolve());
   });
   const actual = (server.address() as AddressInfo).port;

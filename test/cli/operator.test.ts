@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -60,6 +61,30 @@ describe('operator surface', () => {
       assert.ok(Date.now() - stoppedAt < 5000, `took ${Date.now() - stoppedAt} ms`);
       const reopened = await runCliAsync(['backfill', '--from', '1', '--node', devnet.url, '--db', db]);
       assert.equal(reopened.status, 0, reopened.stderr);
+    });
+
+    it('exits 1 with one line naming the port in use, or the database it cannot use', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'xcmp-fail-'));
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = (taken.address() as AddressInfo).port;
+      try {
+        const db = join(dir, 'store.sqlite');
+        const busy = await runCliAsync(['--node', devnet.url, '--db', db, '--port', String(port)]);
+        assert.equal(busy.status, 1);
+        assert.match(
+          busy.stderr,
+          new RegExp(`error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`),
+        );
+      } finally {
+        taken.close();
+      }
+      const notSqlite = join(dir, 'notes.sqlite');
+      writeFileSync(notSqlite, 'these are notes, not a database\n'.repeat(300));
+      const refused = await runCliAsync(['--node', devnet.url, '--db', notSqlite, '--port', '0']);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /error: the database .*notes\.sqlite is corrupt or not a SQLite file/);
+      assert.equal(readFileSync(notSqlite, 'utf8'), 'these are notes, not a database\n'.repeat(300));
     });
   });
 

@@ -40,7 +40,8 @@ describe('health while the node is gone', () => {
       for (;;) {
         const report = await get(path);
         if (report.status === status) return report;
-        if (Date.now() > deadline) assert.fail(`${path} still ${report.status}: ${JSON.stringify(report.body)}`);
+        if (Date.now() > deadline)
+          assert.fail(`${path} still ${report.status}: ${JSON.stringify(report.body)}`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     };
