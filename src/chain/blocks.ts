@@ -7,7 +7,7 @@
 import type { BlockInput } from '../derive/observe.ts';
 import { fromHex, type Hex } from '../protocol/bytes.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
-import { type NodeClient, NodeError } from './node.ts';
+import { HistoryUnavailableError, type NodeClient } from './node.ts';
 
 export interface FetchedBlock {
   readonly number: number;
@@ -19,7 +19,7 @@ export interface FetchedBlock {
 /** Block `number` (by `knownHash` when the caller has it, saving a lookup); derive re-checks the hash. */
 export async function fetchBlock(node: NodeClient, number: number, knownHash?: Hex): Promise<FetchedBlock> {
   const hash = knownHash ?? (await node.blockHash(number));
-  if (!hash) throw new NodeError(`the node has no block #${number}`);
+  if (!hash) throw new HistoryUnavailableError(`the node has no block #${number}`);
   const { metadata, input } = await node.blockInput(hash);
   return { number, hash, metadata, input };
 }

@@ -13,8 +13,16 @@ import { parseMetadata, type RuntimeMetadata } from '../protocol/metadata.ts';
 export const SYSTEM_EVENTS_KEY = '0x26aa394eea5630e07c48ae0c9558cef780d41e5e16056765bc8461851072c9d7';
 
 export class NodeError extends Error {
-  override readonly name = 'NodeError';
+  override readonly name: string = 'NodeError';
 }
+
+/** The node no longer holds a block or its state (pruned); asking again will not help. */
+export class HistoryUnavailableError extends NodeError {
+  override readonly name = 'HistoryUnavailableError';
+}
+
+/** How Substrate nodes word a request for pruned state or an unknown block. */
+const PRUNED = /State already discarded|UnknownBlock|Unknown block/i;
 
 export interface RuntimeVersion {
   readonly specName: string;
@@ -73,7 +81,8 @@ export class NodeClient {
     try {
       return (await this.provider.send(method, params)) as T;
     } catch (error) {
-      throw new NodeError(`${method} failed at ${this.url}: ${(error as Error).message}`);
+      const message = `${method} failed at ${this.url}: ${(error as Error).message}`;
+      throw PRUNED.test(message) ? new HistoryUnavailableError(message) : new NodeError(message);
     }
   }
 
@@ -87,7 +96,7 @@ export class NodeClient {
 
   async block(hash: Hex): Promise<NodeBlock> {
     const result = await this.send<{ block: NodeBlock } | null>('chain_getBlock', [hash]);
-    if (!result) throw new NodeError(`the node has no block ${hash}`);
+    if (!result) throw new HistoryUnavailableError(`the node has no block ${hash}`);
     return result.block;
   }
 
@@ -121,7 +130,7 @@ export class NodeClient {
     if (!Number.isInteger(number) || number < 0)
       throw new NodeError(`"${at}" is neither a block hash nor a block number`);
     const hash = await this.blockHash(number);
-    if (!hash) throw new NodeError(`the node has no block #${number}`);
+    if (!hash) throw new HistoryUnavailableError(`the node has no block #${number}`);
     return hash;
   }
 

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { NodeClient } from '../chain/node.ts';
+import { HistoryUnavailableError, NodeClient } from '../chain/node.ts';
 import { Ingest } from '../ingest/ingest.ts';
 import { createLogger } from '../log.ts';
 import { MessageStore } from '../store/store.ts';
@@ -79,8 +79,23 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
       const seconds = (Date.now() - startedAt) / 1000;
       bar.update(write.number, { rate: (seconds > 0 ? (write.number - start + 1) / seconds : 0).toFixed(1) });
     });
+    // A pruned block or state will not come back: stop instead of retrying forever.
+    const pruned = new Promise<never>((_, reject) =>
+      ingest.on('interrupted', (error) => {
+        if (error instanceof HistoryUnavailableError) reject(error);
+      }),
+    );
     await ingest.start();
-    await ingest.finished();
+    try {
+      await Promise.race([ingest.finished(), pruned]);
+    } catch (error) {
+      bar.stop();
+      await ingest.stop();
+      throw new CliError(
+        `${(error as Error).message}; backfill needs a node that still holds these blocks and the state before --from (an archive node)`,
+        EXIT_RUNTIME,
+      );
+    }
     await ingest.stop();
     bar.stop();
     const counts = store.counts();

@@ -6,8 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { BlockPrefetcher, type FetchedBlock, fetchBlock, listKeys, readStorage } from '../chain/blocks.ts';
-import type { NodeClient } from '../chain/node.ts';
-import { SYSTEM_EVENTS_KEY } from '../chain/node.ts';
+import { HistoryUnavailableError, type NodeClient, SYSTEM_EVENTS_KEY } from '../chain/node.ts';
 import { extractCandidateEvents } from '../derive/events.ts';
 import { relayLayout } from '../derive/layout.ts';
 import { type BlockObservation, observeBlock } from '../derive/observe.ts';
@@ -218,11 +217,18 @@ export class Ingest extends EventEmitter<IngestEvents> {
       } catch (error) {
         this.#prefetcher.reset();
         if (!this.#running) break;
-        this.#lastError = (error as Error).message;
-        this.#log.warn(
-          { err: (error as Error).message, cursor: this.#store.cursor()?.number },
-          'ingest interrupted; retrying',
-        );
+        const cursor = this.#store.cursor()?.number;
+        if (error instanceof HistoryUnavailableError) {
+          // Retrying is kept (the node may be an archive node catching up), but it rarely helps.
+          this.#lastError = `${error.message}: the node has pruned what ingest needs next; use an archive node (see docs/troubleshooting.md)`;
+          this.#log.error(
+            { err: error.message, cursor },
+            'the node no longer holds the blocks or state ingest needs',
+          );
+        } else {
+          this.#lastError = (error as Error).message;
+          this.#log.warn({ err: (error as Error).message, cursor }, 'ingest interrupted; retrying');
+        }
         this.emit('interrupted', error as Error);
         await sleep(this.#options.retryMs ?? 1000);
       }

@@ -74,4 +74,21 @@ describe('xcmp-sidecar backfill', () => {
     assert.equal(notNumber.status, 2);
     assert.match(notNumber.stderr, /--from must be a block number/);
   });
+
+  it('exits 1 at once when the node has pruned the blocks asked for, instead of retrying forever', async () => {
+    const pruning = await startDevnet({ blockTimeMs: 0, initialBlocks: 100, retainBlocks: 32 });
+    try {
+      const fresh = join(mkdtempSync(join(tmpdir(), 'xcmp-backfill-pruned-')), 'store.sqlite');
+      const startedAt = Date.now();
+      const result = await runCliAsync(['backfill', '--from', '5', '--node', pruning.url, '--db', fresh]);
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, /error: the node has no block #4; backfill needs .* \(an archive node\)/);
+      assert.ok(Date.now() - startedAt < 20_000, `gave up after ${Date.now() - startedAt} ms`);
+      const store = MessageStore.open(fresh);
+      assert.equal(store.cursor(), null, 'nothing was stored');
+      store.close();
+    } finally {
+      await pruning.close();
+    }
+  });
 });

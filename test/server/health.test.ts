@@ -71,4 +71,27 @@ describe('health while the node is gone', () => {
     await sidecar.ingest.waitFor(devnet.chain.finalized.number, 15_000);
     assert.equal((await until('/ready', 200)).body.synced, devnet.chain.finalized.number);
   });
+
+  it('answers 503 naming the pruned block when the node no longer holds what ingest needs', async () => {
+    const devnet = await startDevnet({ blockTimeMs: 0, initialBlocks: 100, retainBlocks: 32 });
+    cleanups.push(() => devnet.close());
+    const sidecar = await startSidecar({
+      nodeUrl: devnet.url,
+      dbPath: ':memory:',
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+      startAt: 10,
+    });
+    cleanups.push(() => sidecar.close());
+    const deadline = Date.now() + 10_000;
+    let response = await fetch(`${sidecar.server.httpUrl}/health`);
+    while (response.status !== 503 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      response = await fetch(`${sidecar.server.httpUrl}/health`);
+    }
+    assert.equal(response.status, 503);
+    const body = (await response.json()) as { reason: string };
+    assert.match(body.reason, /^the node has no block #9: .*use an archive node/);
+  });
 });
