@@ -138,6 +138,7 @@ export async function runSidecar(options: RunOptions): Promise<void> {
   if (devnet) out(`devnet (a simulated Polkadot relay chain, not a node): ${devnet.url}`);
   out(`relay node: ${nodeUrl}`);
   out(`xcmp-sidecar JSON-RPC: ${server.url} (HTTP ${server.httpUrl}; /health /ready /metrics)`);
+  out(`dashboard: ${server.httpUrl}/`);
   out(`store: ${dbPath}`);
   out("subscribe to para 2000's inbox:");
   out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);

@@ -115,6 +115,11 @@ describe('operator surface', () => {
         await new Promise((r) => setTimeout(r, 100));
       assert.match(out, /devnet \(a simulated Polkadot relay chain, not a node\): ws:\/\//);
       assert.match(out, /#\d+ finalized .* [1-9]\d* messages stored \(0 unverified\)/);
+      const dashboard = /dashboard: (http:\/\/\S+\/)/.exec(out)?.[1];
+      assert.ok(dashboard, 'the dashboard address is printed');
+      const page = await fetch(dashboard);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>xcmp-sidecar<\/title>/);
       const command = /npx xcmp-sidecar (subscribe .*)/.exec(out)![1]!.split(' ');
       const subscriber = spawn(process.execPath, [
         join(repoRoot, 'bin/xcmp-sidecar.js'),
