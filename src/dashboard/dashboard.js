@@ -171,8 +171,11 @@ function renderGraph() {
   document.querySelector('#channels .window').textContent = String(window || RATE_WINDOW);
   const senders = [...new Set(state.channels.map((c) => c.sender))].sort((a, b) => a - b);
   const recipients = [...new Set(state.channels.map((c) => c.recipient))].sort((a, b) => a - b);
-  const rowHeight = 34;
-  const height = Math.max(senders.length, recipients.length, 1) * rowHeight + 30;
+  // Compact rows when there are many paras (the --scale devnet has 100).
+  const rows = Math.max(senders.length, recipients.length, 1);
+  const rowHeight = rows > 16 ? 16 : 34;
+  const box = rows > 16 ? { height: 13, font: 10 } : { height: 24, font: 12 };
+  const height = rows * rowHeight + 30;
   const width = 520;
   const leftX = 70;
   const rightX = width - 70;
@@ -211,8 +214,10 @@ function renderGraph() {
   }
   const para = (id, x, index, side) =>
     svg('g', { class: 'para', 'data-para': id, 'data-side': side }, [
-      svg('rect', { x: x - 34, y: y(index) - 12, width: 68, height: 24, rx: 5 }),
-      svg('text', { x, y: y(index) + 4, 'text-anchor': 'middle' }, [String(id)]),
+      svg('rect', { x: x - 34, y: y(index) - box.height / 2, width: 68, height: box.height, rx: 4 }),
+      svg('text', { x, y: y(index) + box.font / 3, 'text-anchor': 'middle', 'font-size': box.font }, [
+        String(id),
+      ]),
     ]);
   graph.append(
     ...senders.map((id, index) => para(id, leftX, index, 'sender')),
