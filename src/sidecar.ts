@@ -98,11 +98,8 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   bestView.on('retracted', (block) =>
     hub.onRetracted({ number: block.number, hash: block.hash, messages: block.write.messages }),
   );
-  let connections = 0;
-  node.provider.on('connected', () => {
-    connections += 1;
-    if (connections > 1) metrics.upstreamReconnects.inc();
-  });
+  // NodeClient.connect resolved once the first connection was up, so every later one is a reconnect.
+  node.provider.on('connected', () => metrics.upstreamReconnects.inc());
 
   const serveInbound = options.serveInbound ?? 'store';
   const proxy = new RelayProxy({

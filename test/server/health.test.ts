@@ -70,6 +70,8 @@ describe('health while the node is gone', () => {
     await until('/health', 200);
     await sidecar.ingest.waitFor(devnet.chain.finalized.number, 15_000);
     assert.equal((await until('/ready', 200)).body.synced, devnet.chain.finalized.number);
+    const metrics = await (await fetch(`${sidecar.server.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^xcmp_upstream_reconnects [1-9]/m, 'the reconnect is counted');
   });
 
   it('answers 503 naming the pruned block when the node no longer holds what ingest needs', async () => {

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WsProvider } from '@polkadot/api';
 import WebSocket from 'ws';
 import type { MailboxJson, MailboxUpdateJson, StatusJson } from '../../rpc/schemas.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 
 async function rawSocket(url: string) {
@@ -169,6 +172,24 @@ describe('sidecar JSON-RPC server', () => {
     );
     assert.match(metrics, /xcmp_blocks_processed \d+/);
     assert.match(metrics, /xcmp_notification_latency_seconds_bucket/);
+  });
+
+  it('exports exactly the xcmp_* metrics the operator guide lists, with values that moved', async () => {
+    const guide = readFileSync(join(repoRoot, 'docs/operator-guide.md'), 'utf8');
+    const section = guide.slice(guide.indexOf('- `GET /metrics`'), guide.indexOf('## Backfill'));
+    const documented = new Set([...section.matchAll(/`(xcmp_[a-z_]+)/g)].map((m) => m[1]!));
+    const text = await (await fetch(`${stack.sidecar.server.httpUrl}/metrics`)).text();
+    const exported = new Set(
+      [...text.matchAll(/^# TYPE (xcmp_[a-z_]+) /gm)]
+        .map((m) => m[1]!)
+        .filter((name) => !/^xcmp_(process|nodejs)_/.test(name)),
+    );
+    assert.deepEqual([...exported].sort(), [...documented].filter((n) => !n.endsWith('_')).sort());
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    assert.equal(value(/^xcmp_blocks_processed (\d+)/m), stack.sidecar.store.counts().blocks);
+    assert.ok(value(/^xcmp_messages_stored\{verified="true"\} (\d+)/m) > 0);
+    assert.equal(value(/^xcmp_head_lag_blocks (\d+)/m), 0);
+    assert.match(text, /^xcmp_process_resident_memory_bytes \d+/m);
   });
 
   it('refuses connections beyond --rpc-max-connections with 503', async () => {
