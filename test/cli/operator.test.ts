@@ -5,6 +5,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import WebSocket from 'ws';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { runCli, runCliAsync } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
@@ -32,7 +33,7 @@ describe('operator surface', () => {
     });
     after(() => devnet?.close());
 
-    it('stops within 5 s of SIGTERM with exit code 0, the store intact', async () => {
+    it('stops within 5 s of SIGTERM with exit code 0, subscribers closed with 1001, the store intact', async () => {
       const db = join(mkdtempSync(join(tmpdir(), 'xcmp-stop-')), 'store.sqlite');
       const child = spawn(process.execPath, [
         join(repoRoot, 'bin/xcmp-sidecar.js'),
@@ -53,12 +54,21 @@ describe('operator surface', () => {
       while (!out.includes('xcmp-sidecar JSON-RPC') && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 50));
       devnet.newBlocks(5);
+      const url = /xcmp-sidecar JSON-RPC: (ws:\/\/\S+)/.exec(out)![1]!;
+      const subscriber = new WebSocket(url);
+      await new Promise((resolve) => subscriber.once('open', resolve));
+      subscriber.send(
+        JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'xcmp_subscribeInbox', params: [2000] }),
+      );
+      await new Promise((resolve) => subscriber.once('message', resolve));
+      const closed = new Promise<number>((resolve) => subscriber.once('close', resolve));
       await new Promise((r) => setTimeout(r, 500));
       const stoppedAt = Date.now();
       child.kill('SIGTERM');
       const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
       assert.equal(code, 0);
       assert.ok(Date.now() - stoppedAt < 5000, `took ${Date.now() - stoppedAt} ms`);
+      assert.equal(await closed, 1001, 'subscribers are told the server is going away');
       const reopened = await runCliAsync(['backfill', '--from', '1', '--node', devnet.url, '--db', db]);
       assert.equal(reopened.status, 0, reopened.stderr);
     });
