@@ -21,6 +21,15 @@ interface DecodeFlags {
 export function buildProgram(): Command {
   const program = new Command('xcmp-sidecar')
     .description('Derives, verifies and serves Polkadot HRMP/XCMP messages per recipient')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Endpoints on the port: WebSocket and POST / JSON-RPC, GET / dashboard, /health, /ready, /metrics.',
+        'Exit codes: 0 ok, 1 runtime failure (node, database, port), 2 bad usage or configuration.',
+        'Docs: docs/operator-guide.md, docs/troubleshooting.md, docs/api.md.',
+      ].join('\n'),
+    )
     .exitOverride()
     .enablePositionalOptions()
     .configureOutput({ outputError: (text, write) => write(text) })
@@ -30,7 +39,9 @@ export function buildProgram(): Command {
         'relay node WebSocket URL; without it the embedded devnet (a simulator) is started',
       ),
     )
-    .addOption(envOption('--port <port>', 'JSON-RPC port (WebSocket and HTTP)', '9955'))
+    .addOption(
+      envOption('--port <port>', 'JSON-RPC port (WebSocket and HTTP; the dashboard at GET /)', '9955'),
+    )
     .addOption(envOption('--host <host>', 'interface to listen on', '127.0.0.1'))
     .addOption(
       envOption(
