@@ -84,6 +84,13 @@ describe('xcmp-sidecar backfill', () => {
       assert.equal(result.status, 1, result.stderr);
       assert.match(result.stderr, /error: the node has no block #4; backfill needs .* \(an archive node\)/);
       assert.ok(Date.now() - startedAt < 20_000, `gave up after ${Date.now() - startedAt} ms`);
+      // Off a terminal, logs are pino JSON lines; the last line is the CLI's own error.
+      const logLines = result.stderr.trim().split('\n').slice(0, -1);
+      const logged = logLines.map((line) => JSON.parse(line) as { level: number; msg: string; err?: string });
+      assert.ok(
+        logged.some((l) => l.level === 50 && l.err === 'the node has no block #4'),
+        'the pruned block is logged at error with its context',
+      );
       const store = MessageStore.open(fresh);
       assert.equal(store.cursor(), null, 'nothing was stored');
       store.close();
