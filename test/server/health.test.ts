@@ -5,6 +5,7 @@ import { startDevnet } from '../../src/devnet/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSidecar } from '../../src/sidecar.ts';
 import { tcpRelay } from '../helpers/relay.ts';
+import { startStack } from '../helpers/sidecar.ts';
 
 interface Report {
   readonly status: number;
@@ -75,17 +76,9 @@ describe('health while the node is gone', () => {
   });
 
   it('answers 503 naming the pruned block when the node no longer holds what ingest needs', async () => {
-    const devnet = await startDevnet({ blockTimeMs: 0, initialBlocks: 100, retainBlocks: 32 });
-    cleanups.push(() => devnet.close());
-    const sidecar = await startSidecar({
-      nodeUrl: devnet.url,
-      dbPath: ':memory:',
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-      startAt: 10,
-    });
-    cleanups.push(() => sidecar.close());
+    const stack = await startStack({ initialBlocks: 100, retainBlocks: 32 }, { startAt: 10 });
+    cleanups.push(() => stack.close());
+    const { sidecar } = stack;
     const deadline = Date.now() + 10_000;
     let response = await fetch(`${sidecar.server.httpUrl}/health`);
     while (response.status !== 503 && Date.now() < deadline) {
