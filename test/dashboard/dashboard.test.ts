@@ -1,11 +1,14 @@
 /**
  * The dashboard in headless Chromium against a devnet: channels, messages (verified and not),
- * candidates with availability and the head figures appear, and keep updating live.
+ * candidates with availability and the head figures appear, keep updating live, and come back after
+ * the sidecar restarts.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { silentLogger } from '../../src/log.ts';
+import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
 import { browserMissing, type HeadlessBrowser, launchBrowser, testOutputDir } from '../helpers/browser.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 
@@ -30,9 +33,14 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     });
   });
 
+  /** The sidecar started again by the reconnect test, in place of the stack's. */
+  let restarted: Sidecar | null = null;
   after(async () => {
     await headless?.close();
-    await stack?.close();
+    if (restarted) {
+      await restarted.close();
+      await stack.devnet.close();
+    } else await stack?.close();
   });
 
   const count = (selector: string) => page.locator(selector).count();
@@ -98,5 +106,30 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
 
     await page.screenshot({ path: join(testOutputDir(), 'dashboard.png'), fullPage: true });
     assert.deepEqual(pageErrors, []);
+  });
+
+  it('reconnects by itself when the sidecar restarts, and shows each message once', async () => {
+    const { port } = stack.sidecar.server;
+    await stack.sidecar.close();
+    await page.waitForSelector('#connection[data-state="closed"]');
+    restarted = await startSidecar({
+      nodeUrl: stack.devnet.url,
+      dbPath: ':memory:',
+      host: '127.0.0.1',
+      port,
+      logger: silentLogger(),
+      startAt: 1,
+    });
+    await page.waitForSelector('#connection[data-state="open"]', { timeout: 10_000 });
+    stack.devnet.newBlocks(2);
+    const finalized = stack.devnet.chain.finalized.number;
+    await restarted.ingest.waitFor(finalized);
+    await showsExactly('#messages tbody tr:first-child td:first-child', `#${finalized}`);
+    await showsExactly('#head [data-field="synced"]', String(finalized));
+    const rows = page.locator('#messages tbody tr');
+    const ids: string[] = [];
+    for (let i = 0; i < (await rows.count()); i++)
+      ids.push((await rows.nth(i).getAttribute('data-id')) ?? '');
+    assert.equal(new Set(ids).size, ids.length, 'no message is shown twice after the replay');
   });
 });
