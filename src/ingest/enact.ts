@@ -256,9 +256,8 @@ export function enactBlock(
     channels.push({
       sender,
       recipient,
-      ...limits(onChain),
       // After a mismatch the chain's head is adopted, so later blocks can verify again.
-      mqcHead: onChain.mqcHead,
+      ...onChain,
       verifiedAt: mqcOk ? number : (before?.verifiedAt ?? 0),
       lastSentAt: number,
     });
@@ -280,8 +279,7 @@ export function enactBlock(
     channels.push({
       sender,
       recipient,
-      ...limits(onChain),
-      mqcHead: onChain.mqcHead,
+      ...onChain,
       verifiedAt: unchanged ? number : (before?.verifiedAt ?? 0),
       lastSentAt: before?.lastSentAt ?? null,
     });
@@ -297,15 +295,5 @@ export function enactBlock(
     channels,
     watermarks,
     failures,
-  };
-}
-
-function limits(channel: ChainChannel) {
-  return {
-    maxCapacity: channel.maxCapacity,
-    maxTotalSize: channel.maxTotalSize,
-    maxMessageSize: channel.maxMessageSize,
-    msgCount: channel.msgCount,
-    totalSize: channel.totalSize,
   };
 }

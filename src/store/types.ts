@@ -1,4 +1,5 @@
 /** What the store keeps, as plain values shared by ingest (writer) and the server (reader). */
+import type { ChainChannel } from '../derive/storage.ts';
 import type { Hex } from '../protocol/bytes.ts';
 
 export type CandidateStatus = 'backed' | 'included' | 'timedOut';
@@ -47,15 +48,10 @@ export interface MessageRecord {
   readonly reason: string | null;
 }
 
-export interface ChannelRecord {
+/** A channel as the chain holds it, plus what the sidecar knows of its verification. */
+export interface ChannelRecord extends ChainChannel {
   readonly sender: number;
   readonly recipient: number;
-  readonly maxCapacity: number;
-  readonly maxTotalSize: number;
-  readonly maxMessageSize: number;
-  readonly msgCount: number;
-  readonly totalSize: number;
-  readonly mqcHead: Hex | null;
   /** Last block at which the stored head was checked equal to the chain's. */
   readonly verifiedAt: number;
   readonly lastSentAt: number | null;
