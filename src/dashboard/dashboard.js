@@ -131,12 +131,11 @@ function channelRates() {
   return { rates, total: total / window, window };
 }
 
-function renderStatus() {
+function renderStatus({ total }) {
   const status = state.status;
   if (!status) return;
   $('#chain').textContent = status.chain ?? 'unknown chain';
   $('#node').textContent = `${status.node.url} · node ${status.node.connected ? 'connected' : 'unreachable'}`;
-  const { total } = channelRates();
   const fields = {
     best: status.best,
     finalized: status.finalized,
@@ -165,8 +164,7 @@ function renderStatus() {
 }
 
 /** Senders in the left column, recipients in the right, one curve per HRMP channel. */
-function renderGraph() {
-  const { rates, window } = channelRates();
+function renderGraph({ rates, window }) {
   const graph = $('#graph');
   document.querySelector('#channels .window').textContent = String(window || RATE_WINDOW);
   const senders = [...new Set(state.channels.map((c) => c.sender))].sort((a, b) => a - b);
@@ -226,8 +224,7 @@ function renderGraph() {
 }
 
 /** The busiest channels first, at most a dozen rows. */
-function renderChannelRates() {
-  const { rates } = channelRates();
+function renderChannelRates({ rates }) {
   const rows = state.channels
     .map((channel) => ({ channel, rate: rates.get(channelKey(channel.sender, channel.recipient)) ?? 0 }))
     .sort(
@@ -256,8 +253,7 @@ function pulse(sender, recipient) {
   setTimeout(() => edge.classList.remove('pulse'), 600);
 }
 
-function renderMessages() {
-  const rows = [...state.messages.values()].sort(compareMessages).slice(0, MAX_MESSAGES);
+function renderMessages(rows) {
   const body = $('#messages tbody');
   const firstRender = state.renderedMessageIds.size === 0;
   body.replaceChildren(
@@ -286,10 +282,7 @@ function renderMessages() {
   state.renderedMessageIds = new Set(rows.map((m) => m.id));
 }
 
-function renderCandidates() {
-  const rows = [...state.candidates.values()]
-    .sort((a, b) => b.candidate.backedIn - a.candidate.backedIn || a.candidate.paraId - b.candidate.paraId)
-    .slice(0, MAX_CANDIDATES);
+function renderCandidates(rows) {
   $('#candidates tbody').replaceChildren(
     ...rows.map(({ candidate }) => {
       const { votes, threshold } = candidate.availability;
@@ -328,20 +321,34 @@ function render() {
   renderQueued = true;
   requestAnimationFrame(() => {
     renderQueued = false;
-    renderStatus();
-    renderGraph();
-    renderChannelRates();
-    renderMessages();
-    renderCandidates();
+    const messages = recentMessages();
+    const rates = channelRates();
+    renderStatus(rates);
+    renderGraph(rates);
+    renderChannelRates(rates);
+    renderMessages(messages);
+    renderCandidates(recentCandidates());
   });
 }
 
-function forgetOldMessages() {
+/** The table's messages, newest first; drops those beyond it that are also older than the rate window. */
+function recentMessages() {
   const synced = state.status?.synced ?? 0;
-  const rows = [...state.messages.values()].sort(compareMessages);
-  for (const [index, message] of rows.entries()) {
+  const sorted = [...state.messages.values()].sort(compareMessages);
+  for (const [index, message] of sorted.entries()) {
     if (index >= MAX_MESSAGES && message.sentAt <= synced - RATE_WINDOW) state.messages.delete(message.id);
   }
+  return sorted.slice(0, MAX_MESSAGES);
+}
+
+/** The table's candidates, newest first; drops those well beyond it. */
+function recentCandidates() {
+  const sorted = [...state.candidates.values()].sort(
+    (a, b) => b.candidate.backedIn - a.candidate.backedIn || a.candidate.paraId - b.candidate.paraId,
+  );
+  for (const { candidate } of sorted.slice(MAX_CANDIDATES * 2))
+    state.candidates.delete(candidate.candidateHash);
+  return sorted.slice(0, MAX_CANDIDATES);
 }
 
 /** Set once the socket is open: re-reads xcmp_status soon after a block newer than it shows. */
@@ -355,16 +362,12 @@ function onInboxUpdate(update) {
     state.messages.set(message.id, message);
     pulse(message.sender, message.recipient);
   }
-  forgetOldMessages();
   render();
 }
 
 function onCandidateUpdate(update) {
   if (update.block.number > (state.status?.synced ?? 0)) refreshStatusSoon();
   state.candidates.set(update.candidate.candidateHash, { candidate: update.candidate });
-  const rows = [...state.candidates.values()].sort((a, b) => b.candidate.backedIn - a.candidate.backedIn);
-  for (const { candidate } of rows.slice(MAX_CANDIDATES * 2))
-    state.candidates.delete(candidate.candidateHash);
   render();
 }
 
