@@ -143,12 +143,12 @@ export async function runSidecar(options: RunOptions): Promise<void> {
   out("subscribe to para 2000's inbox:");
   out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);
   // A status line every 5 blocks, and one as soon as the first messages are stored.
-  let firstMessagesShown = false;
+  let messagesSeen = false;
   sidecar.ingest.on('block', (write) => {
-    const firstMessages = !firstMessagesShown && write.messages.length > 0;
+    const firstMessages = !messagesSeen && write.messages.length > 0;
+    messagesSeen ||= write.messages.length > 0;
     if (write.number % 5 !== 0 && !firstMessages) return;
     const counts = store.counts();
-    firstMessagesShown ||= counts.messages > 0;
     const s = sidecar.status();
     out(
       `#${write.number} finalized (lag ${s.lag ?? '?'}) · ${counts.messages} messages stored (${counts.unverifiedMessages} unverified) · ${counts.candidates} candidates`,
