@@ -12,6 +12,22 @@ interface Report {
   readonly body: { ok: boolean; reason?: string; synced?: number };
 }
 
+async function report(httpUrl: string, path: string): Promise<Report> {
+  const response = await fetch(`${httpUrl}${path}`);
+  return { status: response.status, body: (await response.json()) as Report['body'] };
+}
+
+/** Polls `path` until it answers `status`; fails after 10 s with the last answer. */
+async function reportWith(httpUrl: string, path: string, status: number): Promise<Report> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const answer = await report(httpUrl, path);
+    if (answer.status === status) return answer;
+    if (Date.now() > deadline) assert.fail(`${path} still ${answer.status}: ${JSON.stringify(answer.body)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('health while the node is gone', () => {
   const cleanups: (() => Promise<void>)[] = [];
   after(async () => {
@@ -32,20 +48,8 @@ describe('health while the node is gone', () => {
       startAt: 1,
     });
     cleanups.push(() => sidecar.close());
-    const get = async (path: string): Promise<Report> => {
-      const response = await fetch(`${sidecar.server.httpUrl}${path}`);
-      return { status: response.status, body: (await response.json()) as Report['body'] };
-    };
-    const until = async (path: string, status: number): Promise<Report> => {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const report = await get(path);
-        if (report.status === status) return report;
-        if (Date.now() > deadline)
-          assert.fail(`${path} still ${report.status}: ${JSON.stringify(report.body)}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    };
+    const get = (path: string) => report(sidecar.server.httpUrl, path);
+    const until = (path: string, status: number) => reportWith(sidecar.server.httpUrl, path, status);
 
     devnet.newBlocks(6);
     await sidecar.ingest.waitFor(devnet.chain.finalized.number);
@@ -79,14 +83,7 @@ describe('health while the node is gone', () => {
     const stack = await startStack({ initialBlocks: 100, retainBlocks: 32 }, { startAt: 10 });
     cleanups.push(() => stack.close());
     const { sidecar } = stack;
-    const deadline = Date.now() + 10_000;
-    let response = await fetch(`${sidecar.server.httpUrl}/health`);
-    while (response.status !== 503 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      response = await fetch(`${sidecar.server.httpUrl}/health`);
-    }
-    assert.equal(response.status, 503);
-    const body = (await response.json()) as { reason: string };
-    assert.match(body.reason, /^the node has no block #9: .*use an archive node/);
+    const health = await reportWith(sidecar.server.httpUrl, '/health', 503);
+    assert.match(health.body.reason ?? '', /^the node has no block #9: .*use an archive node/);
   });
 });
