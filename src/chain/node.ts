@@ -1,13 +1,21 @@
 /**
  * The relay node, as the rest of the sidecar sees it. The only module that talks to the node
- * (DESIGN.md §4): raw JSON-RPC through @polkadot/api's WsProvider, so blocks, events and storage
- * arrive as the node's own bytes and are decoded by the pure rooms.
+ * (DESIGN.md §4): raw JSON-RPC over one reconnecting WebSocket (upstream.ts), so blocks, events and
+ * storage arrive as the node's own bytes and are decoded by the pure rooms.
  */
-import { WsProvider } from '@polkadot/api';
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlockInput } from '../derive/observe.ts';
 import { fromHex, type Hex } from '../protocol/bytes.ts';
 import type { HeaderJson } from '../protocol/header.ts';
 import { parseMetadata, type RuntimeMetadata } from '../protocol/metadata.ts';
+import {
+  type SubscriptionCallbacks,
+  type SubscriptionSpec,
+  UpstreamConnection,
+  UpstreamError,
+  type UpstreamSubscription,
+} from './upstream.ts';
 
 /** `twox128("System") ‖ twox128("Events")`. */
 export const SYSTEM_EVENTS_KEY = '0x26aa394eea5630e07c48ae0c9558cef780d41e5e16056765bc8461851072c9d7';
@@ -19,6 +27,14 @@ export class NodeError extends Error {
 /** The node no longer holds a block or its state (pruned); asking again will not help. */
 export class HistoryUnavailableError extends NodeError {
   override readonly name = 'HistoryUnavailableError';
+}
+
+/** Why a first connection failed, in the operator's terms (refused, unknown host, …). */
+function describeConnectError(error: unknown): string {
+  const e = error as { code?: string; message?: string };
+  if (e.code === 'ECONNREFUSED') return 'connection refused';
+  if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') return 'unknown host';
+  return e.message || String(error);
 }
 
 /** How Substrate nodes word a request for pruned state or an unknown block. */
@@ -34,56 +50,84 @@ export interface NodeBlock {
   readonly extrinsics: readonly Hex[];
 }
 
-export class NodeClient {
+export interface NodeClientEvents {
+  connected: [];
+  disconnected: [Error];
+}
+
+export class NodeClient extends EventEmitter<NodeClientEvents> {
   readonly url: string;
-  readonly provider: WsProvider;
+  readonly #upstream: UpstreamConnection;
   readonly #metadataBySpec = new Map<string, Promise<RuntimeMetadata>>();
 
-  private constructor(url: string, provider: WsProvider) {
+  private constructor(url: string, upstream: UpstreamConnection) {
+    super();
     this.url = url;
-    this.provider = provider;
+    this.#upstream = upstream;
+    upstream.on('connected', () => this.emit('connected'));
+    upstream.on('disconnected', (error) => this.emit('disconnected', error));
   }
 
   /**
-   * Connects to `url`. With `reconnectMs` > 0 the provider reconnects by itself after a drop;
-   * the first connection must succeed within `timeoutMs`.
+   * Connects to `url`. With `reconnectMs` > 0 the connection is re-opened by itself after a drop
+   * and the first one is retried until `timeoutMs`; without, a refused connection is final at once.
    */
   static async connect(
     url: string,
     options: { timeoutMs?: number; reconnectMs?: number } = {},
   ): Promise<NodeClient> {
     const { timeoutMs = 10_000, reconnectMs = 0 } = options;
-    const provider = new WsProvider(url, reconnectMs > 0 ? reconnectMs : false, {}, timeoutMs);
-    let unsubscribe = () => {};
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        // With reconnection on, the provider connects by itself; otherwise connect once, by hand.
-        (reconnectMs > 0 ? Promise.resolve() : provider.connect()).then(() => provider.isReady),
-        new Promise((_, reject) => {
-          // Without reconnection a refused connection is final at once.
-          if (reconnectMs === 0) unsubscribe = provider.on('error', (error: unknown) => reject(error));
-          timer = setTimeout(() => reject(new NodeError(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-    } catch (error) {
-      await provider.disconnect().catch(() => undefined);
-      const reason = (error as { message?: string }).message ?? String(error);
-      throw new NodeError(`cannot connect to the node at ${url}: ${reason || 'connection refused'}`);
-    } finally {
-      unsubscribe();
-      clearTimeout(timer);
+    const upstream = new UpstreamConnection(url, { reconnectMs });
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await upstream.connect();
+        return new NodeClient(url, upstream);
+      } catch (error) {
+        const reason = describeConnectError(error);
+        if (reconnectMs === 0 || Date.now() + reconnectMs > deadline) {
+          await upstream.disconnect();
+          throw new NodeError(`cannot connect to the node at ${url}: ${reason}`);
+        }
+        await sleep(reconnectMs);
+      }
     }
-    return new NodeClient(url, provider);
   }
 
-  async send<T>(method: string, params: unknown[] = []): Promise<T> {
+  get isConnected(): boolean {
+    return this.#upstream.isConnected;
+  }
+
+  /** Subscriptions held on the node for this client (proxied ones and ingest's own). */
+  get subscriptionCount(): number {
+    return this.#upstream.subscriptionCount;
+  }
+
+  /** Sends one request; node errors and lost connections become NodeError (pruned state: HistoryUnavailableError). */
+  async send<T>(method: string, params: readonly unknown[] = []): Promise<T> {
     try {
-      return (await this.provider.send(method, params)) as T;
+      return await this.#upstream.request<T>(method, params);
     } catch (error) {
-      const message = `${method} failed at ${this.url}: ${(error as Error).message}`;
+      const detail =
+        error instanceof UpstreamError
+          ? `${error.code}: ${error.message}${error.data === undefined ? '' : `: ${String(error.data)}`}`
+          : (error as Error).message;
+      const message = `${method} failed at ${this.url}: ${detail}`;
       throw PRUNED.test(message) ? new HistoryUnavailableError(message) : new NodeError(message);
     }
+  }
+
+  /**
+   * Forwards a client's request as it is: the node's error answer comes back as an UpstreamError
+   * with the node's code, message and data; no answer at all is a ConnectionError.
+   */
+  forward(method: string, params: readonly unknown[]): Promise<unknown> {
+    return this.#upstream.request(method, params);
+  }
+
+  /** A subscription that survives reconnects (see UpstreamConnection.subscribe). */
+  subscribe(spec: SubscriptionSpec, callbacks: SubscriptionCallbacks): Promise<UpstreamSubscription> {
+    return this.#upstream.subscribe(spec, callbacks);
   }
 
   blockHash(number?: number): Promise<Hex | null> {
@@ -152,6 +196,6 @@ export class NodeClient {
   }
 
   async disconnect(): Promise<void> {
-    await this.provider.disconnect().catch(() => undefined);
+    await this.#upstream.disconnect();
   }
 }

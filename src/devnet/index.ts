@@ -19,6 +19,8 @@ export interface Devnet {
   newBlocks(count?: number, faults?: BlockFaults): DevnetBlock[];
   fork(depth: number, faults?: BlockFaults): DevnetBlock[];
   dropConnections(): void;
+  /** Subscriptions clients hold on the devnet now. */
+  readonly subscriptionCount: number;
   /** Starts (or restarts) timed block production. */
   startProducing(intervalMs?: number): void;
   stopProducing(): void;
@@ -56,6 +58,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     newBlocks,
     fork: (depth, faults) => chain.fork(depth, faults),
     dropConnections: () => listener?.dropConnections(),
+    get subscriptionCount() {
+      return listener?.subscriptionCount ?? 0;
+    },
     startProducing(intervalMs = config.blockTimeMs) {
       devnet.stopProducing();
       if (intervalMs > 0) timer = setInterval(() => chain.produce(), intervalMs);

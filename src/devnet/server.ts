@@ -14,6 +14,8 @@ export interface RpcListener {
   /** Closes every open connection abruptly (as a crashed node would). */
   dropConnections(): void;
   readonly connectionCount: number;
+  /** Subscriptions open on all connections (what a client left running here). */
+  readonly subscriptionCount: number;
   close(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function listenRpc(
     response.writeHead(200, { 'content-type': 'application/json' }).end(out[0] ?? '');
   });
   const sockets = new Set<WebSocket>();
+  const sessions = new Set<RpcSession>();
   const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME });
   wss.on('connection', (socket) => {
     sockets.add(socket);
@@ -49,6 +52,7 @@ export async function listenRpc(
       ...sessionOptions,
       subscriptionsAllowed: true,
     });
+    sessions.add(session);
     // Requests on one connection are answered in arrival order.
     let queue = Promise.resolve();
     socket.on('message', (data) => {
@@ -56,6 +60,7 @@ export async function listenRpc(
     });
     socket.on('close', () => {
       sockets.delete(socket);
+      sessions.delete(session);
       session.close();
     });
     socket.on('error', () => socket.terminate());
@@ -65,6 +70,11 @@ export async function listenRpc(
     ...endpoint,
     get connectionCount() {
       return sockets.size;
+    },
+    get subscriptionCount() {
+      let count = 0;
+      for (const session of sessions) count += session.subscriptionCount;
+      return count;
     },
     dropConnections() {
       for (const socket of sockets) socket.terminate();

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { BlockPrefetcher, type FetchedBlock, fetchBlock, listKeys, readStorage } from '../chain/blocks.ts';
 import { HistoryUnavailableError, type NodeClient, SYSTEM_EVENTS_KEY } from '../chain/node.ts';
+import type { UpstreamSubscription } from '../chain/upstream.ts';
 import { extractCandidateEvents } from '../derive/events.ts';
 import { relayLayout } from '../derive/layout.ts';
 import { type BlockObservation, observeBlock } from '../derive/observe.ts';
@@ -114,7 +115,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
       cursor: this.#store.cursor()?.number ?? null,
       finalized: this.#finalized,
       best: this.#best,
-      connected: this.#node.provider.isConnected,
+      connected: this.#node.isConnected,
       lastError: this.#lastError,
       blocksProcessed: this.#blocksProcessed,
     };
@@ -156,9 +157,9 @@ export class Ingest extends EventEmitter<IngestEvents> {
   }
 
   async #subscribeHeads(): Promise<void> {
-    const provider = this.#node.provider;
-    const onHead = (kind: 'finalized' | 'best') => (error: Error | null, header?: HeaderJson) => {
-      if (error || !header) return;
+    const onHead = (kind: 'finalized' | 'best') => (result: unknown) => {
+      const header = result as HeaderJson | null;
+      if (!header || typeof header.number !== 'string') return;
       const number = headerNumber(header);
       if (kind === 'finalized') {
         this.#finalized = Math.max(this.#finalized ?? 0, number);
@@ -175,16 +176,26 @@ export class Ingest extends EventEmitter<IngestEvents> {
         });
       }
     };
-    const finalizedId = await provider.subscribe(
-      'chain_finalizedHead',
-      'chain_subscribeFinalizedHeads',
-      [],
-      onHead('finalized'),
-    );
-    const bestId = await provider.subscribe('chain_newHead', 'chain_subscribeNewHeads', [], onHead('best'));
+    const held: UpstreamSubscription[] = [];
+    const follow = async (kind: 'finalized' | 'best', method: string, unsubscribe: string) => {
+      const onEnd = (error: Error) => {
+        // The node would not renew it after a reconnect: ask again until it does (the loop polls meanwhile).
+        this.#log.warn(
+          { err: error.message, method },
+          'head subscription ended by the node; subscribing again',
+        );
+        setTimeout(() => {
+          if (this.#running) follow(kind, method, unsubscribe).catch(() => onEnd(error));
+        }, this.#options.retryMs ?? 1000).unref();
+      };
+      held.push(
+        await this.#node.subscribe({ method, params: [], unsubscribe }, { onEvent: onHead(kind), onEnd }),
+      );
+    };
+    await follow('finalized', 'chain_subscribeFinalizedHeads', 'chain_unsubscribeFinalizedHeads');
+    await follow('best', 'chain_subscribeNewHeads', 'chain_unsubscribeNewHeads');
     this.#unsubscribe = async () => {
-      await provider.unsubscribe('chain_finalizedHead', 'chain_unsubscribeFinalizedHeads', finalizedId);
-      await provider.unsubscribe('chain_newHead', 'chain_unsubscribeNewHeads', bestId);
+      await Promise.all(held.splice(0).map((s) => s.unsubscribe()));
     };
   }
 

@@ -1,12 +1,18 @@
 /**
  * Relay RPC proxy (DESIGN.md §7): every non-xcmp_* method goes to the node over the sidecar's one
- * multiplexed connection, subscriptions included (re-established by the provider after a
- * reconnect), with the node's unsafe methods refused in safe mode, and
+ * multiplexed connection, subscriptions included (renewed after a reconnect, or ended with an
+ * error), with only the node's known-safe methods forwarded in safe mode, and
  * `ParachainHost_inbound_hrmp_channels_contents` answerable from the verified store.
  */
 
 import { AppErrors } from '../../rpc/contract.ts';
 import type { NodeClient } from '../chain/node.ts';
+import {
+  ConnectionError,
+  type SubscriptionSpec,
+  UpstreamError,
+  type UpstreamSubscription,
+} from '../chain/upstream.ts';
 import type { Logger } from '../log.ts';
 import { fromHex, type Hex, readU32, toHex } from '../protocol/bytes.ts';
 import { encodeInboundChannelsContents } from '../protocol/inbound.ts';
@@ -16,31 +22,102 @@ import type { MessageStore } from '../store/store.ts';
 export type RpcMethodsMode = 'safe' | 'unsafe';
 export type ServeInboundMode = 'store' | 'node' | 'shadow';
 
-const UNSAFE_METHODS = new Set([
-  'author_insertKey',
-  'author_rotateKeys',
-  'author_hasKey',
-  'author_hasSessionKeys',
-  'author_removeExtrinsic',
-  'babe_epochAuthorship',
-  'state_getPairs',
-  'state_queryStorage',
-  'state_traceBlock',
-  'state_trieMigrationStatus',
-  'system_networkState',
-  'system_peers',
-  'system_dryRun',
-  'system_dryRunAt',
+/**
+ * What safe mode forwards: the methods a Substrate node itself serves to the public (reads,
+ * subscriptions, transaction submission). Deny by default: anything not named here, including
+ * methods a newer node adds, is refused until it is known to be safe.
+ */
+const SAFE_METHODS = new Set([
+  'rpc_methods',
+  ...['submitExtrinsic', 'submitAndWatchExtrinsic', 'unwatchExtrinsic', 'pendingExtrinsics'].map(
+    (m) => `author_${m}`,
+  ),
+  ...[
+    'getBlock',
+    'getBlockHash',
+    'getHead',
+    'getHeader',
+    'getFinalizedHead',
+    'getFinalisedHead',
+    'getRuntimeVersion',
+    'subscribeNewHead',
+    'subscribeNewHeads',
+    'unsubscribeNewHead',
+    'unsubscribeNewHeads',
+    'subscribeAllHeads',
+    'unsubscribeAllHeads',
+    'subscribeFinalizedHeads',
+    'subscribeFinalisedHeads',
+    'unsubscribeFinalizedHeads',
+    'unsubscribeFinalisedHeads',
+    'subscribeRuntimeVersion',
+    'unsubscribeRuntimeVersion',
+  ].map((m) => `chain_${m}`),
+  'subscribe_newHead',
+  'unsubscribe_newHead',
+  ...[
+    'call',
+    'callAt',
+    'getKeys',
+    'getKeysPaged',
+    'getKeysPagedAt',
+    'getMetadata',
+    'getReadProof',
+    'getChildReadProof',
+    'getRuntimeVersion',
+    'getStorage',
+    'getStorageAt',
+    'getStorageHash',
+    'getStorageHashAt',
+    'getStorageSize',
+    'getStorageSizeAt',
+    'queryStorageAt',
+    'subscribeRuntimeVersion',
+    'unsubscribeRuntimeVersion',
+    'subscribeStorage',
+    'unsubscribeStorage',
+  ].map((m) => `state_${m}`),
+  ...['getKeys', 'getKeysPaged', 'getStorage', 'getStorageEntries', 'getStorageHash', 'getStorageSize'].map(
+    (m) => `childstate_${m}`,
+  ),
+  ...[
+    'name',
+    'version',
+    'chain',
+    'chainType',
+    'properties',
+    'health',
+    'localPeerId',
+    'localListenAddresses',
+    'nodeRoles',
+    'syncState',
+    'accountNextIndex',
+  ].map((m) => `system_${m}`),
+  'account_nextIndex',
+  'payment_queryInfo',
+  'payment_queryFeeDetails',
+  'grandpa_roundState',
+  'grandpa_proveFinality',
+  'grandpa_subscribeJustifications',
+  'grandpa_unsubscribeJustifications',
+  'beefy_getFinalizedHead',
+  'beefy_subscribeJustifications',
+  'beefy_unsubscribeJustifications',
+  'mmr_root',
+  'mmr_generateProof',
+  'mmr_verifyProof',
+  'mmr_verifyProofStateless',
 ]);
 
+/** True for every method safe mode refuses: all but the known-safe list. */
 export function isUnsafeMethod(method: string): boolean {
-  return (
-    UNSAFE_METHODS.has(method) ||
-    /^system_(add|remove)/.test(method) ||
-    /^system_\w*LogFilter$/.test(method) ||
-    /^offchain_/.test(method) ||
-    /^dev_/.test(method) ||
-    /^sudo_/.test(method)
+  return !SAFE_METHODS.has(method);
+}
+
+/** Methods nodes mark unsafe themselves: refused as unsafe whether or not this node lists them. */
+function isKnownUnsafe(method: string): boolean {
+  return /^(author_(insertKey|rotateKeys|hasKey|hasSessionKeys|removeExtrinsic)|system_(add|remove)\w*|system_\w*LogFilter|system_(peers|networkState|dryRun\w*)|state_(getPairs|queryStorage|traceBlock|trieMigrationStatus)|babe_epochAuthorship|offchain_\w+|dev_\w+|sudo_\w+)$/.test(
+    method,
   );
 }
 
@@ -106,52 +183,91 @@ export interface ProxyOptions {
   readonly rpcMethods: RpcMethodsMode;
   readonly serveInbound: ServeInboundMode;
   readonly onShadow?: (result: 'store' | 'match' | 'mismatch' | 'fallback') => void;
+  /** A proxied subscription was ended because the node would not renew it. */
+  readonly onSubscriptionEnded?: () => void;
 }
 
 const INBOUND = 'ParachainHost_inbound_hrmp_channels_contents';
 
+/** The client sees the node's own error, or that the node could not be reached: never our internals. */
 function upstreamError(method: string, error: unknown): RpcError {
-  const e = error as { code?: unknown; message?: string; data?: unknown };
-  if (typeof e.code === 'number' && e.code !== -99999) {
-    return new RpcError(e.code, (e.message ?? '').replace(/^-?\d+: /, ''), e.data);
-  }
+  if (error instanceof UpstreamError) return new RpcError(error.code, error.message, error.data);
+  const why = error instanceof ConnectionError ? error.message : 'the request could not be sent';
   return new RpcError(
     AppErrors.upstreamUnavailable.code,
-    `${AppErrors.upstreamUnavailable.message}: ${method} could not be forwarded (${e.message ?? 'connection lost'})`,
+    `${AppErrors.upstreamUnavailable.message}: ${method} could not be forwarded (${why})`,
   );
+}
+
+/** Deepest nesting of arrays and objects accepted in forwarded params (the node's JSON parser allows 128). */
+const MAX_PARAMS_DEPTH = 64;
+
+function nestingDepth(value: unknown, limit: number): number {
+  const isNested = (item: unknown): item is object => item !== null && typeof item === 'object';
+  let depth = 0;
+  let level: unknown[] = [value];
+  for (;;) {
+    const nested = level.filter(isNested);
+    if (nested.length === 0 || depth > limit) return depth;
+    depth += 1;
+    level = nested.flatMap((item) => Object.values(item));
+  }
+}
+
+function checkParams(method: string, params: readonly unknown[]): void {
+  if (nestingDepth(params, MAX_PARAMS_DEPTH) > MAX_PARAMS_DEPTH) {
+    throw new RpcError(
+      ErrorCode.invalidParams,
+      `Invalid params: ${method} params are nested deeper than ${MAX_PARAMS_DEPTH} levels`,
+    );
+  }
 }
 
 export class RelayProxy {
   readonly #options: ProxyOptions;
   readonly shadow: ShadowStats = { checked: 0, mismatches: 0, fallbacks: 0 };
 
+  /** The node's own method list, asked once per connection. */
+  #nodeMethods: Promise<ReadonlySet<string> | null> | null = null;
+
   constructor(options: ProxyOptions) {
     this.#options = options;
+    options.node.on('connected', () => {
+      this.#nodeMethods = null; // a restarted node may run another version
+    });
   }
 
-  /** The node's method list (for rpc_methods), or none when it cannot be asked. */
+  #listNodeMethods(): Promise<ReadonlySet<string> | null> {
+    this.#nodeMethods ??= this.#options.node.send<{ methods: string[] }>('rpc_methods').then(
+      (answer) => new Set(answer.methods),
+      (error: Error) => {
+        this.#options.logger.warn({ err: error.message }, 'could not list the node methods for rpc_methods');
+        this.#nodeMethods = null; // ask again next time
+        return null;
+      },
+    );
+    return this.#nodeMethods;
+  }
+
+  /** The node's method list as this proxy serves it (for rpc_methods), or none when it cannot be asked. */
   async upstreamMethods(): Promise<string[]> {
-    try {
-      const answer = await this.#options.node.send<{ methods: string[] }>('rpc_methods');
-      return answer.methods.filter((m) => this.#options.rpcMethods === 'unsafe' || !isUnsafeMethod(m));
-    } catch (error) {
-      this.#options.logger.warn(
-        { err: (error as Error).message },
-        'could not list the node methods for rpc_methods',
-      );
-      return [];
-    }
+    const methods = await this.#listNodeMethods();
+    return [...(methods ?? [])].filter((m) => this.#options.rpcMethods === 'unsafe' || !isUnsafeMethod(m));
   }
 
-  #refuseUnsafe(method: string): void {
-    if (this.#options.rpcMethods === 'safe' && isUnsafeMethod(method)) {
-      throw new RpcError(ErrorCode.methodNotFound, 'RPC call is unsafe to be called externally');
-    }
+  /** Safe mode: a method the node has but that is not known to be safe is refused as the node refuses it. */
+  async #refuseUnsafe(method: string): Promise<void> {
+    if (this.#options.rpcMethods !== 'safe' || !isUnsafeMethod(method)) return;
+    const nodeMethods = isKnownUnsafe(method) ? null : await this.#listNodeMethods();
+    if (nodeMethods && !nodeMethods.has(method))
+      throw new RpcError(ErrorCode.methodNotFound, 'Method not found');
+    throw new RpcError(ErrorCode.methodNotFound, 'RPC call is unsafe to be called externally');
   }
 
   async #forward(method: string, params: readonly unknown[]): Promise<unknown> {
+    checkParams(method, params);
     try {
-      return await this.#options.node.provider.send(method, params as unknown[]);
+      return await this.#options.node.forward(method, params);
     } catch (error) {
       throw upstreamError(method, error);
     }
@@ -159,7 +275,7 @@ export class RelayProxy {
 
   /** Answers any method the sidecar does not define itself. */
   async call(method: string, params: readonly unknown[]): Promise<unknown> {
-    this.#refuseUnsafe(method);
+    await this.#refuseUnsafe(method);
     if (method === 'state_call' && params[0] === INBOUND && this.#options.serveInbound !== 'node') {
       return this.#inbound(params);
     }
@@ -169,36 +285,53 @@ export class RelayProxy {
   subscriptions(): Map<string, SubscriptionHandler> {
     const map = new Map<string, SubscriptionHandler>();
     for (const spec of UPSTREAM_SUBSCRIPTIONS) {
+      const [unsubscribe, ...aliases] = spec.unsubscribe;
       for (const subscribe of spec.subscribe) {
-        const [unsubscribe, ...aliases] = spec.unsubscribe;
         map.set(subscribe, {
           notification: spec.notification,
           unsubscribe: unsubscribe!,
           unsubscribeAliases: aliases,
-          subscribe: async (params, emit) => {
-            this.#refuseUnsafe(subscribe);
-            const provider = this.#options.node.provider;
-            let upstreamId: string | number;
-            try {
-              upstreamId = await provider.subscribe(
-                spec.notification,
-                subscribe,
-                params as unknown[],
-                (error: Error | null, result: unknown) => {
-                  if (!error) emit(result);
-                },
-              );
-            } catch (error) {
-              throw upstreamError(subscribe, error);
-            }
-            return () => {
-              provider.unsubscribe(spec.notification, unsubscribe!, upstreamId).catch(() => undefined);
-            };
-          },
+          subscribe: (params, emit, _context, end) =>
+            this.#subscribeUpstream({ method: subscribe, params, unsubscribe: unsubscribe! }, emit, end),
         });
       }
     }
     return map;
+  }
+
+  /** One client subscription held on the node; if the node will not renew it after a reconnect, it ends with an error. */
+  async #subscribeUpstream(
+    spec: SubscriptionSpec,
+    emit: (result: unknown) => void,
+    end: (error: RpcError) => void,
+  ): Promise<() => void> {
+    await this.#refuseUnsafe(spec.method);
+    checkParams(spec.method, spec.params);
+    let held: UpstreamSubscription;
+    try {
+      held = await this.#options.node.subscribe(spec, {
+        onEvent: emit,
+        onEnd: (error) => {
+          this.#options.onSubscriptionEnded?.();
+          this.#options.logger.warn(
+            { method: spec.method, err: error.message },
+            'a proxied subscription could not be renewed on the node; ending it with an error',
+          );
+          const cause = error instanceof UpstreamError ? `${error.code}: ${error.message}` : error.message;
+          end(
+            new RpcError(
+              AppErrors.upstreamUnavailable.code,
+              `${AppErrors.upstreamUnavailable.message}: the node ended ${spec.method} (${cause}); subscribe again`,
+            ),
+          );
+        },
+      });
+    } catch (error) {
+      throw upstreamError(spec.method, error);
+    }
+    return () => {
+      void held.unsubscribe();
+    };
   }
 
   /** The recipient's inbound channel contents at a stored block, SCALE-encoded as the runtime does; null if not held. */

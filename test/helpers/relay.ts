@@ -10,10 +10,13 @@ export interface TcpRelay {
   cut(): Promise<void>;
   /** Accepts connections again on the same port. */
   restore(): Promise<void>;
+  /** Sends new connections to another port from now on (a node restarted elsewhere, or not ready). */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
-export async function tcpRelay(targetPort: number): Promise<TcpRelay> {
+export async function tcpRelay(initialTarget: number): Promise<TcpRelay> {
+  let targetPort = initialTarget;
   const sockets = new Set<Socket>();
   let server: Server | null = null;
   let port = 0;
@@ -48,6 +51,9 @@ export async function tcpRelay(targetPort: number): Promise<TcpRelay> {
     url: `ws://127.0.0.1:${port}`,
     cut: stop,
     restore: listen,
+    retarget: (port) => {
+      targetPort = port;
+    },
     close: stop,
   };
 }
