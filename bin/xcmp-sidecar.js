@@ -4,4 +4,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Everything a command started is closed by now; if a handle still lingers (a socket the node left
+// half-open, say), do not linger with it: a failed command must not keep serving.
+setTimeout(() => process.exit(code), 2000).unref();

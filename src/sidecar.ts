@@ -15,7 +15,7 @@ import { apiHandlers } from './server/api.ts';
 import { dashboardRoutes } from './server/dashboard.ts';
 import { SubscriptionHub } from './server/hub.ts';
 import { Metrics } from './server/metrics.ts';
-import { type RpcServer, type ServerLimits, startServer } from './server/server.ts';
+import { type HealthReport, type RpcServer, type ServerLimits, startServer } from './server/server.ts';
 import { MessageStore } from './store/store.ts';
 
 export interface SidecarOptions {
@@ -47,16 +47,74 @@ export interface Sidecar {
   close(): Promise<void>;
 }
 
+/** How often the store file's identity is checked (a deleted or replaced file stops ingest). */
+const STORE_CHECK_MS = 2_000;
+
+interface Policies {
+  health(): HealthReport;
+  ready(): HealthReport;
+}
+
+function healthPolicies(
+  options: SidecarOptions,
+  ingest: Ingest,
+  storeProblem: () => string | null,
+): Policies {
+  const notConnected = `not connected to the node at ${options.nodeUrl}`;
+  const readyLag = options.readyLag ?? 3;
+  return {
+    health: () => {
+      const s = ingest.status;
+      const problem = storeProblem();
+      if (problem) return { ok: false, reason: problem };
+      if (!s.connected) return { ok: false, reason: notConnected };
+      if (s.lastError) return { ok: false, reason: s.lastError };
+      return { ok: true, synced: s.cursor, finalized: s.finalized };
+    },
+    ready: () => {
+      const s = ingest.status;
+      const problem = storeProblem();
+      if (problem) return { ok: false, reason: problem };
+      if (!s.connected) return { ok: false, reason: notConnected };
+      if (s.cursor === null || s.finalized === null) return { ok: false, reason: 'no block stored yet' };
+      const lag = s.finalized - s.cursor;
+      if (lag <= readyLag) return { ok: true, synced: s.cursor, finalized: s.finalized };
+      const reason = `catching up: ${lag} blocks behind the finalized head`;
+      return { ok: false, reason, synced: s.cursor, finalized: s.finalized };
+    },
+  };
+}
+
+/** Resources started so far, closed in reverse order when a later step fails or on close(). */
+class Started {
+  readonly #closers: (() => Promise<void> | void)[] = [];
+  add(close: () => Promise<void> | void): void {
+    this.#closers.push(close);
+  }
+  async closeAll(): Promise<void> {
+    for (const close of this.#closers.splice(0).reverse())
+      await Promise.resolve(close()).catch(() => undefined);
+  }
+}
+
 export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
-  const { logger } = options;
-  const store = MessageStore.open(options.dbPath);
-  let node: NodeClient;
+  const started = new Started();
   try {
-    node = await NodeClient.connect(options.nodeUrl, { reconnectMs: 1_000 });
+    return await assemble(options, started);
   } catch (error) {
-    store.close();
+    await started.closeAll();
     throw error;
   }
+}
+
+async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
+  const { logger } = options;
+  const store = MessageStore.open(options.dbPath);
+  started.add(() => store.close());
+  if (store.created && options.dbPath !== ':memory:')
+    logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
+  const node = await NodeClient.connect(options.nodeUrl, { reconnectMs: 1_000 });
+  started.add(() => node.disconnect());
   const metrics = new Metrics();
   let xcm: TypeCodec | null = null;
   let chain: string | null = null;
@@ -99,7 +157,13 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     hub.onRetracted({ number: block.number, hash: block.hash, messages: block.write.messages }),
   );
   // NodeClient.connect resolved once the first connection was up, so every later one is a reconnect.
-  node.provider.on('connected', () => metrics.upstreamReconnects.inc());
+  node.on('connected', () => {
+    metrics.upstreamReconnects.inc();
+    logger.info({ node: options.nodeUrl }, 'reconnected to the node');
+  });
+  node.on('disconnected', (error) =>
+    logger.warn({ node: options.nodeUrl, err: error.message }, 'lost the node'),
+  );
 
   const serveInbound = options.serveInbound ?? 'store';
   const proxy = new RelayProxy({
@@ -109,15 +173,12 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     rpcMethods: options.rpcMethods ?? 'safe',
     serveInbound,
     onShadow: (result) => metrics.inboundAnswers.inc({ mode: serveInbound, result }),
+    onSubscriptionEnded: () => metrics.upstreamSubscriptionsEnded.inc(),
   });
-  let upstreamMethods: Promise<readonly string[]> | null = null;
-  const extraMethods = () => {
-    upstreamMethods ??= proxy.upstreamMethods().then((names) => {
-      if (names.length === 0) upstreamMethods = null; // ask again next time
-      metrics.addKnownMethods(names);
-      return names;
-    });
-    return upstreamMethods;
+  const extraMethods = async () => {
+    const names = await proxy.upstreamMethods();
+    metrics.addKnownMethods(names);
+    return names;
   };
   void extraMethods();
 
@@ -143,73 +204,57 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       inbound: { mode: serveInbound, ...proxy.shadow },
     };
   };
-  const readyLag = options.readyLag ?? 3;
-  let server: RpcServer;
-  try {
-    server = await startServer({
-      host: options.host,
-      port: options.port,
-      handlers: (() => {
-        const api = apiHandlers({ store, hub, status, xcm: () => xcm, extraMethods });
-        return {
-          methods: api.methods,
-          subscriptions: new Map([...proxy.subscriptions(), ...api.subscriptions]),
-          fallback: (method: string, params: readonly unknown[]) => proxy.call(method, params),
-        };
-      })(),
-      limits: options.limits,
-      cors: options.cors,
-      routes: dashboardRoutes(),
-      metrics,
-      logger,
-      health: () => {
-        const s = ingest.status;
-        if (!s.connected) return { ok: false, reason: `not connected to the node at ${options.nodeUrl}` };
-        if (s.lastError) return { ok: false, reason: s.lastError };
-        return { ok: true, synced: s.cursor, finalized: s.finalized };
-      },
-      ready: () => {
-        const s = ingest.status;
-        if (!s.connected) return { ok: false, reason: `not connected to the node at ${options.nodeUrl}` };
-        if (s.cursor === null || s.finalized === null) return { ok: false, reason: 'no block stored yet' };
-        const lag = s.finalized - s.cursor;
-        return lag <= readyLag
-          ? { ok: true, synced: s.cursor, finalized: s.finalized }
-          : {
-              ok: false,
-              reason: `catching up: ${lag} blocks behind the finalized head`,
-              synced: s.cursor,
-              finalized: s.finalized,
-            };
-      },
-    });
-  } catch (error) {
-    await node.disconnect();
-    store.close();
-    throw error;
-  }
+  const storeWatch = watchStoreFile(store, ingest, metrics, logger);
+  started.add(() => storeWatch.stop());
+  const api = apiHandlers({ store, hub, status, xcm: () => xcm, extraMethods });
+  const server = await startServer({
+    host: options.host,
+    port: options.port,
+    handlers: {
+      methods: api.methods,
+      subscriptions: new Map([...proxy.subscriptions(), ...api.subscriptions]),
+      fallback: (method: string, params: readonly unknown[]) => proxy.call(method, params),
+    },
+    limits: options.limits,
+    cors: options.cors,
+    routes: dashboardRoutes(),
+    metrics,
+    logger,
+    ...healthPolicies(options, ingest, () => storeWatch.problem),
+  });
+  started.add(() => server.close());
   await ingest.start();
+  started.add(() => ingest.stop());
   const updateGauges = setInterval(() => {
     const counts = hub.subscriberCount;
     metrics.subscribers.set({ kind: 'mailbox' }, counts.mailbox);
     metrics.subscribers.set({ kind: 'candidates' }, counts.candidates);
   }, 1000);
   updateGauges.unref();
+  started.add(() => clearInterval(updateGauges));
+  return { server, store, ingest, node, hub, metrics, proxy, status, close: () => started.closeAll() };
+}
+
+/**
+ * Checks every STORE_CHECK_MS that the database file is still the one opened: deleted or replaced,
+ * ingest stops (writing on would lose the history unseen) and /health says why.
+ */
+function watchStoreFile(store: MessageStore, ingest: Ingest, metrics: Metrics, logger: Logger) {
+  let problem: string | null = null;
+  metrics.storeAvailable.set(1);
+  const timer = setInterval(() => {
+    if (problem) return;
+    problem = store.fileProblem();
+    if (!problem) return;
+    metrics.storeAvailable.set(0);
+    logger.error({ db: store.path, reason: problem }, 'the store is gone: ingest stopped');
+    void ingest.stop();
+  }, STORE_CHECK_MS);
+  timer.unref();
   return {
-    server,
-    store,
-    ingest,
-    node,
-    hub,
-    metrics,
-    proxy,
-    status,
-    async close() {
-      clearInterval(updateGauges);
-      await ingest.stop();
-      await server.close();
-      await node.disconnect();
-      store.close();
+    get problem() {
+      return problem;
     },
+    stop: () => clearInterval(timer),
   };
 }

@@ -71,6 +71,7 @@ export function buildProgram(): Command {
         '64',
       ),
     )
+    .addOption(envOption('--rpc-message-buffer-size-per-connection <MiB>', 'the same bound in MiB', '16'))
     .addOption(
       envOption(
         '--rpc-cors <origins>',
@@ -81,7 +82,7 @@ export function buildProgram(): Command {
     .addOption(
       envOption(
         '--rpc-methods <mode>',
-        "safe: refuse the node's unsafe methods; unsafe: forward all",
+        "safe: forward only the node's known-safe methods; unsafe: forward all; auto: unsafe when --host is loopback, else safe",
         'safe',
       ),
     )

@@ -12,7 +12,7 @@ import { startSidecar } from '../sidecar.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 
 export const DEVNET_DB = 'data/devnet.sqlite';
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const MIB = 1024 * 1024;
 
 export interface RunFlags {
@@ -30,6 +30,7 @@ export interface RunFlags {
   readonly rpcMaxResponseSize: string;
   readonly rpcMaxBatchRequestLen: string;
   readonly rpcMessageBufferCapacityPerConnection: string;
+  readonly rpcMessageBufferSizePerConnection: string;
   readonly rpcCors: string;
   readonly rpcMethods: string;
   readonly serveInbound: string;
@@ -57,9 +58,24 @@ function integerFlag(value: string, flag: string, min: number, max: number): num
   return n;
 }
 
+/** An enumerated setting: exactly one of `choices` (case-insensitive, as the node's flags), or exit 2 naming the flag. */
+export function choiceFlag<T extends string>(value: string, flag: string, choices: readonly T[]): T {
+  const chosen = choices.find((choice) => choice === value.toLowerCase());
+  if (chosen === undefined)
+    throw new CliError(`${flag} must be one of ${choices.join(', ')}, got ${JSON.stringify(value)}`);
+  return chosen;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/** `auto` as the node means it: every method when listening on loopback only, else the safe set. */
+export function resolveRpcMethods(mode: 'safe' | 'unsafe' | 'auto', host: string): RpcMethodsMode {
+  if (mode !== 'auto') return mode;
+  return LOOPBACK.test(host) ? 'unsafe' : 'safe';
+}
+
 export function runOptions(flags: RunFlags): RunOptions {
-  if (!LOG_LEVELS.includes(flags.log))
-    throw new CliError(`--log must be one of ${LOG_LEVELS.join(', ')}, got "${flags.log}"`);
+  const log = choiceFlag(flags.log, '--log', LOG_LEVELS);
   if (flags.node !== undefined && !/^wss?:\/\//.test(flags.node))
     throw new CliError(`--node must be a ws:// or wss:// URL, got "${flags.node}"`);
   const cors =
@@ -77,10 +93,13 @@ export function runOptions(flags: RunFlags): RunOptions {
     devnetPort: integerFlag(flags.devnetPort, '--devnet-port', 0, 65535),
     blockTimeMs: integerFlag(flags.blockTimeMs, '--block-time-ms', 1, 3_600_000),
     retentionBlocks: integerFlag(flags.retentionBlocks, '--retention-blocks', 1, 1e9),
-    log: flags.log,
+    log,
     cors,
-    rpcMethods: flags.rpcMethods as RpcMethodsMode,
-    serveInbound: flags.serveInbound as ServeInboundMode,
+    rpcMethods: resolveRpcMethods(
+      choiceFlag(flags.rpcMethods, '--rpc-methods', ['safe', 'unsafe', 'auto'] as const),
+      flags.host,
+    ),
+    serveInbound: choiceFlag(flags.serveInbound, '--serve-inbound', ['store', 'node', 'shadow'] as const),
     limits: {
       ...DEFAULT_LIMITS,
       maxConnections: integerFlag(flags.rpcMaxConnections, '--rpc-max-connections', 1, 100_000),
@@ -99,6 +118,13 @@ export function runOptions(flags: RunFlags): RunOptions {
         1,
         1_000_000,
       ),
+      messageBufferBytes:
+        integerFlag(
+          flags.rpcMessageBufferSizePerConnection,
+          '--rpc-message-buffer-size-per-connection',
+          1,
+          4096,
+        ) * MIB,
     },
   };
 }

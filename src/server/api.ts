@@ -17,7 +17,15 @@ import type { Hex } from '../protocol/bytes.ts';
 import type { TypeCodec } from '../protocol/codec.ts';
 import type { MessageStore } from '../store/store.ts';
 import type { SubscriptionHub } from './hub.ts';
-import { type MethodHandler, RpcError, type RpcHandlers, type SubscriptionHandler } from './jsonrpc.ts';
+import {
+  type MethodHandler,
+  RawJson,
+  type RpcContext,
+  RpcError,
+  type RpcHandlers,
+  type SubscriptionHandler,
+  tooBig,
+} from './jsonrpc.ts';
 import { validateParams } from './validate.ts';
 import { candidateJson, channelJson, messageJson } from './wire.ts';
 
@@ -37,44 +45,68 @@ function notFound(what: string): RpcError {
   return new RpcError(AppErrors.notFound.code, `Not found: ${what}`);
 }
 
+/**
+ * A mailbox answer, serialized message by message against the request's byte budget: a result
+ * that would pass the response limit stops being built there (-32008) instead of after the fact.
+ */
 function mailbox(
   backend: SidecarBackend,
   kind: 'inbox' | 'outbox',
   paraId: number,
   options: MessageQueryOptionsJson = {},
-): MailboxJson {
+  maxBytes: number,
+): RawJson {
   const { store } = backend;
-  const cursor = store.cursor();
+  const channels =
+    kind === 'inbox' ? store.channels({ recipient: paraId }) : store.channels({ sender: paraId });
+  const mqcHeads = Object.fromEntries(
+    channels.map((c) => [String(kind === 'inbox' ? c.sender : c.recipient), c.mqcHead]),
+  );
+  const head = JSON.stringify({
+    paraId,
+    at: store.cursor(),
+    watermark: kind === 'inbox' ? store.watermark(paraId) : null,
+  } satisfies Omit<MailboxJson, 'messages' | 'mqcHeads'>).slice(0, -1);
+  const tail = JSON.stringify(mqcHeads);
   const query = {
     fromBlock: options.fromBlock,
     toBlock: options.toBlock,
     includeUnverified: options.includeUnverified,
     limit: options.limit ?? DEFAULT_LIMIT,
   };
-  const records = kind === 'inbox' ? store.inbox(paraId, query) : store.outbox(paraId, query);
   const xcm = options.decode ? backend.xcm() : undefined;
-  const channels =
-    kind === 'inbox' ? store.channels({ recipient: paraId }) : store.channels({ sender: paraId });
-  return {
-    paraId,
-    at: cursor,
-    watermark: kind === 'inbox' ? store.watermark(paraId) : null,
-    messages: records.map((m) => messageJson(m, xcm)),
-    mqcHeads: Object.fromEntries(
-      channels.map((c) => [String(kind === 'inbox' ? c.sender : c.recipient), c.mqcHead]),
-    ),
-  };
+  const parts: string[] = [];
+  let size = head.length + tail.length + 32;
+  for (const message of store.mailboxRows(kind, paraId, query)) {
+    const json = JSON.stringify(messageJson(message, xcm));
+    size += json.length + 1;
+    if (size > maxBytes) throw tooBig(maxBytes);
+    parts.push(json);
+  }
+  return new RawJson(`${head},"messages":[${parts.join(',')}],"mqcHeads":${tail}}`);
 }
 
-type Handler = (args: unknown[]) => unknown;
+type Handler = (args: unknown[], context: RpcContext) => unknown;
 
 export function apiHandlers(backend: SidecarBackend): RpcHandlers {
   const { store, hub } = backend;
   const implementations: Record<MethodName, Handler> = {
-    xcmp_getInbox: ([recipient, options]) =>
-      mailbox(backend, 'inbox', recipient as number, options as MessageQueryOptionsJson),
-    xcmp_getOutbox: ([sender, options]) =>
-      mailbox(backend, 'outbox', sender as number, options as MessageQueryOptionsJson),
+    xcmp_getInbox: ([recipient, options], context) =>
+      mailbox(
+        backend,
+        'inbox',
+        recipient as number,
+        options as MessageQueryOptionsJson,
+        context.maxResultBytes,
+      ),
+    xcmp_getOutbox: ([sender, options], context) =>
+      mailbox(
+        backend,
+        'outbox',
+        sender as number,
+        options as MessageQueryOptionsJson,
+        context.maxResultBytes,
+      ),
     xcmp_getChannel: ([sender, recipient]) => {
       const channel = store.channel(sender as number, recipient as number);
       if (!channel) throw notFound(`channel ${sender}→${recipient}`);
@@ -109,7 +141,9 @@ export function apiHandlers(backend: SidecarBackend): RpcHandlers {
   ]);
   for (const [name, spec] of Object.entries(methods)) {
     const implementation = implementations[name as MethodName];
-    methodMap.set(name, (params) => implementation(validateParams(name, spec.params, params)));
+    methodMap.set(name, (params, context) =>
+      implementation(validateParams(name, spec.params, params), context),
+    );
   }
 
   const mailboxSubscription = (name: SubscriptionName, kind: 'inbox' | 'outbox'): SubscriptionHandler => {
@@ -117,7 +151,7 @@ export function apiHandlers(backend: SidecarBackend): RpcHandlers {
     return {
       notification: spec.notification,
       unsubscribe: spec.unsubscribe,
-      subscribe: (params, emit) => {
+      subscribe: (params, emit, context) => {
         const [paraId, options] = validateParams(name, spec.params, params) as [
           number,
           SubscriptionOptionsJson | undefined,
@@ -132,6 +166,7 @@ export function apiHandlers(backend: SidecarBackend): RpcHandlers {
           },
           options?.fromBlock,
           emit,
+          context.maxResultBytes,
         );
       },
     };

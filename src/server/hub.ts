@@ -8,7 +8,7 @@ import type { CandidateUpdateJson, MailboxUpdateJson } from '../../rpc/schemas.t
 import type { TypeCodec } from '../protocol/codec.ts';
 import type { MessageStore } from '../store/store.ts';
 import type { BlockWrite, CandidateRecord, MessageRecord } from '../store/types.ts';
-import { RawJson } from './jsonrpc.ts';
+import { RawJson, tooBig } from './jsonrpc.ts';
 import { candidateJson, messageJson } from './wire.ts';
 
 export type MailboxKind = 'inbox' | 'outbox';
@@ -80,34 +80,18 @@ export class SubscriptionHub {
     return new RawJson(JSON.stringify(update));
   }
 
-  /** Registers a mailbox subscriber; replays stored messages from `fromBlock` first. */
-  subscribeMailbox(view: MailboxView, fromBlock: number | undefined, emit: Emit): () => void {
-    if (fromBlock !== undefined) {
-      const cursor = this.#store.cursor();
-      if (cursor) {
-        const query = { fromBlock, toBlock: cursor.number, includeUnverified: view.includeUnverified };
-        const stored =
-          view.kind === 'inbox'
-            ? this.#store.inbox(view.paraId, query)
-            : this.#store.outbox(view.paraId, query);
-        let start = 0;
-        while (start < stored.length) {
-          let end = start;
-          while (end < stored.length && stored[end]!.sentAt === stored[start]!.sentAt) end++;
-          const batch = stored.slice(start, end);
-          const first = batch[0]!;
-          emit(
-            this.#encode(
-              { ...view, finality: 'finalized' },
-              'messages',
-              { number: first.sentAt, hash: first.blockHash },
-              batch,
-            ),
-          );
-          start = end;
-        }
-      }
-    }
+  /**
+   * Registers a mailbox subscriber; replays stored messages from `fromBlock` first. The replay is
+   * held for the subscriber until its subscribe response is sent, so it counts as a response: past
+   * `maxReplayBytes` the subscription is refused (-32008) and nothing is registered.
+   */
+  subscribeMailbox(
+    view: MailboxView,
+    fromBlock: number | undefined,
+    emit: Emit,
+    maxReplayBytes = Number.MAX_SAFE_INTEGER,
+  ): () => void {
+    if (fromBlock !== undefined) this.#replay(view, fromBlock, emit, maxReplayBytes);
     const key = viewKey(view);
     const listener: Listener = { view, emit };
     const set = this.#mailboxes.get(key) ?? new Set<Listener>();
@@ -117,6 +101,40 @@ export class SubscriptionHub {
       set.delete(listener);
       if (set.size === 0) this.#mailboxes.delete(key);
     };
+  }
+
+  #replay(view: MailboxView, fromBlock: number, emit: Emit, maxBytes: number): void {
+    const cursor = this.#store.cursor();
+    if (!cursor) return;
+    const query = { fromBlock, toBlock: cursor.number, includeUnverified: view.includeUnverified };
+    const finalized: MailboxView = { ...view, finality: 'finalized' };
+    const updates: RawJson[] = [];
+    let bytes = 0;
+    let batch: MessageRecord[] = [];
+    const flush = () => {
+      const first = batch[0];
+      if (!first) return;
+      const update = this.#encode(
+        finalized,
+        'messages',
+        { number: first.sentAt, hash: first.blockHash },
+        batch,
+      );
+      bytes += update.json.length;
+      if (bytes > maxBytes)
+        throw tooBig(
+          maxBytes,
+          `Replay from block ${fromBlock} is too big: read older blocks with xcmp_get${view.kind === 'inbox' ? 'Inbox' : 'Outbox'} (paged by fromBlock/limit), then subscribe from a later fromBlock`,
+        );
+      updates.push(update);
+      batch = [];
+    };
+    for (const message of this.#store.mailboxRows(view.kind, view.paraId, query)) {
+      if (batch.length > 0 && batch[0]!.sentAt !== message.sentAt) flush();
+      batch.push(message);
+    }
+    flush();
+    for (const update of updates) emit(update);
   }
 
   subscribeCandidates(paraId: number | null, emit: Emit): () => void {

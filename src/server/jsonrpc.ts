@@ -43,6 +43,11 @@ export class RawJson {
 export interface RpcContext {
   /** Registers a cleanup to run when the connection closes. */
   onClose(cleanup: () => void): void;
+  /**
+   * Bytes of JSON this request's result may take (what is left of the response limit; a batch
+   * shares one). A handler that builds large results stops at it and throws -32008 (tooBig()).
+   */
+  readonly maxResultBytes: number;
 }
 
 export type MethodHandler = (params: readonly unknown[], context: RpcContext) => unknown;
@@ -55,11 +60,15 @@ export interface SubscriptionHandler {
   readonly unsubscribe: string;
   /** Other names the unsubscribe method answers to (`chain_unsubscribeNewHead`, …). */
   readonly unsubscribeAliases?: readonly string[];
-  /** Starts the subscription; `emit` may be called at once, delivery waits for the response. */
+  /**
+   * Starts the subscription; `emit` may be called at once, delivery waits for the response.
+   * `end` closes it from the server side with an error notification (it cannot continue).
+   */
   subscribe(
     params: readonly unknown[],
     emit: (result: unknown) => void,
     context: RpcContext,
+    end: (error: RpcError) => void,
   ): Unsubscribe | Promise<Unsubscribe>;
 }
 
@@ -78,13 +87,41 @@ export interface CallObserver {
 export interface SessionOptions {
   readonly maxSubscriptions: number;
   readonly maxBatchLength: number;
-  /** Responses larger than this (bytes of JSON) are replaced by a -32008 error. */
+  /** Responses larger than this (bytes of JSON; a batch counts as one) are replaced by a -32008 error. */
   readonly maxResponseSize?: number;
+  /** Asked before each request is worked on; an error (-32009 busy) is answered instead of doing it. */
+  readonly admit?: () => RpcError | null;
+  /** Wait for a fair turn before each request (see turns.ts); without it requests run at once. */
+  readonly takeTurn?: () => Promise<void>;
   readonly observer?: CallObserver;
   /** False for HTTP: subscribe methods answer with an error. */
   readonly subscriptionsAllowed: boolean;
   /** Called with unexpected errors (they reach the client only as -32603). */
   readonly onInternalError?: (method: string, error: unknown) => void;
+}
+
+/** Deepest nesting accepted in a request; deeper input is refused before parsing (as serde_json's limit). */
+export const MAX_JSON_DEPTH = 128;
+
+/**
+ * True when `text` nests arrays/objects deeper than `max`. Scans without parsing, and stops at the
+ * first place the limit is passed: JSON.parse of deep nesting costs seconds per MB, this does not.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
 }
 
 export function newSubscriptionId(): string {
@@ -97,9 +134,31 @@ interface ActiveSubscription {
   unsubscribe: Unsubscribe | null;
   /** Notifications held back until the subscribe response is on the wire. */
   pending: unknown[] | null;
+  /** Set when the server ended it while the response was still held back. */
+  endedWith: RpcError | null;
 }
 
-type Outcome = { readonly response: object | null; readonly activate: (() => void) | null };
+/** One request's answer, serialized; `activate` releases held notifications once it is on the wire. */
+type Outcome = {
+  readonly text: string | null;
+  readonly activate: (() => void) | null;
+  /** Undoes a subscription whose response could not be sent (its batch was too big). */
+  readonly cancel: (() => void) | null;
+};
+
+const NO_OUTCOME: Outcome = { text: null, activate: null, cancel: null };
+
+/** The -32008 error, for handlers that stop building a result at `maxResultBytes`. */
+export function tooBig(limit: number, what = 'Response is too big'): RpcError {
+  return new RpcError(ErrorCode.responseTooBig, what, `Exceeded max limit of ${limit}`);
+}
+
+/** UTF-8 size of `text`, computed only when the length alone cannot decide against `limit`. */
+function exceeds(text: string, limit: number): boolean {
+  if (text.length > limit) return true;
+  if (text.length * 3 <= limit) return false;
+  return Buffer.byteLength(text) > limit;
+}
 
 export function errorResponse(id: JsonRpcId, code: number, message: string, data?: unknown): object {
   return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
@@ -107,15 +166,23 @@ export function errorResponse(id: JsonRpcId, code: number, message: string, data
 
 export class RpcSession {
   readonly #handlers: RpcHandlers;
-  readonly #send: (text: string) => void;
+  readonly #send: (text: string, notification: boolean) => void;
   readonly #options: SessionOptions;
   readonly #subscriptions = new Map<string, ActiveSubscription>();
   readonly #unsubscribeMethods: ReadonlyMap<string, string>;
   readonly #cleanups: (() => void)[] = [];
   #closed = false;
-  readonly #context: RpcContext = { onClose: (cleanup) => this.#cleanups.push(cleanup) };
+  readonly #context: RpcContext = {
+    onClose: (cleanup) => this.#cleanups.push(cleanup),
+    maxResultBytes: Number.MAX_SAFE_INTEGER,
+  };
 
-  constructor(handlers: RpcHandlers, send: (text: string) => void, options: SessionOptions) {
+  /** `send` is told whether the text is a notification (which a slow client may be cut off for). */
+  constructor(
+    handlers: RpcHandlers,
+    send: (text: string, notification: boolean) => void,
+    options: SessionOptions,
+  ) {
     this.#handlers = handlers;
     this.#send = send;
     this.#options = options;
@@ -131,6 +198,17 @@ export class RpcSession {
 
   /** Handles one incoming frame; the response (if any) is sent before any notification it enables. */
   async handleText(text: string): Promise<void> {
+    if (nestsDeeperThan(text, MAX_JSON_DEPTH)) {
+      this.#write(
+        errorResponse(
+          null,
+          ErrorCode.invalidRequest,
+          'Invalid request',
+          `nested deeper than ${MAX_JSON_DEPTH} levels`,
+        ),
+      );
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -138,31 +216,63 @@ export class RpcSession {
       this.#write(errorResponse(null, ErrorCode.parse, 'Parse error'));
       return;
     }
-    if (Array.isArray(parsed)) {
-      if (parsed.length === 0) {
-        this.#write(errorResponse(null, ErrorCode.invalidRequest, 'Invalid request'));
-        return;
-      }
-      if (parsed.length > this.#options.maxBatchLength) {
+    if (!Array.isArray(parsed)) {
+      const outcome = await this.#handleRequest(parsed, this.#responseLimit);
+      if (outcome.text !== null) this.#sendText(outcome.text);
+      outcome.activate?.();
+      return;
+    }
+    if (parsed.length === 0) {
+      this.#write(errorResponse(null, ErrorCode.invalidRequest, 'Invalid request'));
+      return;
+    }
+    if (parsed.length > this.#options.maxBatchLength) {
+      const limit = this.#options.maxBatchLength;
+      this.#write(
+        errorResponse(
+          null,
+          ErrorCode.batchTooLarge,
+          'The batch request was too large',
+          `Exceeded max limit of ${limit}`,
+        ),
+      );
+      return;
+    }
+    await this.#handleBatch(parsed);
+  }
+
+  get #responseLimit(): number {
+    return this.#options.maxResponseSize ?? Number.MAX_SAFE_INTEGER;
+  }
+
+  /**
+   * A batch is one response: its calls run one after another against one byte budget, and the
+   * first call that would pass it stops the batch (nothing after it is worked on).
+   */
+  async #handleBatch(requests: readonly unknown[]): Promise<void> {
+    const limit = this.#responseLimit;
+    const outcomes: Outcome[] = [];
+    let used = 2; // the brackets
+    for (const request of requests) {
+      const outcome = await this.#handleRequest(request, limit - used);
+      outcomes.push(outcome);
+      if (outcome.text !== null) used += Buffer.byteLength(outcome.text) + 1;
+      if (used > limit || this.#closed) {
+        for (const done of outcomes) done.cancel?.();
         this.#write(
           errorResponse(
             null,
-            ErrorCode.batchTooLarge,
-            `The batch request was too large`,
-            `Exceeded max limit of ${this.#options.maxBatchLength}`,
+            ErrorCode.responseTooBig,
+            'The batch response was too large',
+            `Exceeded max limit of ${limit}`,
           ),
         );
         return;
       }
-      const outcomes = await Promise.all(parsed.map((request) => this.#handleRequest(request)));
-      const responses = outcomes.map((o) => o.response).filter((r): r is object => r !== null);
-      if (responses.length > 0) this.#write(responses);
-      for (const outcome of outcomes) outcome.activate?.();
-      return;
     }
-    const outcome = await this.#handleRequest(parsed);
-    if (outcome.response) this.#write(outcome.response);
-    outcome.activate?.();
+    const texts = outcomes.flatMap((o) => (o.text === null ? [] : [o.text]));
+    if (texts.length > 0) this.#sendText(`[${texts.join(',')}]`);
+    for (const outcome of outcomes) outcome.activate?.();
   }
 
   close(): void {
@@ -174,33 +284,53 @@ export class RpcSession {
   }
 
   #write(value: unknown): void {
-    if (this.#closed) return;
-    let text = JSON.stringify(value);
-    const limit = this.#options.maxResponseSize;
-    if (limit !== undefined && text.length > limit) {
-      const id = Array.isArray(value) ? null : ((value as { id?: JsonRpcId }).id ?? null);
-      text = JSON.stringify(
-        errorResponse(id, ErrorCode.responseTooBig, 'Response is too big', `Exceeded max limit of ${limit}`),
-      );
-    }
-    this.#send(text);
+    this.#sendText(JSON.stringify(value));
   }
 
-  async #handleRequest(request: unknown): Promise<Outcome> {
-    const none = { response: null, activate: null };
+  #sendText(text: string): void {
+    if (this.#closed) return;
+    this.#send(text, false);
+  }
+
+  /** The success envelope, embedding a pre-serialized result as it is. */
+  #success(id: JsonRpcId, result: unknown): string {
+    const json = result instanceof RawJson ? result.json : JSON.stringify(result ?? null);
+    return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json}}`;
+  }
+
+  /** Serializes one answer, replacing it with -32008 when it passes `budget`. */
+  #answer(id: JsonRpcId, result: unknown, budget: number): string {
+    const text = this.#success(id, result);
+    if (!exceeds(text, budget)) return text;
+    const limit = this.#responseLimit;
+    return JSON.stringify(
+      errorResponse(id, ErrorCode.responseTooBig, 'Response is too big', `Exceeded max limit of ${limit}`),
+    );
+  }
+
+  async #handleRequest(request: unknown, budget: number): Promise<Outcome> {
+    const fail = (id: JsonRpcId, code: number, message: string, data?: unknown): Outcome => ({
+      text: JSON.stringify(errorResponse(id, code, message, data)),
+      activate: null,
+      cancel: null,
+    });
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-      return { response: errorResponse(null, ErrorCode.invalidRequest, 'Invalid request'), activate: null };
+      return fail(null, ErrorCode.invalidRequest, 'Invalid request');
     }
     const { jsonrpc, method, params, id } = request as Record<string, unknown>;
     const hasId = 'id' in request;
     const validId = id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
     const echoId: JsonRpcId = validId ? (id as JsonRpcId) : null;
     if (jsonrpc !== '2.0' || typeof method !== 'string' || (hasId && !validId)) {
-      return { response: errorResponse(echoId, ErrorCode.invalidRequest, 'Invalid request'), activate: null };
+      return fail(echoId, ErrorCode.invalidRequest, 'Invalid request');
     }
     if (params !== undefined && typeof params !== 'object') {
-      return { response: errorResponse(echoId, ErrorCode.invalidParams, 'Invalid params'), activate: null };
+      return fail(echoId, ErrorCode.invalidParams, 'Invalid params');
     }
+    await this.#options.takeTurn?.();
+    if (this.#closed) return NO_OUTCOME;
+    const refused = this.#options.admit?.();
+    if (refused) return hasId ? fail(echoId, refused.code, refused.message, refused.data) : NO_OUTCOME;
     const positional: readonly unknown[] =
       params === undefined || params === null ? [] : Array.isArray(params) ? params : [params];
     const observer = this.#options.observer;
@@ -208,36 +338,33 @@ export class RpcSession {
     observer?.started(method);
     let isError = false;
     try {
+      const context: RpcContext = { ...this.#context, maxResultBytes: budget };
       const subscription = this.#handlers.subscriptions.get(method);
       if (subscription) {
-        const [subscriptionId, activate] = await this.#subscribe(subscription, positional);
-        return hasId
-          ? { response: { jsonrpc: '2.0', id: echoId, result: subscriptionId }, activate }
-          : { response: null, activate };
+        const [subscriptionId, activate, cancel] = await this.#subscribe(subscription, positional, context);
+        return { text: hasId ? this.#answer(echoId, subscriptionId, budget) : null, activate, cancel };
       }
       if (this.#unsubscribeMethods.has(method)) {
         const result = this.#unsubscribe(method, positional);
-        return hasId ? { response: { jsonrpc: '2.0', id: echoId, result }, activate: null } : none;
+        return hasId
+          ? { text: this.#answer(echoId, result, budget), activate: null, cancel: null }
+          : NO_OUTCOME;
       }
       const handler = this.#handlers.methods.get(method) ?? this.#fallbackFor(method);
       if (!handler) {
         isError = true;
-        return hasId
-          ? { response: errorResponse(echoId, ErrorCode.methodNotFound, 'Method not found'), activate: null }
-          : none;
+        return hasId ? fail(echoId, ErrorCode.methodNotFound, 'Method not found') : NO_OUTCOME;
       }
-      const result = await handler(positional, this.#context);
+      const result = await handler(positional, context);
       return hasId
-        ? { response: { jsonrpc: '2.0', id: echoId, result: result ?? null }, activate: null }
-        : none;
+        ? { text: this.#answer(echoId, result, budget), activate: null, cancel: null }
+        : NO_OUTCOME;
     } catch (error) {
       isError = true;
-      if (!hasId) return none;
-      if (error instanceof RpcError) {
-        return { response: errorResponse(echoId, error.code, error.message, error.data), activate: null };
-      }
+      if (!hasId) return NO_OUTCOME;
+      if (error instanceof RpcError) return fail(echoId, error.code, error.message, error.data);
       this.#options.onInternalError?.(method, error);
-      return { response: errorResponse(echoId, ErrorCode.internal, 'Internal error'), activate: null };
+      return fail(echoId, ErrorCode.internal, 'Internal error');
     } finally {
       observer?.finished(method, (performance.now() - started) / 1000, isError);
     }
@@ -248,7 +375,11 @@ export class RpcSession {
     return fallback ? (params, context) => fallback(method, params, context) : undefined;
   }
 
-  async #subscribe(handler: SubscriptionHandler, params: readonly unknown[]): Promise<[string, () => void]> {
+  async #subscribe(
+    handler: SubscriptionHandler,
+    params: readonly unknown[],
+    context: RpcContext,
+  ): Promise<[string, () => void, () => void]> {
     if (!this.#options.subscriptionsAllowed) {
       throw new RpcError(ErrorCode.methodNotFound, 'Subscriptions are not available on this transport');
     }
@@ -260,15 +391,21 @@ export class RpcSession {
       );
     }
     const id = newSubscriptionId();
-    const active: ActiveSubscription = { handler, unsubscribe: null, pending: [] };
+    const active: ActiveSubscription = { handler, unsubscribe: null, pending: [], endedWith: null };
     this.#subscriptions.set(id, active);
     const emit = (result: unknown) => {
       if (this.#closed || !this.#subscriptions.has(id)) return;
       if (active.pending) active.pending.push(result);
       else this.#notify(handler.notification, id, result);
     };
+    const end = (error: RpcError) => {
+      if (this.#closed || !this.#subscriptions.has(id)) return;
+      this.#subscriptions.delete(id);
+      if (active.pending) active.endedWith = error;
+      else this.#notifyEnd(handler.notification, id, error);
+    };
     try {
-      active.unsubscribe = await handler.subscribe(params, emit, this.#context);
+      active.unsubscribe = await handler.subscribe(params, emit, context, end);
     } catch (error) {
       this.#subscriptions.delete(id);
       throw error;
@@ -280,6 +417,12 @@ export class RpcSession {
         const held = active.pending ?? [];
         active.pending = null;
         for (const result of held) this.#notify(handler.notification, id, result);
+        if (active.endedWith) this.#notifyEnd(handler.notification, id, active.endedWith);
+      },
+      () => {
+        if (!this.#subscriptions.delete(id)) return;
+        active.pending = null;
+        active.unsubscribe?.();
       },
     ];
   }
@@ -301,14 +444,24 @@ export class RpcSession {
     return true;
   }
 
+  /** Ends a subscription with an error notification, as jsonrpsee does when a subscription is closed. */
+  #notifyEnd(method: string, subscription: string, error: RpcError): void {
+    const body =
+      error.data === undefined
+        ? { code: error.code, message: error.message }
+        : { code: error.code, message: error.message, data: error.data };
+    this.#send(JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, error: body } }), true);
+  }
+
   #notify(method: string, subscription: string, result: unknown): void {
     if (this.#closed) return;
     if (result instanceof RawJson) {
       this.#send(
         `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":"${subscription}","result":${result.json}}}`,
+        true,
       );
       return;
     }
-    this.#send(JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, result } }));
+    this.#send(JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, result } }), true);
   }
 }

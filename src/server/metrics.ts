@@ -37,12 +37,27 @@ export class Metrics {
   });
   readonly connectionsRefused = new Counter({
     name: 'xcmp_rpc_connections_refused',
-    help: 'Connections refused at the connection limit',
+    help: 'Connections refused at the connection limit or for an Origin not allowed by --rpc-cors',
     registers: [this.registry],
   });
   readonly slowConsumers = new Counter({
     name: 'xcmp_rpc_slow_consumers_disconnected',
     help: 'Connections closed because their send buffer was full',
+    registers: [this.registry],
+  });
+  readonly requestsRefusedBusy = new Counter({
+    name: 'xcmp_rpc_requests_refused_busy',
+    help: 'Requests answered -32009 because too many bytes were waiting for slow clients',
+    registers: [this.registry],
+  });
+  readonly upstreamSubscriptionsEnded = new Counter({
+    name: 'xcmp_upstream_subscriptions_ended',
+    help: 'Proxied subscriptions ended with an error because the node would not renew them after a reconnect',
+    registers: [this.registry],
+  });
+  readonly storeAvailable = new Gauge({
+    name: 'xcmp_store_available',
+    help: '1 while the database file is the one opened; 0 once it was deleted or replaced (ingest stopped)',
     registers: [this.registry],
   });
   readonly subscribers = new Gauge({

@@ -8,9 +8,11 @@ import Koa from 'koa';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.ts';
 import { readBody } from './body.ts';
-import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from './jsonrpc.ts';
+import { OutboundBytes, serveConnection } from './connection.ts';
+import { ErrorCode, errorResponse, RpcError, type RpcHandlers, RpcSession } from './jsonrpc.ts';
 import { listen } from './listen.ts';
 import type { Metrics } from './metrics.ts';
+import { nextTurn } from './turns.ts';
 
 export interface ServerLimits {
   readonly maxConnections: number;
@@ -22,6 +24,10 @@ export interface ServerLimits {
   readonly maxBatchLength: number;
   /** Messages queued behind a socket that is not draining; beyond this the consumer is too slow. */
   readonly messageBufferCapacity: number;
+  /** The same in bytes. */
+  readonly messageBufferBytes: number;
+  /** Bytes written and not yet flushed across all connections; beyond it new requests get -32009. */
+  readonly maxOutboundBytes: number;
   readonly pingIntervalMs: number;
 }
 
@@ -32,6 +38,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxResponseSize: 15 * 1024 * 1024,
   maxBatchLength: 1000,
   messageBufferCapacity: 64,
+  messageBufferBytes: 16 * 1024 * 1024,
+  maxOutboundBytes: 256 * 1024 * 1024,
   pingIntervalMs: 30_000,
 };
 
@@ -61,30 +69,58 @@ export interface RpcServer {
   readonly url: string;
   readonly httpUrl: string;
   readonly connectionCount: number;
+  /** Bytes written to clients and not yet flushed. */
+  readonly outboundBytes: number;
   close(): Promise<void>;
 }
 
-export async function startServer(options: ServerOptions): Promise<RpcServer> {
-  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  const { metrics, logger, handlers } = options;
-  const sessionOptions = {
+/** The node's rule: no Origin header (non-browser clients) is allowed; otherwise it must be listed. */
+export function originAllowed(origin: string | undefined, cors: ServerOptions['cors']): boolean {
+  if (!origin) return true;
+  if (!cors) return false;
+  return cors === '*' || cors.includes(origin);
+}
+
+function sessionOptionsFor(options: ServerOptions, limits: ServerLimits, outbound: OutboundBytes) {
+  const { logger, metrics } = options;
+  return {
     maxSubscriptions: limits.maxSubscriptionsPerConnection,
     maxBatchLength: limits.maxBatchLength,
     maxResponseSize: limits.maxResponseSize,
     observer: metrics.observer,
+    takeTurn: nextTurn,
+    admit: () => {
+      if (outbound.total <= limits.maxOutboundBytes) return null;
+      metrics.requestsRefusedBusy.inc();
+      return new RpcError(
+        ErrorCode.serverBusy,
+        'Server is busy, try again later',
+        `${outbound.total} bytes are waiting for slow clients (limit ${limits.maxOutboundBytes})`,
+      );
+    },
     onInternalError: (method: string, error: unknown) =>
       logger.error(
         { method, err: (error as Error).message, stack: (error as Error).stack },
         'internal error in an RPC handler',
       ),
   };
+}
 
+type SessionOptionsBase = ReturnType<typeof sessionOptionsFor>;
+
+function koaApp(
+  options: ServerOptions,
+  limits: ServerLimits,
+  sessionOptions: SessionOptionsBase,
+  outbound: OutboundBytes,
+): Koa {
+  const { metrics, logger, handlers } = options;
   const app = new Koa();
   app.silent = true;
   app.on('error', (error: Error) => logger.warn({ err: error.message }, 'HTTP request failed'));
   app.use(async (ctx, next) => {
     const origin = ctx.get('origin');
-    if (origin && options.cors && (options.cors === '*' || options.cors.includes(origin))) {
+    if (origin && originAllowed(origin, options.cors)) {
       ctx.set('access-control-allow-origin', origin);
       ctx.set('access-control-allow-headers', 'content-type');
       ctx.set('access-control-allow-methods', 'GET, POST, OPTIONS');
@@ -142,86 +178,75 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
     });
     await session.handleText(body);
     session.close();
+    const answer = out[0] ?? '';
+    // Counted as unflushed until the response is written out, like a WebSocket send.
+    const bytes = Buffer.byteLength(answer);
+    outbound.add(bytes);
+    let released = false;
+    const release = () => {
+      if (!released) outbound.remove(bytes);
+      released = true;
+    };
+    ctx.res.once('finish', release);
+    ctx.res.once('close', release);
     ctx.status = 200;
-    ctx.body = out[0] ?? '';
+    ctx.body = answer;
   });
+  return app;
+}
 
-  const server: Server = createServer(app.callback());
+export async function startServer(options: ServerOptions): Promise<RpcServer> {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const { metrics, logger, handlers } = options;
+  const outbound = new OutboundBytes();
+  const sessionOptions = sessionOptionsFor(options, limits, outbound);
+  const server: Server = createServer(koaApp(options, limits, sessionOptions, outbound).callback());
   const sockets = new Set<WebSocket>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxRequestSize });
-  server.on('upgrade', (request, socket: Socket, head) => {
+  server.on('upgrade', (request: IncomingMessage, socket: Socket, head) => {
+    const refuse = (status: string, text: string) =>
+      socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${text}\n`);
+    const origin = request.headers.origin;
+    if (!originAllowed(origin, options.cors)) {
+      metrics.connectionsRefused.inc();
+      logger.warn(
+        { origin, remote: socket.remoteAddress },
+        'connection refused: origin not allowed by --rpc-cors',
+      );
+      refuse('403 Forbidden', 'Origin not allowed');
+      return;
+    }
     if (sockets.size >= limits.maxConnections) {
       metrics.connectionsRefused.inc();
       logger.warn(
         { limit: limits.maxConnections, remote: socket.remoteAddress },
         'connection refused: too many connections',
       );
-      socket.end(
-        'HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nToo many connections\n',
-      );
+      refuse('503 Service Unavailable', 'Too many connections');
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   });
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
     sockets.add(ws);
+    ws.on('close', () => sockets.delete(ws));
     metrics.sessionsOpened.inc();
-    const remote = request.socket.remoteAddress;
-    let unflushed = 0;
-    let closed = false;
-    const send = (text: string) => {
-      if (closed) return;
-      // A burst to a healthy socket is written through at once (bufferedAmount stays 0); only
-      // messages piling up behind a socket that does not drain count against the capacity.
-      if (unflushed >= limits.messageBufferCapacity && ws.bufferedAmount > 0) {
-        closed = true;
-        metrics.slowConsumers.inc();
-        logger.warn(
-          { remote, buffered: unflushed, bytes: ws.bufferedAmount },
-          'closing a connection that does not read its messages (send buffer full)',
-        );
-        ws.close(1008, 'send buffer full: consumer too slow');
-        // The close frame queues behind what the kernel already holds; give the peer a moment to read it.
-        setTimeout(() => ws.terminate(), 5000).unref();
-        return;
-      }
-      unflushed += 1;
-      ws.send(text, () => {
-        unflushed -= 1;
-      });
-    };
-    const session = new RpcSession(handlers, send, { ...sessionOptions, subscriptionsAllowed: true });
-    let alive = true;
-    ws.on('pong', () => {
-      alive = true;
-    });
-    const ping = setInterval(() => {
-      if (!alive) {
-        ws.terminate();
-        return;
-      }
-      alive = false;
-      ws.ping();
-    }, limits.pingIntervalMs);
-    ping.unref();
-    // Requests on one connection are answered in arrival order.
-    let queue = Promise.resolve();
-    ws.on('message', (data) => {
-      queue = queue.then(() => session.handleText(data.toString()));
-    });
-    ws.on('close', (code) => {
-      closed = true;
-      clearInterval(ping);
-      sockets.delete(ws);
-      session.close();
-      metrics.sessionsClosed.inc();
-      if (code === 1009)
-        logger.warn(
-          { remote, limit: limits.maxRequestSize },
-          'closed a connection that sent a frame over the request size limit',
-        );
-    });
-    ws.on('error', () => ws.terminate());
+    serveConnection(
+      ws,
+      request.socket.remoteAddress,
+      (send) => new RpcSession(handlers, send, { ...sessionOptions, subscriptionsAllowed: true }),
+      {
+        limits: {
+          messageBufferCapacity: limits.messageBufferCapacity,
+          messageBufferBytes: limits.messageBufferBytes,
+          maxRequestSize: limits.maxRequestSize,
+          pingIntervalMs: limits.pingIntervalMs,
+        },
+        outbound,
+        metrics,
+        logger,
+      },
+    );
   });
 
   const endpoint = await listen(server, options.host, options.port);
@@ -229,6 +254,9 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
     ...endpoint,
     get connectionCount() {
       return sockets.size;
+    },
+    get outboundBytes() {
+      return outbound.total;
     },
     async close() {
       for (const ws of sockets) ws.close(1001, 'server shutting down');

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Hex } from '../protocol/bytes.ts';
+import { type FileIdentity, fileIdentity, StoreLock, StoreLockedError } from './lock.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import {
   type BlockWrite,
@@ -140,6 +141,7 @@ const MAX_U32 = 0xffffffff;
 
 function openError(path: string, error: unknown): StoreError {
   if (error instanceof StoreError) return error;
+  if (error instanceof StoreLockedError) return new StoreError(error.message);
   const message = (error as Error).message;
   return new StoreError(
     /not a database|malformed|corrupt/i.test(message)
@@ -150,12 +152,19 @@ function openError(path: string, error: unknown): StoreError {
 
 export class MessageStore {
   readonly path: string;
+  /** True when this open created the database (there was no file). */
+  readonly created: boolean;
   readonly #db: Database.Database;
+  readonly #lock: StoreLock | null;
+  readonly #identity: FileIdentity | null;
   readonly #statements;
 
-  private constructor(path: string, db: Database.Database) {
+  private constructor(path: string, db: Database.Database, lock: StoreLock | null, created: boolean) {
     this.path = path;
     this.#db = db;
+    this.#lock = lock;
+    this.created = created;
+    this.#identity = lock ? fileIdentity(path) : null;
     const s = (sql: string) => db.prepare(sql);
     this.#statements = {
       cursor: s('SELECT number, hash FROM cursor WHERE id = 0'),
@@ -228,14 +237,18 @@ export class MessageStore {
    * and a file that is not a SQLite database, with a StoreError; never rewrites either.
    */
   static open(path: string): MessageStore {
-    const existed = path !== ':memory:' && existsSync(path);
+    const onDisk = path !== ':memory:' && path !== '';
+    const existed = onDisk && existsSync(path);
+    let lock: StoreLock | null = null;
     let db: Database.Database;
     try {
+      if (onDisk) lock = StoreLock.acquire(path);
       db = new Database(path);
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
     } catch (error) {
+      lock?.release();
       throw openError(path, error);
     }
     try {
@@ -260,15 +273,31 @@ export class MessageStore {
           db.pragma(`user_version = ${v + 1}`);
         })();
       }
-      return new MessageStore(path, db);
+      return new MessageStore(path, db, lock, !existed);
     } catch (error) {
       db.close();
+      lock?.release();
       throw openError(path, error);
     }
   }
 
   close(): void {
     if (this.#db.open) this.#db.close();
+    this.#lock?.release();
+  }
+
+  /**
+   * Why the file this store writes is no longer the one at its path (deleted, or replaced by
+   * another file), or null while it is. Writing on would put history where nobody will find it.
+   */
+  fileProblem(): string | null {
+    if (!this.#identity) return null;
+    const now = fileIdentity(this.path);
+    if (!now)
+      return `the database file ${this.path} was deleted while in use; restore it or restart to begin a new store`;
+    if (now.dev !== this.#identity.dev || now.ino !== this.#identity.ino)
+      return `the database file ${this.path} was replaced by another file while in use; restart to use it`;
+    return null;
   }
 
   cursor(): Cursor | null {
@@ -393,22 +422,27 @@ export class MessageStore {
   }
 
   inbox(recipient: number, query: MessageQuery = {}): MessageRecord[] {
-    return this.#mailbox(this.#statements.inbox, recipient, query);
+    return [...this.mailboxRows('inbox', recipient, query)];
   }
 
   outbox(sender: number, query: MessageQuery = {}): MessageRecord[] {
-    return this.#mailbox(this.#statements.outbox, sender, query);
+    return [...this.mailboxRows('outbox', sender, query)];
   }
 
-  #mailbox(statement: Database.Statement, paraId: number, query: MessageQuery): MessageRecord[] {
-    const rows = statement.all(
+  /**
+   * A mailbox's messages one row at a time, so a caller with a byte budget stops reading as soon as
+   * it is spent (breaking out of the loop ends the query). No other query may run until it ends.
+   */
+  *mailboxRows(kind: 'inbox' | 'outbox', paraId: number, query: MessageQuery = {}): Generator<MessageRecord> {
+    const statement = kind === 'inbox' ? this.#statements.inbox : this.#statements.outbox;
+    const rows = statement.iterate(
       paraId,
       query.fromBlock ?? 0,
       query.toBlock ?? MAX_U32,
       query.includeUnverified ? 1 : 0,
       query.limit ?? -1,
-    ) as MessageRow[];
-    return rows.map(messageFromRow);
+    ) as IterableIterator<MessageRow>;
+    for (const row of rows) yield messageFromRow(row);
   }
 
   message(id: string): MessageRecord | null {

@@ -1,0 +1,149 @@
+/**
+ * Enumerated settings fail closed: an unknown value of --rpc-methods, --serve-inbound or --log, from a
+ * flag, XCMP_* or the config file, exits 2 naming the flag; `auto` means what it means for the node.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { main } from '../../src/cli/main.ts';
+import { type RunFlags, resolveRpcMethods, runOptions } from '../../src/cli/run.ts';
+import { runCliAsync } from '../helpers/cli.ts';
+import { rpcSocket } from '../helpers/rpc-socket.ts';
+import { startStack } from '../helpers/sidecar.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'xcmp-choices-'));
+
+/** Runs the CLI's main in this process; returns its exit code and what it wrote to stderr. */
+async function mainWith(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string }> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const write = process.stderr.write.bind(process.stderr);
+  let stderr = '';
+  process.stderr.write = ((chunk: string) => {
+    stderr += chunk;
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    process.stderr.write = write;
+    process.env = saved;
+  }
+}
+
+function configFile(content: object): string {
+  const path = join(dir, `${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, JSON.stringify(content));
+  return path;
+}
+
+describe('enumerated settings fail closed', () => {
+  const bad = [' safe', '', 'bogus', 'safe,unsafe', 'unsafe ', 'saf'];
+  for (const value of bad) {
+    it(`--rpc-methods ${JSON.stringify(value)} exits 2 naming the flag (flag, env and config file)`, async () => {
+      for (const [argv, env] of [
+        [['--rpc-methods', value], {}],
+        [[], { XCMP_RPC_METHODS: value }],
+        [['--config', configFile({ rpcMethods: value })], {}],
+      ] as const) {
+        const result = await mainWith([...argv, '--devnet-port', '0'], env);
+        assert.equal(result.code, 2, `${JSON.stringify(argv)} ${JSON.stringify(env)}: ${result.stderr}`);
+        assert.match(result.stderr, /--rpc-methods must be one of safe, unsafe, auto, got /);
+      }
+    });
+  }
+
+  for (const value of [' store', '', 'bogus', 'stor', 'shadow!']) {
+    it(`--serve-inbound ${JSON.stringify(value)} exits 2 naming the flag`, async () => {
+      for (const [argv, env] of [
+        [['--serve-inbound', value], {}],
+        [[], { XCMP_SERVE_INBOUND: value }],
+        [['--config', configFile({ serveInbound: value })], {}],
+      ] as const) {
+        const result = await mainWith([...argv, '--devnet-port', '0'], env);
+        assert.equal(result.code, 2, result.stderr);
+        assert.match(result.stderr, /--serve-inbound must be one of store, node, shadow, got /);
+      }
+    });
+  }
+
+  it('the real process exits 2 for XCMP_RPC_METHODS=bogus, before it starts anything', async () => {
+    const result = await runCliAsync(['--devnet-port', '0', '--port', '0'], { XCMP_RPC_METHODS: 'bogus' });
+    assert.equal(result.status, 2, result.stderr);
+    assert.match(result.stderr, /--rpc-methods must be one of safe, unsafe, auto, got "bogus"/);
+    assert.doesNotMatch(result.stdout, /JSON-RPC/, 'nothing was served');
+  });
+
+  it('matches values without regard to case, as the node does, and auto as the node means it', () => {
+    const flags = (over: Partial<RunFlags>) =>
+      runOptions({
+        port: '0',
+        host: '127.0.0.1',
+        retentionBlocks: '10',
+        log: 'info',
+        devnetPort: '0',
+        blockTimeMs: '100',
+        rpcMaxConnections: '10',
+        rpcMaxSubscriptionsPerConnection: '10',
+        rpcMaxRequestSize: '1',
+        rpcMaxResponseSize: '1',
+        rpcMaxBatchRequestLen: '10',
+        rpcMessageBufferCapacityPerConnection: '10',
+        rpcMessageBufferSizePerConnection: '1',
+        rpcCors: 'all',
+        rpcMethods: 'safe',
+        serveInbound: 'store',
+        ...over,
+      });
+    assert.equal(flags({ rpcMethods: 'Safe' }).rpcMethods, 'safe');
+    assert.equal(flags({ rpcMethods: 'UNSAFE' }).rpcMethods, 'unsafe');
+    assert.equal(flags({ rpcMethods: 'auto', host: '127.0.0.1' }).rpcMethods, 'unsafe');
+    assert.equal(flags({ rpcMethods: 'auto', host: '0.0.0.0' }).rpcMethods, 'safe');
+    assert.equal(flags({ rpcMethods: 'Auto', host: '10.1.2.3' }).rpcMethods, 'safe');
+    assert.equal(flags({ serveInbound: 'Shadow' }).serveInbound, 'shadow');
+    for (const host of ['localhost', '::1', '127.0.0.2'])
+      assert.equal(resolveRpcMethods('auto', host), 'unsafe');
+    for (const host of ['0.0.0.0', '::', '192.168.1.4', 'node.example'])
+      assert.equal(resolveRpcMethods('auto', host), 'safe');
+  });
+});
+
+describe('safe mode denies by default', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('refuses methods not known to be safe, even ones the node has, and makes no block for dev_newBlock', async () => {
+    const stack = await startStack({ initialBlocks: 3 }, { rpcMethods: 'safe' });
+    cleanups.push(() => stack.close());
+    const client = await rpcSocket(stack.sidecar.server.url);
+    cleanups.push(() => client.close());
+    const before = stack.devnet.chain.best.number;
+    const nodeMethods = (await client.call('rpc_methods')).result as { methods: string[] };
+    for (const method of [
+      'dev_newBlock',
+      'dev_fork',
+      'dev_dropConnections',
+      'author_rotateKeys',
+      'made_up_method',
+    ]) {
+      const answer = await client.call(method, [1]);
+      assert.equal(answer.error?.code, -32601, method);
+      if (method !== 'made_up_method')
+        assert.equal(
+          answer.error?.message,
+          'RPC call is unsafe to be called externally',
+          `${method}: ${JSON.stringify(answer)}`,
+        );
+    }
+    assert.equal(stack.devnet.chain.best.number, before, 'no block was made');
+    assert.ok(!nodeMethods.methods.some((m) => m.startsWith('dev_')), 'unsafe methods are not advertised');
+    assert.ok(nodeMethods.methods.includes('chain_getBlock') && nodeMethods.methods.includes('state_call'));
+  });
+});
