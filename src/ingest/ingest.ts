@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { BlockPrefetcher, type FetchedBlock, fetchBlock, listKeys, readStorage } from '../chain/blocks.ts';
-import { HistoryUnavailableError, type NodeClient, SYSTEM_EVENTS_KEY } from '../chain/node.ts';
+import { HistoryUnavailableError, type NodeClient, NodeError, SYSTEM_EVENTS_KEY } from '../chain/node.ts';
 import type { UpstreamSubscription } from '../chain/upstream.ts';
 import { extractCandidateEvents } from '../derive/events.ts';
 import { relayLayout } from '../derive/layout.ts';
@@ -188,9 +188,12 @@ export class Ingest extends EventEmitter<IngestEvents> {
           if (this.#running) follow(kind, method, unsubscribe).catch(() => onEnd(error));
         }, this.#options.retryMs ?? 1000).unref();
       };
-      held.push(
-        await this.#node.subscribe({ method, params: [], unsubscribe }, { onEvent: onHead(kind), onEnd }),
-      );
+      const subscription = await this.#node
+        .subscribe({ method, params: [], unsubscribe }, { onEvent: onHead(kind), onEnd })
+        .catch((error: Error) => {
+          throw new NodeError(`${method} failed at ${this.#node.url}: ${error.message}`);
+        });
+      held.push(subscription);
     };
     await follow('finalized', 'chain_subscribeFinalizedHeads', 'chain_unsubscribeFinalizedHeads');
     await follow('best', 'chain_subscribeNewHeads', 'chain_unsubscribeNewHeads');

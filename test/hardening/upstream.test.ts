@@ -114,7 +114,7 @@ describe('proxied subscriptions across a node restart', () => {
     await relay.cut();
     await relay.restore();
     const ended = await eventually(
-      () => client.notifications.find((n) => n.params?.subscription === heads.result && n.params.error),
+      () => client.notifications.find((n) => n.params?.subscription === heads.result && n.params?.error),
       { what: 'an error notification for the subscription' },
     );
     assert.equal(ended.method, 'chain_newHead');

@@ -20,6 +20,7 @@ export async function startStack(
     startAt?: number;
     rpcMethods?: RpcMethodsMode;
     serveInbound?: ServeInboundMode;
+    cors?: '*' | readonly string[];
   } = {},
 ): Promise<Stack> {
   const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000, ...devnetOptions });
@@ -33,6 +34,7 @@ export async function startStack(
     startAt: sidecarOptions.startAt ?? 1,
     rpcMethods: sidecarOptions.rpcMethods,
     serveInbound: sidecarOptions.serveInbound,
+    cors: sidecarOptions.cors,
   });
   return {
     devnet,

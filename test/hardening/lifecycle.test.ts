@@ -1,0 +1,158 @@
+/**
+ * What an unlucky operator meets: a start that fails after connecting, a second sidecar on the same
+ * database, the database file deleted while running, a browser page from another origin.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import WebSocket, { WebSocketServer } from 'ws';
+import { silentLogger } from '../../src/log.ts';
+import { startSidecar } from '../../src/sidecar.ts';
+import { MessageStore } from '../../src/store/store.ts';
+import { runCliAsync } from '../helpers/cli.ts';
+import { advance, startStack } from '../helpers/sidecar.ts';
+import { eventually } from '../helpers/wait.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'xcmp-lifecycle-'));
+
+/** A node that accepts connections and answers every request with an error (a node not ready yet). */
+async function notReadyNode(): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  wss.on('connection', (socket) =>
+    socket.on('message', (data) => {
+      const { id } = JSON.parse(data.toString()) as { id: unknown };
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message: 'not ready' } }));
+    }),
+  );
+  const { port } = wss.address() as { port: number };
+  return { url: `ws://127.0.0.1:${port}`, close: () => new Promise((resolve) => wss.close(() => resolve())) };
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+function upgrade(url: string, origin?: string): Promise<number> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, origin ? { headers: { origin } } : {});
+    socket.once('open', () => {
+      socket.close();
+      resolve(101);
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('error', () => resolve(0));
+  });
+}
+
+describe('lifecycle', () => {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  it('a start that fails after connecting stops everything it started: port, database lock, node connection', async () => {
+    const node = await notReadyNode();
+    cleanups.push(() => node.close());
+    const db = join(dir, 'failed-start.sqlite');
+    const port = await freePort();
+    await assert.rejects(
+      startSidecar({ nodeUrl: node.url, dbPath: db, host: '127.0.0.1', port, logger: silentLogger() }),
+      /not ready/,
+    );
+    assert.ok(await portIsFree(port), 'the RPC port was released');
+    MessageStore.open(db).close(); // the lock was released
+  });
+
+  it('the CLI exits 1 on such a start instead of serving on with ingest dead', async () => {
+    const node = await notReadyNode();
+    cleanups.push(() => node.close());
+    const port = await freePort();
+    const started = Date.now();
+    const result = await runCliAsync([
+      '--node',
+      node.url,
+      '--port',
+      String(port),
+      '--db',
+      join(dir, 'cli.sqlite'),
+    ]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /not ready/);
+    assert.ok(Date.now() - started < 15_000, `exited after ${Date.now() - started} ms`);
+    assert.ok(await portIsFree(port));
+  });
+
+  it('a second sidecar on the same database exits 1 naming the holder; the first keeps working', async () => {
+    const db = join(dir, 'owned.sqlite');
+    const stack = await startStack({ initialBlocks: 3 }, { dbPath: db });
+    cleanups.push(() => stack.close());
+    await advance(stack, 2);
+    const result = await runCliAsync(['--node', stack.devnet.url, '--port', '0', '--db', db]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`is in use by process ${process.pid} on `));
+    assert.match(result.stderr, /choose another --db/);
+    assert.throws(() => MessageStore.open(db), /is in use by process/, 'in the same process too');
+    await advance(stack, 2);
+    assert.equal(stack.sidecar.store.cursor()?.number, stack.devnet.chain.finalized.number);
+  });
+
+  it('deleting the database file while running gives 503 within 10 s and stops ingest', async () => {
+    const db = join(dir, 'deleted.sqlite');
+    const stack = await startStack({ initialBlocks: 3 }, { dbPath: db });
+    cleanups.push(() => stack.close());
+    await advance(stack, 2);
+    const health = () => fetch(`${stack.sidecar.server.httpUrl}/health`);
+    assert.equal((await health()).status, 200);
+    const deletedAt = Date.now();
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${db}${suffix}`, { force: true });
+    const answer = await eventually(
+      async () => {
+        const response = await health();
+        return response.status === 503 ? ((await response.json()) as { reason: string }) : null;
+      },
+      { timeoutMs: 10_000, what: '/health 503' },
+    );
+    const elapsed = Date.now() - deletedAt;
+    assert.ok(elapsed <= 10_000, `${elapsed} ms`);
+    assert.match(answer.reason, /was deleted while in use/);
+    assert.equal((await fetch(`${stack.sidecar.server.httpUrl}/ready`)).status, 503);
+    const metrics = await (await fetch(`${stack.sidecar.server.httpUrl}/metrics`)).text();
+    assert.match(metrics, /^xcmp_store_available 0$/m);
+    const cursor = stack.sidecar.store.cursor()?.number;
+    stack.devnet.newBlocks(3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(stack.sidecar.store.cursor()?.number, cursor, 'ingest wrote nothing more');
+  });
+
+  it('--rpc-cors applies to WebSocket upgrades: a disallowed Origin gets 403, no Origin is allowed', async () => {
+    const stack = await startStack({ initialBlocks: 1 }, { cors: ['http://dashboard.example'] });
+    cleanups.push(() => stack.close());
+    const url = stack.sidecar.server.url;
+    assert.equal(await upgrade(url, 'http://evil.example'), 403);
+    assert.equal(await upgrade(url, 'null'), 403);
+    assert.equal(await upgrade(url, 'http://dashboard.example'), 101);
+    assert.equal(await upgrade(url), 101, 'non-browser clients send no Origin');
+    const all = await startStack({ initialBlocks: 1 }, { cors: '*' });
+    cleanups.push(() => all.close());
+    assert.equal(await upgrade(all.sidecar.server.url, 'http://evil.example'), 101, '--rpc-cors all');
+  });
+});
