@@ -41,9 +41,16 @@ interface ClientSubscription {
   /** Params for (re)subscribing; for mailboxes, fromBlock moves past what was seen. */
   params: () => unknown[];
   readonly onUpdate: (update: unknown) => void;
+  /** Called when the server refuses the subscribe as too big (-32008): catch up another way, then retry. */
+  readonly catchUp?: () => Promise<void>;
   serverId: string | null;
   closed: boolean;
 }
+
+/** -32008: the replay a subscribe asked for is larger than the server's response limit. */
+const RESPONSE_TOO_BIG = -32008;
+/** Messages per page when catching up with xcmp_getInbox / xcmp_getOutbox. */
+const CATCH_UP_PAGE = 1000;
 
 export interface Subscription {
   /** Last finalized block whose messages were delivered (mailboxes). */
@@ -191,7 +198,16 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   }
 
   async #activate(sub: ClientSubscription): Promise<void> {
-    const serverId = await this.call<string>(sub.subscribe, sub.params());
+    let serverId: string;
+    for (;;) {
+      try {
+        serverId = await this.call<string>(sub.subscribe, sub.params());
+        break;
+      } catch (error) {
+        if (!(error instanceof XcmpRpcError && error.code === RESPONSE_TOO_BIG && sub.catchUp)) throw error;
+        await sub.catchUp(); // moves params() past what it delivered
+      }
+    }
     sub.serverId = serverId;
     this.#byServerId.set(serverId, sub);
     for (const update of this.#early.get(serverId) ?? []) sub.onUpdate(update);
@@ -205,6 +221,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
     params: () => unknown[],
     onUpdate: (update: unknown) => void,
     seen: () => number | null,
+    catchUp?: () => Promise<void>,
   ): Promise<Subscription> {
     const sub: ClientSubscription = {
       subscribe,
@@ -212,6 +229,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
       notification,
       params,
       onUpdate,
+      catchUp,
       serverId: null,
       closed: false,
     };
@@ -253,20 +271,56 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
         { ...options, ...(fromBlock === undefined || finality === 'best' ? {} : { fromBlock }) },
       ];
     };
+    const deliver = (update: MailboxUpdateJson) => {
+      if (update.finality === 'finalized' && update.type === 'messages') {
+        if (lastSeen !== null && update.block.number <= lastSeen) return; // already delivered
+        lastSeen = update.block.number;
+      }
+      onUpdate(update);
+    };
+    // A replay too big for one answer: read it page by page, whole blocks at a time, then subscribe
+    // again from the block after the last one delivered.
+    let pageSize = CATCH_UP_PAGE;
+    const catchUp = async () => {
+      const before = lastSeen;
+      const fromBlock = lastSeen === null ? (options.fromBlock ?? 0) : lastSeen + 1;
+      const query = { decode: options.decode, includeUnverified: options.includeUnverified };
+      const method = `xcmp_get${kind}`;
+      const read = async (range: { fromBlock: number; toBlock?: number }, limit: number) => {
+        // A page over the server's response limit: ask for fewer messages (never fewer than a block).
+        for (;;) {
+          try {
+            return await this.call<MailboxJson>(method, [paraId, { ...query, ...range, limit }]);
+          } catch (error) {
+            if (!(error instanceof XcmpRpcError && error.code === RESPONSE_TOO_BIG && limit > 1)) throw error;
+            limit = Math.max(1, Math.floor(limit / 2));
+            pageSize = Math.min(pageSize, limit);
+          }
+        }
+      };
+      const page = await read({ fromBlock }, pageSize);
+      let blocks = groupByBlock(page.messages);
+      const full = page.messages.length === pageSize;
+      // A full page may end inside a block: keep that block for the next page; a block that fills a
+      // page alone is read whole.
+      if (full && blocks.length > 1) blocks.pop();
+      else if (full) {
+        const only = blocks[0]!.block.number;
+        blocks = groupByBlock((await read({ fromBlock: only, toBlock: only }, 10_000)).messages);
+      }
+      for (const block of blocks) deliver({ type: 'messages', finality: 'finalized', ...block });
+      if (!full && page.at) lastSeen = Math.max(lastSeen ?? 0, page.at.number);
+      if (lastSeen === before)
+        throw new Error(`catching up ${method} for ${paraId} made no progress at block ${fromBlock}`);
+    };
     return this.#subscribe(
       `xcmp_subscribe${kind}`,
       `xcmp_unsubscribe${kind}`,
       `xcmp_${kind.toLowerCase()}`,
       params,
-      (raw) => {
-        const update = raw as MailboxUpdateJson;
-        if (update.finality === 'finalized' && update.type === 'messages') {
-          if (lastSeen !== null && update.block.number <= lastSeen) return; // already delivered
-          lastSeen = update.block.number;
-        }
-        onUpdate(update);
-      },
+      (raw) => deliver(raw as MailboxUpdateJson),
       () => lastSeen,
+      catchUp,
     );
   }
 
@@ -337,4 +391,17 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
       socket.close();
     });
   }
+}
+
+/** Messages in store order, grouped into one update's worth per block. */
+function groupByBlock(
+  messages: readonly MessageJson[],
+): { block: { number: number; hash: string }; messages: MessageJson[] }[] {
+  const blocks: { block: { number: number; hash: string }; messages: MessageJson[] }[] = [];
+  for (const message of messages) {
+    const last = blocks[blocks.length - 1];
+    if (last && last.block.number === message.sentAt) last.messages.push(message);
+    else blocks.push({ block: { number: message.sentAt, hash: message.blockHash }, messages: [message] });
+  }
+  return blocks;
 }

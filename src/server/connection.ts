@@ -4,12 +4,16 @@
  *   only once the client has read enough of what it was sent: a client that does not read stops
  *   being served instead of making the server buffer for it (the node's message buffer semantics);
  * - notifications that pile up behind a client that does not read close the connection (1008);
- * - every byte written and not yet flushed counts in a process-wide total that admission checks.
+ * - every byte written and not yet flushed counts in a process-wide total; past it the connection
+ *   holding the most unread bytes is closed.
  */
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
 import type { RpcSession } from './jsonrpc.ts';
 import type { Metrics } from './metrics.ts';
+
+/** Unread bytes below which a connection's next request is worked on. */
+const REQUEST_LOW_MARK = 1024 * 1024;
 
 export interface ConnectionLimits {
   /** Messages a connection may leave unread. */
@@ -21,17 +25,56 @@ export interface ConnectionLimits {
   readonly pingIntervalMs: number;
 }
 
-/** Bytes written to clients and not yet flushed to the kernel, across all connections. */
+interface Sheddable {
+  /** Bytes sent to it and not yet flushed, when its socket is not draining; 0 when it is. */
+  stuckBytes(): number;
+  closeSlow(why: string): void;
+}
+
+/**
+ * Bytes written to clients and not yet flushed, across all connections. Past `max`, the connection
+ * holding the most bytes it does not read is closed as a slow consumer: memory is bounded and the
+ * clients that do read are not made to pay for the ones that do not.
+ */
 export class OutboundBytes {
   #total = 0;
+  readonly #max: number;
+  readonly #connections = new Set<Sheddable>();
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
   get total(): number {
     return this.#total;
   }
+
+  register(connection: Sheddable): () => void {
+    this.#connections.add(connection);
+    return () => this.#connections.delete(connection);
+  }
+
   add(bytes: number): void {
     this.#total += bytes;
+    while (this.#total > this.#max && this.#shedOne()) {}
   }
+
   remove(bytes: number): void {
     this.#total -= bytes;
+  }
+
+  #shedOne(): boolean {
+    let worst: Sheddable | null = null;
+    let most = 0;
+    for (const connection of this.#connections) {
+      const stuck = connection.stuckBytes();
+      if (stuck > most) {
+        most = stuck;
+        worst = connection;
+      }
+    }
+    worst?.closeSlow(`the server's send buffers are full (${this.#total} bytes)`);
+    return worst !== null;
   }
 }
 
@@ -53,14 +96,23 @@ export function serveConnection(
   const behind = () =>
     (unflushed >= limits.messageBufferCapacity || unflushedBytes >= limits.messageBufferBytes) &&
     ws.bufferedAmount > 0;
+  // The next request waits until the client has read what it was sent down to a low mark: a client
+  // that does not read has at most one answer built for it, not a buffer's worth.
+  const lowMark = Math.min(REQUEST_LOW_MARK, limits.messageBufferBytes);
+  const mustWait = () =>
+    (unflushed >= limits.messageBufferCapacity || unflushedBytes > lowMark) && ws.bufferedAmount > 0;
 
-  const closeSlow = () => {
+  const closeSlow = (why = 'its send buffer is full') => {
+    if (closed) return;
     closed = true;
+    accountedAtClose = true;
+    outbound.remove(unflushedBytes);
     metrics.slowConsumers.inc();
     logger.warn(
-      { remote, buffered: unflushed, bytes: unflushedBytes },
-      'closing a connection that does not read its messages (send buffer full)',
+      { remote, buffered: unflushed, bytes: unflushedBytes, why },
+      'closing a connection that does not read its messages',
     );
+    unflushedBytes = 0;
     ws.close(1008, 'send buffer full: consumer too slow');
     // The close frame queues behind what the kernel already holds; give the peer a moment to read it.
     setTimeout(() => ws.terminate(), 5000).unref();
@@ -74,7 +126,8 @@ export function serveConnection(
       closeSlow();
       return;
     }
-    const bytes = Buffer.byteLength(text);
+    // UTF-16 length: exact for the ASCII JSON sent here, and free (byteLength would flatten the string).
+    const bytes = text.length;
     unflushed += 1;
     unflushedBytes += bytes;
     outbound.add(bytes);
@@ -83,7 +136,7 @@ export function serveConnection(
       unflushed -= 1;
       unflushedBytes -= bytes;
       outbound.remove(bytes);
-      if (drained && !behind()) {
+      if (drained && !mustWait()) {
         const resolve = drained;
         drained = null;
         resolve();
@@ -91,6 +144,10 @@ export function serveConnection(
     });
   };
   const session = createSession(send);
+  const unregister = outbound.register({
+    stuckBytes: () => (ws.bufferedAmount > 0 ? unflushedBytes : 0),
+    closeSlow,
+  });
 
   const queue: string[] = [];
   let queuedBytes = 0;
@@ -99,7 +156,7 @@ export function serveConnection(
     if (working) return;
     working = true;
     while (queue.length > 0 && !closed) {
-      if (behind()) await new Promise<void>((resolve) => (drained = resolve));
+      if (mustWait()) await new Promise<void>((resolve) => (drained = resolve));
       const text = queue.shift()!;
       queuedBytes -= text.length;
       if (ws.isPaused && queue.length < limits.messageBufferCapacity && queuedBytes < limits.maxRequestSize)
@@ -131,9 +188,10 @@ export function serveConnection(
   ping.unref();
 
   ws.on('close', (code) => {
+    unregister();
+    if (!accountedAtClose) outbound.remove(unflushedBytes);
     closed = true;
     accountedAtClose = true;
-    outbound.remove(unflushedBytes);
     unflushedBytes = 0;
     queue.length = 0;
     drained?.();

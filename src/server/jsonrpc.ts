@@ -89,8 +89,6 @@ export interface SessionOptions {
   readonly maxBatchLength: number;
   /** Responses larger than this (bytes of JSON; a batch counts as one) are replaced by a -32008 error. */
   readonly maxResponseSize?: number;
-  /** Asked before each request is worked on; an error (-32009 busy) is answered instead of doing it. */
-  readonly admit?: () => RpcError | null;
   /** Wait for a fair turn before each request (see turns.ts); without it requests run at once. */
   readonly takeTurn?: () => Promise<void>;
   readonly observer?: CallObserver;
@@ -141,6 +139,8 @@ interface ActiveSubscription {
 /** One request's answer, serialized; `activate` releases held notifications once it is on the wire. */
 type Outcome = {
   readonly text: string | null;
+  /** The answer would have passed the byte budget (and was replaced by -32008). */
+  readonly overBudget?: boolean;
   readonly activate: (() => void) | null;
   /** Undoes a subscription whose response could not be sent (its batch was too big). */
   readonly cancel: (() => void) | null;
@@ -257,7 +257,7 @@ export class RpcSession {
       const outcome = await this.#handleRequest(request, limit - used);
       outcomes.push(outcome);
       if (outcome.text !== null) used += Buffer.byteLength(outcome.text) + 1;
-      if (used > limit || this.#closed) {
+      if (used > limit || outcome.overBudget || this.#closed) {
         for (const done of outcomes) done.cancel?.();
         this.#write(
           errorResponse(
@@ -298,14 +298,18 @@ export class RpcSession {
     return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json}}`;
   }
 
-  /** Serializes one answer, replacing it with -32008 when it passes `budget`. */
-  #answer(id: JsonRpcId, result: unknown, budget: number): string {
+  /** One answer, replaced with -32008 when it passes `budget`. */
+  #answer(id: JsonRpcId, result: unknown, budget: number): Outcome {
     const text = this.#success(id, result);
-    if (!exceeds(text, budget)) return text;
+    if (!exceeds(text, budget)) return { text, activate: null, cancel: null };
     const limit = this.#responseLimit;
-    return JSON.stringify(
-      errorResponse(id, ErrorCode.responseTooBig, 'Response is too big', `Exceeded max limit of ${limit}`),
+    const error = errorResponse(
+      id,
+      ErrorCode.responseTooBig,
+      'Response is too big',
+      `Exceeded max limit of ${limit}`,
     );
+    return { text: JSON.stringify(error), overBudget: true, activate: null, cancel: null };
   }
 
   async #handleRequest(request: unknown, budget: number): Promise<Outcome> {
@@ -329,8 +333,6 @@ export class RpcSession {
     }
     await this.#options.takeTurn?.();
     if (this.#closed) return NO_OUTCOME;
-    const refused = this.#options.admit?.();
-    if (refused) return hasId ? fail(echoId, refused.code, refused.message, refused.data) : NO_OUTCOME;
     const positional: readonly unknown[] =
       params === undefined || params === null ? [] : Array.isArray(params) ? params : [params];
     const observer = this.#options.observer;
@@ -340,15 +342,15 @@ export class RpcSession {
     try {
       const context: RpcContext = { ...this.#context, maxResultBytes: budget };
       const subscription = this.#handlers.subscriptions.get(method);
+      // A subscribe sent as a notification could never be told its id, nor unsubscribed: ignore it.
+      if (subscription && !hasId) return NO_OUTCOME;
       if (subscription) {
         const [subscriptionId, activate, cancel] = await this.#subscribe(subscription, positional, context);
-        return { text: hasId ? this.#answer(echoId, subscriptionId, budget) : null, activate, cancel };
+        return { ...this.#answer(echoId, subscriptionId, budget), activate, cancel };
       }
       if (this.#unsubscribeMethods.has(method)) {
         const result = this.#unsubscribe(method, positional);
-        return hasId
-          ? { text: this.#answer(echoId, result, budget), activate: null, cancel: null }
-          : NO_OUTCOME;
+        return hasId ? this.#answer(echoId, result, budget) : NO_OUTCOME;
       }
       const handler = this.#handlers.methods.get(method) ?? this.#fallbackFor(method);
       if (!handler) {
@@ -356,13 +358,14 @@ export class RpcSession {
         return hasId ? fail(echoId, ErrorCode.methodNotFound, 'Method not found') : NO_OUTCOME;
       }
       const result = await handler(positional, context);
-      return hasId
-        ? { text: this.#answer(echoId, result, budget), activate: null, cancel: null }
-        : NO_OUTCOME;
+      return hasId ? this.#answer(echoId, result, budget) : NO_OUTCOME;
     } catch (error) {
       isError = true;
       if (!hasId) return NO_OUTCOME;
-      if (error instanceof RpcError) return fail(echoId, error.code, error.message, error.data);
+      if (error instanceof RpcError) {
+        const outcome = fail(echoId, error.code, error.message, error.data);
+        return error.code === ErrorCode.responseTooBig ? { ...outcome, overBudget: true } : outcome;
+      }
       this.#options.onInternalError?.(method, error);
       return fail(echoId, ErrorCode.internal, 'Internal error');
     } finally {
@@ -416,7 +419,9 @@ export class RpcSession {
       () => {
         const held = active.pending ?? [];
         active.pending = null;
-        for (const result of held) this.#notify(handler.notification, id, result);
+        // What was held (a replay) is part of the answer, bounded by the response budget: it is
+        // sent as the response is, not counted against the client as unread notifications.
+        for (const result of held) this.#notify(handler.notification, id, result, false);
         if (active.endedWith) this.#notifyEnd(handler.notification, id, active.endedWith);
       },
       () => {
@@ -453,15 +458,15 @@ export class RpcSession {
     this.#send(JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, error: body } }), true);
   }
 
-  #notify(method: string, subscription: string, result: unknown): void {
+  #notify(method: string, subscription: string, result: unknown, live = true): void {
     if (this.#closed) return;
     if (result instanceof RawJson) {
       this.#send(
         `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":"${subscription}","result":${result.json}}}`,
-        true,
+        live,
       );
       return;
     }
-    this.#send(JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, result } }), true);
+    this.#send(JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, result } }), live);
   }
 }

@@ -45,11 +45,6 @@ export class Metrics {
     help: 'Connections closed because their send buffer was full',
     registers: [this.registry],
   });
-  readonly requestsRefusedBusy = new Counter({
-    name: 'xcmp_rpc_requests_refused_busy',
-    help: 'Requests answered -32009 because too many bytes were waiting for slow clients',
-    registers: [this.registry],
-  });
   readonly upstreamSubscriptionsEnded = new Counter({
     name: 'xcmp_upstream_subscriptions_ended',
     help: 'Proxied subscriptions ended with an error because the node would not renew them after a reconnect',

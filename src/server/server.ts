@@ -9,7 +9,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log.ts';
 import { readBody } from './body.ts';
 import { OutboundBytes, serveConnection } from './connection.ts';
-import { ErrorCode, errorResponse, RpcError, type RpcHandlers, RpcSession } from './jsonrpc.ts';
+import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from './jsonrpc.ts';
 import { listen } from './listen.ts';
 import type { Metrics } from './metrics.ts';
 import { nextTurn } from './turns.ts';
@@ -26,7 +26,7 @@ export interface ServerLimits {
   readonly messageBufferCapacity: number;
   /** The same in bytes. */
   readonly messageBufferBytes: number;
-  /** Bytes written and not yet flushed across all connections; beyond it new requests get -32009. */
+  /** Bytes written and not yet flushed across all connections; beyond it the slowest reader is closed. */
   readonly maxOutboundBytes: number;
   readonly pingIntervalMs: number;
 }
@@ -38,8 +38,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxResponseSize: 15 * 1024 * 1024,
   maxBatchLength: 1000,
   messageBufferCapacity: 64,
-  messageBufferBytes: 16 * 1024 * 1024,
-  maxOutboundBytes: 256 * 1024 * 1024,
+  messageBufferBytes: 4 * 1024 * 1024,
+  maxOutboundBytes: 64 * 1024 * 1024,
   pingIntervalMs: 30_000,
 };
 
@@ -81,7 +81,7 @@ export function originAllowed(origin: string | undefined, cors: ServerOptions['c
   return cors === '*' || cors.includes(origin);
 }
 
-function sessionOptionsFor(options: ServerOptions, limits: ServerLimits, outbound: OutboundBytes) {
+function sessionOptionsFor(options: ServerOptions, limits: ServerLimits) {
   const { logger, metrics } = options;
   return {
     maxSubscriptions: limits.maxSubscriptionsPerConnection,
@@ -89,15 +89,6 @@ function sessionOptionsFor(options: ServerOptions, limits: ServerLimits, outboun
     maxResponseSize: limits.maxResponseSize,
     observer: metrics.observer,
     takeTurn: nextTurn,
-    admit: () => {
-      if (outbound.total <= limits.maxOutboundBytes) return null;
-      metrics.requestsRefusedBusy.inc();
-      return new RpcError(
-        ErrorCode.serverBusy,
-        'Server is busy, try again later',
-        `${outbound.total} bytes are waiting for slow clients (limit ${limits.maxOutboundBytes})`,
-      );
-    },
     onInternalError: (method: string, error: unknown) =>
       logger.error(
         { method, err: (error as Error).message, stack: (error as Error).stack },
@@ -198,8 +189,8 @@ function koaApp(
 export async function startServer(options: ServerOptions): Promise<RpcServer> {
   const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const { metrics, logger, handlers } = options;
-  const outbound = new OutboundBytes();
-  const sessionOptions = sessionOptionsFor(options, limits, outbound);
+  const outbound = new OutboundBytes(limits.maxOutboundBytes);
+  const sessionOptions = sessionOptionsFor(options, limits);
   const server: Server = createServer(koaApp(options, limits, sessionOptions, outbound).callback());
   const sockets = new Set<WebSocket>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxRequestSize });

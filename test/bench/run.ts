@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, or the ones named on the command line (e.g. `npm run bench -- decode`). */
+import { benchAbuse } from './abuse.ts';
 import { benchDecode } from './decode.ts';
 import { benchDevnet } from './devnet.ts';
 import { benchIngest } from './ingest.ts';
@@ -6,6 +7,7 @@ import { benchNotify } from './notify.ts';
 import { benchProxy } from './proxy.ts';
 
 const benches: Record<string, () => Promise<void>> = {
+  abuse: benchAbuse,
   decode: benchDecode,
   devnet: benchDevnet,
   ingest: benchIngest,

@@ -64,3 +64,49 @@ export async function rpcSocket(url: string, headers: Record<string, string> = {
     close: () => socket.close(),
   };
 }
+
+/**
+ * Sends a frame followed by a sentinel call; frames on one connection are answered in order, so
+ * what arrives before the sentinel's answer is everything the frame produced (maybe nothing).
+ */
+export async function exchanger(url: string) {
+  const client = await rpcSocket(url);
+  client.socket.on('close', (code, reason) => {
+    if (code !== 1000 && code !== 1005)
+      process.stderr.write(`# exchanger closed by the server: ${code} ${reason}\n`);
+  });
+  let sentinel = 0;
+  const received: unknown[] = [];
+  let waiting: { id: string; resolve: (frames: unknown[]) => void } | null = null;
+  client.socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as { id?: unknown };
+    if (waiting && !Array.isArray(frame) && frame.id === waiting.id) {
+      const { resolve } = waiting;
+      waiting = null;
+      resolve(received.splice(0));
+      return;
+    }
+    received.push(frame);
+  });
+  return {
+    exchange(text: string): Promise<unknown[]> {
+      const id = `sentinel-${sentinel++}`;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no answer within 10 s after: ${text.slice(0, 200)}`)),
+          10_000,
+        );
+        waiting = {
+          id,
+          resolve: (frames) => {
+            clearTimeout(timer);
+            resolve(frames);
+          },
+        };
+        client.socket.send(text);
+        client.socket.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'rpc_methods' }));
+      });
+    },
+    close: () => client.close(),
+  };
+}

@@ -213,7 +213,7 @@ describe('slow consumers', () => {
       { messageSize: { min: 20_000, max: 45_000 } },
       { limits: { messageBufferCapacity: 8 } },
     );
-    await advance(stack, 40);
+    await advance(stack, 4);
   });
   after(() => stack?.close());
 
@@ -221,25 +221,27 @@ describe('slow consumers', () => {
     const socket = new WebSocket(stack.sidecar.server.url);
     await new Promise((resolve) => socket.once('open', resolve));
     const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
-    // Stop reading, then ask for a replay of ~40 blocks of 3 large messages each (tens of MB).
-    (socket as unknown as { _socket: { pause(): void } })._socket.pause();
-    for (const para of [1000, 2000, 2001, 2004]) {
+    const subscribed = new Promise<void>((resolve) => {
+      let answers = 0;
+      socket.on('message', (data) => {
+        if ((JSON.parse(data.toString()) as { id?: number }).id !== undefined && ++answers === 4) resolve();
+      });
+    });
+    for (const para of [1000, 2000, 2001, 2004])
       socket.send(
         JSON.stringify({
           jsonrpc: '2.0',
           id: para,
           method: 'xcmp_subscribeInbox',
-          params: [para, { fromBlock: 1, decode: true }],
+          params: [para, { decode: true }],
         }),
       );
-    }
-    const timeout = setTimeout(
-      () => (socket as unknown as { _socket: { resume(): void } })._socket.resume(),
-      5000,
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-    (socket as unknown as { _socket: { resume(): void } })._socket.resume();
-    clearTimeout(timeout);
+    await subscribed;
+    // Stop reading, while live blocks of 3 large messages per recipient keep coming (tens of MB).
+    const raw = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    await advance(stack, 40);
+    raw.resume(); // to read the close frame
     assert.equal(await closed, 1008);
     const metrics = await (await fetch(`${stack.sidecar.server.httpUrl}/metrics`)).text();
     assert.match(metrics, /xcmp_rpc_slow_consumers_disconnected 1/);

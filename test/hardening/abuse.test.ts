@@ -1,0 +1,208 @@
+/**
+ * The fault and abuse battery against the real CLI in its own process, with its peak memory read
+ * from /proc: huge batches over WebSocket and HTTP, slow readers, and 10,000 hostile inputs. The
+ * full battery with more inputs and the ingest stall figures is `npm run bench -- abuse`.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { StatusJson } from '../../rpc/schemas.ts';
+import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import { type ChildSidecar, httpCall, spawnSidecar } from '../helpers/child.ts';
+import { errorsIn, hostileInputs, INTERNALS } from '../helpers/hostile.ts';
+import { exchanger, rpcSocket } from '../helpers/rpc-socket.ts';
+import { eventually } from '../helpers/wait.ts';
+
+const RSS_LIMIT_MB = 512;
+const PARAS = [1000, 2000, 2001, 2002, 2003, 2004];
+
+const inboxBatch = (count: number, limit: number) =>
+  JSON.stringify(
+    Array.from({ length: count }, (_, i) => ({
+      jsonrpc: '2.0',
+      id: i,
+      method: 'xcmp_getInbox',
+      params: [PARAS[1 + (i % 5)], { limit }],
+    })),
+  );
+
+async function synced(sidecar: ChildSidecar, devnet: Devnet): Promise<void> {
+  await eventually(
+    async () =>
+      (await httpCall<StatusJson>(sidecar.httpUrl, 'xcmp_status')).synced === devnet.chain.finalized.number,
+    { timeoutMs: 60_000, what: 'sidecar synced' },
+  );
+}
+
+describe('abuse battery (real CLI, separate process)', () => {
+  let devnet: Devnet;
+  let sidecar: ChildSidecar;
+  let storedPerRecipient = 0;
+  before(async () => {
+    devnet = await startDevnet({
+      blockTimeMs: 0,
+      retainBlocks: 2000,
+      initialBlocks: 3,
+      paras: PARAS,
+      messageSize: { min: 1000, max: 2000 },
+    });
+    const db = join(mkdtempSync(join(tmpdir(), 'xcmp-abuse-')), 'store.sqlite');
+    sidecar = await spawnSidecar(['--node', devnet.url, '--port', '0', '--db', db, '--log', 'error']);
+    // ~400 blocks, produced in steps so the devnet keeps answering the sidecar meanwhile.
+    for (let i = 0; i < 20; i++) {
+      devnet.newBlocks(20);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await synced(sidecar, devnet);
+    const inbox = await httpCall<{ messages: unknown[] }>(sidecar.httpUrl, 'xcmp_getInbox', [
+      2000,
+      { limit: 10_000 },
+    ]);
+    storedPerRecipient = inbox.messages.length;
+    const { rssMb } = sidecar.memory();
+    const m = await (await fetch(`${sidecar.httpUrl}/metrics`)).text();
+    process.stderr.write(
+      `# abuse: ${m
+        .split('\n')
+        .filter((l) => /^xcmp_(nodejs_heap_size|nodejs_external|process_resident)/.test(l))
+        .join(' | ')}\n`,
+    );
+    process.stderr.write(
+      `# abuse: ${storedPerRecipient} messages per recipient stored; sidecar RSS ${rssMb.toFixed(0)} MB before abuse\n`,
+    );
+  });
+  after(async () => {
+    if (sidecar && sidecar.child.exitCode !== null)
+      process.stderr.write(`sidecar exited: ${sidecar.stderr()}\n`);
+    await sidecar?.stop();
+    await devnet?.close();
+  });
+
+  const assertBounded = (what: string) => {
+    const { peakMb, rssMb } = sidecar.memory();
+    assert.ok(
+      peakMb < RSS_LIMIT_MB,
+      `${what}: peak RSS ${peakMb.toFixed(0)} MB (now ${rssMb.toFixed(0)} MB)`,
+    );
+    return peakMb;
+  };
+
+  it('one 25 KB frame asking for gigabytes (300 × xcmp_getInbox limit 10,000) gets -32008, memory stays bounded', async (t) => {
+    assert.ok(storedPerRecipient >= 1500, `${storedPerRecipient} messages per recipient stored`);
+    const client = await rpcSocket(sidecar.url);
+    try {
+      for (const count of [300, 1000]) {
+        const text = inboxBatch(count, 10_000);
+        const started = performance.now();
+        const answer = await client.raw(text);
+        const ms = performance.now() - started;
+        assert.ok(!Array.isArray(answer), 'the whole batch is replaced by one error');
+        const [error] = errorsIn(answer);
+        assert.equal(error?.code, -32008);
+        assert.equal(error?.message, 'The batch response was too large');
+        t.diagnostic(
+          `batch of ${count} (${(text.length / 1024).toFixed(0)} KB frame): -32008 in ${ms.toFixed(0)} ms`,
+        );
+      }
+      // A batch whose answers fit is answered in full, in order.
+      const small = (await client.raw(inboxBatch(1000, 1))) as {
+        id: number;
+        result: { messages: unknown[] };
+      }[];
+      assert.equal(small.length, 1000);
+      assert.ok(small.every((answer, i) => answer.id === i && answer.result.messages.length === 1));
+    } finally {
+      client.close();
+    }
+    t.diagnostic(`peak RSS ${assertBounded('WebSocket batches').toFixed(0)} MB`);
+  });
+
+  it('the same over HTTP POST, and one call under the limit answers in full', async (t) => {
+    const response = await fetch(sidecar.httpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: inboxBatch(300, 10_000),
+    });
+    const body = await response.text();
+    assert.ok(body.length < 1024, `${body.length} bytes`);
+    assert.equal(errorsIn(JSON.parse(body))[0]?.code, -32008);
+    const full = await httpCall<{ messages: unknown[] }>(sidecar.httpUrl, 'xcmp_getInbox', [
+      2001,
+      { limit: 10_000 },
+    ]);
+    assert.ok(full.messages.length >= 1500);
+    t.diagnostic(`peak RSS ${assertBounded('HTTP batch').toFixed(0)} MB`);
+  });
+
+  it('10 slow readers × 100 large responses stay bounded, and others are still served', async (t) => {
+    const readers = await Promise.all(Array.from({ length: 10 }, () => rpcSocket(sidecar.url)));
+    for (const reader of readers) {
+      reader.socket.pause(); // reads nothing from now on
+      for (let i = 0; i < 100; i++)
+        reader.socket.send(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: i,
+            method: 'xcmp_getInbox',
+            params: [2000 + (i % 5), { limit: 1000 }],
+          }),
+        );
+    }
+    const pending = () => httpCall<StatusJson>(sidecar.httpUrl, 'xcmp_status');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const started = performance.now();
+    await pending();
+    const answerMs = performance.now() - started;
+    const m = await (await fetch(`${sidecar.httpUrl}/metrics`)).text();
+    process.stderr.write(
+      `# abuse: ${m
+        .split('\n')
+        .filter((l) => /^xcmp_(nodejs_heap_size|nodejs_external|process_resident)/.test(l))
+        .join(' | ')}\n`,
+    );
+    const peak = assertBounded('slow readers');
+    const { rssMb } = sidecar.memory();
+    for (const reader of readers) reader.socket.terminate();
+    t.diagnostic(
+      `10 slow readers: peak RSS ${peak.toFixed(0)} MB, RSS ${rssMb.toFixed(0)} MB; another client answered in ${answerMs.toFixed(0)} ms`,
+    );
+    assert.ok(answerMs < 2000, `${answerMs} ms`);
+  });
+
+  it('10,000 hostile inputs: every one answered or ignored as JSON-RPC says, no -32603, no internals, server alive', async (t) => {
+    const inputs = hostileInputs(10_000, 11);
+    const clients = await Promise.all(Array.from({ length: 8 }, () => exchanger(sidecar.url)));
+    const byCode = new Map<number, number>();
+    let frames = 0;
+    const bad: string[] = [];
+    await Promise.all(
+      clients.map(async (client, c) => {
+        for (let i = c; i < inputs.length; i += clients.length) {
+          const input = inputs[i]!;
+          for (const frame of await client.exchange(input.text)) {
+            frames++;
+            for (const error of errorsIn(frame)) {
+              byCode.set(error.code, (byCode.get(error.code) ?? 0) + 1);
+              const text = `${error.message} ${JSON.stringify(error.data ?? '')}`;
+              if (error.code === -32603 || INTERNALS.test(text))
+                bad.push(`${input.kind}: ${input.text.slice(0, 120)} → ${text.slice(0, 200)}`);
+            }
+          }
+        }
+      }),
+    );
+    for (const client of clients) client.close();
+    t.diagnostic(
+      `${inputs.length} inputs, ${frames} frames back; errors by code: ${JSON.stringify(Object.fromEntries(byCode))}`,
+    );
+    assert.deepEqual(bad.slice(0, 10), []);
+    assert.ok(frames > inputs.length * 0.8, `${frames} frames`);
+    const status = await httpCall<StatusJson>(sidecar.httpUrl, 'xcmp_status');
+    assert.equal(status.node.connected, true);
+    devnet.newBlocks(3);
+    await synced(sidecar, devnet);
+    t.diagnostic(`peak RSS ${assertBounded('hostile inputs').toFixed(0)} MB`);
+  });
+});
