@@ -42,10 +42,19 @@ describe('replays larger than the response limit', () => {
     await client.subscribeInbox(2000, (update) => updates.push(update), { fromBlock: 1 });
     await advance(stack, 5);
     const all = sidecar.store.inbox(2000);
-    await eventually(() => updates.flatMap((u) => u.messages).length >= all.length, { what: 'every message delivered' });
+    await eventually(() => updates.flatMap((u) => u.messages).length >= all.length, {
+      what: 'every message delivered',
+    });
     const delivered = updates.flatMap((u) => u.messages.map((m) => m.id));
-    assert.deepEqual(delivered, all.map((m) => `${m.sentAt}-${m.sender}-${m.recipient}-${m.index}`));
+    assert.deepEqual(
+      delivered,
+      all.map((m) => `${m.sentAt}-${m.sender}-${m.recipient}-${m.index}`),
+    );
     const blocks = updates.map((u) => u.block.number);
-    assert.deepEqual(blocks, [...new Set(blocks)].sort((a, b) => a - b), 'each block once, in order');
+    assert.deepEqual(
+      blocks,
+      [...new Set(blocks)].sort((a, b) => a - b),
+      'each block once, in order',
+    );
   });
 });
