@@ -73,6 +73,8 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
 
   constructor(config: DevnetConfig, encoder: DevnetEncoder) {
     super();
+    // One listener per head subscription of every client: many is normal, not a leak.
+    this.setMaxListeners(0);
     this.config = config;
     this.encoder = encoder;
     this.runtime = new RelayRuntimeModel(config, encoder);

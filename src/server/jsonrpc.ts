@@ -89,6 +89,8 @@ export interface SessionOptions {
   readonly maxBatchLength: number;
   /** Responses larger than this (bytes of JSON; a batch counts as one) are replaced by a -32008 error. */
   readonly maxResponseSize?: number;
+  /** Bytes of answers held by batches still being worked on, across sessions; past `max` a batch gets -32009. */
+  readonly batchesInProgress?: { bytes: number; readonly max: number };
   /** Wait for a fair turn before each request (see turns.ts); without it requests run at once. */
   readonly takeTurn?: () => Promise<void>;
   readonly observer?: CallObserver;
@@ -250,29 +252,43 @@ export class RpcSession {
    * first call that would pass it stops the batch (nothing after it is worked on).
    */
   async #handleBatch(requests: readonly unknown[]): Promise<void> {
-    const limit = this.#responseLimit;
+    const held = this.#options.batchesInProgress;
     const outcomes: Outcome[] = [];
     let used = 2; // the brackets
-    for (const request of requests) {
-      const outcome = await this.#handleRequest(request, limit - used);
-      outcomes.push(outcome);
-      if (outcome.text !== null) used += Buffer.byteLength(outcome.text) + 1;
-      if (used > limit || outcome.overBudget || this.#closed) {
-        for (const done of outcomes) done.cancel?.();
-        this.#write(
-          errorResponse(
-            null,
-            ErrorCode.responseTooBig,
-            'The batch response was too large',
-            `Exceeded max limit of ${limit}`,
-          ),
-        );
-        return;
+    try {
+      for (const request of requests) {
+        // Answers of batches in progress wait in memory until their batch is done: bounded across sessions.
+        if (held && held.bytes > held.max) return this.#abortBatch(outcomes, ErrorCode.serverBusy);
+        const outcome = await this.#handleRequest(request, this.#responseLimit - used);
+        outcomes.push(outcome);
+        const bytes = outcome.text === null ? 0 : Buffer.byteLength(outcome.text) + 1;
+        used += bytes;
+        if (held) held.bytes += bytes;
+        if (used > this.#responseLimit || outcome.overBudget || this.#closed)
+          return this.#abortBatch(outcomes, ErrorCode.responseTooBig);
       }
+      const texts = outcomes.flatMap((o) => (o.text === null ? [] : [o.text]));
+      if (texts.length > 0) this.#sendText(`[${texts.join(',')}]`);
+      for (const outcome of outcomes) outcome.activate?.();
+    } finally {
+      if (held) held.bytes -= used - 2;
     }
-    const texts = outcomes.flatMap((o) => (o.text === null ? [] : [o.text]));
-    if (texts.length > 0) this.#sendText(`[${texts.join(',')}]`);
-    for (const outcome of outcomes) outcome.activate?.();
+  }
+
+  /** Answers a whole batch with one error (as jsonrpsee does), undoing the subscriptions it made. */
+  #abortBatch(outcomes: readonly Outcome[], code: number): void {
+    for (const done of outcomes) done.cancel?.();
+    const limit = this.#responseLimit;
+    this.#write(
+      code === ErrorCode.responseTooBig
+        ? errorResponse(null, code, 'The batch response was too large', `Exceeded max limit of ${limit}`)
+        : errorResponse(
+            null,
+            code,
+            'Server is busy, try again later',
+            'too many batch answers are being built',
+          ),
+    );
   }
 
   close(): void {

@@ -89,6 +89,7 @@ function sessionOptionsFor(options: ServerOptions, limits: ServerLimits) {
     maxResponseSize: limits.maxResponseSize,
     observer: metrics.observer,
     takeTurn: nextTurn,
+    batchesInProgress: { bytes: 0, max: limits.maxOutboundBytes },
     onInternalError: (method: string, error: unknown) =>
       logger.error(
         { method, err: (error as Error).message, stack: (error as Error).stack },

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatusJson } from '../../rpc/schemas.ts';
 import { type ChildSidecar, httpCall, spawnSidecar } from '../helpers/child.ts';
-import { errorsIn, hostileInputs, INTERNALS } from '../helpers/hostile.ts';
-import { exchanger, rpcSocket } from '../helpers/rpc-socket.ts';
+import { errorsIn, runHostile, slowReaders } from '../helpers/hostile.ts';
+import { rpcSocket } from '../helpers/rpc-socket.ts';
 
 const PARAS = '1000,2000,2001,2002,2003,2004';
 const BLOCK_MS = 200;
@@ -86,30 +86,8 @@ async function phase(
 }
 
 async function hostile(url: string, count: number, seed: number) {
-  const inputs = hostileInputs(count, seed);
-  const clients = await Promise.all(Array.from({ length: 8 }, () => exchanger(url)));
-  const codes = new Map<number, number>();
-  let answers = 0;
-  let bad = 0;
-  await Promise.all(
-    clients.map(async (client, c) => {
-      for (let i = c; i < inputs.length; i += clients.length) {
-        for (const frame of await client.exchange(inputs[i]!.text)) {
-          answers++;
-          for (const error of errorsIn(frame)) {
-            codes.set(error.code, (codes.get(error.code) ?? 0) + 1);
-            if (
-              error.code === -32603 ||
-              INTERNALS.test(`${error.message} ${JSON.stringify(error.data ?? '')}`)
-            )
-              bad++;
-          }
-        }
-      }
-    }),
-  );
-  for (const client of clients) client.close();
-  return { inputs: count, answers, codes, bad };
+  const run = await runHostile(url, count, seed);
+  return { inputs: run.inputs, answers: run.frames, codes: run.codes, bad: run.bad.length };
 }
 
 function inboxBatch(count: number): string {
@@ -144,22 +122,10 @@ async function batches(sidecar: ChildSidecar) {
   return { inputs: 50, answers, codes, bad: 0 };
 }
 
-async function slowReaders(sidecar: ChildSidecar) {
-  const readers = await Promise.all(Array.from({ length: 10 }, () => rpcSocket(sidecar.url)));
-  for (const reader of readers) {
-    reader.socket.pause();
-    for (let i = 0; i < 100; i++)
-      reader.socket.send(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: i,
-          method: 'xcmp_getInbox',
-          params: [2000 + (i % 5), { limit: 1000 }],
-        }),
-      );
-  }
+async function slowReading(sidecar: ChildSidecar) {
+  const readers = await slowReaders(sidecar.url, 10, 100);
   await new Promise((resolve) => setTimeout(resolve, 5000));
-  for (const reader of readers) reader.socket.terminate();
+  readers.terminate();
   return { inputs: 1000, answers: 0, codes: new Map<number, number>(), bad: 0 };
 }
 
@@ -181,7 +147,7 @@ export async function benchAbuse(): Promise<void> {
     await phase('batches: 40 × 300 WS + 10 × 1000 HTTP', devnet.url, sidecar, () => batches(sidecar)),
   );
   phases.push(
-    await phase('10 slow readers × 100 responses', devnet.url, sidecar, () => slowReaders(sidecar)),
+    await phase('10 slow readers × 100 responses', devnet.url, sidecar, () => slowReading(sidecar)),
   );
   phases.push(await phase('hostile inputs', devnet.url, sidecar, () => hostile(sidecar.url, 50_000, 7)));
   const alive = await httpCall<StatusJson>(sidecar.httpUrl, 'xcmp_status');

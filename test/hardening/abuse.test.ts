@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import type { StatusJson } from '../../rpc/schemas.ts';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { type ChildSidecar, httpCall, spawnSidecar } from '../helpers/child.ts';
-import { errorsIn, hostileInputs, INTERNALS } from '../helpers/hostile.ts';
-import { exchanger, rpcSocket } from '../helpers/rpc-socket.ts';
+import { errorsIn, runHostile, slowReaders } from '../helpers/hostile.ts';
+import { rpcSocket } from '../helpers/rpc-socket.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const RSS_LIMIT_MB = 512;
@@ -62,13 +62,6 @@ describe('abuse battery (real CLI, separate process)', () => {
     ]);
     storedPerRecipient = inbox.messages.length;
     const { rssMb } = sidecar.memory();
-    const m = await (await fetch(`${sidecar.httpUrl}/metrics`)).text();
-    process.stderr.write(
-      `# abuse: ${m
-        .split('\n')
-        .filter((l) => /^xcmp_(nodejs_heap_size|nodejs_external|process_resident)/.test(l))
-        .join(' | ')}\n`,
-    );
     process.stderr.write(
       `# abuse: ${storedPerRecipient} messages per recipient stored; sidecar RSS ${rssMb.toFixed(0)} MB before abuse\n`,
     );
@@ -137,34 +130,15 @@ describe('abuse battery (real CLI, separate process)', () => {
   });
 
   it('10 slow readers × 100 large responses stay bounded, and others are still served', async (t) => {
-    const readers = await Promise.all(Array.from({ length: 10 }, () => rpcSocket(sidecar.url)));
-    for (const reader of readers) {
-      reader.socket.pause(); // reads nothing from now on
-      for (let i = 0; i < 100; i++)
-        reader.socket.send(
-          JSON.stringify({
-            jsonrpc: '2.0',
-            id: i,
-            method: 'xcmp_getInbox',
-            params: [2000 + (i % 5), { limit: 1000 }],
-          }),
-        );
-    }
+    const readers = await slowReaders(sidecar.url, 10, 100);
     const pending = () => httpCall<StatusJson>(sidecar.httpUrl, 'xcmp_status');
     await new Promise((resolve) => setTimeout(resolve, 3000));
     const started = performance.now();
     await pending();
     const answerMs = performance.now() - started;
-    const m = await (await fetch(`${sidecar.httpUrl}/metrics`)).text();
-    process.stderr.write(
-      `# abuse: ${m
-        .split('\n')
-        .filter((l) => /^xcmp_(nodejs_heap_size|nodejs_external|process_resident)/.test(l))
-        .join(' | ')}\n`,
-    );
     const peak = assertBounded('slow readers');
     const { rssMb } = sidecar.memory();
-    for (const reader of readers) reader.socket.terminate();
+    readers.terminate();
     t.diagnostic(
       `10 slow readers: peak RSS ${peak.toFixed(0)} MB, RSS ${rssMb.toFixed(0)} MB; another client answered in ${answerMs.toFixed(0)} ms`,
     );
@@ -172,33 +146,12 @@ describe('abuse battery (real CLI, separate process)', () => {
   });
 
   it('10,000 hostile inputs: every one answered or ignored as JSON-RPC says, no -32603, no internals, server alive', async (t) => {
-    const inputs = hostileInputs(10_000, 11);
-    const clients = await Promise.all(Array.from({ length: 8 }, () => exchanger(sidecar.url)));
-    const byCode = new Map<number, number>();
-    let frames = 0;
-    const bad: string[] = [];
-    await Promise.all(
-      clients.map(async (client, c) => {
-        for (let i = c; i < inputs.length; i += clients.length) {
-          const input = inputs[i]!;
-          for (const frame of await client.exchange(input.text)) {
-            frames++;
-            for (const error of errorsIn(frame)) {
-              byCode.set(error.code, (byCode.get(error.code) ?? 0) + 1);
-              const text = `${error.message} ${JSON.stringify(error.data ?? '')}`;
-              if (error.code === -32603 || INTERNALS.test(text))
-                bad.push(`${input.kind}: ${input.text.slice(0, 120)} → ${text.slice(0, 200)}`);
-            }
-          }
-        }
-      }),
-    );
-    for (const client of clients) client.close();
+    const { inputs, frames, codes, bad } = await runHostile(sidecar.url, 10_000, 11);
     t.diagnostic(
-      `${inputs.length} inputs, ${frames} frames back; errors by code: ${JSON.stringify(Object.fromEntries(byCode))}`,
+      `${inputs} inputs, ${frames} frames back; errors by code: ${JSON.stringify(Object.fromEntries(codes))}`,
     );
     assert.deepEqual(bad.slice(0, 10), []);
-    assert.ok(frames > inputs.length * 0.8, `${frames} frames`);
+    assert.ok(frames > inputs * 0.8, `${frames} frames`);
     const status = await httpCall<StatusJson>(sidecar.httpUrl, 'xcmp_status');
     assert.equal(status.node.connected, true);
     devnet.newBlocks(3);

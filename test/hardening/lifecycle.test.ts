@@ -8,29 +8,16 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { silentLogger } from '../../src/log.ts';
 import { startSidecar } from '../../src/sidecar.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import { runCliAsync } from '../helpers/cli.ts';
+import { notReadyNode } from '../helpers/not-ready-node.ts';
 import { advance, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'xcmp-lifecycle-'));
-
-/** A node that accepts connections and answers every request with an error (a node not ready yet). */
-async function notReadyNode(): Promise<{ url: string; close(): Promise<void> }> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  await new Promise((resolve) => wss.once('listening', resolve));
-  wss.on('connection', (socket) =>
-    socket.on('message', (data) => {
-      const { id } = JSON.parse(data.toString()) as { id: unknown };
-      socket.send(JSON.stringify({ jsonrpc: '2.0', id, error: { code: -32000, message: 'not ready' } }));
-    }),
-  );
-  const { port } = wss.address() as { port: number };
-  return { url: `ws://127.0.0.1:${port}`, close: () => new Promise((resolve) => wss.close(() => resolve())) };
-}
 
 function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -70,7 +57,7 @@ describe('lifecycle', () => {
   });
 
   it('a start that fails after connecting stops everything it started: port, database lock, node connection', async () => {
-    const node = await notReadyNode();
+    const node = await notReadyNode('not ready');
     cleanups.push(() => node.close());
     const db = join(dir, 'failed-start.sqlite');
     const port = await freePort();
@@ -83,7 +70,7 @@ describe('lifecycle', () => {
   });
 
   it('the CLI exits 1 on such a start instead of serving on with ingest dead', async () => {
-    const node = await notReadyNode();
+    const node = await notReadyNode('not ready');
     cleanups.push(() => node.close());
     const port = await freePort();
     const started = Date.now();

@@ -5,37 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { WebSocketServer } from 'ws';
 import { startDevnet } from '../../src/devnet/index.ts';
-import { silentLogger } from '../../src/log.ts';
-import { startSidecar } from '../../src/sidecar.ts';
+import { notReadyNode } from '../helpers/not-ready-node.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
-import { advance, startStack } from '../helpers/sidecar.ts';
+import { advance, sidecarOn, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
 
 /** Ingest's own: finalized heads and new heads. */
 const SIDECAR_OWN = 2;
-
-/** A node whose port is open but which is not ready: every request gets an error answer. */
-async function notReadyNode(): Promise<{ port: number; close(): Promise<void> }> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  await new Promise((resolve) => wss.once('listening', resolve));
-  wss.on('connection', (socket) => {
-    socket.on('message', (data) => {
-      const request = JSON.parse(data.toString()) as { id: unknown };
-      socket.send(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: request.id,
-          error: { code: -32000, message: 'node is starting' },
-        }),
-      );
-    });
-  });
-  const port = (wss.address() as { port: number }).port;
-  return { port, close: () => new Promise((resolve) => wss.close(() => resolve())) };
-}
 
 describe('proxied subscriptions across a node restart', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -95,14 +73,7 @@ describe('proxied subscriptions across a node restart', () => {
     cleanups.push(() => notReady.close());
     const relay = await tcpRelay(devnet.port);
     cleanups.push(() => relay.close());
-    const sidecar = await startSidecar({
-      nodeUrl: relay.url,
-      dbPath: ':memory:',
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-      startAt: 1,
-    });
+    const sidecar = await sidecarOn(relay.url);
     cleanups.push(() => sidecar.close());
     const client = await rpcSocket(sidecar.server.url);
     cleanups.push(() => client.close());

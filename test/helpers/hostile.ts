@@ -3,6 +3,8 @@
  * and proxied method with wrong, huge, negative, deep and foreign params, bad batches, bogus
  * subscriptions and unsubscribes. Used by the abuse test (a fast subset) and `npm run bench -- abuse`.
  */
+import { contractMethodNames } from '../../rpc/contract.ts';
+import { exchanger, rpcSocket } from './rpc-socket.ts';
 
 export interface HostileInput {
   readonly kind: string;
@@ -21,21 +23,7 @@ function rng(seed: number): () => number {
   };
 }
 
-const XCMP_METHODS = [
-  'xcmp_getInbox',
-  'xcmp_getOutbox',
-  'xcmp_getChannel',
-  'xcmp_getChannels',
-  'xcmp_getCandidate',
-  'xcmp_getMessage',
-  'xcmp_status',
-  'xcmp_subscribeInbox',
-  'xcmp_subscribeOutbox',
-  'xcmp_subscribeCandidates',
-  'xcmp_unsubscribeInbox',
-  'xcmp_unsubscribeOutbox',
-  'xcmp_unsubscribeCandidates',
-];
+const XCMP_METHODS = contractMethodNames().filter((name) => name.startsWith('xcmp_'));
 
 const PROXIED_METHODS = [
   'chain_getBlock',
@@ -252,4 +240,66 @@ export function errorsIn(frame: unknown): ErrorObject[] {
     const error = (item as { error?: ErrorObject } | null)?.error;
     return error ? [error] : [];
   });
+}
+
+export interface HostileRun {
+  readonly inputs: number;
+  /** Frames the server sent back (a notification-only input gets none). */
+  readonly frames: number;
+  readonly codes: Map<number, number>;
+  /** -32603 answers or messages that show internals, with the input that caused each. */
+  readonly bad: string[];
+}
+
+/** Sends `count` hostile inputs over `connections` WebSockets and checks every error that comes back. */
+export async function runHostile(
+  url: string,
+  count: number,
+  seed: number,
+  connections = 8,
+): Promise<HostileRun> {
+  const inputs = hostileInputs(count, seed);
+  const clients = await Promise.all(Array.from({ length: connections }, () => exchanger(url)));
+  const codes = new Map<number, number>();
+  const bad: string[] = [];
+  let frames = 0;
+  await Promise.all(
+    clients.map(async (client, c) => {
+      for (let i = c; i < inputs.length; i += clients.length) {
+        const input = inputs[i]!;
+        for (const frame of await client.exchange(input.text)) {
+          frames++;
+          for (const error of errorsIn(frame)) {
+            codes.set(error.code, (codes.get(error.code) ?? 0) + 1);
+            const text = `${error.message} ${JSON.stringify(error.data ?? '')}`;
+            if (error.code === -32603 || INTERNALS.test(text))
+              bad.push(`${input.kind}: ${input.text.slice(0, 120)} → ${text.slice(0, 200)}`);
+          }
+        }
+      }
+    }),
+  );
+  for (const client of clients) client.close();
+  return { inputs: count, frames, codes, bad };
+}
+
+/** `count` connections that stop reading, each then asking for `requests` large inboxes. */
+export async function slowReaders(
+  url: string,
+  count: number,
+  requests: number,
+): Promise<{ terminate(): void }> {
+  const readers = await Promise.all(Array.from({ length: count }, () => rpcSocket(url)));
+  for (const reader of readers) {
+    reader.socket.pause(); // reads nothing from now on
+    for (let i = 0; i < requests; i++) {
+      const params = [2000 + (i % 5), { limit: 1000 }];
+      reader.socket.send(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'xcmp_getInbox', params }));
+    }
+  }
+  return {
+    terminate: () => {
+      for (const reader of readers) reader.socket.terminate();
+    },
+  };
 }

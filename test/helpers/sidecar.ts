@@ -46,6 +46,18 @@ export async function startStack(
   };
 }
 
+/** A sidecar in this process following `nodeUrl` (a relay in front of a devnet, say), in memory. */
+export function sidecarOn(nodeUrl: string): Promise<Sidecar> {
+  return startSidecar({
+    nodeUrl,
+    dbPath: ':memory:',
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger(),
+    startAt: 1,
+  });
+}
+
 /** Makes `count` blocks and waits until the sidecar stored the new finalized head. */
 export async function advance(stack: Stack, count: number): Promise<void> {
   stack.devnet.newBlocks(count);

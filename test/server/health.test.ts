@@ -2,10 +2,8 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { startDevnet } from '../../src/devnet/index.ts';
-import { silentLogger } from '../../src/log.ts';
-import { startSidecar } from '../../src/sidecar.ts';
 import { tcpRelay } from '../helpers/relay.ts';
-import { startStack } from '../helpers/sidecar.ts';
+import { sidecarOn, startStack } from '../helpers/sidecar.ts';
 
 interface Report {
   readonly status: number;
@@ -39,14 +37,7 @@ describe('health while the node is gone', () => {
     cleanups.push(() => devnet.close());
     const relay = await tcpRelay(devnet.port);
     cleanups.push(() => relay.close());
-    const sidecar = await startSidecar({
-      nodeUrl: relay.url,
-      dbPath: ':memory:',
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-      startAt: 1,
-    });
+    const sidecar = await sidecarOn(relay.url);
     cleanups.push(() => sidecar.close());
     const get = (path: string) => report(sidecar.server.httpUrl, path);
     const until = (path: string, status: number) => reportWith(sidecar.server.httpUrl, path, status);

@@ -162,4 +162,63 @@ describe('RpcSession (JSON-RPC 2.0, Substrate conventions)', () => {
     await http.session.handleText('{"jsonrpc":"2.0","id":1,"method":"test_subscribeTicks"}');
     assert.equal((http.sent[0] as { error: { code: number } }).error.code, -32601);
   });
+
+  it('counts a batch as one response: past the limit the whole batch is one -32008 and later calls are not run', async () => {
+    let started = 0;
+    const observer = { started: () => started++, finished: () => undefined };
+    const { session, sent } = harness({ maxBatchLength: 100, maxResponseSize: 12_000, observer });
+    const calls = Array.from({ length: 5 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'test_big' }));
+    await session.handleText(JSON.stringify(calls.slice(0, 2)));
+    assert.equal((sent[0] as unknown[]).length, 2, 'two 5 KB answers fit in 12 KB');
+    started = 0;
+    await session.handleText(JSON.stringify(calls));
+    assert.equal(started, 3, 'the third call spent the budget; the fourth and fifth never ran');
+    assert.deepEqual(sent[1], {
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32008,
+        message: 'The batch response was too large',
+        data: 'Exceeded max limit of 12000',
+      },
+    });
+  });
+
+  it('gives a batch -32009 while too many batch answers are held across sessions', async () => {
+    const shared = { bytes: 0, max: 4000 };
+    const { session, sent } = harness({
+      maxBatchLength: 100,
+      maxResponseSize: 100_000,
+      batchesInProgress: shared,
+    });
+    const calls = Array.from({ length: 3 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'test_big' }));
+    await session.handleText(JSON.stringify(calls));
+    assert.equal((sent[0] as { error: { code: number } }).error.code, -32009);
+    assert.equal(shared.bytes, 0, 'released when the batch ends');
+    await session.handleText(JSON.stringify(calls.slice(0, 1)));
+    assert.equal((sent[1] as unknown[]).length, 1, 'a batch under the shared limit is answered');
+  });
+
+  it('refuses input nested deeper than 128 levels with -32600 before parsing it', async () => {
+    const { session, sent } = harness();
+    await session.handleText(
+      `{"jsonrpc":"2.0","id":1,"method":"test_echo","params":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+    );
+    await session.handleText(
+      `{"jsonrpc":"2.0","id":2,"method":"test_echo","params":[${'['.repeat(100)}${']'.repeat(100)}]}`,
+    );
+    assert.deepEqual(sent[0], {
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32600, message: 'Invalid request', data: 'nested deeper than 128 levels' },
+    });
+    assert.equal((sent[1] as { id: number }).id, 2, '100 levels are fine');
+  });
+
+  it('ignores a subscribe sent as a notification (its id could never be told)', async () => {
+    const { session, sent } = harness();
+    await session.handleText('{"jsonrpc":"2.0","method":"test_subscribeTicks","params":[]}');
+    assert.equal(session.subscriptionCount, 0);
+    assert.deepEqual(sent, []);
+  });
 });
