@@ -16,6 +16,7 @@ import { dashboardRoutes } from './server/dashboard.ts';
 import { SubscriptionHub } from './server/hub.ts';
 import { Metrics } from './server/metrics.ts';
 import { type HealthReport, type RpcServer, type ServerLimits, startServer } from './server/server.ts';
+import type { Store } from './store/interface.ts';
 import { MessageStore } from './store/store.ts';
 
 export interface SidecarOptions {
@@ -37,7 +38,7 @@ export interface SidecarOptions {
 
 export interface Sidecar {
   readonly server: RpcServer;
-  readonly store: MessageStore;
+  readonly store: Store;
   readonly ingest: Ingest;
   readonly node: NodeClient;
   readonly hub: SubscriptionHub;
@@ -109,7 +110,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
 async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
   const { logger } = options;
-  const store = MessageStore.open(options.dbPath);
+  const store: Store = MessageStore.open(options.dbPath);
   started.add(() => store.close());
   if (store.created && options.dbPath !== ':memory:')
     logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
@@ -239,7 +240,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
  * Checks every STORE_CHECK_MS that the database file is still the one opened: deleted or replaced,
  * ingest stops (writing on would lose the history unseen) and /health says why.
  */
-function watchStoreFile(store: MessageStore, ingest: Ingest, metrics: Metrics, logger: Logger) {
+function watchStoreFile(store: Store, ingest: Ingest, metrics: Metrics, logger: Logger) {
   let problem: string | null = null;
   metrics.storeAvailable.set(1);
   const timer = setInterval(() => {

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BlockInput } from '../derive/observe.ts';
 import { fromHex, type Hex } from '../protocol/bytes.ts';
-import type { HeaderJson } from '../protocol/header.ts';
+import { type HeaderJson, headerNumber } from '../protocol/header.ts';
 import { parseMetadata, type RuntimeMetadata } from '../protocol/metadata.ts';
 import {
   type SubscriptionCallbacks,
@@ -136,6 +136,18 @@ export class NodeClient extends EventEmitter<NodeClientEvents> {
 
   finalizedHead(): Promise<Hex> {
     return this.send<Hex>('chain_getFinalizedHead');
+  }
+
+  /** The header of block `hash`, with its number and parent; HistoryUnavailableError if the node has none. */
+  async header(hash: Hex): Promise<{ number: number; parentHash: Hex; json: HeaderJson }> {
+    const json = await this.send<HeaderJson | null>('chain_getHeader', [hash]);
+    if (!json) throw new HistoryUnavailableError(`the node has no header ${hash}`);
+    return { number: headerNumber(json), parentHash: json.parentHash.toLowerCase() as Hex, json };
+  }
+
+  /** The number of the finalized head. */
+  async finalizedNumber(): Promise<number> {
+    return (await this.header(await this.finalizedHead())).number;
   }
 
   async block(hash: Hex): Promise<NodeBlock> {

@@ -49,11 +49,7 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
     throw new CliError((error as Error).message, EXIT_RUNTIME);
   }
   try {
-    const finalizedHash = await node.finalizedHead();
-    const finalized = Number.parseInt(
-      (await node.send<{ number: string }>('chain_getHeader', [finalizedHash])).number,
-      16,
-    );
+    const finalized = await node.finalizedNumber();
     const to = Math.min(requestedTo ?? finalized, finalized);
     const start = cursor ? cursor.number + 1 : from;
     if (cursor && cursor.number >= to) {

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { type MethodName, type SubscriptionName, subscriptions } from '../../rpc/contract.ts';
 import type {
   CandidateJson,
   CandidateUpdateJson,
@@ -181,7 +182,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
     else pending.resolve(message.result);
   }
 
-  /** A raw JSON-RPC call. */
+  /** A raw JSON-RPC call (any method: the contract's, or the node's through the sidecar's proxy). */
   call<T>(method: string, params: unknown[] = []): Promise<T> {
     const socket = this.#socket;
     if (!socket || socket.readyState !== WebSocket.OPEN)
@@ -215,14 +216,13 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   }
 
   async #subscribe(
-    subscribe: string,
-    unsubscribe: string,
-    notification: string,
+    subscribe: SubscriptionName,
     params: () => unknown[],
     onUpdate: (update: unknown) => void,
     seen: () => number | null,
     catchUp?: () => Promise<void>,
   ): Promise<Subscription> {
+    const { unsubscribe, notification } = subscriptions[subscribe];
     const sub: ClientSubscription = {
       subscribe,
       unsubscribe,
@@ -285,7 +285,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
       const before = lastSeen;
       const fromBlock = lastSeen === null ? (options.fromBlock ?? 0) : lastSeen + 1;
       const query = { decode: options.decode, includeUnverified: options.includeUnverified };
-      const method = `xcmp_get${kind}`;
+      const method: MethodName = kind === 'Inbox' ? 'xcmp_getInbox' : 'xcmp_getOutbox';
       const read = async (range: { fromBlock: number; toBlock?: number }, limit: number) => {
         // A page over the server's response limit: ask for fewer messages (never fewer than a block).
         for (;;) {
@@ -314,9 +314,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
         throw new Error(`catching up ${method} for ${paraId} made no progress at block ${fromBlock}`);
     };
     return this.#subscribe(
-      `xcmp_subscribe${kind}`,
-      `xcmp_unsubscribe${kind}`,
-      `xcmp_${kind.toLowerCase()}`,
+      kind === 'Inbox' ? 'xcmp_subscribeInbox' : 'xcmp_subscribeOutbox',
       params,
       (raw) => deliver(raw as MailboxUpdateJson),
       () => lastSeen,
@@ -346,8 +344,6 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   ): Promise<Subscription> {
     return this.#subscribe(
       'xcmp_subscribeCandidates',
-      'xcmp_unsubscribeCandidates',
-      'xcmp_candidate',
       () => [filter],
       (u) => onUpdate(u as CandidateUpdateJson),
       () => null,

@@ -9,7 +9,7 @@ import type { NodeClient } from '../chain/node.ts';
 import { observeBlock } from '../derive/observe.ts';
 import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/bytes.ts';
-import type { MessageStore } from '../store/store.ts';
+import type { StoreReader } from '../store/interface.ts';
 import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
 import { chainStateFrom, neededKeys } from './chain-state.ts';
 import { channelKeyOf, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
@@ -32,7 +32,7 @@ const MAX_DEPTH = 64;
 
 export class BestView extends EventEmitter<BestViewEvents> {
   readonly #node: NodeClient;
-  readonly #store: MessageStore;
+  readonly #store: StoreReader;
   readonly #ingest: Ingest;
   readonly #log: Logger;
   /** Blocks computed, by hash. */
@@ -42,7 +42,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
   #latest: { number: number; hash: Hex } | null = null;
   #busy = false;
 
-  constructor(node: NodeClient, store: MessageStore, ingest: Ingest, logger: Logger) {
+  constructor(node: NodeClient, store: StoreReader, ingest: Ingest, logger: Logger) {
     super();
     this.#node = node;
     this.#store = store;
@@ -70,14 +70,6 @@ export class BestView extends EventEmitter<BestViewEvents> {
     }
   }
 
-  async #header(hash: Hex): Promise<{ number: number; parentHash: Hex }> {
-    const header = await this.#node.send<{ number: string; parentHash: Hex } | null>('chain_getHeader', [
-      hash,
-    ]);
-    if (!header) throw new Error(`no header ${hash}`);
-    return { number: Number.parseInt(header.number, 16), parentHash: header.parentHash };
-  }
-
   async #update(head: { number: number; hash: Hex }): Promise<void> {
     const cursor = this.#store.cursor();
     if (!cursor || head.number - cursor.number > MAX_DEPTH) return;
@@ -88,7 +80,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
     while (number > cursor.number) {
       path.push({ number, hash });
       const known = this.#blocks.get(hash);
-      const parent = known ? known.parentHash : (await this.#header(hash)).parentHash;
+      const parent = known ? known.parentHash : (await this.#node.header(hash)).parentHash;
       hash = parent;
       number -= 1;
     }

@@ -26,14 +26,14 @@ import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
 import { decodeCommitments } from '../protocol/commitments.ts';
 import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
-import type { MessageStore } from '../store/store.ts';
+import type { StoreWriter } from '../store/interface.ts';
 import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
 import { chainStateFrom, neededKeys } from './chain-state.ts';
 import { type EnactContext, enactBlock, storageNeeds } from './enact.ts';
 
 export interface IngestOptions {
   readonly node: NodeClient;
-  readonly store: MessageStore;
+  readonly store: StoreWriter;
   readonly logger: Logger;
   /** Blocks fetched ahead during catch-up. */
   readonly prefetch?: number;
@@ -79,7 +79,7 @@ interface PreparedBlock {
 
 export class Ingest extends EventEmitter<IngestEvents> {
   readonly #node: NodeClient;
-  readonly #store: MessageStore;
+  readonly #store: StoreWriter;
   readonly #log: Logger;
   readonly #options: IngestOptions;
   readonly #prefetcher: BlockPrefetcher<PreparedBlock>;
@@ -252,9 +252,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   /** The finalized head: as just announced by the subscription, else asked of the node. */
   async #target(): Promise<number> {
     if (!this.#headFresh || this.#finalized === null) {
-      const head = await this.#node.finalizedHead();
-      const header = await this.#node.send<{ number: string }>('chain_getHeader', [head]);
-      this.#finalized = Math.max(this.#finalized ?? 0, Number.parseInt(header.number, 16));
+      this.#finalized = Math.max(this.#finalized ?? 0, await this.#node.finalizedNumber());
     }
     this.#headFresh = false;
     return this.#options.stopAt === undefined

@@ -17,7 +17,7 @@ import type { Logger } from '../log.ts';
 import { fromHex, type Hex, readU32, toHex } from '../protocol/bytes.ts';
 import { encodeInboundChannelsContents } from '../protocol/inbound.ts';
 import { ErrorCode, RpcError, type SubscriptionHandler } from '../server/jsonrpc.ts';
-import type { MessageStore } from '../store/store.ts';
+import type { StoreReader } from '../store/interface.ts';
 
 export type RpcMethodsMode = 'safe' | 'unsafe';
 export type ServeInboundMode = 'store' | 'node' | 'shadow';
@@ -178,7 +178,7 @@ export interface ShadowStats {
 
 export interface ProxyOptions {
   readonly node: NodeClient;
-  readonly store: MessageStore;
+  readonly store: StoreReader;
   readonly logger: Logger;
   readonly rpcMethods: RpcMethodsMode;
   readonly serveInbound: ServeInboundMode;

@@ -15,7 +15,7 @@ import type {
 } from '../../rpc/schemas.ts';
 import type { Hex } from '../protocol/bytes.ts';
 import type { TypeCodec } from '../protocol/codec.ts';
-import type { MessageStore } from '../store/store.ts';
+import type { StoreReader } from '../store/interface.ts';
 import type { SubscriptionHub } from './hub.ts';
 import {
   type MethodHandler,
@@ -30,7 +30,7 @@ import { validateParams } from './validate.ts';
 import { candidateJson, channelJson, messageJson } from './wire.ts';
 
 export interface SidecarBackend {
-  readonly store: MessageStore;
+  readonly store: StoreReader;
   readonly hub: SubscriptionHub;
   status(): StatusJson;
   /** The VersionedXcm codec of the runtime in force, for `decode: true`. */

@@ -6,7 +6,7 @@
  */
 import type { CandidateUpdateJson, MailboxUpdateJson } from '../../rpc/schemas.ts';
 import type { TypeCodec } from '../protocol/codec.ts';
-import type { MessageStore } from '../store/store.ts';
+import type { StoreReader } from '../store/interface.ts';
 import type { BlockWrite, CandidateRecord, MessageRecord } from '../store/types.ts';
 import { RawJson, tooBig } from './jsonrpc.ts';
 import { candidateJson, messageJson } from './wire.ts';
@@ -44,13 +44,13 @@ const viewKey = (v: MailboxView) =>
   `${v.kind}:${v.paraId}:${v.finality}:${v.decode ? 1 : 0}:${v.includeUnverified ? 1 : 0}`;
 
 export class SubscriptionHub {
-  readonly #store: MessageStore;
+  readonly #store: StoreReader;
   readonly #xcm: () => TypeCodec | null;
   readonly #mailboxes = new Map<string, Set<Listener>>();
   readonly #candidates = new Map<number | null, Set<Emit>>();
   readonly #observer: HubObserver | undefined;
 
-  constructor(store: MessageStore, xcm: () => TypeCodec | null, observer?: HubObserver) {
+  constructor(store: StoreReader, xcm: () => TypeCodec | null, observer?: HubObserver) {
     this.#store = store;
     this.#xcm = xcm;
     this.#observer = observer;

@@ -4,18 +4,20 @@
  * subscription and never sent before the subscribe response, 16-character random subscription ids.
  */
 import { randomBytes } from 'node:crypto';
+import { StandardErrors } from '../../rpc/contract.ts';
 
+/** The codes of the contract's standard errors (rpc/contract.ts), by name. */
 export const ErrorCode = {
-  parse: -32700,
-  invalidRequest: -32600,
-  methodNotFound: -32601,
-  invalidParams: -32602,
-  internal: -32603,
-  tooManySubscriptions: -32006,
-  requestTooBig: -32007,
-  responseTooBig: -32008,
-  serverBusy: -32009,
-  batchTooLarge: -32010,
+  parse: StandardErrors.parse.code,
+  invalidRequest: StandardErrors.invalidRequest.code,
+  methodNotFound: StandardErrors.methodNotFound.code,
+  invalidParams: StandardErrors.invalidParams.code,
+  internal: StandardErrors.internal.code,
+  tooManySubscriptions: StandardErrors.tooManySubscriptions.code,
+  requestTooBig: StandardErrors.requestTooBig.code,
+  responseTooBig: StandardErrors.responseTooBig.code,
+  serverBusy: StandardErrors.serverBusy.code,
+  batchTooLarge: StandardErrors.batchTooLarge.code,
 } as const;
 
 /** An error whose code and message are meant for the client. Anything else becomes -32603. */

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Hex } from '../protocol/bytes.ts';
+import type { FailureSummary, MessageQuery, Store, StoreCounts } from './interface.ts';
 import { type FileIdentity, fileIdentity, StoreLock, StoreLockedError } from './lock.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import {
@@ -122,21 +123,6 @@ function channelFromRow(row: ChannelRow): ChannelRecord {
   };
 }
 
-export interface MessageQuery {
-  readonly fromBlock?: number;
-  readonly toBlock?: number;
-  readonly includeUnverified?: boolean;
-  readonly limit?: number;
-}
-
-export interface StoreCounts {
-  readonly blocks: number;
-  readonly messages: number;
-  readonly unverifiedMessages: number;
-  readonly candidates: number;
-  readonly failuresByKind: Readonly<Record<string, number>>;
-}
-
 const MAX_U32 = 0xffffffff;
 
 function openError(path: string, error: unknown): StoreError {
@@ -150,7 +136,8 @@ function openError(path: string, error: unknown): StoreError {
   );
 }
 
-export class MessageStore {
+/** The SQLite store (better-sqlite3, WAL): the embedded default behind `Store`. */
+export class MessageStore implements Store {
   readonly path: string;
   /** True when this open created the database (there was no file). */
   readonly created: boolean;
@@ -493,7 +480,7 @@ export class MessageStore {
     };
   }
 
-  recentFailures(limit = 20): { blockNumber: number; kind: string; reason: string; paraId: number | null }[] {
+  recentFailures(limit = 20): FailureSummary[] {
     return (
       this.#statements.recentFailures.all(limit) as {
         block_number: number;
@@ -546,3 +533,5 @@ export class MessageStore {
     })();
   }
 }
+
+export type { MessageQuery, Store, StoreCounts } from './interface.ts';

@@ -1,0 +1,78 @@
+/**
+ * What the rest of the sidecar needs from a store, apart from how it is kept. Ingest writes through
+ * `StoreWriter`, the API, hub and proxy read through `StoreReader`; `MessageStore` (SQLite) is the
+ * implementation, and a PostgreSQL one goes behind the same interface.
+ */
+import type { Hex } from '../protocol/bytes.ts';
+import type { BlockWrite, CandidateRecord, ChannelRecord, Cursor, MessageRecord } from './types.ts';
+
+export interface MessageQuery {
+  readonly fromBlock?: number;
+  readonly toBlock?: number;
+  readonly includeUnverified?: boolean;
+  readonly limit?: number;
+}
+
+export interface StoreCounts {
+  readonly blocks: number;
+  readonly messages: number;
+  readonly unverifiedMessages: number;
+  readonly candidates: number;
+  readonly failuresByKind: Readonly<Record<string, number>>;
+}
+
+export interface FailureSummary {
+  readonly blockNumber: number;
+  readonly kind: string;
+  readonly reason: string;
+  readonly paraId: number | null;
+}
+
+export interface StoreReader {
+  /** The last block written, or null on an empty store. */
+  cursor(): Cursor | null;
+  blockHash(number: number): Hex | null;
+  blockNumber(hash: Hex): number | null;
+  /** The oldest block still held (after retention). */
+  firstBlock(): number | null;
+  candidate(candidateHash: Hex): CandidateRecord | null;
+  candidateMessages(candidateHash: Hex): MessageRecord[];
+  inbox(recipient: number, query?: MessageQuery): MessageRecord[];
+  outbox(sender: number, query?: MessageQuery): MessageRecord[];
+  /** A mailbox one message at a time, so a caller with a byte budget stops reading when it is spent. */
+  mailboxRows(kind: 'inbox' | 'outbox', paraId: number, query?: MessageQuery): Iterable<MessageRecord>;
+  message(id: string): MessageRecord | null;
+  channel(sender: number, recipient: number): ChannelRecord | null;
+  channels(filter?: { sender?: number; recipient?: number }): ChannelRecord[];
+  /** Messages of one channel with `after < sentAt <= upTo`, in queue order. */
+  channelMessages(sender: number, recipient: number, after: number, upTo: number): MessageRecord[];
+  watermark(paraId: number): number | null;
+  watermarks(): Map<number, number>;
+  /** A para's HRMP watermark as of block `number`. */
+  watermarkAt(paraId: number, number: number): number | null;
+  counts(): StoreCounts;
+  recentFailures(limit?: number): FailureSummary[];
+}
+
+export interface StoreWriter {
+  cursor(): Cursor | null;
+  /** Writes one finalized block and moves the cursor to it, atomically. */
+  writeBlock(write: BlockWrite): void;
+  /** Seeds an empty store with the state before its first block. */
+  seed(channels: readonly ChannelRecord[], candidates: readonly CandidateRecord[]): void;
+  pendingCandidates(): CandidateRecord[];
+  candidate(candidateHash: Hex): CandidateRecord | null;
+  channel(sender: number, recipient: number): ChannelRecord | null;
+  channels(filter?: { sender?: number; recipient?: number }): ChannelRecord[];
+  /** Retention: drops what the watermark passed more than `keepBlocks` ago; returns how many messages went. */
+  prune(keepBlocks: number): number;
+}
+
+export interface Store extends StoreReader, StoreWriter {
+  readonly path: string;
+  /** True when this open created the database. */
+  readonly created: boolean;
+  /** Why the store's file is no longer the one opened (deleted, replaced), or null. */
+  fileProblem(): string | null;
+  close(): void;
+}
