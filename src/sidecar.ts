@@ -6,7 +6,7 @@
 import type { StatusJson } from '../rpc/schemas.ts';
 import { NodeClient } from './chain/node.ts';
 import { relayLayout } from './derive/layout.ts';
-import { BestView } from './ingest/best.ts';
+import { type BestBlock, BestView } from './ingest/best.ts';
 import { Ingest } from './ingest/ingest.ts';
 import type { Logger } from './log.ts';
 import type { TypeCodec } from './protocol/codec.ts';
@@ -18,6 +18,7 @@ import { Metrics } from './server/metrics.ts';
 import { type HealthReport, type RpcServer, type ServerLimits, startServer } from './server/server.ts';
 import type { Store } from './store/interface.ts';
 import { MessageStore } from './store/store.ts';
+import type { BlockWrite } from './store/types.ts';
 
 export interface SidecarOptions {
   readonly nodeUrl: string;
@@ -108,87 +109,74 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   }
 }
 
-async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
-  const { logger } = options;
-  const store: Store = MessageStore.open(options.dbPath);
-  started.add(() => store.close());
-  if (store.created && options.dbPath !== ':memory:')
-    logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
-  const node = await NodeClient.connect(options.nodeUrl, { reconnectMs: 1_000 });
-  started.add(() => node.disconnect());
-  const metrics = new Metrics();
-  let xcm: TypeCodec | null = null;
-  let chain: string | null = null;
-  node.send<string>('system_chain').then(
-    (name) => {
-      chain = name;
-    },
-    () => undefined,
-  );
-  const hub = new SubscriptionHub(store, () => xcm, {
-    notified: (count, ms) => {
-      metrics.notificationLatency.observe(ms / 1000);
-      metrics.messagesServed.inc(count);
-    },
-  });
-  const ingest = new Ingest({
-    node,
-    store,
-    logger,
-    retentionBlocks: options.retentionBlocks,
-    startAt: options.startAt,
-  });
+/** What the sidecar knows of the chain beyond the store: its name and the XCM codec of the runtime in force. */
+class ChainFacts {
+  name: string | null = null;
+  xcm: TypeCodec | null = null;
+
+  constructor(node: NodeClient) {
+    node.send<string>('system_chain').then(
+      (name) => {
+        this.name = name;
+      },
+      () => undefined,
+    );
+  }
+}
+
+/** Records a stored block in the metrics. */
+function countBlock(metrics: Metrics, write: BlockWrite, finalized: number | null): void {
+  metrics.blocksProcessed.inc();
+  const verified = write.messages.filter((m) => m.verified).length;
+  metrics.messagesStored.inc({ verified: 'true' }, verified);
+  metrics.messagesStored.inc({ verified: 'false' }, write.messages.length - verified);
+  for (const failure of write.failures) metrics.verificationFailures.inc({ kind: failure.kind });
+  if (finalized !== null) metrics.headLag.set(Math.max(0, finalized - write.number));
+}
+
+/** Feeds the hub: finalized blocks from ingest, best-chain blocks and retractions from the best view. */
+function feedHub(
+  hub: SubscriptionHub,
+  ingest: Ingest,
+  best: BestView,
+  facts: ChainFacts,
+  metrics: Metrics,
+): void {
   ingest.on('block', (write, metadata) => {
     const since = performance.now();
-    if (metadata) xcm = relayLayout(metadata).versionedXcm;
+    if (metadata) facts.xcm = relayLayout(metadata).versionedXcm;
     hub.onFinalized(write, since);
-    metrics.blocksProcessed.inc();
-    const verified = write.messages.filter((m) => m.verified).length;
-    metrics.messagesStored.inc({ verified: 'true' }, verified);
-    metrics.messagesStored.inc({ verified: 'false' }, write.messages.length - verified);
-    for (const failure of write.failures) metrics.verificationFailures.inc({ kind: failure.kind });
-    const finalized = ingest.status.finalized;
-    if (finalized !== null) metrics.headLag.set(Math.max(0, finalized - write.number));
+    countBlock(metrics, write, ingest.status.finalized);
   });
-  const bestView = new BestView(node, store, ingest, logger);
-  bestView.on('best', (block) =>
-    hub.onBest({ number: block.number, hash: block.hash, messages: block.write.messages }),
-  );
-  bestView.on('retracted', (block) =>
-    hub.onRetracted({ number: block.number, hash: block.hash, messages: block.write.messages }),
-  );
+  const update = (block: BestBlock) => ({
+    number: block.number,
+    hash: block.hash,
+    messages: block.write.messages,
+  });
+  best.on('best', (block) => hub.onBest(update(block)));
+  best.on('retracted', (block) => hub.onRetracted(update(block)));
+}
+
+function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
   // NodeClient.connect resolved once the first connection was up, so every later one is a reconnect.
   node.on('connected', () => {
     metrics.upstreamReconnects.inc();
-    logger.info({ node: options.nodeUrl }, 'reconnected to the node');
+    logger.info({ node: node.url }, 'reconnected to the node');
   });
-  node.on('disconnected', (error) =>
-    logger.warn({ node: options.nodeUrl, err: error.message }, 'lost the node'),
-  );
+  node.on('disconnected', (error) => logger.warn({ node: node.url, err: error.message }, 'lost the node'));
+}
 
-  const serveInbound = options.serveInbound ?? 'store';
-  const proxy = new RelayProxy({
-    node,
-    store,
-    logger,
-    rpcMethods: options.rpcMethods ?? 'safe',
-    serveInbound,
-    onShadow: (result) => metrics.inboundAnswers.inc({ mode: serveInbound, result }),
-    onSubscriptionEnded: () => metrics.upstreamSubscriptionsEnded.inc(),
-  });
-  const extraMethods = async () => {
-    const names = await proxy.upstreamMethods();
-    metrics.addKnownMethods(names);
-    return names;
-  };
-  void extraMethods();
-
-  const status = (): StatusJson => {
+function statusOf(
+  options: SidecarOptions,
+  parts: { store: Store; ingest: Ingest; proxy: RelayProxy; facts: ChainFacts },
+): () => StatusJson {
+  const { store, ingest, proxy, facts } = parts;
+  return () => {
     const s = ingest.status;
     const counts = store.counts();
     return {
       node: { url: options.nodeUrl, connected: s.connected },
-      chain,
+      chain: facts.name,
       finalized: s.finalized,
       best: s.best,
       synced: s.cursor,
@@ -202,12 +190,65 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
       verificationFailures: counts.failuresByKind,
       recentFailures: store.recentFailures(10),
       lastError: s.lastError,
-      inbound: { mode: serveInbound, ...proxy.shadow },
+      inbound: { mode: proxy.serveInbound, ...proxy.shadow },
     };
   };
+}
+
+function relayProxy(options: SidecarOptions, node: NodeClient, store: Store, metrics: Metrics): RelayProxy {
+  const serveInbound = options.serveInbound ?? 'store';
+  return new RelayProxy({
+    node,
+    store,
+    logger: options.logger,
+    rpcMethods: options.rpcMethods ?? 'safe',
+    serveInbound,
+    onShadow: (result) => metrics.inboundAnswers.inc({ mode: serveInbound, result }),
+    onSubscriptionEnded: () => metrics.upstreamSubscriptionsEnded.inc(),
+  });
+}
+
+function gaugeSubscribers(hub: SubscriptionHub, metrics: Metrics): () => void {
+  const timer = setInterval(() => {
+    const counts = hub.subscriberCount;
+    metrics.subscribers.set({ kind: 'mailbox' }, counts.mailbox);
+    metrics.subscribers.set({ kind: 'candidates' }, counts.candidates);
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
+  const { logger } = options;
+  const store: Store = MessageStore.open(options.dbPath);
+  started.add(() => store.close());
+  if (store.created && options.dbPath !== ':memory:')
+    logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
+  const node = await NodeClient.connect(options.nodeUrl, { reconnectMs: 1_000 });
+  started.add(() => node.disconnect());
+  const metrics = new Metrics();
+  const facts = new ChainFacts(node);
+  const hub = new SubscriptionHub(store, () => facts.xcm, {
+    notified: (count, ms) => {
+      metrics.notificationLatency.observe(ms / 1000);
+      metrics.messagesServed.inc(count);
+    },
+  });
+  const { retentionBlocks, startAt } = options;
+  const ingest = new Ingest({ node, store, logger, retentionBlocks, startAt });
+  feedHub(hub, ingest, new BestView(node, store, ingest, logger), facts, metrics);
+  watchNode(node, metrics, logger);
+  const proxy = relayProxy(options, node, store, metrics);
+  const extraMethods = async () => {
+    const names = await proxy.upstreamMethods();
+    metrics.addKnownMethods(names);
+    return names;
+  };
+  void extraMethods();
+  const status = statusOf(options, { store, ingest, proxy, facts });
   const storeWatch = watchStoreFile(store, ingest, metrics, logger);
   started.add(() => storeWatch.stop());
-  const api = apiHandlers({ store, hub, status, xcm: () => xcm, extraMethods });
+  const api = apiHandlers({ store, hub, status, xcm: () => facts.xcm, extraMethods });
   const server = await startServer({
     host: options.host,
     port: options.port,
@@ -226,13 +267,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   started.add(() => server.close());
   await ingest.start();
   started.add(() => ingest.stop());
-  const updateGauges = setInterval(() => {
-    const counts = hub.subscriberCount;
-    metrics.subscribers.set({ kind: 'mailbox' }, counts.mailbox);
-    metrics.subscribers.set({ kind: 'candidates' }, counts.candidates);
-  }, 1000);
-  updateGauges.unref();
-  started.add(() => clearInterval(updateGauges));
+  started.add(gaugeSubscribers(hub, metrics));
   return { server, store, ingest, node, hub, metrics, proxy, status, close: () => started.closeAll() };
 }
 

@@ -124,7 +124,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
     const needs = storageNeeds(observation, context);
     const values = await readStorage(this.#node, neededKeys(needs), hash);
     const chain = chainStateFrom(metadata, needs, values);
-    const write = enactBlock(observation, context, chain);
+    const write = enactBlock(observation, context, chain, needs);
     return { number: observation.number, hash, parentHash: observation.parentHash, write };
   }
 }

@@ -8,6 +8,7 @@ import type { BlockObservation } from '../derive/observe.ts';
 import type { ChainChannel, InboundMessage } from '../derive/storage.ts';
 import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
 import { decodeCommitments } from '../protocol/commitments.ts';
+import { descriptorRelayParent } from '../protocol/descriptor.ts';
 import { blake2_256 } from '../protocol/hash.ts';
 import { extendMqcHead, ZERO_HEAD } from '../protocol/mqc.ts';
 import type {
@@ -39,6 +40,13 @@ export interface StorageNeeds {
   readonly contents: readonly (readonly [number, number])[];
 }
 
+/** What a block enacts (found once) and the storage that needs: what `enactBlock` takes with the chain state. */
+export interface EnactmentPlan extends StorageNeeds {
+  readonly enacted: readonly Enactment[];
+  /** CandidateIncluded events for candidates this sidecar never saw backed. */
+  readonly unknown: readonly Hex[];
+}
+
 interface Enactment {
   readonly candidate: CandidateRecord;
   readonly messages: readonly { readonly recipient: number; readonly data: Uint8Array }[];
@@ -68,9 +76,9 @@ function enactments(
   return { enacted, unknown };
 }
 
-/** Which relay storage at this block the enactment needs: one batched read. */
-export function storageNeeds(observation: BlockObservation, context: EnactContext): StorageNeeds {
-  const { enacted } = enactments(observation, context);
+/** What the block enacts and which relay storage at this block that needs: one batched read. */
+export function storageNeeds(observation: BlockObservation, context: EnactContext): EnactmentPlan {
+  const { enacted, unknown } = enactments(observation, context);
   const channels = new Map<string, [number, number]>();
   const contents = new Map<string, [number, number]>();
   for (const { candidate, messages } of enacted) {
@@ -82,7 +90,20 @@ export function storageNeeds(observation: BlockObservation, context: EnactContex
       if (!candidate.verified) contents.set(key, [candidate.paraId, recipient]);
     }
   }
-  return { channels: [...channels.values()], contents: [...contents.values()] };
+  return { enacted, unknown, channels: [...channels.values()], contents: [...contents.values()] };
+}
+
+/** A candidate as the store keeps it from its backing on (also for candidates found pending at seeding). */
+export function backedCandidateRecord(
+  fields: Omit<CandidateRecord, 'relayParent' | 'status' | 'enactedIn' | 'availabilityVotes'>,
+): CandidateRecord {
+  return {
+    ...fields,
+    relayParent: descriptorRelayParent(fields.descriptor),
+    status: 'backed',
+    enactedIn: null,
+    availabilityVotes: 0,
+  };
 }
 
 export interface ChainState {
@@ -92,208 +113,207 @@ export interface ChainState {
   readonly contents: ReadonlyMap<string, readonly InboundMessage[]>;
 }
 
-export function enactBlock(
-  observation: BlockObservation,
-  context: EnactContext,
-  chain: ChainState,
-): BlockWrite {
-  const number = observation.number;
-  const failures: VerificationFailure[] = [];
-  const fail = (f: Omit<VerificationFailure, 'blockNumber'>) => failures.push({ blockNumber: number, ...f });
+type Fail = (failure: Omit<VerificationFailure, 'blockNumber'>) => void;
 
-  // New candidates, keyed by the runtime's candidate hash (from CandidateBacked) when there is one.
-  const threshold = observation.availability.threshold;
-  const newCandidates: CandidateRecord[] = observation.candidates.map((c) => {
+/** The candidates backed in this block, keyed by the runtime's candidate hash when CandidateBacked gives it. */
+function backedIn(observation: BlockObservation, fail: Fail): CandidateRecord[] {
+  return observation.candidates.map((c) => {
     if (!c.commitmentsVerified) {
-      fail({
-        kind: 'commitments',
-        reason: c.verificationError ?? 'commitments not verified',
-        paraId: c.paraId,
-        candidateHash: c.candidateHash,
-      });
+      const reason = c.verificationError ?? 'commitments not verified';
+      fail({ kind: 'commitments', reason, paraId: c.paraId, candidateHash: c.candidateHash });
     }
-    return {
+    return backedCandidateRecord({
       candidateHash: c.backedEvent ? toHex(c.backedEvent.candidateHash) : c.candidateHash,
       paraId: c.paraId,
       descriptor: c.descriptorBytes,
       commitments: c.commitmentsBytes,
       commitmentsHash: c.commitmentsHash,
-      relayParent: toHex(c.descriptorBytes.subarray(4, 36)),
-      backedIn: number,
+      backedIn: observation.number,
       coreIndex: c.backedEvent?.coreIndex ?? null,
-      status: 'backed',
-      enactedIn: null,
       verified: c.commitmentsVerified,
       reason: c.verificationError,
-      availabilityVotes: 0,
-      availabilityThreshold: threshold,
+      availabilityThreshold: observation.availability.threshold,
       hrmpWatermark: c.commitments.hrmpWatermark,
-    };
-  });
-
-  const { enacted, unknown } = enactments(observation, context);
-  for (const hash of unknown) {
-    fail({
-      kind: 'unknownCandidate',
-      reason: `CandidateIncluded for ${hash}, which this sidecar never saw backed`,
-      paraId: null,
-      candidateHash: hash,
     });
-  }
+  });
+}
 
-  const candidateUpdates: CandidateUpdate[] = [];
+/** Candidate lifecycle: included, timed out, or availability votes that moved. */
+function candidateUpdates(
+  observation: BlockObservation,
+  context: EnactContext,
+  enacted: readonly Enactment[],
+): CandidateUpdate[] {
+  const { number, availability } = observation;
+  const updates: CandidateUpdate[] = [];
   const finished = new Set<Hex>();
   for (const { candidate } of enacted) {
-    candidateUpdates.push({
-      candidateHash: candidate.candidateHash,
+    const { candidateHash } = candidate;
+    updates.push({
+      candidateHash,
       status: 'included',
       enactedIn: number,
-      availabilityVotes: threshold,
+      availabilityVotes: availability.threshold,
     });
-    finished.add(candidate.candidateHash);
+    finished.add(candidateHash);
   }
   for (const event of observation.events?.timedOut ?? []) {
-    const hash = toHex(event.candidateHash);
-    candidateUpdates.push({ candidateHash: hash, status: 'timedOut', enactedIn: null, availabilityVotes: 0 });
-    finished.add(hash);
+    const candidateHash = toHex(event.candidateHash);
+    updates.push({ candidateHash, status: 'timedOut', enactedIn: null, availabilityVotes: 0 });
+    finished.add(candidateHash);
   }
   for (const pending of context.pending()) {
     if (finished.has(pending.candidateHash) || pending.coreIndex === null) continue;
-    const votes = observation.availability.votesPerCore[pending.coreIndex] ?? 0;
+    const votes = availability.votesPerCore[pending.coreIndex] ?? 0;
     if (votes !== pending.availabilityVotes) {
-      candidateUpdates.push({
-        candidateHash: pending.candidateHash,
-        status: 'backed',
-        enactedIn: null,
-        availabilityVotes: votes,
-      });
+      const { candidateHash } = pending;
+      updates.push({ candidateHash, status: 'backed', enactedIn: null, availabilityVotes: votes });
     }
   }
+  return updates;
+}
 
-  // Enactment: messages per channel in candidate (core) order, sent_at = this block.
-  const perChannel = new Map<
-    string,
-    { sender: number; recipient: number; items: { candidate: CandidateRecord; data: Uint8Array }[] }
-  >();
+interface ChannelBatch {
+  readonly sender: number;
+  readonly recipient: number;
+  readonly items: { candidate: CandidateRecord; data: Uint8Array }[];
+}
+
+/** Messages per channel in candidate (core) order; and the watermark each enacted para advanced to. */
+function byChannel(enacted: readonly Enactment[]): {
+  batches: Map<string, ChannelBatch>;
+  watermarks: [number, number][];
+} {
+  const batches = new Map<string, ChannelBatch>();
   const watermarks: [number, number][] = [];
   for (const { candidate, messages, watermark } of enacted) {
     watermarks.push([candidate.paraId, watermark]);
     for (const { recipient, data } of messages) {
       const key = channelKeyOf(candidate.paraId, recipient);
-      const entry = perChannel.get(key) ?? { sender: candidate.paraId, recipient, items: [] };
-      entry.items.push({ candidate, data });
-      perChannel.set(key, entry);
+      const batch = batches.get(key) ?? { sender: candidate.paraId, recipient, items: [] };
+      batch.items.push({ candidate, data });
+      batches.set(key, batch);
     }
   }
+  return { batches, watermarks };
+}
 
+/** Why a message is not verified, or an empty list. */
+function doubts(candidate: CandidateRecord, fromStorage: boolean, mqcOk: boolean, tooBig: boolean): string[] {
+  const commitments = candidate.verified
+    ? null
+    : `commitments: ${candidate.reason ?? 'not verified'}${fromStorage ? '; data read from HrmpChannelContents' : ''}`;
+  return [commitments, mqcOk ? null : 'MQC head mismatch', tooBig ? 'over max_message_size' : null].filter(
+    (r): r is string => r !== null,
+  );
+}
+
+/** One channel's messages enacted at this block: checked against the chain's MQC head and limits. */
+function enactChannel(
+  observation: BlockObservation,
+  context: EnactContext,
+  batch: ChannelBatch,
+  onChain: ChainChannel,
+  recovered: readonly InboundMessage[] | undefined,
+  fail: Fail,
+): { messages: MessageRecord[]; channel: ChannelRecord } {
+  const { number } = observation;
+  const { sender, recipient, items } = batch;
+  // Untrusted commitments: the message bytes come from relay storage instead.
+  const fromBlock = recovered?.filter((m) => m.sentAt === number);
+  const untrusted = items.some((item) => !item.candidate.verified);
+  const fromStorage = untrusted && fromBlock !== undefined && fromBlock.length === items.length;
+  const datas = fromStorage ? fromBlock.map((m) => m.data) : items.map((i) => i.data);
+  const before = context.channel(sender, recipient);
+  let head = before?.mqcHead ? fromHex(before.mqcHead) : ZERO_HEAD;
+  const heads = datas.map((data) => {
+    head = extendMqcHead(head, number, data);
+    return toHex(head);
+  });
+  const chainHead = onChain.mqcHead ?? toHex(ZERO_HEAD);
+  const mqcOk = heads[heads.length - 1] === chainHead;
+  const candidateHash = items[0]!.candidate.candidateHash;
+  if (!mqcOk) {
+    const reason = `MQC head of ${sender}→${recipient} at #${number} is ${chainHead}, extending the stored head with ${datas.length} message(s) gives ${heads.at(-1)}`;
+    fail({ kind: 'mqc', reason, paraId: sender, candidateHash });
+  }
+  const messages = datas.map((data, index): MessageRecord => {
+    const { candidate } = items[index]!;
+    const tooBig = data.length > onChain.maxMessageSize;
+    if (tooBig) {
+      const reason = `message ${index} on ${sender}→${recipient} at #${number} is ${data.length} bytes, over max_message_size ${onChain.maxMessageSize}`;
+      fail({ kind: 'runtimeRules', reason, paraId: sender, candidateHash: candidate.candidateHash });
+    }
+    const reasons = doubts(candidate, fromStorage, mqcOk, tooBig);
+    return {
+      ...{ sender, recipient, sentAt: number, index, data, hash: toHex(blake2_256(data)) },
+      ...{ candidateHash: candidate.candidateHash, blockHash: observation.hash, mqcHeadAfter: heads[index]! },
+      ...{ verified: reasons.length === 0, reason: reasons.length === 0 ? null : reasons.join('; ') },
+    };
+  });
+  // After a mismatch the chain's head is adopted, so later blocks can verify again.
+  const verifiedAt = mqcOk ? number : (before?.verifiedAt ?? 0);
+  return { messages, channel: { sender, recipient, ...onChain, verifiedAt, lastSentAt: number } };
+}
+
+/** A channel fetched without new messages: refresh its counts and check that its head did not move. */
+function quietChannel(
+  number: number,
+  context: EnactContext,
+  key: string,
+  onChain: ChainChannel,
+  fail: Fail,
+): ChannelRecord {
+  const [sender, recipient] = key.split(':').map(Number) as [number, number];
+  const before = context.channel(sender, recipient);
+  const unchanged = (before?.mqcHead ?? null) === onChain.mqcHead;
+  if (!unchanged) {
+    const reason = `MQC head of ${sender}→${recipient} moved at #${number} without a message this sidecar saw enacted`;
+    fail({ kind: 'mqc', reason, paraId: sender, candidateHash: null });
+  }
+  const verifiedAt = unchanged ? number : (before?.verifiedAt ?? 0);
+  return { sender, recipient, ...onChain, verifiedAt, lastSentAt: before?.lastSentAt ?? null };
+}
+
+/** One finalized (or best-chain) block as the store writes it: candidates, messages, channel heads, failures. */
+export function enactBlock(
+  observation: BlockObservation,
+  context: EnactContext,
+  chain: ChainState,
+  plan: EnactmentPlan = storageNeeds(observation, context),
+): BlockWrite {
+  const { number } = observation;
+  const failures: VerificationFailure[] = [];
+  const fail: Fail = (failure) => failures.push({ blockNumber: number, ...failure });
+  const newCandidates = backedIn(observation, fail);
+  for (const hash of plan.unknown) {
+    const reason = `CandidateIncluded for ${hash}, which this sidecar never saw backed`;
+    fail({ kind: 'unknownCandidate', reason, paraId: null, candidateHash: hash });
+  }
+  const { batches, watermarks } = byChannel(plan.enacted);
   const messages: MessageRecord[] = [];
   const channels: ChannelRecord[] = [];
-  for (const [key, { sender, recipient, items }] of perChannel) {
+  for (const [key, batch] of batches) {
     const onChain = chain.channels.get(key);
     if (!onChain) {
+      const reason = `channel ${batch.sender}→${batch.recipient} does not exist at #${number}: ${batch.items.length} message(s) dropped by the runtime`;
       fail({
         kind: 'runtimeRules',
-        reason: `channel ${sender}→${recipient} does not exist at #${number}: ${items.length} message(s) dropped by the runtime`,
-        paraId: sender,
-        candidateHash: items[0]!.candidate.candidateHash,
+        reason,
+        paraId: batch.sender,
+        candidateHash: batch.items[0]!.candidate.candidateHash,
       });
       continue;
     }
-    // Untrusted commitments: the message bytes come from relay storage instead.
-    const recovered = chain.contents.get(key)?.filter((m) => m.sentAt === number);
-    const untrusted = items.some((item) => !item.candidate.verified);
-    const fromStorage = untrusted && recovered !== undefined && recovered.length === items.length;
-    const datas = fromStorage ? recovered.map((m) => m.data) : items.map((i) => i.data);
-    const before = context.channel(sender, recipient);
-    let head = before?.mqcHead ? fromHex(before.mqcHead) : ZERO_HEAD;
-    const heads: Hex[] = [];
-    for (const data of datas) {
-      head = extendMqcHead(head, number, data);
-      heads.push(toHex(head));
-    }
-    const chainHead = onChain.mqcHead ?? toHex(ZERO_HEAD);
-    const mqcOk = heads[heads.length - 1] === chainHead;
-    if (!mqcOk) {
-      fail({
-        kind: 'mqc',
-        reason: `MQC head of ${sender}→${recipient} at #${number} is ${chainHead}, extending the stored head with ${datas.length} message(s) gives ${heads.at(-1)}`,
-        paraId: sender,
-        candidateHash: items[0]!.candidate.candidateHash,
-      });
-    }
-    datas.forEach((data, index) => {
-      const { candidate } = items[index]!;
-      const tooBig = data.length > onChain.maxMessageSize;
-      if (tooBig) {
-        fail({
-          kind: 'runtimeRules',
-          reason: `message ${index} on ${sender}→${recipient} at #${number} is ${data.length} bytes, over max_message_size ${onChain.maxMessageSize}`,
-          paraId: sender,
-          candidateHash: candidate.candidateHash,
-        });
-      }
-      const reasons = [
-        candidate.verified
-          ? null
-          : `commitments: ${candidate.reason ?? 'not verified'}${fromStorage ? '; data read from HrmpChannelContents' : ''}`,
-        mqcOk ? null : 'MQC head mismatch',
-        tooBig ? 'over max_message_size' : null,
-      ].filter((r): r is string => r !== null);
-      messages.push({
-        sender,
-        recipient,
-        sentAt: number,
-        index,
-        data,
-        hash: toHex(blake2_256(data)),
-        candidateHash: candidate.candidateHash,
-        blockHash: observation.hash,
-        mqcHeadAfter: heads[index]!,
-        verified: reasons.length === 0,
-        reason: reasons.length === 0 ? null : reasons.join('; '),
-      });
-    });
-    channels.push({
-      sender,
-      recipient,
-      // After a mismatch the chain's head is adopted, so later blocks can verify again.
-      ...onChain,
-      verifiedAt: mqcOk ? number : (before?.verifiedAt ?? 0),
-      lastSentAt: number,
-    });
+    const enacted = enactChannel(observation, context, batch, onChain, chain.contents.get(key), fail);
+    messages.push(...enacted.messages);
+    channels.push(enacted.channel);
   }
-  // Channels fetched without new messages: refresh counts and check the head did not move.
-  for (const [key, onChain] of chain.channels) {
-    if (perChannel.has(key) || !onChain) continue;
-    const [sender, recipient] = key.split(':').map(Number) as [number, number];
-    const before = context.channel(sender, recipient);
-    const unchanged = (before?.mqcHead ?? null) === onChain.mqcHead;
-    if (!unchanged) {
-      fail({
-        kind: 'mqc',
-        reason: `MQC head of ${sender}→${recipient} moved at #${number} without a message this sidecar saw enacted`,
-        paraId: sender,
-        candidateHash: null,
-      });
-    }
-    channels.push({
-      sender,
-      recipient,
-      ...onChain,
-      verifiedAt: unchanged ? number : (before?.verifiedAt ?? 0),
-      lastSentAt: before?.lastSentAt ?? null,
-    });
-  }
-
+  for (const [key, onChain] of chain.channels)
+    if (!batches.has(key) && onChain) channels.push(quietChannel(number, context, key, onChain, fail));
   return {
-    number,
-    hash: observation.hash,
-    parentHash: observation.parentHash,
-    newCandidates,
-    candidateUpdates,
-    messages,
-    channels,
-    watermarks,
-    failures,
+    ...{ number, hash: observation.hash, parentHash: observation.parentHash },
+    ...{ newCandidates, candidateUpdates: candidateUpdates(observation, context, plan.enacted) },
+    ...{ messages, channels, watermarks, failures },
   };
 }

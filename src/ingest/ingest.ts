@@ -29,7 +29,7 @@ import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import type { StoreWriter } from '../store/interface.ts';
 import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
 import { chainStateFrom, neededKeys } from './chain-state.ts';
-import { type EnactContext, enactBlock, storageNeeds } from './enact.ts';
+import { backedCandidateRecord, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
 
 export interface IngestOptions {
   readonly node: NodeClient;
@@ -337,23 +337,21 @@ export class Ingest extends EventEmitter<IngestEvents> {
         const reason = !pending.hashMatches
           ? 'pending-availability commitments do not hash to the stored candidate hash'
           : backedEvent;
-        out.push({
-          candidateHash: pending.candidateHash,
-          paraId: pending.paraId,
-          descriptor: pending.descriptor,
-          commitments: pending.commitments,
-          commitmentsHash: pending.commitmentsHash,
-          relayParent: toHex(pending.descriptor.subarray(4, 36)),
-          backedIn: pending.backedIn,
-          coreIndex: pending.coreIndex,
-          status: 'backed',
-          enactedIn: null,
-          verified: reason === null,
-          reason,
-          availabilityVotes: 0,
-          availabilityThreshold: 0,
-          hrmpWatermark: decodeCommitments(pending.commitments)[0].hrmpWatermark,
-        });
+        out.push(
+          backedCandidateRecord({
+            candidateHash: pending.candidateHash,
+            paraId: pending.paraId,
+            descriptor: pending.descriptor,
+            commitments: pending.commitments,
+            commitmentsHash: pending.commitmentsHash,
+            backedIn: pending.backedIn,
+            coreIndex: pending.coreIndex,
+            verified: reason === null,
+            reason,
+            availabilityThreshold: 0,
+            hrmpWatermark: decodeCommitments(pending.commitments)[0].hrmpWatermark,
+          }),
+        );
       }
     }
     return out;
@@ -428,7 +426,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
         ? prepared.storage
         : new Map([...prepared.storage, ...(await readStorage(this.#node, missing, block.hash))]);
     const chain = chainStateFrom(block.metadata, needs, values);
-    const write = enactBlock(observation, context, chain);
+    const write = enactBlock(observation, context, chain, needs);
     this.#store.writeBlock(write);
     for (const candidate of write.newCandidates) this.#pending.set(candidate.candidateHash, candidate);
     for (const update of write.candidateUpdates) {

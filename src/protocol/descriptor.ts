@@ -92,6 +92,11 @@ export function parseDescriptor(bytes: Uint8Array): Descriptor {
 }
 
 /** The para id without parsing the rest (the first four bytes). */
+/** The relay parent of a descriptor (either layout), without parsing the rest. */
+export function descriptorRelayParent(bytes: Uint8Array): Hex {
+  return toHex(bytes.subarray(RELAY_PARENT, RELAY_PARENT + 32));
+}
+
 export function descriptorParaId(bytes: Uint8Array): number {
   return readU32(bytes, PARA_ID);
 }

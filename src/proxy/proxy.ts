@@ -227,6 +227,10 @@ export class RelayProxy {
   readonly #options: ProxyOptions;
   readonly shadow: ShadowStats = { checked: 0, mismatches: 0, fallbacks: 0 };
 
+  get serveInbound(): ServeInboundMode {
+    return this.#options.serveInbound;
+  }
+
   /** The node's own method list, asked once per connection. */
   #nodeMethods: Promise<ReadonlySet<string> | null> | null = null;
 

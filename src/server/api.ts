@@ -89,9 +89,10 @@ function mailbox(
 
 type Handler = (args: unknown[], context: RpcContext) => unknown;
 
-export function apiHandlers(backend: SidecarBackend): RpcHandlers {
-  const { store, hub } = backend;
-  const implementations: Record<MethodName, Handler> = {
+/** The contract's methods, implemented; params arrive validated. */
+function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
+  const { store } = backend;
+  return {
     xcmp_getInbox: ([recipient, options], context) =>
       mailbox(
         backend,
@@ -130,7 +131,10 @@ export function apiHandlers(backend: SidecarBackend): RpcHandlers {
     },
     xcmp_status: () => backend.status(),
   };
+}
 
+function methodHandlers(backend: SidecarBackend): Map<string, MethodHandler> {
+  const implemented = implementations(backend);
   const methodMap = new Map<string, MethodHandler>([
     [
       'rpc_methods',
@@ -141,54 +145,64 @@ export function apiHandlers(backend: SidecarBackend): RpcHandlers {
     ],
   ]);
   for (const [name, spec] of Object.entries(methods)) {
-    const implementation = implementations[name as MethodName];
+    const implementation = implemented[name as MethodName];
     methodMap.set(name, (params, context) =>
       implementation(validateParams(name, spec.params, params), context),
     );
   }
+  return methodMap;
+}
 
-  const mailboxSubscription = (name: SubscriptionName, kind: 'inbox' | 'outbox'): SubscriptionHandler => {
-    const spec = subscriptions[name];
-    return {
-      notification: spec.notification,
-      unsubscribe: spec.unsubscribe,
-      subscribe: (params, emit, context) => {
-        const [paraId, options] = validateParams(name, spec.params, params) as [
-          number,
-          SubscriptionOptionsJson | undefined,
-        ];
-        return hub.subscribeMailbox(
-          {
-            kind,
-            paraId,
-            finality: options?.finality ?? 'finalized',
-            decode: options?.decode ?? false,
-            includeUnverified: options?.includeUnverified ?? false,
-          },
-          options?.fromBlock,
-          emit,
-          context.maxResultBytes,
-        );
-      },
-    };
-  };
-  const candidatesSpec = subscriptions.xcmp_subscribeCandidates;
-  const subscriptionMap = new Map<string, SubscriptionHandler>([
-    ['xcmp_subscribeInbox', mailboxSubscription('xcmp_subscribeInbox', 'inbox')],
-    ['xcmp_subscribeOutbox', mailboxSubscription('xcmp_subscribeOutbox', 'outbox')],
-    [
-      'xcmp_subscribeCandidates',
-      {
-        notification: candidatesSpec.notification,
-        unsubscribe: candidatesSpec.unsubscribe,
-        subscribe: (params, emit) => {
-          const [filter] = validateParams('xcmp_subscribeCandidates', candidatesSpec.params, params) as [
-            { paraId?: number } | undefined,
-          ];
-          return hub.subscribeCandidates(filter?.paraId ?? null, emit);
+function mailboxSubscription(
+  hub: SubscriptionHub,
+  name: SubscriptionName,
+  kind: 'inbox' | 'outbox',
+): SubscriptionHandler {
+  const spec = subscriptions[name];
+  return {
+    notification: spec.notification,
+    unsubscribe: spec.unsubscribe,
+    subscribe: (params, emit, context) => {
+      const [paraId, options] = validateParams(name, spec.params, params) as [
+        number,
+        SubscriptionOptionsJson | undefined,
+      ];
+      return hub.subscribeMailbox(
+        {
+          kind,
+          paraId,
+          finality: options?.finality ?? 'finalized',
+          decode: options?.decode ?? false,
+          includeUnverified: options?.includeUnverified ?? false,
         },
-      },
-    ],
+        options?.fromBlock,
+        emit,
+        context.maxResultBytes,
+      );
+    },
+  };
+}
+
+function candidatesSubscription(hub: SubscriptionHub): SubscriptionHandler {
+  const spec = subscriptions.xcmp_subscribeCandidates;
+  return {
+    notification: spec.notification,
+    unsubscribe: spec.unsubscribe,
+    subscribe: (params, emit) => {
+      const [filter] = validateParams('xcmp_subscribeCandidates', spec.params, params) as [
+        { paraId?: number } | undefined,
+      ];
+      return hub.subscribeCandidates(filter?.paraId ?? null, emit);
+    },
+  };
+}
+
+export function apiHandlers(backend: SidecarBackend): RpcHandlers {
+  const { hub } = backend;
+  const subscriptionMap = new Map<string, SubscriptionHandler>([
+    ['xcmp_subscribeInbox', mailboxSubscription(hub, 'xcmp_subscribeInbox', 'inbox')],
+    ['xcmp_subscribeOutbox', mailboxSubscription(hub, 'xcmp_subscribeOutbox', 'outbox')],
+    ['xcmp_subscribeCandidates', candidatesSubscription(hub)],
   ]);
-  return { methods: methodMap, subscriptions: subscriptionMap };
+  return { methods: methodHandlers(backend), subscriptions: subscriptionMap };
 }

@@ -80,129 +80,185 @@ export class OutboundBytes {
 
 export type SessionFactory = (send: (text: string, notification: boolean) => void) => RpcSession;
 
+export interface ConnectionOptions {
+  readonly limits: ConnectionLimits;
+  readonly outbound: OutboundBytes;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+/** Serves one WebSocket until it closes. */
 export function serveConnection(
   ws: WebSocket,
   remote: string | undefined,
   createSession: SessionFactory,
-  options: { limits: ConnectionLimits; outbound: OutboundBytes; metrics: Metrics; logger: Logger },
+  options: ConnectionOptions,
 ): void {
-  const { limits, outbound, metrics, logger } = options;
-  let unflushed = 0;
-  let unflushedBytes = 0;
-  let closed = false;
-  let drained: (() => void) | null = null;
-  /** At close, what was never flushed leaves the process-wide total at once. */
-  let accountedAtClose = false;
-  const behind = () =>
-    (unflushed >= limits.messageBufferCapacity || unflushedBytes >= limits.messageBufferBytes) &&
-    ws.bufferedAmount > 0;
-  // The next request waits until the client has read what it was sent down to a low mark: a client
-  // that does not read has at most one answer built for it, not a buffer's worth.
-  const lowMark = Math.min(REQUEST_LOW_MARK, limits.messageBufferBytes);
-  const mustWait = () =>
-    (unflushed >= limits.messageBufferCapacity || unflushedBytes > lowMark) && ws.bufferedAmount > 0;
+  new Connection(ws, remote, createSession, options);
+}
 
-  const closeSlow = (why = 'its send buffer is full') => {
-    if (closed) return;
-    closed = true;
-    accountedAtClose = true;
-    outbound.remove(unflushedBytes);
-    metrics.slowConsumers.inc();
-    logger.warn(
-      { remote, buffered: unflushed, bytes: unflushedBytes, why },
-      'closing a connection that does not read its messages',
+class Connection {
+  readonly #ws: WebSocket;
+  readonly #remote: string | undefined;
+  readonly #options: ConnectionOptions;
+  readonly #session: RpcSession;
+  /** Messages and bytes handed to the socket and not yet flushed to the kernel. */
+  #unflushed = 0;
+  #unflushedBytes = 0;
+  /** Closed, or being closed as slow: nothing more is sent, and its bytes have left the total. */
+  #done = false;
+  #drained: (() => void) | null = null;
+  readonly #queue: string[] = [];
+  #queuedBytes = 0;
+  #working = false;
+  #alive = true;
+
+  constructor(
+    ws: WebSocket,
+    remote: string | undefined,
+    createSession: SessionFactory,
+    options: ConnectionOptions,
+  ) {
+    this.#ws = ws;
+    this.#remote = remote;
+    this.#options = options;
+    this.#session = createSession((text, notification) => this.#send(text, notification));
+    const unregister = options.outbound.register({
+      stuckBytes: () => (ws.bufferedAmount > 0 ? this.#unflushedBytes : 0),
+      closeSlow: (why) => this.#closeSlow(why),
+    });
+    ws.on('message', (data) => this.#receive(data.toString()));
+    ws.on('pong', () => {
+      this.#alive = true;
+    });
+    const ping = setInterval(() => this.#heartbeat(), options.limits.pingIntervalMs);
+    ping.unref();
+    ws.on('close', (code) => {
+      unregister();
+      clearInterval(ping);
+      this.#onClose(code);
+    });
+    ws.on('error', () => ws.terminate());
+  }
+
+  /** Live notifications that pile up behind a socket that does not drain mean the client is too slow. */
+  #behind(): boolean {
+    const { messageBufferCapacity, messageBufferBytes } = this.#options.limits;
+    return (
+      (this.#unflushed >= messageBufferCapacity || this.#unflushedBytes >= messageBufferBytes) &&
+      this.#ws.bufferedAmount > 0
     );
-    unflushedBytes = 0;
-    ws.close(1008, 'send buffer full: consumer too slow');
-    // The close frame queues behind what the kernel already holds; give the peer a moment to read it.
-    setTimeout(() => ws.terminate(), 5000).unref();
-  };
+  }
 
-  const send = (text: string, notification: boolean) => {
-    if (closed) return;
-    // A burst to a healthy socket is written through at once (bufferedAmount stays 0); only what
-    // piles up behind a socket that does not drain counts against the buffer.
-    if (notification && behind()) {
-      closeSlow();
+  /**
+   * The next request waits until the client has read what it was sent down to a low mark: a client
+   * that does not read has at most one answer built for it, not a buffer's worth.
+   */
+  #mustWait(): boolean {
+    const { messageBufferCapacity, messageBufferBytes } = this.#options.limits;
+    const lowMark = Math.min(REQUEST_LOW_MARK, messageBufferBytes);
+    return (
+      (this.#unflushed >= messageBufferCapacity || this.#unflushedBytes > lowMark) &&
+      this.#ws.bufferedAmount > 0
+    );
+  }
+
+  #send(text: string, notification: boolean): void {
+    if (this.#done) return;
+    // A burst to a healthy socket is written through at once (bufferedAmount stays 0).
+    if (notification && this.#behind()) {
+      this.#closeSlow('its send buffer is full');
       return;
     }
     // UTF-16 length: exact for the ASCII JSON sent here, and free (byteLength would flatten the string).
     const bytes = text.length;
-    unflushed += 1;
-    unflushedBytes += bytes;
-    outbound.add(bytes);
-    ws.send(text, () => {
-      if (closed && accountedAtClose) return;
-      unflushed -= 1;
-      unflushedBytes -= bytes;
-      outbound.remove(bytes);
-      if (drained && !mustWait()) {
-        const resolve = drained;
-        drained = null;
-        resolve();
-      }
-    });
-  };
-  const session = createSession(send);
-  const unregister = outbound.register({
-    stuckBytes: () => (ws.bufferedAmount > 0 ? unflushedBytes : 0),
-    closeSlow,
-  });
+    this.#unflushed += 1;
+    this.#unflushedBytes += bytes;
+    this.#options.outbound.add(bytes);
+    this.#ws.send(text, () => this.#flushed(bytes));
+  }
 
-  const queue: string[] = [];
-  let queuedBytes = 0;
-  let working = false;
-  const work = async () => {
-    if (working) return;
-    working = true;
-    while (queue.length > 0 && !closed) {
-      if (mustWait()) await new Promise<void>((resolve) => (drained = resolve));
-      const text = queue.shift()!;
-      queuedBytes -= text.length;
-      if (ws.isPaused && queue.length < limits.messageBufferCapacity && queuedBytes < limits.maxRequestSize)
-        ws.resume();
-      await session.handleText(text);
+  #flushed(bytes: number): void {
+    if (this.#done) return;
+    this.#unflushed -= 1;
+    this.#unflushedBytes -= bytes;
+    this.#options.outbound.remove(bytes);
+    if (this.#drained && !this.#mustWait()) {
+      const resolve = this.#drained;
+      this.#drained = null;
+      resolve();
     }
-    working = false;
-  };
-  ws.on('message', (data) => {
-    const text = data.toString();
-    queue.push(text);
-    queuedBytes += text.length;
-    if (queue.length >= limits.messageBufferCapacity || queuedBytes >= limits.maxRequestSize) ws.pause();
-    void work();
-  });
+  }
 
-  let alive = true;
-  ws.on('pong', () => {
-    alive = true;
-  });
-  const ping = setInterval(() => {
-    if (!alive) {
-      ws.terminate();
+  /** Stops counting this connection's unflushed bytes (they go with the socket). */
+  #release(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#options.outbound.remove(this.#unflushedBytes);
+    this.#unflushedBytes = 0;
+  }
+
+  #closeSlow(why: string): void {
+    if (this.#done) return;
+    const { metrics, logger } = this.#options;
+    metrics.slowConsumers.inc();
+    logger.warn(
+      { remote: this.#remote, buffered: this.#unflushed, bytes: this.#unflushedBytes, why },
+      'closing a connection that does not read its messages',
+    );
+    this.#release();
+    this.#ws.close(1008, 'send buffer full: consumer too slow');
+    // The close frame queues behind what the kernel already holds; give the peer a moment to read it.
+    setTimeout(() => this.#ws.terminate(), 5000).unref();
+  }
+
+  #receive(text: string): void {
+    const { messageBufferCapacity, maxRequestSize } = this.#options.limits;
+    this.#queue.push(text);
+    this.#queuedBytes += text.length;
+    if (this.#queue.length >= messageBufferCapacity || this.#queuedBytes >= maxRequestSize) this.#ws.pause();
+    void this.#work();
+  }
+
+  /** Answers queued requests in arrival order, each once the client has read enough of the last. */
+  async #work(): Promise<void> {
+    if (this.#working) return;
+    this.#working = true;
+    const { messageBufferCapacity, maxRequestSize } = this.#options.limits;
+    while (this.#queue.length > 0 && !this.#done) {
+      if (this.#mustWait()) await new Promise<void>((resolve) => (this.#drained = resolve));
+      const text = this.#queue.shift()!;
+      this.#queuedBytes -= text.length;
+      if (
+        this.#ws.isPaused &&
+        this.#queue.length < messageBufferCapacity &&
+        this.#queuedBytes < maxRequestSize
+      )
+        this.#ws.resume();
+      await this.#session.handleText(text);
+    }
+    this.#working = false;
+  }
+
+  #heartbeat(): void {
+    if (!this.#alive) {
+      this.#ws.terminate();
       return;
     }
-    alive = false;
-    ws.ping();
-  }, limits.pingIntervalMs);
-  ping.unref();
+    this.#alive = false;
+    this.#ws.ping();
+  }
 
-  ws.on('close', (code) => {
-    unregister();
-    if (!accountedAtClose) outbound.remove(unflushedBytes);
-    closed = true;
-    accountedAtClose = true;
-    unflushedBytes = 0;
-    queue.length = 0;
-    drained?.();
-    clearInterval(ping);
-    session.close();
-    metrics.sessionsClosed.inc();
+  #onClose(code: number): void {
+    this.#release();
+    this.#queue.length = 0;
+    this.#drained?.();
+    this.#session.close();
+    this.#options.metrics.sessionsClosed.inc();
     if (code === 1009)
-      logger.warn(
-        { remote, limit: limits.maxRequestSize },
+      this.#options.logger.warn(
+        { remote: this.#remote, limit: this.#options.limits.maxRequestSize },
         'closed a connection that sent a frame over the request size limit',
       );
-  });
-  ws.on('error', () => ws.terminate());
+  }
 }

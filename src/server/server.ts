@@ -74,11 +74,31 @@ export interface RpcServer {
   close(): Promise<void>;
 }
 
-/** The node's rule: no Origin header (non-browser clients) is allowed; otherwise it must be listed. */
-export function originAllowed(origin: string | undefined, cors: ServerOptions['cors']): boolean {
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * The node's rule: no Origin header (non-browser clients) is allowed; otherwise it must be listed.
+ * The dashboard this server serves itself is always allowed: a page whose origin is the very host
+ * and port it asked for, when that host is a loopback name or the address this server listens on
+ * (not any name: DNS rebinding would make any name look same-origin).
+ */
+export function originAllowed(
+  origin: string | undefined,
+  cors: ServerOptions['cors'],
+  self?: { host: string | undefined; listenHost: string },
+): boolean {
   if (!origin) return true;
-  if (!cors) return false;
-  return cors === '*' || cors.includes(origin);
+  if (cors === '*' || cors?.includes(origin)) return true;
+  if (!self?.host) return false;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  const hostname = url.hostname;
+  const known = LOOPBACK_HOST.test(hostname) || hostname === self.listenHost;
+  return known && url.host === self.host;
 }
 
 function sessionOptionsFor(options: ServerOptions, limits: ServerLimits) {
@@ -112,7 +132,7 @@ function koaApp(
   app.on('error', (error: Error) => logger.warn({ err: error.message }, 'HTTP request failed'));
   app.use(async (ctx, next) => {
     const origin = ctx.get('origin');
-    if (origin && originAllowed(origin, options.cors)) {
+    if (origin && originAllowed(origin, options.cors, { host: ctx.get('host'), listenHost: options.host })) {
       ctx.set('access-control-allow-origin', origin);
       ctx.set('access-control-allow-headers', 'content-type');
       ctx.set('access-control-allow-methods', 'GET, POST, OPTIONS');
@@ -199,7 +219,7 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
     const refuse = (status: string, text: string) =>
       socket.end(`HTTP/1.1 ${status}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${text}\n`);
     const origin = request.headers.origin;
-    if (!originAllowed(origin, options.cors)) {
+    if (!originAllowed(origin, options.cors, { host: request.headers.host, listenHost: options.host })) {
       metrics.connectionsRefused.inc();
       logger.warn(
         { origin, remote: socket.remoteAddress },

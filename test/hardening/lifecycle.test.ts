@@ -35,9 +35,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function upgrade(url: string, origin?: string): Promise<number> {
+function upgrade(url: string, origin?: string, host?: string): Promise<number> {
   return new Promise((resolve) => {
-    const socket = new WebSocket(url, origin ? { headers: { origin } } : {});
+    const headers = { ...(origin ? { origin } : {}), ...(host ? { host } : {}) };
+    const socket = new WebSocket(url, { headers });
     socket.once('open', () => {
       socket.close();
       resolve(101);
@@ -138,6 +139,11 @@ describe('lifecycle', () => {
     assert.equal(await upgrade(url, 'null'), 403);
     assert.equal(await upgrade(url, 'http://dashboard.example'), 101);
     assert.equal(await upgrade(url), 101, 'non-browser clients send no Origin');
+    const port = stack.sidecar.server.port;
+    assert.equal(await upgrade(url, `http://127.0.0.1:${port}`), 101, 'its own dashboard, same origin');
+    assert.equal(await upgrade(url, `http://127.0.0.1:${port + 1}`), 403, 'another port is another origin');
+    const rebound = await upgrade(url, `http://evil.example:${port}`, `evil.example:${port}`);
+    assert.equal(rebound, 403, 'a rebound DNS name is not taken for the same origin');
     const all = await startStack({ initialBlocks: 1 }, { cors: '*' });
     cleanups.push(() => all.close());
     assert.equal(await upgrade(all.sidecar.server.url, 'http://evil.example'), 101, '--rpc-cors all');
