@@ -18,21 +18,9 @@ interface DecodeFlags {
   json: boolean;
 }
 
-export function buildProgram(): Command {
-  const program = new Command('xcmp-sidecar')
-    .description('Derives, verifies and serves Polkadot HRMP/XCMP messages per recipient')
-    .addHelpText(
-      'after',
-      [
-        '',
-        'Endpoints on the port: WebSocket and POST / JSON-RPC, GET / dashboard, /health, /ready, /metrics.',
-        'Exit codes: 0 ok, 1 runtime failure (node, database, port), 2 bad usage or configuration.',
-        'Docs: docs/operator-guide.md, docs/troubleshooting.md, docs/api.md.',
-      ].join('\n'),
-    )
-    .exitOverride()
-    .enablePositionalOptions()
-    .configureOutput({ outputError: (text, write) => write(text) })
+/** The service's flags: the node's RPC flags where they mean the same, each with its XCMP_* form. */
+function addServiceOptions(program: Command): Command {
+  return program
     .addOption(
       envOption(
         '--node <url>',
@@ -102,13 +90,11 @@ export function buildProgram(): Command {
         '--config <file>',
         'JSON file with any of these flags (camelCase keys); flags and XCMP_* env win',
       ),
-    )
-    .action(async (_flags: RunFlags, command: Command) => {
-      const config = command.getOptionValue('config') as string | undefined;
-      if (config !== undefined) applyConfigFile(command, config);
-      await runSidecar(runOptions(command.opts<RunFlags>()));
-    });
+    );
+}
 
+/** `decode-block`: one block, offline or from a node. */
+function addDecodeBlock(program: Command): void {
   program
     .command('decode-block')
     .description('decode and verify one relay block: candidates, commitment checks, messages per recipient')
@@ -139,7 +125,10 @@ export function buildProgram(): Command {
         flags.json,
       );
     });
+}
 
+/** `devnet`: only the simulated relay chain. */
+function addDevnet(program: Command): void {
   program
     .command('devnet')
     .description(
@@ -170,7 +159,10 @@ export function buildProgram(): Command {
     .action(async (flags: DevnetFlags) => {
       await runDevnet(flags);
     });
+}
 
+/** `backfill`: a range of finalized blocks into the store. */
+function addBackfill(program: Command): void {
   program
     .command('backfill')
     .description(
@@ -184,7 +176,10 @@ export function buildProgram(): Command {
     .action(async (flags: BackfillFlags) => {
       await runBackfill(flags);
     });
+}
 
+/** `subscribe`: a mailbox as JSON lines. */
+function addSubscribe(program: Command): void {
   program
     .command('subscribe')
     .description("print a parachain's inbox (or outbox) updates from a running sidecar as JSON lines")
@@ -198,7 +193,33 @@ export function buildProgram(): Command {
     .action(async (flags: SubscribeFlags) => {
       await runSubscribe(flags);
     });
+}
 
+export function buildProgram(): Command {
+  const program = addServiceOptions(new Command('xcmp-sidecar'))
+    .description('Derives, verifies and serves Polkadot HRMP/XCMP messages per recipient')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Endpoints on the port: WebSocket and POST / JSON-RPC, GET / dashboard, /health, /ready, /metrics.',
+        'Exit codes: 0 ok, 1 runtime failure (node, database, port), 2 bad usage or configuration.',
+        'Docs: docs/operator-guide.md, docs/troubleshooting.md, docs/api.md.',
+      ].join('\n'),
+    )
+    .exitOverride()
+    .enablePositionalOptions()
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .action(async (_flags: RunFlags, command: Command) => {
+      const config = command.getOptionValue('config') as string | undefined;
+      if (config !== undefined) applyConfigFile(command, config);
+      await runSidecar(runOptions(command.opts<RunFlags>()));
+    });
+
+  addDecodeBlock(program);
+  addDevnet(program);
+  addBackfill(program);
+  addSubscribe(program);
   return program;
 }
 

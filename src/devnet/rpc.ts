@@ -44,80 +44,83 @@ function compact(n: number): Uint8Array {
   return Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24);
 }
 
-export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcHandlers {
-  const at = (hash: unknown): DevnetBlock => {
-    if (hash === undefined || hash === null) return chain.best;
-    const block = chain.block(hexParam(hash, 'block hash'));
-    if (!block)
-      throw new RpcError(4003, `Client error: UnknownBlock: State already discarded for ${String(hash)}`);
-    return block;
-  };
-  const header = (block: DevnetBlock) => block.header;
+type Entry = [string, MethodHandler];
 
-  const runtimeCall = (fn: string, data: Hex, block: DevnetBlock): Uint8Array => {
-    const state = block.state;
-    switch (fn) {
-      case 'Core_version':
-        return chain.encoder.encode('RuntimeVersion', chain.encoder.version);
-      case 'Metadata_metadata_versions':
-        return chain.encoder.encode('Vec<u32>', chain.encoder.metadata.version >= 15 ? [14, 15] : [14]);
-      case 'Metadata_metadata_at_version': {
-        const version = paraIdArg(data, fn);
-        return version === 14 || version === chain.encoder.metadata.version
-          ? chain.encoder.opaqueMetadata
-          : Uint8Array.of(0);
-      }
-      case 'ParachainHost_inbound_hrmp_channels_contents': {
-        const recipient = paraIdArg(data, fn);
-        const senders = chain.runtime.ingress(state, recipient);
-        return u8aConcat(
-          compact(senders.length),
-          ...senders.flatMap((sender) => {
-            const key = `${sender}:${recipient}`;
-            const channel = state.channels.get(key);
-            const last = channel?.contents.at(-1);
-            if (!chain.tamperedInbound.has(key) || !channel || !last)
-              return [u32(sender), chain.channelContentsBytes(channel)];
-            const data = last.data.slice();
-            data[data.length - 1]! ^= 0xff;
-            const contents = [...channel.contents.slice(0, -1), { ...last, data }];
-            return [u32(sender), chain.channelContentsBytes({ ...channel, contents })];
-          }),
-        );
-      }
-      case 'ParachainHost_candidate_events': {
-        const kinds = { CandidateBacked: 0, CandidateIncluded: 1, CandidateTimedOut: 2 } as const;
-        return u8aConcat(
-          compact(block.candidateEvents.length),
-          ...block.candidateEvents.map((event) => {
-            const c = event.candidate;
-            const head = chain.encoder.encode('Bytes', c.commitments.headData);
-            const tail =
-              event.kind === 'CandidateTimedOut' ? [u32(c.coreIndex)] : [u32(c.coreIndex), u32(c.groupIndex)];
-            return u8aConcat(Uint8Array.of(kinds[event.kind]), chain.receiptBytes(c), head, ...tail);
-          }),
-        );
-      }
-      case 'ParachainHost_candidate_pending_availability': {
-        const candidate = state.pending.get(paraIdArg(data, fn));
-        return candidate
-          ? u8aConcat(Uint8Array.of(1), chain.committedReceiptBytes(candidate))
-          : Uint8Array.of(0);
-      }
-      case 'ParachainHost_candidates_pending_availability': {
-        const candidate = state.pending.get(paraIdArg(data, fn));
-        return candidate ? u8aConcat(compact(1), chain.committedReceiptBytes(candidate)) : compact(0);
-      }
-      case 'ParachainHost_availability_cores':
-        return availabilityCores(chain, block);
-      default:
-        throw new RpcError(4003, `Client error: Execution failed: Other: Exported method ${fn} is not found`);
+/** The block at `hash` (best when absent), or the node's error for an unknown or pruned block. */
+function blockAt(chain: DevnetChain, hash: unknown): DevnetBlock {
+  if (hash === undefined || hash === null) return chain.best;
+  const block = chain.block(hexParam(hash, 'block hash'));
+  if (!block)
+    throw new RpcError(4003, `Client error: UnknownBlock: State already discarded for ${String(hash)}`);
+  return block;
+}
+
+const storageValue = (key: Hex, block: DevnetBlock): Hex | null => block.storage.get(key) ?? null;
+
+/** `state_call`: the runtime APIs the sidecar and its clients use. */
+function runtimeCall(chain: DevnetChain, fn: string, data: Hex, block: DevnetBlock): Uint8Array {
+  const state = block.state;
+  switch (fn) {
+    case 'Core_version':
+      return chain.encoder.encode('RuntimeVersion', chain.encoder.version);
+    case 'Metadata_metadata_versions':
+      return chain.encoder.encode('Vec<u32>', chain.encoder.metadata.version >= 15 ? [14, 15] : [14]);
+    case 'Metadata_metadata_at_version': {
+      const version = paraIdArg(data, fn);
+      return version === 14 || version === chain.encoder.metadata.version
+        ? chain.encoder.opaqueMetadata
+        : Uint8Array.of(0);
     }
-  };
+    case 'ParachainHost_inbound_hrmp_channels_contents': {
+      const recipient = paraIdArg(data, fn);
+      const senders = chain.runtime.ingress(state, recipient);
+      return u8aConcat(
+        compact(senders.length),
+        ...senders.flatMap((sender) => {
+          const key = `${sender}:${recipient}`;
+          const channel = state.channels.get(key);
+          const last = channel?.contents.at(-1);
+          if (!chain.tamperedInbound.has(key) || !channel || !last)
+            return [u32(sender), chain.channelContentsBytes(channel)];
+          const data = last.data.slice();
+          data[data.length - 1]! ^= 0xff;
+          const contents = [...channel.contents.slice(0, -1), { ...last, data }];
+          return [u32(sender), chain.channelContentsBytes({ ...channel, contents })];
+        }),
+      );
+    }
+    case 'ParachainHost_candidate_events': {
+      const kinds = { CandidateBacked: 0, CandidateIncluded: 1, CandidateTimedOut: 2 } as const;
+      return u8aConcat(
+        compact(block.candidateEvents.length),
+        ...block.candidateEvents.map((event) => {
+          const c = event.candidate;
+          const head = chain.encoder.encode('Bytes', c.commitments.headData);
+          const tail =
+            event.kind === 'CandidateTimedOut' ? [u32(c.coreIndex)] : [u32(c.coreIndex), u32(c.groupIndex)];
+          return u8aConcat(Uint8Array.of(kinds[event.kind]), chain.receiptBytes(c), head, ...tail);
+        }),
+      );
+    }
+    case 'ParachainHost_candidate_pending_availability': {
+      const candidate = state.pending.get(paraIdArg(data, fn));
+      return candidate
+        ? u8aConcat(Uint8Array.of(1), chain.committedReceiptBytes(candidate))
+        : Uint8Array.of(0);
+    }
+    case 'ParachainHost_candidates_pending_availability': {
+      const candidate = state.pending.get(paraIdArg(data, fn));
+      return candidate ? u8aConcat(compact(1), chain.committedReceiptBytes(candidate)) : compact(0);
+    }
+    case 'ParachainHost_availability_cores':
+      return availabilityCores(chain, block);
+    default:
+      throw new RpcError(4003, `Client error: Execution failed: Other: Exported method ${fn} is not found`);
+  }
+}
 
-  const storageValue = (key: Hex, block: DevnetBlock): Hex | null => block.storage.get(key) ?? null;
-
-  const methods = new Map<string, MethodHandler>([
+function systemMethods(chain: DevnetChain): Entry[] {
+  return [
     ['system_name', () => 'xcmp-sidecar devnet (simulated relay chain)'],
     ['system_version', () => VERSION],
     ['system_chain', () => 'Devnet (simulated Polkadot relay chain)'],
@@ -130,6 +133,12 @@ export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcH
       'system_syncState',
       () => ({ startingBlock: 0, currentBlock: chain.best.number, highestBlock: chain.best.number }),
     ],
+  ];
+}
+
+function chainMethods(chain: DevnetChain): Entry[] {
+  const header = (block: DevnetBlock) => block.header;
+  return [
     [
       'chain_getBlockHash',
       ([number]) => {
@@ -160,20 +169,13 @@ export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcH
           : null;
       },
     ],
-    [
-      'state_getMetadata',
-      ([hash]) => {
-        at(hash);
-        return u8aToHex(chain.encoder.metadataBytes);
-      },
-    ],
-    [
-      'state_getRuntimeVersion',
-      ([hash]) => {
-        at(hash);
-        return chain.encoder.version;
-      },
-    ],
+    ['chain_getFinalisedHead', () => chain.finalized.hash],
+  ];
+}
+
+function stateStorageMethods(chain: DevnetChain): Entry[] {
+  const at = (hash: unknown) => blockAt(chain, hash);
+  return [
     ['state_getStorage', ([key, hash]) => storageValue(hexParam(key, 'storage key'), at(hash))],
     [
       'state_getStorageHash',
@@ -237,16 +239,46 @@ export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcH
         };
       },
     ],
+  ];
+}
+
+function stateRuntimeMethods(chain: DevnetChain): Entry[] {
+  const at = (hash: unknown) => blockAt(chain, hash);
+  return [
+    [
+      'state_getMetadata',
+      ([hash]) => {
+        at(hash);
+        return u8aToHex(chain.encoder.metadataBytes);
+      },
+    ],
+    [
+      'state_getRuntimeVersion',
+      ([hash]) => {
+        at(hash);
+        return chain.encoder.version;
+      },
+    ],
     [
       'state_call',
       ([fn, data, hash]) => {
         if (typeof fn !== 'string')
           throw new RpcError(ErrorCode.invalidParams, 'Invalid params: method name');
         return u8aToHex(
-          runtimeCall(fn, data === undefined || data === null ? '0x' : hexParam(data, 'call data'), at(hash)),
+          runtimeCall(
+            chain,
+            fn,
+            data === undefined || data === null ? '0x' : hexParam(data, 'call data'),
+            at(hash),
+          ),
         );
       },
     ],
+  ];
+}
+
+function devMethods(control: DevnetControl): Entry[] {
+  return [
     [
       'dev_newBlock',
       ([options]) => {
@@ -272,11 +304,36 @@ export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcH
         }
       },
     ],
-  ]);
-  methods.set('chain_getFinalisedHead', methods.get('chain_getFinalizedHead')!);
-  methods.set('state_getStorageAt', methods.get('state_getStorage')!);
-  methods.set('state_getKeysPagedAt', methods.get('state_getKeysPaged')!);
+  ];
+}
 
+/** `state_subscribeStorage`: the values first, then the changes of each new best block. */
+function storageSubscription(chain: DevnetChain): SubscriptionHandler {
+  return {
+    notification: 'state_storage',
+    unsubscribe: 'state_unsubscribeStorage',
+    subscribe: (params, emit) => {
+      const [keys] = params;
+      if (!Array.isArray(keys))
+        throw new RpcError(ErrorCode.invalidParams, 'Invalid params: keys must be an array');
+      const wanted = keys.map((k) => hexParam(k, 'storage key'));
+      let last = new Map<string, Hex | null>();
+      const send = (block: DevnetBlock, all: boolean) => {
+        const changes = wanted
+          .map((k): [Hex, Hex | null] => [k, storageValue(k, block)])
+          .filter(([k, v]) => all || last.get(k) !== v);
+        last = new Map(wanted.map((k) => [k, storageValue(k, block)]));
+        if (changes.length > 0 || all) emit({ block: block.hash, changes });
+      };
+      send(chain.best, true);
+      const listener = (block: DevnetBlock) => send(block, false);
+      chain.on('best', listener);
+      return () => chain.off('best', listener);
+    },
+  };
+}
+
+function devnetSubscriptions(chain: DevnetChain): Map<string, SubscriptionHandler> {
   const headSubscription = (
     notification: string,
     unsubscribe: string,
@@ -323,37 +380,28 @@ export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcH
         },
       },
     ],
-    [
-      'state_subscribeStorage',
-      {
-        notification: 'state_storage',
-        unsubscribe: 'state_unsubscribeStorage',
-        subscribe: (params, emit) => {
-          const [keys] = params;
-          if (!Array.isArray(keys))
-            throw new RpcError(ErrorCode.invalidParams, 'Invalid params: keys must be an array');
-          const wanted = keys.map((k) => hexParam(k, 'storage key'));
-          let last = new Map<string, Hex | null>();
-          const send = (block: DevnetBlock, all: boolean) => {
-            const changes = wanted
-              .map((k): [Hex, Hex | null] => [k, storageValue(k, block)])
-              .filter(([k, v]) => all || last.get(k) !== v);
-            last = new Map(wanted.map((k) => [k, storageValue(k, block)]));
-            if (changes.length > 0 || all) emit({ block: block.hash, changes });
-          };
-          send(chain.best, true);
-          const listener = (block: DevnetBlock) => send(block, false);
-          chain.on('best', listener);
-          return () => chain.off('best', listener);
-        },
-      },
-    ],
+    ['state_subscribeStorage', storageSubscription(chain)],
   ]);
   // Aliases the node also answers to.
   subscriptions.set('chain_subscribeNewHead', subscriptions.get('chain_subscribeNewHeads')!);
   subscriptions.set('subscribe_newHead', subscriptions.get('chain_subscribeNewHeads')!);
   subscriptions.set('chain_subscribeFinalisedHeads', subscriptions.get('chain_subscribeFinalizedHeads')!);
 
+  return subscriptions;
+}
+
+/** The devnet's JSON-RPC, grouped by namespace as a node's is; `rpc_methods` lists them all. */
+export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcHandlers {
+  const methods = new Map<string, MethodHandler>([
+    ...systemMethods(chain),
+    ...chainMethods(chain),
+    ...stateStorageMethods(chain),
+    ...stateRuntimeMethods(chain),
+    ...devMethods(control),
+  ]);
+  methods.set('state_getStorageAt', methods.get('state_getStorage')!);
+  methods.set('state_getKeysPagedAt', methods.get('state_getKeysPaged')!);
+  const subscriptions = devnetSubscriptions(chain);
   const names = [
     ...methods.keys(),
     ...subscriptions.keys(),
