@@ -11,11 +11,12 @@ import { Ingest } from './ingest/ingest.ts';
 import type { Logger } from './log.ts';
 import type { TypeCodec } from './protocol/codec.ts';
 import { RelayProxy, type RpcMethodsMode, type ServeInboundMode } from './proxy/proxy.ts';
-import { apiHandlers } from './server/api.ts';
-import { dashboardRoutes } from './server/dashboard.ts';
-import { SubscriptionHub } from './server/hub.ts';
-import { Metrics } from './server/metrics.ts';
-import { type HealthReport, type RpcServer, type ServerLimits, startServer } from './server/server.ts';
+import { dashboardRoutes } from './server/ops/dashboard.ts';
+import { healthPolicies } from './server/ops/health.ts';
+import { Metrics } from './server/ops/metrics.ts';
+import { type RpcServer, type ServerLimits, startServer } from './server/transport/server.ts';
+import { apiHandlers } from './server/xcmp/api.ts';
+import { SubscriptionHub } from './server/xcmp/hub.ts';
 import type { Store } from './store/interface.ts';
 import { MessageStore } from './store/store.ts';
 import type { BlockWrite } from './store/types.ts';
@@ -51,41 +52,6 @@ export interface Sidecar {
 
 /** How often the store file's identity is checked (a deleted or replaced file stops ingest). */
 const STORE_CHECK_MS = 2_000;
-
-interface Policies {
-  health(): HealthReport;
-  ready(): HealthReport;
-}
-
-function healthPolicies(
-  options: SidecarOptions,
-  ingest: Ingest,
-  storeProblem: () => string | null,
-): Policies {
-  const notConnected = `not connected to the node at ${options.nodeUrl}`;
-  const readyLag = options.readyLag ?? 3;
-  return {
-    health: () => {
-      const s = ingest.status;
-      const problem = storeProblem();
-      if (problem) return { ok: false, reason: problem };
-      if (!s.connected) return { ok: false, reason: notConnected };
-      if (s.lastError) return { ok: false, reason: s.lastError };
-      return { ok: true, synced: s.cursor, finalized: s.finalized };
-    },
-    ready: () => {
-      const s = ingest.status;
-      const problem = storeProblem();
-      if (problem) return { ok: false, reason: problem };
-      if (!s.connected) return { ok: false, reason: notConnected };
-      if (s.cursor === null || s.finalized === null) return { ok: false, reason: 'no block stored yet' };
-      const lag = s.finalized - s.cursor;
-      if (lag <= readyLag) return { ok: true, synced: s.cursor, finalized: s.finalized };
-      const reason = `catching up: ${lag} blocks behind the finalized head`;
-      return { ok: false, reason, synced: s.cursor, finalized: s.finalized };
-    },
-  };
-}
 
 /** Resources started so far, closed in reverse order when a later step fails or on close(). */
 class Started {
@@ -262,7 +228,12 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     routes: dashboardRoutes(),
     metrics,
     logger,
-    ...healthPolicies(options, ingest, () => storeWatch.problem),
+    ...healthPolicies({
+      nodeUrl: options.nodeUrl,
+      readyLag: options.readyLag ?? 3,
+      ingest: () => ingest.status,
+      storeProblem: () => storeWatch.problem,
+    }),
   });
   started.add(() => server.close());
   await ingest.start();

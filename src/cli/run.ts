@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { startDevnet } from '../devnet/index.ts';
 import { createLogger } from '../log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
-import { DEFAULT_LIMITS, type ServerLimits } from '../server/server.ts';
+import { DEFAULT_LIMITS, type ServerLimits } from '../server/transport/server.ts';
 import { startSidecar } from '../sidecar.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 

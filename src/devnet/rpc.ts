@@ -10,7 +10,7 @@ import {
   RpcError,
   type RpcHandlers,
   type SubscriptionHandler,
-} from '../server/jsonrpc.ts';
+} from '../server/transport/jsonrpc.ts';
 import type { DevnetBlock, DevnetChain, Hex } from './chain.ts';
 import type { BlockFaults, Candidate } from './runtime.ts';
 

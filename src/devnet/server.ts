@@ -1,9 +1,9 @@
 /** Serves the devnet's JSON-RPC over WebSocket and HTTP POST on one port. */
 import { createServer, type Server } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { readBody } from '../server/body.ts';
-import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from '../server/jsonrpc.ts';
-import { listen } from '../server/listen.ts';
+import { readBody } from '../server/transport/body.ts';
+import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from '../server/transport/jsonrpc.ts';
+import { listen } from '../server/transport/listen.ts';
 
 const MAX_FRAME = 15 * 1024 * 1024;
 

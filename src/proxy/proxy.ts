@@ -16,7 +16,7 @@ import {
 import type { Logger } from '../log.ts';
 import { fromHex, type Hex, readU32, toHex } from '../protocol/bytes.ts';
 import { encodeInboundChannelsContents } from '../protocol/inbound.ts';
-import { ErrorCode, RpcError, type SubscriptionHandler } from '../server/jsonrpc.ts';
+import { ErrorCode, RpcError, type SubscriptionHandler } from '../server/transport/jsonrpc.ts';
 import type { StoreReader } from '../store/interface.ts';
 
 export type RpcMethodsMode = 'safe' | 'unsafe';

@@ -2,7 +2,7 @@
 import { type Devnet, type DevnetOptions, startDevnet } from '../../src/devnet/index.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../../src/proxy/proxy.ts';
-import type { ServerLimits } from '../../src/server/server.ts';
+import type { ServerLimits } from '../../src/server/transport/server.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
 
 export interface Stack {

@@ -6,7 +6,7 @@ import {
   type RpcHandlers,
   RpcSession,
   type SubscriptionHandler,
-} from '../../src/server/jsonrpc.ts';
+} from '../../src/server/transport/jsonrpc.ts';
 
 function harness(options: Partial<ConstructorParameters<typeof RpcSession>[2]> = {}) {
   const sent: unknown[] = [];

@@ -6,12 +6,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import Koa from 'koa';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../log.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import { readBody } from './body.ts';
 import { OutboundBytes, serveConnection } from './connection.ts';
 import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from './jsonrpc.ts';
 import { listen } from './listen.ts';
-import type { Metrics } from './metrics.ts';
 import { nextTurn } from './turns.ts';
 
 export interface ServerLimits {

@@ -8,9 +8,9 @@
  *   holding the most unread bytes is closed.
  */
 import type { WebSocket } from 'ws';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../../log.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { RpcSession } from './jsonrpc.ts';
-import type { Metrics } from './metrics.ts';
 
 /** Unread bytes below which a connection's next request is worked on. */
 const REQUEST_LOW_MARK = 1024 * 1024;

@@ -1,9 +1,14 @@
 /** Store records → the wire types of rpc/schemas.ts. */
-import type { CandidateJson, ChannelJson, MessageJson } from '../../rpc/schemas.ts';
-import { toHex } from '../protocol/bytes.ts';
-import type { TypeCodec } from '../protocol/codec.ts';
-import { splitXcmpMessage } from '../protocol/xcmp.ts';
-import { type CandidateRecord, type ChannelRecord, type MessageRecord, messageId } from '../store/types.ts';
+import type { CandidateJson, ChannelJson, MessageJson } from '../../../rpc/schemas.ts';
+import { toHex } from '../../protocol/bytes.ts';
+import type { TypeCodec } from '../../protocol/codec.ts';
+import { splitXcmpMessage } from '../../protocol/xcmp.ts';
+import {
+  type CandidateRecord,
+  type ChannelRecord,
+  type MessageRecord,
+  messageId,
+} from '../../store/types.ts';
 
 export function decodeXcm(data: Uint8Array, xcm: TypeCodec | null): unknown {
   if (!xcm) return { error: 'the runtime metadata has no VersionedXcm type' };

@@ -4,7 +4,7 @@
  * subscription and never sent before the subscribe response, 16-character random subscription ids.
  */
 import { randomBytes } from 'node:crypto';
-import { StandardErrors } from '../../rpc/contract.ts';
+import { StandardErrors } from '../../../rpc/contract.ts';
 
 /** The codes of the contract's standard errors (rpc/contract.ts), by name. */
 export const ErrorCode = {

@@ -1,7 +1,7 @@
 /** Prometheus metrics, `xcmp_` prefix, mirroring the node's RPC metrics (STYLE.md). */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { contractMethodNames } from '../../rpc/contract.ts';
-import type { CallObserver } from './jsonrpc.ts';
+import { contractMethodNames } from '../../../rpc/contract.ts';
+import type { CallObserver } from '../transport/jsonrpc.ts';
 
 export class Metrics {
   readonly registry = new Registry();

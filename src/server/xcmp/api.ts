@@ -6,17 +6,16 @@ import {
   methods,
   type SubscriptionName,
   subscriptions,
-} from '../../rpc/contract.ts';
+} from '../../../rpc/contract.ts';
 import type {
   MailboxJson,
   MessageQueryOptionsJson,
   StatusJson,
   SubscriptionOptionsJson,
-} from '../../rpc/schemas.ts';
-import type { Hex } from '../protocol/bytes.ts';
-import type { TypeCodec } from '../protocol/codec.ts';
-import type { StoreReader } from '../store/interface.ts';
-import type { SubscriptionHub } from './hub.ts';
+} from '../../../rpc/schemas.ts';
+import type { Hex } from '../../protocol/bytes.ts';
+import type { TypeCodec } from '../../protocol/codec.ts';
+import type { StoreReader } from '../../store/interface.ts';
 import {
   type MethodHandler,
   RawJson,
@@ -25,7 +24,8 @@ import {
   type RpcHandlers,
   type SubscriptionHandler,
   tooBig,
-} from './jsonrpc.ts';
+} from '../transport/jsonrpc.ts';
+import type { SubscriptionHub } from './hub.ts';
 import { validateParams } from './validate.ts';
 import { candidateJson, channelJson, messageJson } from './wire.ts';
 

@@ -4,11 +4,11 @@
  * live updates happen in one synchronous step, so nothing can be written in between (no gap, no
  * duplicate).
  */
-import type { CandidateUpdateJson, MailboxUpdateJson } from '../../rpc/schemas.ts';
-import type { TypeCodec } from '../protocol/codec.ts';
-import type { StoreReader } from '../store/interface.ts';
-import type { BlockWrite, CandidateRecord, MessageRecord } from '../store/types.ts';
-import { RawJson, tooBig } from './jsonrpc.ts';
+import type { CandidateUpdateJson, MailboxUpdateJson } from '../../../rpc/schemas.ts';
+import type { TypeCodec } from '../../protocol/codec.ts';
+import type { StoreReader } from '../../store/interface.ts';
+import type { BlockWrite, CandidateRecord, MessageRecord } from '../../store/types.ts';
+import { RawJson, tooBig } from '../transport/jsonrpc.ts';
 import { candidateJson, messageJson } from './wire.ts';
 
 export type MailboxKind = 'inbox' | 'outbox';

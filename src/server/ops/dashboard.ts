@@ -10,7 +10,7 @@ interface Asset {
   readonly body: Buffer;
 }
 
-const assetDir = new URL('../dashboard/', import.meta.url);
+const assetDir = new URL('../../dashboard/', import.meta.url);
 
 /** The page may load only its own script and style, and talk only to the host that served it. */
 const contentSecurityPolicy = [

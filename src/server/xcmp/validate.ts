@@ -1,6 +1,6 @@
 /** Positional params checked against the contract's zod schemas; failures become -32602 with the field named. */
-import type { ParamSpec } from '../../rpc/contract.ts';
-import { ErrorCode, RpcError } from './jsonrpc.ts';
+import type { ParamSpec } from '../../../rpc/contract.ts';
+import { ErrorCode, RpcError } from '../transport/jsonrpc.ts';
 
 export function validateParams(
   method: string,
