@@ -5,31 +5,21 @@
  * cursor, so nothing is missed or written twice.
  */
 import { EventEmitter } from 'node:events';
-import { BlockPrefetcher, type FetchedBlock, fetchBlock, listKeys, readStorage } from '../chain/blocks.ts';
-import { HistoryUnavailableError, type NodeClient, NodeError, SYSTEM_EVENTS_KEY } from '../chain/node.ts';
+import { BlockPrefetcher, type FetchedBlock, fetchBlock, readStorage } from '../chain/blocks.ts';
+import { HistoryUnavailableError, type NodeClient, NodeError } from '../chain/node.ts';
 import type { UpstreamSubscription } from '../chain/upstream.ts';
-import { extractCandidateEvents } from '../derive/events.ts';
-import { relayLayout } from '../derive/layout.ts';
 import { type BlockObservation, observeBlock } from '../derive/observe.ts';
-import {
-  channelIdFromKey,
-  decodeChannel,
-  decodePendingAvailability,
-  HRMP_CHANNELS_PREFIX,
-  hrmpChannelsKey,
-  paraFromMapKey,
-  paraMapKey,
-  pendingLayout,
-} from '../derive/storage.ts';
+import { hrmpChannelsKey } from '../derive/storage.ts';
 import type { Logger } from '../log.ts';
-import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
-import { decodeCommitments } from '../protocol/commitments.ts';
+import type { Hex } from '../protocol/bytes.ts';
 import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import type { StoreWriter } from '../store/interface.ts';
-import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
+import type { BlockWrite } from '../store/types.ts';
 import { chainStateFrom, neededKeys } from './chain-state.ts';
-import { backedCandidateRecord, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
+import { type EnactContext, enactBlock, storageNeeds } from './enact.ts';
+import { CandidateLedger } from './ledger.ts';
+import { seedBefore } from './seed.ts';
 
 export interface IngestOptions {
   readonly node: NodeClient;
@@ -97,9 +87,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   #lastError: string | null = null;
   #blocksProcessed = 0;
   #unsubscribe: (() => Promise<void>) | null = null;
-  /** Candidates backed and not yet enacted or timed out. */
-  readonly #pending = new Map<Hex, CandidateRecord>();
-  readonly #egress = new Map<number, Set<number>>();
+  readonly #ledger = new CandidateLedger();
 
   constructor(options: IngestOptions) {
     super();
@@ -125,9 +113,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    for (const candidate of this.#store.pendingCandidates())
-      this.#pending.set(candidate.candidateHash, candidate);
-    for (const channel of this.#store.channels()) this.#addChannel(channel.sender, channel.recipient);
+    this.#ledger.load(this.#store.pendingCandidates(), this.#store.channels());
     await this.#subscribeHeads();
     this.#loop = this.#run();
   }
@@ -142,18 +128,6 @@ export class Ingest extends EventEmitter<IngestEvents> {
     this.#wake?.();
     await this.#unsubscribe?.().catch(() => undefined);
     await this.#loop;
-  }
-
-  /** Resolves when the cursor has reached `number`. */
-  async waitFor(number: number, timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((this.#store.cursor()?.number ?? -1) < number) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `ingest did not reach #${number} within ${timeoutMs} ms (at ${this.#store.cursor()?.number ?? 'nothing'})`,
-        );
-      await sleep(20);
-    }
   }
 
   async #subscribeHeads(): Promise<void> {
@@ -276,105 +250,15 @@ export class Ingest extends EventEmitter<IngestEvents> {
     });
   }
 
-  #addChannel(sender: number, recipient: number): void {
-    const set = this.#egress.get(sender) ?? new Set<number>();
-    set.add(recipient);
-    this.#egress.set(sender, set);
-  }
-
-  /** Seeds channel heads and pending candidates from the state before `first` (DESIGN.md §3.2). */
+  /** Seeds an empty store from the state before `first` (DESIGN.md §3.2). */
   async #seed(first: number): Promise<void> {
-    const parentHash = await this.#node.resolve(first - 1);
-    const metadata = await this.#node.metadata(parentHash);
-    const channelKeys = await listKeys(this.#node, HRMP_CHANNELS_PREFIX, parentHash);
-    const values = await readStorage(this.#node, channelKeys, parentHash);
-    const channels: ChannelRecord[] = [];
-    for (const [key, value] of values) {
-      if (!value) continue;
-      const { sender, recipient } = channelIdFromKey(key);
-      const chain = decodeChannel(metadata, value);
-      channels.push({ sender, recipient, ...chain, verifiedAt: first - 1, lastSentAt: null });
-      this.#addChannel(sender, recipient);
-    }
-    const pending = await this.#pendingAt(parentHash, metadata);
+    const { channels, pending } = await seedBefore(this.#node, first);
     this.#store.seed(channels, pending);
-    for (const candidate of pending) this.#pending.set(candidate.candidateHash, candidate);
+    this.#ledger.load(pending, channels);
     this.#log.info(
       { first, channels: channels.length, pendingCandidates: pending.length },
       'seeded from the state before the first block',
     );
-  }
-
-  /** Candidates pending availability at `at`, each checked against its CandidateBacked event. */
-  async #pendingAt(
-    at: Hex,
-    metadata: Awaited<ReturnType<NodeClient['metadata']>>,
-  ): Promise<CandidateRecord[]> {
-    const layout = pendingLayout(metadata);
-    const keys = await listKeys(this.#node, layout.prefix, at);
-    const values = await readStorage(this.#node, keys, at);
-    const commitments =
-      layout.kind === 'split'
-        ? await readStorage(
-            this.#node,
-            keys.map((k) => paraMapKey(layout.commitmentsPrefix, paraFromMapKey(k))),
-            at,
-          )
-        : null;
-    const out: CandidateRecord[] = [];
-    for (const [key, value] of values) {
-      if (!value) continue;
-      const split =
-        commitments?.get(
-          paraMapKey((layout as { commitmentsPrefix: Hex }).commitmentsPrefix, paraFromMapKey(key)),
-        ) ?? null;
-      for (const pending of decodePendingAvailability(metadata, value, split)) {
-        const backedEvent = await this.#backedEventMatches(
-          pending.backedIn,
-          pending.candidateHash,
-          pending.commitmentsHash,
-        );
-        const reason = !pending.hashMatches
-          ? 'pending-availability commitments do not hash to the stored candidate hash'
-          : backedEvent;
-        out.push(
-          backedCandidateRecord({
-            candidateHash: pending.candidateHash,
-            paraId: pending.paraId,
-            descriptor: pending.descriptor,
-            commitments: pending.commitments,
-            commitmentsHash: pending.commitmentsHash,
-            backedIn: pending.backedIn,
-            coreIndex: pending.coreIndex,
-            verified: reason === null,
-            reason,
-            availabilityThreshold: 0,
-            hrmpWatermark: decodeCommitments(pending.commitments)[0].hrmpWatermark,
-          }),
-        );
-      }
-    }
-    return out;
-  }
-
-  /** Null when block `backedIn` has a CandidateBacked event with this hash and commitments hash. */
-  async #backedEventMatches(
-    backedIn: number,
-    candidateHash: Hex,
-    commitmentsHash: Hex,
-  ): Promise<string | null> {
-    const hash = await this.#node.resolve(backedIn);
-    const [metadata, events] = await Promise.all([
-      this.#node.metadata(hash),
-      this.#node.storage(SYSTEM_EVENTS_KEY, hash),
-    ]);
-    if (!events) return `no events at #${backedIn}`;
-    const backed = extractCandidateEvents(relayLayout(metadata).events, fromHex(events)).backed;
-    const event = backed.find((e) => toHex(e.candidateHash) === candidateHash);
-    if (!event) return `no CandidateBacked event for ${candidateHash} at #${backedIn}`;
-    return toHex(event.commitmentsHash) === commitmentsHash
-      ? null
-      : `commitments hash differs from CandidateBacked at #${backedIn}`;
   }
 
   /** The ledger and channel state as of the stored cursor (the best-chain view builds on it). */
@@ -383,12 +267,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   }
 
   #context(): EnactContext {
-    return {
-      candidate: (hash) => this.#pending.get(hash) ?? this.#store.candidate(hash),
-      channel: (sender, recipient) => this.#store.channel(sender, recipient),
-      egress: (sender) => [...(this.#egress.get(sender) ?? [])],
-      pending: () => [...this.#pending.values()],
-    };
+    return this.#ledger.context(this.#store);
   }
 
   /**
@@ -402,9 +281,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
       throw new Error(`block #${number}: header hashes to ${observation.hash}, the node said ${block.hash}`);
     }
     const keys = (observation.events?.included ?? []).flatMap((event) =>
-      [...(this.#egress.get(event.paraId) ?? [])].map((recipient) =>
-        hrmpChannelsKey(event.paraId, recipient),
-      ),
+      this.#ledger.egress(event.paraId).map((recipient) => hrmpChannelsKey(event.paraId, recipient)),
     );
     return { block, observation, storage: await readStorage(this.#node, keys, block.hash) };
   }
@@ -428,19 +305,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
     const chain = chainStateFrom(block.metadata, needs, values);
     const write = enactBlock(observation, context, chain, needs);
     this.#store.writeBlock(write);
-    for (const candidate of write.newCandidates) this.#pending.set(candidate.candidateHash, candidate);
-    for (const update of write.candidateUpdates) {
-      if (update.status !== 'backed') this.#pending.delete(update.candidateHash);
-      else {
-        const pending = this.#pending.get(update.candidateHash);
-        if (pending)
-          this.#pending.set(update.candidateHash, {
-            ...pending,
-            availabilityVotes: update.availabilityVotes,
-          });
-      }
-    }
-    for (const channel of write.channels) this.#addChannel(channel.sender, channel.recipient);
+    this.#ledger.apply(write);
     for (const failure of write.failures) {
       this.#log.error(
         { block: write.number, kind: failure.kind, para: failure.paraId, candidate: failure.candidateHash },

@@ -13,6 +13,7 @@ import type { Hex } from '../../src/protocol/bytes.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import type { BlockWrite } from '../../src/store/types.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
+import { storedUpTo } from '../helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -74,7 +75,7 @@ async function catchUp(name: string, devnetArgs: string[], blocks: number, port:
     }, 50);
     const start = performance.now();
     await ingest.start();
-    await ingest.waitFor(finalized, 600_000);
+    await storedUpTo(store, finalized, 600_000);
     const seconds = (performance.now() - start) / 1000;
     clearInterval(sampler);
     const counts = store.counts();

@@ -11,6 +11,7 @@ import { silentLogger } from '../../src/log.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
 import { browserMissing, type HeadlessBrowser, launchBrowser, testOutputDir } from '../helpers/browser.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+import { storedUpTo } from '../helpers/wait.ts';
 
 const missing = browserMissing();
 
@@ -123,7 +124,7 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     await page.waitForSelector('#connection[data-state="open"]', { timeout: 10_000 });
     stack.devnet.newBlocks(2);
     const finalized = stack.devnet.chain.finalized.number;
-    await restarted.ingest.waitFor(finalized);
+    await storedUpTo(restarted.store, finalized);
     await showsExactly('#messages tbody tr:first-child td:first-child', `#${finalized}`);
     await showsExactly('#head [data-field="synced"]', String(finalized));
     const rows = page.locator('#messages tbody tr');

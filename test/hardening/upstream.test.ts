@@ -10,7 +10,7 @@ import { notReadyNode } from '../helpers/not-ready-node.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
 import { advance, sidecarOn, startStack } from '../helpers/sidecar.ts';
-import { eventually } from '../helpers/wait.ts';
+import { eventually, storedUpTo } from '../helpers/wait.ts';
 
 /** Ingest's own: finalized heads and new heads. */
 const SIDECAR_OWN = 2;
@@ -103,7 +103,7 @@ describe('proxied subscriptions across a node restart', () => {
     await relay.cut();
     await relay.restore();
     devnet.newBlocks(3);
-    await sidecar.ingest.waitFor(devnet.chain.finalized.number);
+    await storedUpTo(sidecar.store, devnet.chain.finalized.number);
     await eventually(() => devnet.subscriptionCount === SIDECAR_OWN, { what: 'ingest subscribed again' });
   });
 });

@@ -4,6 +4,7 @@ import { createLogger, silentLogger } from '../../src/log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../../src/proxy/proxy.ts';
 import type { ServerLimits } from '../../src/server/transport/server.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import { storedUpTo } from './wait.ts';
 
 export interface Stack {
   readonly devnet: Devnet;
@@ -61,5 +62,5 @@ export function sidecarOn(nodeUrl: string): Promise<Sidecar> {
 /** Makes `count` blocks and waits until the sidecar stored the new finalized head. */
 export async function advance(stack: Stack, count: number): Promise<void> {
   stack.devnet.newBlocks(count);
-  await stack.sidecar.ingest.waitFor(stack.devnet.chain.finalized.number);
+  await storedUpTo(stack.sidecar.store, stack.devnet.chain.finalized.number);
 }

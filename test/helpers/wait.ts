@@ -16,3 +16,16 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** Resolves once the store's cursor has reached `number`. */
+export async function storedUpTo(
+  store: { cursor(): { number: number } | null },
+  number: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await eventually(() => (store.cursor()?.number ?? -1) >= number, {
+    timeoutMs,
+    intervalMs: 20,
+    what: `store at #${number} (at ${store.cursor()?.number ?? 'nothing'})`,
+  });
+}

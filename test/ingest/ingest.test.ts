@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/log.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { devnetTruth, storedMessages } from '../helpers/truth.ts';
+import { storedUpTo } from '../helpers/wait.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -62,7 +63,7 @@ describe('ingest against the devnet', () => {
     }
     const finalized = devnet.chain.finalized.number;
     assert.ok(finalized >= 300);
-    await ingest.waitFor(finalized, 60_000);
+    await storedUpTo(store, finalized, 60_000);
     const truth = devnetTruth(devnet, 1, finalized);
     const stored = storedMessages(store, devnet.config.paras);
     assert.equal(stored.length, truth.length);
@@ -95,9 +96,9 @@ describe('ingest against the devnet', () => {
     const { devnet, store, ingest } = await setup({ initialBlocks: 100 });
     await ingest.start();
     const first = devnet.chain.finalized.number;
-    await ingest.waitFor(first);
+    await storedUpTo(store, first);
     devnet.newBlocks(20);
-    await ingest.waitFor(devnet.chain.finalized.number);
+    await storedUpTo(store, devnet.chain.finalized.number);
     const truth = devnetTruth(devnet, first, devnet.chain.finalized.number);
     const stored = storedMessages(store, devnet.config.paras);
     assert.deepEqual(stored, truth);
@@ -127,7 +128,7 @@ describe('ingest against the devnet', () => {
     cleanups.push(() => ingest.stop());
     await ingest.start();
     devnet.newBlocks(20);
-    await ingest.waitFor(devnet.chain.finalized.number);
+    await storedUpTo(store, devnet.chain.finalized.number);
     await relay.cut();
     devnet.startProducing(200); // the chain moves on while the sidecar is cut off
     await new Promise((r) => setTimeout(r, 10_000));
@@ -138,7 +139,7 @@ describe('ingest against the devnet', () => {
     devnet.newBlocks(2);
     const finalized = devnet.chain.finalized.number;
     assert.ok(finalized > cutAt + 30, `the chain advanced ${finalized - cutAt} blocks during the cut`);
-    await ingest.waitFor(finalized, 30_000);
+    await storedUpTo(store, finalized, 30_000);
     assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
     assert.equal(store.counts().blocks, finalized);
   });

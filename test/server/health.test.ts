@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { startDevnet } from '../../src/devnet/index.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { sidecarOn, startStack } from '../helpers/sidecar.ts';
+import { storedUpTo } from '../helpers/wait.ts';
 
 interface Report {
   readonly status: number;
@@ -43,7 +44,7 @@ describe('health while the node is gone', () => {
     const until = (path: string, status: number) => reportWith(sidecar.server.httpUrl, path, status);
 
     devnet.newBlocks(6);
-    await sidecar.ingest.waitFor(devnet.chain.finalized.number);
+    await storedUpTo(sidecar.store, devnet.chain.finalized.number);
     assert.deepEqual(await until('/health', 200), {
       status: 200,
       body: { ok: true, synced: devnet.chain.finalized.number, finalized: devnet.chain.finalized.number },
@@ -64,7 +65,7 @@ describe('health while the node is gone', () => {
     await relay.restore();
     devnet.newBlocks(3);
     await until('/health', 200);
-    await sidecar.ingest.waitFor(devnet.chain.finalized.number, 15_000);
+    await storedUpTo(sidecar.store, devnet.chain.finalized.number, 15_000);
     assert.equal((await until('/ready', 200)).body.synced, devnet.chain.finalized.number);
     const metrics = await (await fetch(`${sidecar.server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^xcmp_upstream_reconnects [1-9]/m, 'the reconnect is counted');

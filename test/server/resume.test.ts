@@ -8,6 +8,7 @@ import { XcmpClient } from '../../src/client/client.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSidecar } from '../../src/sidecar.ts';
 import { advance, startStack } from '../helpers/sidecar.ts';
+import { storedUpTo } from '../helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const waitUntil = async (check: () => boolean, what: string, ms = 15_000) => {
@@ -52,9 +53,9 @@ describe('subscriptions that never miss a message', () => {
       logger: silentLogger(),
     });
     cleanups.push(() => restarted.close());
-    await restarted.ingest.waitFor(stack.devnet.chain.finalized.number);
+    await storedUpTo(restarted.store, stack.devnet.chain.finalized.number);
     stack.devnet.newBlocks(4);
-    await restarted.ingest.waitFor(stack.devnet.chain.finalized.number);
+    await storedUpTo(restarted.store, stack.devnet.chain.finalized.number);
     const last = restarted.store.cursor()!.number;
     await waitUntil(
       () => subscription.lastSeenBlock === last,

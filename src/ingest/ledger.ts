@@ -1,0 +1,56 @@
+/**
+ * The candidate lifecycle between blocks: candidates backed and not yet enacted or timed out (with
+ * their availability votes), and the known channels of each sender. Kept in memory beside the
+ * store so enacting a block needs no query for them.
+ */
+import type { Hex } from '../protocol/bytes.ts';
+import type { StoreWriter } from '../store/interface.ts';
+import type { BlockWrite, CandidateRecord } from '../store/types.ts';
+import type { EnactContext } from './enact.ts';
+
+export class CandidateLedger {
+  readonly #pending = new Map<Hex, CandidateRecord>();
+  readonly #egress = new Map<number, Set<number>>();
+
+  /** Loads what the store holds (at start or after seeding). */
+  load(
+    candidates: readonly CandidateRecord[],
+    channels: readonly { sender: number; recipient: number }[],
+  ): void {
+    for (const candidate of candidates) this.#pending.set(candidate.candidateHash, candidate);
+    for (const { sender, recipient } of channels) this.#addChannel(sender, recipient);
+  }
+
+  /** Follows one stored block: new candidates, enacted or timed-out ones, votes, new channels. */
+  apply(write: BlockWrite): void {
+    for (const candidate of write.newCandidates) this.#pending.set(candidate.candidateHash, candidate);
+    for (const update of write.candidateUpdates) {
+      const pending = this.#pending.get(update.candidateHash);
+      if (update.status !== 'backed') this.#pending.delete(update.candidateHash);
+      else if (pending)
+        this.#pending.set(update.candidateHash, { ...pending, availabilityVotes: update.availabilityVotes });
+    }
+    for (const channel of write.channels) this.#addChannel(channel.sender, channel.recipient);
+  }
+
+  /** Recipients of a sender's known channels. */
+  egress(sender: number): readonly number[] {
+    return [...(this.#egress.get(sender) ?? [])];
+  }
+
+  /** The state enactment reads: candidates from the ledger (else the store), channels from the store. */
+  context(store: StoreWriter): EnactContext {
+    return {
+      candidate: (hash) => this.#pending.get(hash) ?? store.candidate(hash),
+      channel: (sender, recipient) => store.channel(sender, recipient),
+      egress: (sender) => this.egress(sender),
+      pending: () => [...this.#pending.values()],
+    };
+  }
+
+  #addChannel(sender: number, recipient: number): void {
+    const set = this.#egress.get(sender) ?? new Set<number>();
+    set.add(recipient);
+    this.#egress.set(sender, set);
+  }
+}
