@@ -7,8 +7,7 @@ import type { StatusJson } from '../../rpc/schemas.ts';
 import { xcmpRpc } from '../../src/client/definitions.ts';
 import { toHex, u32le } from '../../src/protocol/bytes.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { eventually } from '../helpers/wait.ts';
 
 async function connect(url: string): Promise<WsProvider> {
   const provider = new WsProvider(url);
@@ -66,11 +65,12 @@ describe('relay RPC proxy', () => {
       ).xcmp.subscribeInbox(2000, (u) => {
         updates.push(u);
       });
-      await sleep(100);
+      await eventually(() => heads.length > 0, { what: 'the first head' });
       await advance(stack, 2);
       const unsubInbox = await inboxSubscription;
-      await sleep(200);
-      assert.ok(heads.some((h) => h.number.toNumber() === stack.devnet.chain.best.number));
+      const best = stack.devnet.chain.best.number;
+      await eventually(() => heads.some((h) => h.number.toNumber() === best), { what: `head #${best}` });
+      await eventually(() => updates.length >= 2, { what: 'two inbox updates' });
       assert.equal(updates.length, 2);
       unsub();
       unsubInbox();
@@ -136,9 +136,12 @@ describe('relay RPC proxy', () => {
           seen.node.push(h.number),
         ),
       ]);
-      await sleep(100);
+      await eventually(() => seen.proxy.length > 0 && seen.node.length > 0, { what: `${subscribe} first` });
       stack.devnet.newBlocks(2);
-      await sleep(300);
+      const { best, finalized } = stack.devnet.chain;
+      const last = `0x${(notification === 'chain_finalizedHead' ? finalized : best).number.toString(16)}`;
+      const reached = (numbers: string[]) => numbers.includes(last);
+      await eventually(() => reached(seen.node) && reached(seen.proxy), { what: `${subscribe} caught up` });
       assert.ok(seen.node.length >= 2, subscribe);
       assert.deepEqual(seen.proxy, seen.node, subscribe);
       assert.equal(await proxied.unsubscribe(notification, unsubscribe, ids[0]), true);
@@ -203,13 +206,21 @@ describe('relay RPC proxy', () => {
       [],
       (_e: Error | null, h: { number: string }) => heads.push(Number.parseInt(h.number, 16)),
     );
-    await sleep(100);
+    await eventually(() => heads.length > 0, { what: 'the first head' });
+    const subscriptions = stack.devnet.subscriptionCount;
     stack.devnet.dropConnections();
-    await sleep(1500); // the sidecar reconnects (1 s) and re-subscribes upstream
+    // The sidecar reconnects (1 s) and renews every subscription upstream.
+    await eventually(
+      () => stack.sidecar.node.isConnected && stack.devnet.subscriptionCount === subscriptions,
+      {
+        what: 'subscriptions renewed',
+      },
+    );
     stack.devnet.newBlocks(3);
     const target = stack.devnet.chain.best.number;
-    const deadline = Date.now() + 10_000;
-    while (!heads.includes(target) && Date.now() < deadline) await sleep(50);
+    await eventually(() => heads.includes(target), { what: `#${target} after the drop` }).catch(
+      () => undefined,
+    );
     assert.ok(
       heads.includes(target),
       `the proxied subscription saw #${target} after the drop (saw ${heads.join(',')})`,

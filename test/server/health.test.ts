@@ -4,7 +4,7 @@ import { after, describe, it } from 'node:test';
 import { startDevnet } from '../../src/devnet/index.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { sidecarOn, startStack } from '../helpers/sidecar.ts';
-import { storedUpTo } from '../helpers/wait.ts';
+import { eventually, storedUpTo } from '../helpers/wait.ts';
 
 interface Report {
   readonly status: number;
@@ -18,13 +18,15 @@ async function report(httpUrl: string, path: string): Promise<Report> {
 
 /** Polls `path` until it answers `status`; fails after 10 s with the last answer. */
 async function reportWith(httpUrl: string, path: string, status: number): Promise<Report> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const answer = await report(httpUrl, path);
-    if (answer.status === status) return answer;
-    if (Date.now() > deadline) assert.fail(`${path} still ${answer.status}: ${JSON.stringify(answer.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let last: Report | null = null;
+  await eventually(
+    async () => {
+      last = await report(httpUrl, path);
+      return last.status === status;
+    },
+    { intervalMs: 50, what: `${path} answering ${status} (last: ${JSON.stringify(last)})` },
+  );
+  return last!;
 }
 
 describe('health while the node is gone', () => {

@@ -8,16 +8,10 @@ import { XcmpClient } from '../../src/client/client.ts';
 import { silentLogger } from '../../src/log.ts';
 import { startSidecar } from '../../src/sidecar.ts';
 import { advance, startStack } from '../helpers/sidecar.ts';
-import { storedUpTo } from '../helpers/wait.ts';
+import { eventually, storedUpTo } from '../helpers/wait.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const waitUntil = async (check: () => boolean, what: string, ms = 15_000) => {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await sleep(20);
-  }
-};
+const waitUntil = (check: () => boolean, what: string, timeoutMs = 15_000) =>
+  eventually(check, { what, timeoutMs, intervalMs: 20 });
 
 describe('subscriptions that never miss a message', () => {
   const cleanups: (() => Promise<unknown> | unknown)[] = [];

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import type { MailboxJson, MailboxUpdateJson, StatusJson } from '../../rpc/schemas.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+import { eventually } from '../helpers/wait.ts';
 
 async function rawSocket(url: string) {
   const socket = new WebSocket(url);
@@ -62,7 +63,7 @@ describe('sidecar JSON-RPC server', () => {
       },
     );
     await advance(stack, 2);
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => updates.length >= 2, { what: 'two inbox updates' });
     assert.equal(updates.length, 2);
     assert.ok(
       updates.every((u) => u.type === 'messages' && u.finality === 'finalized' && u.messages.length === 3),
@@ -201,7 +202,7 @@ describe('sidecar JSON-RPC server', () => {
     });
     assert.equal(refused, 503);
     for (const { socket } of open) socket.close();
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => stack.sidecar.server.connectionCount === 0, { what: 'connections closed' });
     await healthy();
   });
 });
