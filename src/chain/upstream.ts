@@ -185,7 +185,9 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
       this.#open = false;
       if (this.#socket === socket) this.#socket = null;
       this.#dropConnectionState();
-      if (wasOpen) this.emit('disconnected', new ConnectionError(`connection to ${this.url} lost`));
+      // A close we asked for (disconnect()) is not a loss.
+      if (wasOpen && !this.#stopped)
+        this.emit('disconnected', new ConnectionError(`connection to ${this.url} lost`));
       this.#scheduleReconnect();
     });
     return socket;

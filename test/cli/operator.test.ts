@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
-import { runCli, runCliAsync } from '../helpers/cli.ts';
+import { runCli, runCliAsync, spawnCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 
 const guide = readFileSync(join(repoRoot, 'docs/operator-guide.md'), 'utf8');
@@ -35,37 +34,18 @@ describe('operator surface', () => {
 
     it('stops within 5 s of SIGTERM with exit code 0, subscribers closed with 1001, the store intact', async () => {
       const db = join(mkdtempSync(join(tmpdir(), 'xcmp-stop-')), 'store.sqlite');
-      const child = spawn(process.execPath, [
-        join(repoRoot, 'bin/xcmp-sidecar.js'),
-        '--node',
-        devnet.url,
-        '--db',
-        db,
-        '--port',
-        '0',
-        '--log',
-        'warn',
-      ]);
-      let out = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-      });
-      const deadline = Date.now() + 30_000;
-      while (!out.includes('xcmp-sidecar JSON-RPC') && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      const cli = spawnCli(['--node', devnet.url, '--db', db, '--port', '0', '--log', 'warn']);
+      const [, url] = await cli.until(/xcmp-sidecar JSON-RPC: (ws:\/\/\S+)/);
       devnet.newBlocks(5);
-      const url = /xcmp-sidecar JSON-RPC: (ws:\/\/\S+)/.exec(out)![1]!;
-      const subscriber = new WebSocket(url);
+      const subscriber = new WebSocket(url!);
       await new Promise((resolve) => subscriber.once('open', resolve));
       subscriber.send(
         JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'xcmp_subscribeInbox', params: [2000] }),
       );
       await new Promise((resolve) => subscriber.once('message', resolve));
       const closed = new Promise<number>((resolve) => subscriber.once('close', resolve));
-      await new Promise((r) => setTimeout(r, 500));
       const stoppedAt = Date.now();
-      child.kill('SIGTERM');
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const code = await cli.stop('SIGTERM');
       assert.equal(code, 0);
       assert.ok(Date.now() - stoppedAt < 5000, `took ${Date.now() - stoppedAt} ms`);
       assert.equal(await closed, 1001, 'subscribers are told the server is going away');
@@ -100,8 +80,7 @@ describe('operator surface', () => {
 
   it('npm start (no --node, default 6 s blocks) shows verified messages within 60 s, and its printed subscribe command works', async (t) => {
     const startedAt = Date.now();
-    const child = spawn(process.execPath, [
-      join(repoRoot, 'bin/xcmp-sidecar.js'),
+    const cli = spawnCli([
       '--devnet-port',
       '0',
       '--port',
@@ -111,17 +90,9 @@ describe('operator surface', () => {
       '--log',
       'warn',
     ]);
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
     try {
-      const deadline = Date.now() + 60_000;
-      while (
-        !/#\d+ finalized .* [1-9]\d* messages stored \(0 unverified\)/.test(out) &&
-        Date.now() < deadline
-      )
-        await new Promise((r) => setTimeout(r, 100));
+      await cli.until(/#\d+ finalized .* [1-9]\d* messages stored \(0 unverified\)/, 60_000);
+      const out = cli.stdout();
       assert.match(out, /devnet \(a simulated Polkadot relay chain, not a node\): ws:\/\//);
       assert.match(out, /#\d+ finalized .* [1-9]\d* messages stored \(0 unverified\)/);
       t.diagnostic(`first verified messages shown after ${Date.now() - startedAt} ms`);
@@ -131,20 +102,10 @@ describe('operator surface', () => {
       assert.equal(page.status, 200);
       assert.match(await page.text(), /<title>xcmp-sidecar<\/title>/);
       const command = /npx xcmp-sidecar (subscribe .*)/.exec(out)![1]!.split(' ');
-      const subscriber = spawn(process.execPath, [
-        join(repoRoot, 'bin/xcmp-sidecar.js'),
-        ...command,
-        '--from-block',
-        '1',
-      ]);
-      let lines = '';
-      subscriber.stdout.on('data', (chunk: Buffer) => {
-        lines += chunk.toString();
-      });
-      const until = Date.now() + 20_000;
-      while (!lines.includes('\n') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-      subscriber.kill('SIGTERM');
-      const update = JSON.parse(lines.split('\n')[0]!) as {
+      const subscriber = spawnCli([...command, '--from-block', '1']);
+      const [, line] = await subscriber.until(/^(\{.*\})\n/m, 20_000);
+      await subscriber.stop();
+      const update = JSON.parse(line!) as {
         type: string;
         messages: { recipient: number; verified: boolean }[];
       };
@@ -153,8 +114,7 @@ describe('operator surface', () => {
         update.messages.length > 0 && update.messages.every((m) => m.recipient === 2000 && m.verified),
       );
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await cli.stop();
     }
   });
 });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
-import { repoRoot } from '../helpers/fixtures.ts';
+import { spawnCli } from '../helpers/cli.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+import { eventually } from '../helpers/wait.ts';
 
 describe('xcmp-sidecar subscribe', () => {
   let stack: Stack;
@@ -15,8 +14,7 @@ describe('xcmp-sidecar subscribe', () => {
   after(() => stack?.close());
 
   it('prints the inbox updates as JSON lines, replaying from --from-block', async () => {
-    const child = spawn(process.execPath, [
-      join(repoRoot, 'bin/xcmp-sidecar.js'),
+    const cli = spawnCli([
       'subscribe',
       '--url',
       stack.sidecar.server.url,
@@ -25,22 +23,20 @@ describe('xcmp-sidecar subscribe', () => {
       '--from-block',
       '1',
     ]);
-    const lines: MailboxUpdateJson[] = [];
-    let buffer = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const parts = buffer.split('\n');
-      buffer = parts.pop()!;
-      for (const part of parts) if (part) lines.push(JSON.parse(part));
-    });
     const stored = stack.sidecar.store.inbox(2000);
-    const deadline = Date.now() + 20_000;
-    while (lines.flatMap((l) => l.messages).length < stored.length && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
+    const lines = () =>
+      cli
+        .stdout()
+        .split('\n')
+        .filter((line) => line.endsWith('}'))
+        .map((line) => JSON.parse(line) as MailboxUpdateJson);
+    await eventually(() => lines().flatMap((l) => l.messages).length >= stored.length, {
+      timeoutMs: 20_000,
+      what: 'every stored message printed',
+    });
+    await cli.stop();
     assert.deepEqual(
-      lines.flatMap((l) => l.messages.map((m) => m.id)),
+      lines().flatMap((l) => l.messages.map((m) => m.id)),
       stored.map((m) => `${m.sentAt}-${m.sender}-${m.recipient}-${m.index}`),
     );
   });

@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { silentLogger } from '../../src/log.ts';
-import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import type { Sidecar } from '../../src/sidecar.ts';
 import { browserMissing, type HeadlessBrowser, launchBrowser, testOutputDir } from '../helpers/browser.ts';
-import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+import { advance, type Stack, sidecarOn, startStack } from '../helpers/sidecar.ts';
 import { storedUpTo } from '../helpers/wait.ts';
 
 const missing = browserMissing();
@@ -113,14 +112,7 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     const { port } = stack.sidecar.server;
     await stack.sidecar.close();
     await page.waitForSelector('#connection[data-state="closed"]');
-    restarted = await startSidecar({
-      nodeUrl: stack.devnet.url,
-      dbPath: ':memory:',
-      host: '127.0.0.1',
-      port,
-      logger: silentLogger(),
-      startAt: 1,
-    });
+    restarted = await sidecarOn(stack.devnet.url, { port });
     await page.waitForSelector('#connection[data-state="open"]', { timeout: 10_000 });
     stack.devnet.newBlocks(2);
     const finalized = stack.devnet.chain.finalized.number;

@@ -5,14 +5,10 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import type { Header } from '@polkadot/types/interfaces';
 import WebSocket from 'ws';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import { eventually } from '../helpers/wait.ts';
 
-const waitFor = async (check: () => boolean, what: string, timeoutMs = 5000) => {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+const waitFor = (check: () => boolean, what: string, timeoutMs = 5000) =>
+  eventually(check, { what, timeoutMs, intervalMs: 10 });
 
 describe('devnet through an unmodified ApiPromise', () => {
   let devnet: Devnet;

@@ -1,6 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from './fixtures.ts';
+import { eventually } from './wait.ts';
 
 export interface CliResult {
   readonly status: number | null;
@@ -39,4 +40,50 @@ export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv = {}
       resolve({ status, stdout, stderr });
     });
   });
+}
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first match of `pattern` in stdout; fails if it exits or the time runs out first. */
+  until(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** Sends `signal` (SIGTERM by default) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts the real CLI and keeps it running; `until` waits for what it prints. */
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/xcmp-sidecar.js'), ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    async until(pattern, timeoutMs = 30_000) {
+      await eventually(() => pattern.test(stdout) || child.exitCode !== null, {
+        timeoutMs,
+        what: `${pattern} in the output of xcmp-sidecar ${args.join(' ')} (stderr: ${stderr.slice(-300)})`,
+      });
+      const match = pattern.exec(stdout);
+      if (!match)
+        throw new Error(`xcmp-sidecar exited with ${child.exitCode} before printing ${pattern}: ${stderr}`);
+      return match;
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
 }

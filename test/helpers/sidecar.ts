@@ -47,15 +47,21 @@ export async function startStack(
   };
 }
 
-/** A sidecar in this process following `nodeUrl` (a relay in front of a devnet, say), in memory. */
-export function sidecarOn(nodeUrl: string): Promise<Sidecar> {
+/**
+ * A sidecar in this process following `nodeUrl` (a relay in front of a devnet, say), in memory by
+ * default; with `port` and `dbPath` it is a restart of one that ran there before.
+ */
+export function sidecarOn(
+  nodeUrl: string,
+  where: { port?: number; dbPath?: string; startAt?: number } = {},
+): Promise<Sidecar> {
   return startSidecar({
     nodeUrl,
-    dbPath: ':memory:',
+    dbPath: where.dbPath ?? ':memory:',
     host: '127.0.0.1',
-    port: 0,
+    port: where.port ?? 0,
     logger: silentLogger(),
-    startAt: 1,
+    startAt: where.startAt ?? 1,
   });
 }
 

@@ -3,7 +3,6 @@
  * then restarted. Afterwards the store has no gap, no duplicate, and equals the devnet's truth.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,37 +10,15 @@ import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { startDevnet } from '../../src/devnet/index.ts';
 import { MessageStore } from '../../src/store/store.ts';
-import { repoRoot } from '../helpers/fixtures.ts';
+import { type RunningCli, spawnCli } from '../helpers/cli.ts';
 import { devnetTruth, storedMessages } from '../helpers/truth.ts';
+import { eventually } from '../helpers/wait.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Resolves when the child has exited, even if it already had. */
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-const stderrOf = new WeakMap<ChildProcess, string[]>();
-
 /** The real CLI on its own port (port 0), so nothing else listening can make it fail. */
-function startSidecar(url: string, db: string): ChildProcess {
-  const args = [
-    join(repoRoot, 'bin/xcmp-sidecar.js'),
-    '--node',
-    url,
-    '--db',
-    db,
-    '--port',
-    '0',
-    '--log',
-    'error',
-  ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const lines: string[] = [];
-  stderrOf.set(child, lines);
-  child.stderr!.on('data', (chunk: Buffer) => lines.push(chunk.toString()));
-  return child;
+function startSidecar(url: string, db: string): RunningCli {
+  return spawnCli(['--node', url, '--db', db, '--port', '0', '--log', 'error']);
 }
 
 function cursorOf(db: string): number {
@@ -59,9 +36,9 @@ function cursorOf(db: string): number {
 }
 
 describe('crash safety', () => {
-  const children: ChildProcess[] = [];
-  after(() => {
-    for (const child of children) child.kill('SIGKILL');
+  const children: RunningCli[] = [];
+  after(async () => {
+    for (const child of children) await child.stop('SIGKILL');
   });
 
   it('SIGKILL at 6 random moments: no gap, no duplicate, equal to the truth', async (t) => {
@@ -71,20 +48,21 @@ describe('crash safety', () => {
     devnet.startProducing(80);
     const kills: number[] = [];
     for (let round = 0; round < 6; round++) {
-      const child = startSidecar(devnet.url, db);
-      children.push(child);
+      const cli = startSidecar(devnet.url, db);
+      children.push(cli);
       // Wait until it is storing blocks again, then kill it at a random instant.
       const before = cursorOf(db);
-      const deadline = Date.now() + 30_000;
-      while (cursorOf(db) <= before && Date.now() < deadline && child.exitCode === null) await sleep(20);
+      await eventually(() => cursorOf(db) > before || cli.child.exitCode !== null, {
+        timeoutMs: 30_000,
+        what: `round ${round} storing`,
+      });
       assert.equal(
-        child.exitCode,
+        cli.child.exitCode,
         null,
-        `the sidecar exited by itself (code ${child.exitCode}) in round ${round}: ${stderrOf.get(child)?.join('')}`,
+        `the sidecar exited by itself (code ${cli.child.exitCode}) in round ${round}: ${cli.stderr()}`,
       );
       await sleep(Math.floor(Math.random() * 400));
-      child.kill('SIGKILL');
-      await exited(child);
+      await cli.stop('SIGKILL');
       kills.push(cursorOf(db));
       // The chain moves on while the sidecar is down, so each restart has a backlog to catch up.
       await sleep(300);
@@ -92,15 +70,13 @@ describe('crash safety', () => {
     devnet.stopProducing();
     devnet.newBlocks(3);
     const finalized = devnet.chain.finalized.number;
-    const child = startSidecar(devnet.url, db);
-    children.push(child);
-    const deadline = Date.now() + 60_000;
-    while (cursorOf(db) < finalized) {
-      assert.ok(Date.now() < deadline, `sidecar reached only #${cursorOf(db)} of #${finalized}`);
-      await sleep(100);
-    }
-    child.kill('SIGTERM');
-    await exited(child);
+    const cli = startSidecar(devnet.url, db);
+    children.push(cli);
+    await eventually(() => cursorOf(db) >= finalized, {
+      timeoutMs: 60_000,
+      what: `sidecar at #${finalized} (at #${cursorOf(db)})`,
+    });
+    await cli.stop('SIGTERM');
     t.diagnostic(`killed at cursors ${kills.join(', ')}; finalized #${finalized}`);
     assert.ok(
       kills.every((c) => c > 0),

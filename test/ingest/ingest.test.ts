@@ -7,7 +7,7 @@ import { silentLogger } from '../../src/log.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { devnetTruth, storedMessages } from '../helpers/truth.ts';
-import { storedUpTo } from '../helpers/wait.ts';
+import { eventually, storedUpTo } from '../helpers/wait.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 after(async () => {
@@ -134,7 +134,7 @@ describe('ingest against the devnet', () => {
     await new Promise((r) => setTimeout(r, 10_000));
     const cutAt = store.cursor()!.number;
     await relay.restore();
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually(() => node.isConnected, { what: 'reconnected' });
     devnet.stopProducing();
     devnet.newBlocks(2);
     const finalized = devnet.chain.finalized.number;

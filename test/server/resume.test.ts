@@ -5,9 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../../src/client/client.ts';
-import { silentLogger } from '../../src/log.ts';
-import { startSidecar } from '../../src/sidecar.ts';
-import { advance, startStack } from '../helpers/sidecar.ts';
+import { advance, sidecarOn, startStack } from '../helpers/sidecar.ts';
 import { eventually, storedUpTo } from '../helpers/wait.ts';
 
 const waitUntil = (check: () => boolean, what: string, timeoutMs = 15_000) =>
@@ -39,13 +37,7 @@ describe('subscriptions that never miss a message', () => {
     stack.devnet.newBlocks(6);
 
     // 2) The sidecar restarts on the same store and port; the client finds it again.
-    const restarted = await startSidecar({
-      nodeUrl: stack.devnet.url,
-      dbPath: db,
-      host: '127.0.0.1',
-      port,
-      logger: silentLogger(),
-    });
+    const restarted = await sidecarOn(stack.devnet.url, { port, dbPath: db });
     cleanups.push(() => restarted.close());
     await storedUpTo(restarted.store, stack.devnet.chain.finalized.number);
     stack.devnet.newBlocks(4);

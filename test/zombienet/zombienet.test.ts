@@ -13,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import { parse } from 'smol-toml';
 import { startDevnet } from '../../src/devnet/index.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
+import { eventually } from '../helpers/wait.ts';
 
 const dir = join(repoRoot, 'config/zombienet');
 const zndslPath = join(dir, 'xcmp-sidecar.zndsl');
@@ -211,16 +212,17 @@ async function freePort(): Promise<number> {
 }
 
 async function syncedTo(port: number, block: number): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const response = await fetch(`http://127.0.0.1:${port}/`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'xcmp_status', params: [] }),
-    });
-    const { result } = (await response.json()) as { result: { synced: number | null } };
-    if ((result.synced ?? 0) >= block) return;
-    if (Date.now() > deadline) assert.fail(`the sidecar is at #${result.synced}, not #${block}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let synced: number | null = null;
+  await eventually(
+    async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'xcmp_status', params: [] }),
+      });
+      synced = ((await response.json()) as { result: { synced: number | null } }).result.synced;
+      return (synced ?? 0) >= block;
+    },
+    { timeoutMs: 20_000, intervalMs: 100, what: `the sidecar at #${block} (at #${synced})` },
+  );
 }
