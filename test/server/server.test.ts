@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WsProvider } from '@polkadot/api';
@@ -203,6 +204,43 @@ describe('sidecar JSON-RPC server', () => {
     assert.equal(refused, 503);
     for (const { socket } of open) socket.close();
     await eventually(() => stack.sidecar.server.connectionCount === 0, { what: 'connections closed' });
+    await healthy();
+  });
+
+  it('caps TCP connections too (HTTP keep-alive floods): past the limit and its margin they are dropped', async () => {
+    const url = new URL(stack.sidecar.server.httpUrl);
+    const held: Socket[] = [];
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, () => {
+        const socket = connect(Number(url.port), url.hostname);
+        held.push(socket);
+        return new Promise<'answered' | 'dropped'>((resolve) => {
+          socket.once('connect', () =>
+            socket.write(`GET /health HTTP/1.1\r\nhost: ${url.host}\r\nconnection: keep-alive\r\n\r\n`),
+          );
+          socket.once('data', () => resolve('answered'));
+          socket.once('close', () => resolve('dropped'));
+          socket.once('error', () => resolve('dropped'));
+        });
+      }),
+    );
+    for (const socket of held) socket.destroy();
+    const answered = outcomes.filter((o) => o === 'answered').length;
+    // Idle keep-alive connections of earlier tests may hold some of the 6 + 16 places.
+    assert.ok(
+      answered >= 6 && answered <= 6 + 16,
+      `${answered} of 40 connections answered (limit 6 + margin 16)`,
+    );
+    // Once the held connections are gone, new ones are accepted again.
+    const health = `${stack.sidecar.server.httpUrl}/health`;
+    await eventually(
+      () =>
+        fetch(health).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      { what: 'accepting again' },
+    );
     await healthy();
   });
 });

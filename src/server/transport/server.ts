@@ -31,6 +31,9 @@ export interface ServerLimits {
   readonly pingIntervalMs: number;
 }
 
+/** Connections accepted beyond --rpc-max-connections, so that refusals can be answered (503) rather than dropped. */
+const CONNECTION_MARGIN = 16;
+
 export const DEFAULT_LIMITS: ServerLimits = {
   maxConnections: 100,
   maxSubscriptionsPerConnection: 1024,
@@ -213,6 +216,9 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
   const outbound = new OutboundBytes(limits.maxOutboundBytes);
   const sessionOptions = sessionOptionsFor(options, limits);
   const server: Server = createServer(koaApp(options, limits, sessionOptions, outbound).callback());
+  // The node's connection limit covers HTTP too. TCP connections past it (WebSockets included) are
+  // dropped at accept; a margin lets WebSocket upgrades past the limit still get their 503 answer.
+  server.maxConnections = limits.maxConnections + CONNECTION_MARGIN;
   const sockets = new Set<WebSocket>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxRequestSize });
   server.on('upgrade', (request: IncomingMessage, socket: Socket, head) => {
