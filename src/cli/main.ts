@@ -8,6 +8,7 @@ import { type DevnetFlags, runDevnet } from './devnet.ts';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
 import { type RunFlags, runOptions, runSidecar } from './run.ts';
 import { runSubscribe, type SubscribeFlags } from './subscribe.ts';
+import { runVerifyProof, type VerifyProofFlags } from './verify-proof.ts';
 
 interface DecodeFlags {
   metadata?: string;
@@ -178,6 +179,25 @@ function addBackfill(program: Command): void {
     });
 }
 
+/** `verify-proof`: is one HRMP channel proven under a state root? */
+function addVerifyProof(program: Command): void {
+  program
+    .command('verify-proof')
+    .description(
+      'check that a relay read proof proves one HRMP channel under a state root; print the channel',
+    )
+    .option('--state-root <hash>', "the relay block's state root (from a header you trust)")
+    .option(
+      '--proof <file>',
+      'JSON array of hex trie nodes, or {"proof": [...]} as state_getReadProof returns it',
+    )
+    .option('--sender <para>', 'the channel sender')
+    .option('--recipient <para>', 'the channel recipient')
+    .action(async (flags: VerifyProofFlags) => {
+      await runVerifyProof(flags);
+    });
+}
+
 /** `subscribe`: a mailbox as JSON lines. */
 function addSubscribe(program: Command): void {
   program
@@ -220,6 +240,7 @@ export function buildProgram(): Command {
   addDevnet(program);
   addBackfill(program);
   addSubscribe(program);
+  addVerifyProof(program);
   return program;
 }
 

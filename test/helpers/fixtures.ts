@@ -10,10 +10,14 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 export const fixturesDir = process.env.XCMP_FIXTURES ?? join(repoRoot, '../shared/fixtures');
 export const vectorsDir = join(fixturesDir, '../vectors');
 export const fixturesPresent = existsSync(join(fixturesDir, 'README.md'));
-/** Pass as `{ skip }` to tests that need the fixtures. */
-export const skipWithoutFixtures: string | false = fixturesPresent
-  ? false
-  : `shared fixtures not found at ${fixturesDir} (set XCMP_FIXTURES)`;
+/**
+ * Pass as `{ skip }` to tests that need the fixtures. In CI (CI set) nothing is skipped: a missing
+ * fixture fails the tests that need it.
+ */
+export const skipWithoutFixtures: string | false =
+  fixturesPresent || process.env.CI
+    ? false
+    : `shared fixtures not found at ${fixturesDir} (set XCMP_FIXTURES)`;
 
 export const METADATA_FILE = join(fixturesDir, 'metadata/polkadot-1000001.hex');
 
