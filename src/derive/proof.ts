@@ -5,18 +5,12 @@
  */
 import { decode_proof } from '@acala-network/chopsticks-executor';
 import { fromHex, type Hex, readU32, ScaleError, toHex } from '../protocol/bytes.ts';
-import { hrmpChannelsKey } from './storage.ts';
+import { type ChainChannel, hrmpChannelsKey } from './storage.ts';
 
-export interface ProvenChannel {
+/** A channel's `HrmpChannels` value as proven, with its id. */
+export interface ProvenChannel extends ChainChannel {
   readonly sender: number;
   readonly recipient: number;
-  readonly maxCapacity: number;
-  readonly maxTotalSize: number;
-  readonly maxMessageSize: number;
-  readonly msgCount: number;
-  readonly totalSize: number;
-  /** Null when the channel has never carried a message. */
-  readonly mqcHead: Hex | null;
 }
 
 /** Why a channel is not proven: the proof does not reach it, or does not hang off the root. */

@@ -1,8 +1,7 @@
 /** The real sidecar CLI in a child process, for tests that measure its memory or kill it. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { repoRoot } from './fixtures.ts';
+import { spawnCli } from './cli.ts';
 
 export interface ChildSidecar {
   readonly child: ChildProcess;
@@ -24,45 +23,21 @@ export async function spawnSidecar(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): Promise<ChildSidecar> {
-  const child = spawn(process.execPath, [join(repoRoot, 'bin/xcmp-sidecar.js'), ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no address within 30 s: ${stderr}`)), 30_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /xcmp-sidecar JSON-RPC: (ws:\/\/\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before serving: ${stderr}`));
-    });
-  });
+  const cli = spawnCli(args, env);
+  const [, url] = await cli.until(/xcmp-sidecar JSON-RPC: (ws:\/\/\S+)/);
+  const { child } = cli;
   return {
     child,
-    url,
-    httpUrl: url.replace(/^ws/, 'http'),
+    url: url!,
+    httpUrl: url!.replace(/^ws/, 'http'),
     memory() {
       const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
       return { peakMb: kbField(status, 'VmHWM') / 1024, rssMb: kbField(status, 'VmRSS') / 1024 };
     },
-    stderr: () => stderr,
+    stderr: cli.stderr,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
+      await cli.stop('SIGTERM');
       clearTimeout(timer);
     },
   };
