@@ -166,7 +166,10 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
       const reconnected = this.#everConnected;
       this.#everConnected = true;
       ping = setInterval(() => {
-        if (!alive) socket.terminate();
+        if (!alive) {
+          socket.terminate();
+          return;
+        }
         alive = false;
         socket.ping();
       }, this.#options.pingIntervalMs ?? 30_000);
@@ -193,8 +196,10 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
     return socket;
   }
 
+  /** Re-dials a connection that was up and was lost; a first connection is retried by its caller. */
   #scheduleReconnect(): void {
-    if (this.#stopped || this.#options.reconnectMs <= 0 || this.#reconnectTimer) return;
+    if (this.#stopped || !this.#everConnected || this.#options.reconnectMs <= 0 || this.#reconnectTimer)
+      return;
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = null;
       if (!this.#stopped) this.#dial();

@@ -21,6 +21,8 @@ export interface Devnet {
   dropConnections(): void;
   /** Subscriptions clients hold on the devnet now. */
   readonly subscriptionCount: number;
+  /** WebSocket connections open to the devnet now. */
+  readonly connectionCount: number;
   /** Starts (or restarts) timed block production. */
   startProducing(intervalMs?: number): void;
   stopProducing(): void;
@@ -60,6 +62,9 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     dropConnections: () => listener?.dropConnections(),
     get subscriptionCount() {
       return listener?.subscriptionCount ?? 0;
+    },
+    get connectionCount() {
+      return listener?.connectionCount ?? 0;
     },
     startProducing(intervalMs = config.blockTimeMs) {
       devnet.stopProducing();
