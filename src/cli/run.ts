@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import { startDevnet } from '../devnet/index.ts';
 import { createLogger } from '../log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
-import { DEFAULT_LIMITS, type ServerLimits } from '../server/transport/server.ts';
+import { DEFAULT_LIMITS, isLoopbackHost, type ServerLimits } from '../server/transport/server.ts';
 import { startSidecar } from '../sidecar.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 
@@ -66,12 +66,10 @@ export function choiceFlag<T extends string>(value: string, flag: string, choice
   return chosen;
 }
 
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
-
 /** `auto` as the node means it: every method when listening on loopback only, else the safe set. */
 export function resolveRpcMethods(mode: 'safe' | 'unsafe' | 'auto', host: string): RpcMethodsMode {
   if (mode !== 'auto') return mode;
-  return LOOPBACK.test(host) ? 'unsafe' : 'safe';
+  return isLoopbackHost(host) ? 'unsafe' : 'safe';
 }
 
 export function runOptions(flags: RunFlags): RunOptions {

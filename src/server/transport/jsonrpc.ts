@@ -280,17 +280,11 @@ export class RpcSession {
   /** Answers a whole batch with one error (as jsonrpsee does), undoing the subscriptions it made. */
   #abortBatch(outcomes: readonly Outcome[], code: number): void {
     for (const done of outcomes) done.cancel?.();
-    const limit = this.#responseLimit;
-    this.#write(
+    const error =
       code === ErrorCode.responseTooBig
-        ? errorResponse(null, code, 'The batch response was too large', `Exceeded max limit of ${limit}`)
-        : errorResponse(
-            null,
-            code,
-            'Server is busy, try again later',
-            'too many batch answers are being built',
-          ),
-    );
+        ? tooBig(this.#responseLimit, 'The batch response was too large')
+        : new RpcError(code, 'Server is busy, try again later', 'too many batch answers are being built');
+    this.#write(errorResponse(null, error.code, error.message, error.data));
   }
 
   close(): void {
@@ -320,14 +314,9 @@ export class RpcSession {
   #answer(id: JsonRpcId, result: unknown, budget: number): Outcome {
     const text = this.#success(id, result);
     if (!exceeds(text, budget)) return { text, activate: null, cancel: null };
-    const limit = this.#responseLimit;
-    const error = errorResponse(
-      id,
-      ErrorCode.responseTooBig,
-      'Response is too big',
-      `Exceeded max limit of ${limit}`,
-    );
-    return { text: JSON.stringify(error), overBudget: true, activate: null, cancel: null };
+    const error = tooBig(this.#responseLimit);
+    const refusal = JSON.stringify(errorResponse(id, error.code, error.message, error.data));
+    return { text: refusal, overBudget: true, activate: null, cancel: null };
   }
 
   async #handleRequest(request: unknown, budget: number): Promise<Outcome> {

@@ -77,7 +77,12 @@ export interface RpcServer {
   close(): Promise<void>;
 }
 
-const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+const LOOPBACK_HOST = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/** A loopback name or address (`localhost`, `127.x.x.x`, `::1`, with or without brackets). */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOST.test(host);
+}
 
 /**
  * The node's rule: no Origin header (non-browser clients) is allowed; otherwise it must be listed.
@@ -100,7 +105,7 @@ export function originAllowed(
     return false;
   }
   const hostname = url.hostname;
-  const known = LOOPBACK_HOST.test(hostname) || hostname === self.listenHost;
+  const known = isLoopbackHost(hostname) || hostname === self.listenHost;
   return known && url.host === self.host;
 }
 
