@@ -19,6 +19,7 @@ import {
   RelayRuntimeModel,
   type RuntimeState,
 } from './runtime.ts';
+import { buildTrie, stateRoot, type TrieNodes } from './trie.ts';
 
 export type Hex = `0x${string}`;
 
@@ -52,6 +53,9 @@ export interface ChainEvents {
   finalized: [DevnetBlock];
 }
 
+/** Tries kept for `state_getReadProof`: clients ask about recent blocks. */
+const TRIES_KEPT = 16;
+
 const u32 = (value: number) => new Uint8Array(new Uint32Array([value]).buffer);
 
 export class DevnetChain extends EventEmitter<ChainEvents> {
@@ -71,7 +75,11 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
   readonly tamperedInbound = new Set<string>();
   readonly #keys: StorageKeys;
 
-  constructor(config: DevnetConfig, encoder: DevnetEncoder) {
+  /** Block production, one at a time: each block's state root is computed asynchronously. */
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #tries = new Map<Hex, Promise<TrieNodes>>();
+
+  private constructor(config: DevnetConfig, encoder: DevnetEncoder, genesis: DevnetBlock) {
     super();
     // One listener per head subscription of every client: many is normal, not a leak.
     this.setMaxListeners(0);
@@ -79,11 +87,17 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
     this.encoder = encoder;
     this.runtime = new RelayRuntimeModel(config, encoder);
     this.#keys = new StorageKeys(encoder, this.runtime);
-    this.genesis = this.#assembleGenesis();
-    this.#blocks.set(this.genesis.hash, this.genesis);
-    this.#canonical.set(0, this.genesis.hash);
-    this.#best = this.genesis;
-    this.#finalized = this.genesis;
+    this.genesis = genesis;
+    this.#blocks.set(genesis.hash, genesis);
+    this.#canonical.set(0, genesis.hash);
+    this.#best = genesis;
+    this.#finalized = genesis;
+  }
+
+  static async create(config: DevnetConfig, encoder: DevnetEncoder): Promise<DevnetChain> {
+    const runtime = new RelayRuntimeModel(config, encoder);
+    const genesis = await assembleGenesis(config, encoder, runtime);
+    return new DevnetChain(config, encoder, genesis);
   }
 
   get best(): DevnetBlock {
@@ -108,50 +122,75 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
     return hash ? this.#blocks.get(hash) : undefined;
   }
 
-  /** Produces one block on top of `parent` (default: the best block). */
-  produce(options: { parent?: DevnetBlock; faults?: BlockFaults } = {}): DevnetBlock {
-    const parent = options.parent ?? this.#best;
-    const number = parent.number + 1;
-    const produced = this.runtime.produce(parent.state, number, this.#forkSeedFor(parent), options.faults);
-    const block = this.#assemble(parent, produced);
-    this.#blocks.set(block.hash, block);
-    this.emit('block', block);
-    if (block.number > this.#best.number) this.#setBest(block);
-    return block;
+  /** Produces one block on top of `parent` (default: the best block when its turn comes). */
+  produce(options: { parent?: DevnetBlock; faults?: BlockFaults } = {}): Promise<DevnetBlock> {
+    return this.#inTurn(async () => {
+      const parent = options.parent ?? this.#best;
+      const number = parent.number + 1;
+      const produced = this.runtime.produce(parent.state, number, this.#forkSeedFor(parent), options.faults);
+      const block = await this.#assemble(parent, produced);
+      this.#blocks.set(block.hash, block);
+      this.emit('block', block);
+      if (block.number > this.#best.number) this.#setBest(block);
+      return block;
+    });
+  }
+
+  #inTurn<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The version-1 trie of a block's state, built on first use and kept for the last few blocks. */
+  trie(block: DevnetBlock): Promise<TrieNodes> {
+    let trie = this.#tries.get(block.hash);
+    if (!trie) {
+      trie = buildTrie(block.storage, block.header.stateRoot);
+      this.#tries.set(block.hash, trie);
+      trie.catch(() => this.#tries.delete(block.hash));
+      for (const hash of this.#tries.keys()) {
+        if (this.#tries.size <= TRIES_KEPT) break;
+        this.#tries.delete(hash);
+      }
+    }
+    return trie;
   }
 
   /**
    * Builds a competing branch from the block `depth` blocks below the best head, one block longer
    * than the current branch, so it becomes best: blocks on the old branch are retracted.
    */
-  fork(depth: number, faults?: BlockFaults): DevnetBlock[] {
-    const base = this.blockAt(this.#best.number - depth);
-    if (!base || depth < 1)
-      throw new Error(`devnet: cannot fork ${depth} blocks below #${this.#best.number}`);
-    if (base.number < this.#finalized.number) {
-      throw new Error(
-        `devnet: fork base #${base.number} is below the finalized block #${this.#finalized.number}`,
-      );
-    }
-    this.#forkSeed += 1;
-    const seed = this.#forkSeed;
-    const made: DevnetBlock[] = [];
-    let parent = base;
-    for (let i = 0; i <= depth; i++) {
-      const produced = this.runtime.produce(
-        parent.state,
-        parent.number + 1,
-        seed,
-        i === 0 ? faults : undefined,
-      );
-      const block = this.#assemble(parent, produced, seed);
-      this.#blocks.set(block.hash, block);
-      this.emit('block', block);
-      made.push(block);
-      parent = block;
-    }
-    this.#setBest(parent);
-    return made;
+  fork(depth: number, faults?: BlockFaults): Promise<DevnetBlock[]> {
+    return this.#inTurn(async () => {
+      const base = this.blockAt(this.#best.number - depth);
+      if (!base || depth < 1)
+        throw new Error(`devnet: cannot fork ${depth} blocks below #${this.#best.number}`);
+      if (base.number < this.#finalized.number) {
+        throw new Error(
+          `devnet: fork base #${base.number} is below the finalized block #${this.#finalized.number}`,
+        );
+      }
+      this.#forkSeed += 1;
+      const seed = this.#forkSeed;
+      const made: DevnetBlock[] = [];
+      let parent = base;
+      for (let i = 0; i <= depth; i++) {
+        const produced = this.runtime.produce(
+          parent.state,
+          parent.number + 1,
+          seed,
+          i === 0 ? faults : undefined,
+        );
+        const block = await this.#assemble(parent, produced, seed);
+        this.#blocks.set(block.hash, block);
+        this.emit('block', block);
+        made.push(block);
+        parent = block;
+      }
+      this.#setBest(parent);
+      return made;
+    });
   }
 
   #forkSeedFor(parent: DevnetBlock): number {
@@ -196,45 +235,7 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
     }
   }
 
-  #assembleGenesis(): DevnetBlock {
-    const state = this.runtime.genesis();
-    const storage = new Map<string, Hex>();
-    for (const channel of state.channels.values()) this.#keys.writeChannel(storage, channel);
-    for (const para of this.config.paras) {
-      this.#keys.writeParaIndexes(
-        storage,
-        para,
-        this.runtime.ingress(state, para),
-        this.runtime.egress(state, para),
-      );
-      this.#keys.writePara(storage, para, state);
-    }
-    const header: HeaderJson = {
-      parentHash: u8aToHex(new Uint8Array(32)) as Hex,
-      number: '0x0',
-      stateRoot: u8aToHex(blake2AsU8a(u32(this.config.seed), 256)) as Hex,
-      extrinsicsRoot: u8aToHex(blake2AsU8a(new Uint8Array(), 256)) as Hex,
-      digest: { logs: [] },
-    };
-    return {
-      number: 0,
-      hash: this.#headerHash(header),
-      parentHash: header.parentHash,
-      header,
-      extrinsics: [],
-      state,
-      storage,
-      candidateEvents: [],
-      bitfieldVotes: [],
-      timestamp: 0,
-    };
-  }
-
-  #headerHash(header: HeaderJson): Hex {
-    return u8aToHex(blake2AsU8a(this.encoder.encode('Header', header), 256)) as Hex;
-  }
-
-  #assemble(parent: DevnetBlock, produced: ProducedBlock, seed?: number): DevnetBlock {
+  async #assemble(parent: DevnetBlock, produced: ProducedBlock, seed?: number): Promise<DevnetBlock> {
     const number = produced.state.number;
     const timestamp = 1_700_000_000_000 + number * 6000;
     const extrinsics = [this.#timestampExtrinsic(timestamp), this.#inherentExtrinsic(parent, produced)];
@@ -258,13 +259,11 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
     const header: HeaderJson = {
       parentHash: parent.hash,
       number: `0x${number.toString(16)}`,
-      stateRoot: u8aToHex(
-        blake2AsU8a(u8aConcat(u32(number), eventsBytes, u32(seed ?? this.#forkSeedFor(parent))), 256),
-      ) as Hex,
+      stateRoot: await stateRoot(storage),
       extrinsicsRoot: u8aToHex(blake2AsU8a(new TextEncoder().encode(extrinsicsBytes.join('')), 256)) as Hex,
       digest: { logs: [] },
     };
-    const hash = this.#headerHash(header);
+    const hash = headerHash(this.encoder, header);
     if (seed !== undefined) this.#seedOf.set(hash, seed);
     else if (this.#seedOf.has(parent.hash)) this.#seedOf.set(hash, this.#seedOf.get(parent.hash)!);
     return {
@@ -338,6 +337,47 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
   channelContentsBytes(channel: Channel | undefined): Uint8Array {
     return this.#keys.contents(channel);
   }
+}
+
+async function assembleGenesis(
+  config: DevnetConfig,
+  encoder: DevnetEncoder,
+  runtime: RelayRuntimeModel,
+): Promise<DevnetBlock> {
+  const keys = new StorageKeys(encoder, runtime);
+  const state = runtime.genesis();
+  const storage = new Map<string, Hex>();
+  for (const channel of state.channels.values()) keys.writeChannel(storage, channel);
+  for (const para of config.paras) {
+    keys.writeParaIndexes(storage, para, runtime.ingress(state, para), runtime.egress(state, para));
+    keys.writePara(storage, para, state);
+  }
+  // The seed makes devnets with different seeds different chains, as genesis hashes are.
+  storage.set(keys.systemNumber, u8aToHex(u32(0)) as Hex);
+  storage.set(keys.systemParentHash, u8aToHex(blake2AsU8a(u32(config.seed), 256)) as Hex);
+  const header: HeaderJson = {
+    parentHash: u8aToHex(new Uint8Array(32)) as Hex,
+    number: '0x0',
+    stateRoot: await stateRoot(storage),
+    extrinsicsRoot: u8aToHex(blake2AsU8a(new Uint8Array(), 256)) as Hex,
+    digest: { logs: [] },
+  };
+  return {
+    number: 0,
+    hash: headerHash(encoder, header),
+    parentHash: header.parentHash,
+    header,
+    extrinsics: [],
+    state,
+    storage,
+    candidateEvents: [],
+    bitfieldVotes: [],
+    timestamp: 0,
+  };
+}
+
+function headerHash(encoder: DevnetEncoder, header: HeaderJson): Hex {
+  return u8aToHex(blake2AsU8a(encoder.encode('Header', header), 256)) as Hex;
 }
 
 /** Storage keys and values, encoded through the metadata. */

@@ -16,8 +16,8 @@ export interface Devnet {
   readonly httpUrl: string;
   readonly port: number;
   readonly config: DevnetConfig;
-  newBlocks(count?: number, faults?: BlockFaults): DevnetBlock[];
-  fork(depth: number, faults?: BlockFaults): DevnetBlock[];
+  newBlocks(count?: number, faults?: BlockFaults): Promise<DevnetBlock[]>;
+  fork(depth: number, faults?: BlockFaults): Promise<DevnetBlock[]>;
   dropConnections(): void;
   /** Subscriptions clients hold on the devnet now. */
   readonly subscriptionCount: number;
@@ -39,15 +39,17 @@ export interface DevnetOptions extends Partial<DevnetConfig> {
 export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
   const { port = 0, host = '127.0.0.1', initialBlocks = 0, ...overrides } = options;
   const config = devnetConfig(overrides);
-  const chain = new DevnetChain(config, new DevnetEncoder(config.runtime));
-  for (let i = 0; i < initialBlocks; i++) chain.produce();
+  const chain = await DevnetChain.create(config, new DevnetEncoder(config.runtime));
+  for (let i = 0; i < initialBlocks; i++) await chain.produce();
   let listener: RpcListener | null = null;
   let timer: NodeJS.Timeout | null = null;
   const newBlocks = (count = 1, faults?: BlockFaults) =>
-    Array.from({ length: count }, (_, i) => chain.produce({ faults: i === 0 ? faults : undefined }));
+    Promise.all(
+      Array.from({ length: count }, (_, i) => chain.produce({ faults: i === 0 ? faults : undefined })),
+    );
   const handlers = devnetHandlers(chain, {
-    newBlocks: (count, faults) => newBlocks(count, faults).map((b) => b.hash as Hex),
-    fork: (depth) => chain.fork(depth).map((b) => b.hash),
+    newBlocks: async (count, faults) => (await newBlocks(count, faults)).map((b) => b.hash as Hex),
+    fork: async (depth) => (await chain.fork(depth)).map((b) => b.hash),
     dropConnections: () => listener?.dropConnections(),
   });
   listener = await listenRpc(handlers, { port, host });
@@ -68,7 +70,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     },
     startProducing(intervalMs = config.blockTimeMs) {
       devnet.stopProducing();
-      if (intervalMs > 0) timer = setInterval(() => chain.produce(), intervalMs);
+      if (intervalMs > 0) timer = setInterval(() => void chain.produce(), intervalMs);
     },
     stopProducing() {
       if (timer) clearInterval(timer);

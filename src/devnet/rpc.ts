@@ -2,6 +2,7 @@
  * The node JSON-RPC surface the devnet serves: what `@polkadot/api` needs to connect and what the
  * sidecar and collators call (DESIGN.md §2, §6). Hashes and storage are answered at any retained block.
  */
+
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import {
@@ -13,14 +14,15 @@ import {
 } from '../server/transport/jsonrpc.ts';
 import type { DevnetBlock, DevnetChain, Hex } from './chain.ts';
 import type { BlockFaults, Candidate } from './runtime.ts';
+import { readProof } from './trie.ts';
 
 const u32 = (value: number) => new Uint8Array(new Uint32Array([value]).buffer);
 const VERSION = '0.1.0';
 
 export interface DevnetControl {
   /** Makes `count` blocks now; returns their hashes. */
-  newBlocks(count: number, faults?: BlockFaults): Hex[];
-  fork(depth: number): Hex[];
+  newBlocks(count: number, faults?: BlockFaults): Promise<Hex[]>;
+  fork(depth: number): Promise<Hex[]>;
   dropConnections(): void;
 }
 
@@ -228,15 +230,12 @@ function stateStorageMethods(chain: DevnetChain): Entry[] {
     ],
     [
       'state_getReadProof',
-      ([keys, hash]) => {
+      async ([keys, hash]) => {
         if (!Array.isArray(keys))
           throw new RpcError(ErrorCode.invalidParams, 'Invalid params: keys must be an array');
+        const wanted = keys.map((k) => hexParam(k, 'storage key'));
         const block = at(hash);
-        // A simulator has no trie: the "proof" lists the values, enough for clients that only forward it.
-        return {
-          at: block.hash,
-          proof: keys.map((k) => storageValue(hexParam(k, 'storage key'), block)).filter((v) => v !== null),
-        };
+        return { at: block.hash, proof: readProof(await chain.trie(block), wanted) };
       },
     ],
   ];
@@ -294,11 +293,11 @@ function devMethods(control: DevnetControl): Entry[] {
     ],
     [
       'dev_fork',
-      ([depth]) => {
+      async ([depth]) => {
         if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 1)
           throw new RpcError(ErrorCode.invalidParams, 'Invalid params: depth');
         try {
-          return control.fork(depth);
+          return await control.fork(depth);
         } catch (error) {
           throw new RpcError(ErrorCode.invalidParams, (error as Error).message);
         }

@@ -3,10 +3,10 @@ import { DevnetChain } from '../../src/devnet/chain.ts';
 import { devnetConfig, scalePreset } from '../../src/devnet/config.ts';
 import { DevnetEncoder } from '../../src/devnet/encoder.ts';
 
-function run(name: string, chain: DevnetChain, blocks: number): void {
-  for (let i = 0; i < 3; i++) chain.produce();
+async function run(name: string, chain: DevnetChain, blocks: number): Promise<void> {
+  for (let i = 0; i < 3; i++) await chain.produce();
   const start = performance.now();
-  for (let i = 0; i < blocks; i++) chain.produce();
+  for (let i = 0; i < blocks; i++) await chain.produce();
   const seconds = (performance.now() - start) / 1000;
   const messages = [...chain.best.state.channels.values()].length;
   console.log(
@@ -16,14 +16,14 @@ function run(name: string, chain: DevnetChain, blocks: number): void {
 
 export async function benchDevnet(): Promise<void> {
   console.log('\ndevnet block production (SCALE-encoded through @polkadot/types)');
-  run(
+  await run(
     'default: 4 paras, 12 channels, 20 validators',
-    new DevnetChain(devnetConfig({ blockTimeMs: 0 }), new DevnetEncoder('polkadot-v15')),
+    await DevnetChain.create(devnetConfig({ blockTimeMs: 0 }), new DevnetEncoder('polkadot-v15')),
     200,
   );
-  run(
+  await run(
     '--scale: 100 paras, 400 channels, 300 validators',
-    new DevnetChain(scalePreset({ blockTimeMs: 0 }), new DevnetEncoder('polkadot-v15')),
+    await DevnetChain.create(scalePreset({ blockTimeMs: 0 }), new DevnetEncoder('polkadot-v15')),
     30,
   );
 }

@@ -92,7 +92,7 @@ export async function benchNotify(): Promise<void> {
   const sidecar = await startSidecarProcess(devnet.url, port);
   const url = `ws://127.0.0.1:${port}`;
   try {
-    devnet.newBlocks(3);
+    await devnet.newBlocks(3);
     await sleep(1000);
     for (const [subscribers, perConnection] of [
       [1, 1],
@@ -102,7 +102,7 @@ export async function benchNotify(): Promise<void> {
       const connections = await openSubscribers(url, subscribers, perConnection);
       const samples: number[] = [];
       for (let round = 0; round < 40; round++) {
-        const [block] = devnet.newBlocks(1);
+        const [block] = await devnet.newBlocks(1);
         const producedAt = performance.now();
         const deadline = producedAt + 5000;
         while (
@@ -127,10 +127,10 @@ export async function benchNotify(): Promise<void> {
     const counted = () =>
       many.reduce((n, c) => n + [...c.received.values()].reduce((m, l) => m + l.length, 0), 0);
     const start = performance.now();
-    devnet.newBlocks(1);
+    await devnet.newBlocks(1);
     while (counted() < 10_000 && performance.now() - start < 20_000) await sleep(5);
     const firstBlockMs = performance.now() - start;
-    devnet.newBlocks(1);
+    await devnet.newBlocks(1);
     while (counted() < 20_000 && performance.now() - start < 40_000) await sleep(5);
     console.log(
       `10,000 open subscriptions (100 connections): sidecar RSS ${opened.toFixed(0)} MB open, ${rssMb(sidecar.pid!).toFixed(0)} MB after 2 blocks (${before.toFixed(0)} MB before); ` +

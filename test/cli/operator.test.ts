@@ -36,7 +36,7 @@ describe('operator surface', () => {
       const db = join(mkdtempSync(join(tmpdir(), 'xcmp-stop-')), 'store.sqlite');
       const cli = spawnCli(['--node', devnet.url, '--db', db, '--port', '0', '--log', 'warn']);
       const [, url] = await cli.until(/xcmp-sidecar JSON-RPC: (ws:\/\/\S+)/);
-      devnet.newBlocks(5);
+      await devnet.newBlocks(5);
       const subscriber = new WebSocket(url!);
       await new Promise((resolve) => subscriber.once('open', resolve));
       subscriber.send(

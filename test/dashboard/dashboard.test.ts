@@ -23,7 +23,7 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
   before(async () => {
     stack = await startStack();
     await advance(stack, 12);
-    stack.devnet.newBlocks(1, { tamperCommitments: new Set([2004]) });
+    await stack.devnet.newBlocks(1, { tamperCommitments: new Set([2004]) });
     await advance(stack, 4);
     headless = await launchBrowser();
     page = await headless.browser.newPage({ viewport: { width: 1280, height: 1000 } });
@@ -114,7 +114,7 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     await page.waitForSelector('#connection[data-state="closed"]');
     restarted = await sidecarOn(stack.devnet.url, { port });
     await page.waitForSelector('#connection[data-state="open"]', { timeout: 10_000 });
-    stack.devnet.newBlocks(2);
+    await stack.devnet.newBlocks(2);
     const finalized = stack.devnet.chain.finalized.number;
     await storedUpTo(restarted.store, finalized);
     await showsExactly('#messages tbody tr:first-child td:first-child', `#${finalized}`);

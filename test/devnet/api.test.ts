@@ -97,11 +97,11 @@ describe('devnet through an unmodified ApiPromise', () => {
       }),
     ]);
     await waitFor(() => best.length >= 1 && finalized.length >= 1 && all.length >= 1, 'initial heads');
-    devnet.newBlocks(2);
+    await devnet.newBlocks(2);
     await waitFor(() => best.at(-1)?.number.toNumber() === 8, 'block 8');
     await waitFor(() => finalized.at(-1)?.number.toNumber() === 6, 'finalized 6');
     const before7 = (await api.rpc.chain.getBlockHash(7)).toHex();
-    const forked = devnet.fork(2); // new blocks 7', 8', 9' on top of 6
+    const forked = await devnet.fork(2); // new blocks 7', 8', 9' on top of 6
     assert.equal(forked.length, 3);
     await waitFor(() => best.at(-1)?.number.toNumber() === 9, 'fork head 9');
     await waitFor(() => all.some((h) => h.hash.toHex() === forked[0]!.hash), 'forked 7 in all heads');
@@ -116,8 +116,8 @@ describe('devnet through an unmodified ApiPromise', () => {
     for (const unsub of unsubs) unsub();
   });
 
-  it('refuses forks below finality', () => {
-    assert.throws(() => devnet.fork(5), /below the finalized block/);
+  it('refuses forks below finality', async () => {
+    await assert.rejects(devnet.fork(5), /below the finalized block/);
   });
 
   it('answers unknown methods with -32601 and bad params with -32602 over a raw socket', async () => {

@@ -46,7 +46,7 @@ for (const runtime of ['polkadot-v15', 'static-polkadot'] as const) {
         paras: [1000, 2000, 2001, 2004],
         retainBlocks: 300,
       });
-      devnet.newBlocks(BLOCKS + 1);
+      await devnet.newBlocks(BLOCKS + 1);
       node = await NodeClient.connect(devnet.url);
       metadata = await node.metadata(devnet.chain.best.hash);
       codecs = new CodecRegistry(metadata);

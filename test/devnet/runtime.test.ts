@@ -41,13 +41,13 @@ describe('devnet runtime model', () => {
     }
   });
 
-  it('times out a candidate: CandidateTimedOut, its messages never reach storage, the core is reused', () => {
-    const chain = new DevnetChain(devnetConfig({ blockTimeMs: 0 }), encoder);
-    chain.produce();
-    const backedIn = chain.produce({ faults: { timeOut: new Set([2000]) } });
+  it('times out a candidate: CandidateTimedOut, its messages never reach storage, the core is reused', async () => {
+    const chain = await DevnetChain.create(devnetConfig({ blockTimeMs: 0 }), encoder);
+    await chain.produce();
+    const backedIn = await chain.produce({ faults: { timeOut: new Set([2000]) } });
     const doomed = backedIn.state.pending.get(2000)!;
     assert.equal(doomed.availableAt, null);
-    const next = chain.produce();
+    const next = await chain.produce();
     const observation = observe(chain, next.number);
     assert.deepEqual(
       observation.events!.timedOut.map((e) => toHex(e.candidateHash)),
@@ -67,28 +67,28 @@ describe('devnet runtime model', () => {
     );
   });
 
-  it('tampers with commitments in the inherent only: the event keeps the true hash, storage the true messages', () => {
-    const chain = new DevnetChain(devnetConfig({ blockTimeMs: 0 }), encoder);
-    chain.produce();
-    const block = chain.produce({ faults: { tamperCommitments: new Set([2001]) } });
+  it('tampers with commitments in the inherent only: the event keeps the true hash, storage the true messages', async () => {
+    const chain = await DevnetChain.create(devnetConfig({ blockTimeMs: 0 }), encoder);
+    await chain.produce();
+    const block = await chain.produce({ faults: { tamperCommitments: new Set([2001]) } });
     const observation = observe(chain, block.number);
     const tampered = observation.candidates.find((c) => c.paraId === 2001)!;
     assert.equal(tampered.commitmentsVerified, false);
     assert.match(tampered.verificationError!, /differs from CandidateBacked/);
     assert.ok(observation.candidates.filter((c) => c.paraId !== 2001).every((c) => c.commitmentsVerified));
-    const enacted = chain.produce();
+    const enacted = await chain.produce();
     const truth = block.state.pending.get(2001)!.commitments.horizontalMessages[0]!;
     const queued = enacted.state.channels.get(`2001:${truth.recipient}`)!.contents.at(-1)!;
     assert.equal(toHex(queued.data), toHex(truth.data));
     assert.notEqual(toHex(tampered.commitments.horizontalMessages[0]!.data), toHex(truth.data));
   });
 
-  it('carries real XCM v3 and v4 programs of varied sizes', () => {
-    const chain = new DevnetChain(
+  it('carries real XCM v3 and v4 programs of varied sizes', async () => {
+    const chain = await DevnetChain.create(
       devnetConfig({ blockTimeMs: 0, messageSize: { min: 60, max: 900 } }),
       encoder,
     );
-    for (let i = 0; i < 6; i++) chain.produce();
+    for (let i = 0; i < 6; i++) await chain.produce();
     const sizes = new Set<number>();
     const versions = new Set<string>();
     for (let n = 1; n <= 6; n++) {
@@ -107,16 +107,16 @@ describe('devnet runtime model', () => {
     assert.deepEqual([...versions].sort(), ['V3', 'V4']);
   });
 
-  it('keeps memory bounded over 10,000 blocks: only the retention window stays', () => {
+  it('keeps memory bounded over 10,000 blocks: only the retention window stays', async () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
-    const chain = new DevnetChain(
+    const chain = await DevnetChain.create(
       devnetConfig({ blockTimeMs: 0, paras: [2000, 2001], validators: 4, retainBlocks: 32 }),
       encoder,
     );
     let heapAt1000 = 0;
     for (let i = 1; i <= 10_000; i++) {
-      chain.produce();
+      await chain.produce();
       if (i === 1000) {
         gc();
         heapAt1000 = process.memoryUsage().heapUsed;

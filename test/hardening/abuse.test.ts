@@ -52,7 +52,7 @@ describe('abuse battery (real CLI, separate process)', () => {
     sidecar = await spawnSidecar(['--node', devnet.url, '--port', '0', '--db', db, '--log', 'error']);
     // ~400 blocks, produced in steps so the devnet keeps answering the sidecar meanwhile.
     for (let i = 0; i < 20; i++) {
-      devnet.newBlocks(20);
+      await devnet.newBlocks(20);
       await new Promise((resolve) => setImmediate(resolve));
     }
     await synced(sidecar, devnet);
@@ -154,7 +154,7 @@ describe('abuse battery (real CLI, separate process)', () => {
     assert.ok(frames > inputs * 0.8, `${frames} frames`);
     const status = await httpCall<StatusJson>(sidecar.httpUrl, 'xcmp_status');
     assert.equal(status.node.connected, true);
-    devnet.newBlocks(3);
+    await devnet.newBlocks(3);
     await synced(sidecar, devnet);
     t.diagnostic(`peak RSS ${assertBounded('hostile inputs').toFixed(0)} MB`);
   });

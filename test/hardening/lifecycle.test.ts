@@ -126,7 +126,7 @@ describe('lifecycle', () => {
     const metrics = await (await fetch(`${stack.sidecar.server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^xcmp_store_available 0$/m);
     const cursor = stack.sidecar.store.cursor()?.number;
-    stack.devnet.newBlocks(3);
+    await stack.devnet.newBlocks(3);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(stack.sidecar.store.cursor()?.number, cursor, 'ingest wrote nothing more');
   });

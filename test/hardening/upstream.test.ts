@@ -42,7 +42,7 @@ describe('proxied subscriptions across a node restart', () => {
       what: 'subscriptions renewed on the node',
     });
     const seen = client.notifications.length;
-    devnet.newBlocks(1);
+    await devnet.newBlocks(1);
     await eventually(() => client.notifications.length > seen, {
       what: 'heads flow again after the restart',
     });
@@ -102,7 +102,7 @@ describe('proxied subscriptions across a node restart', () => {
     relay.retarget(devnet.port);
     await relay.cut();
     await relay.restore();
-    devnet.newBlocks(3);
+    await devnet.newBlocks(3);
     await storedUpTo(sidecar.store, devnet.chain.finalized.number);
     await eventually(() => devnet.subscriptionCount === SIDECAR_OWN, { what: 'ingest subscribed again' });
   });

@@ -67,6 +67,6 @@ export function sidecarOn(
 
 /** Makes `count` blocks and waits until the sidecar stored the new finalized head. */
 export async function advance(stack: Stack, count: number): Promise<void> {
-  stack.devnet.newBlocks(count);
+  await stack.devnet.newBlocks(count);
   await storedUpTo(stack.sidecar.store, stack.devnet.chain.finalized.number);
 }

@@ -68,7 +68,7 @@ describe('crash safety', () => {
       await sleep(300);
     }
     devnet.stopProducing();
-    devnet.newBlocks(3);
+    await devnet.newBlocks(3);
     const finalized = devnet.chain.finalized.number;
     const cli = startSidecar(devnet.url, db);
     children.push(cli);

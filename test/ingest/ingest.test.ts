@@ -44,7 +44,7 @@ describe('ingest against the devnet', () => {
     let forks = 0;
     for (let i = 1; i <= 320; i++) {
       if (i % 40 === 0) {
-        devnet.fork(1 + (i % 3 === 0 ? 1 : 0));
+        await devnet.fork(1 + (i % 3 === 0 ? 1 : 0));
         forks++;
         continue;
       }
@@ -54,7 +54,7 @@ describe('ingest against the devnet', () => {
           : i % 25 === 7
             ? { tamperCommitments: new Set([2004]) }
             : undefined;
-      const [block] = devnet.newBlocks(1, faults);
+      const [block] = await devnet.newBlocks(1, faults);
       if (faults?.timeOut)
         for (const para of faults.timeOut)
           timedOut.add(block!.state.pending.get(para)!.candidateHash.toString());
@@ -97,7 +97,7 @@ describe('ingest against the devnet', () => {
     await ingest.start();
     const first = devnet.chain.finalized.number;
     await storedUpTo(store, first);
-    devnet.newBlocks(20);
+    await devnet.newBlocks(20);
     await storedUpTo(store, devnet.chain.finalized.number);
     const truth = devnetTruth(devnet, first, devnet.chain.finalized.number);
     const stored = storedMessages(store, devnet.config.paras);
@@ -127,7 +127,7 @@ describe('ingest against the devnet', () => {
     const ingest = new Ingest({ node, store, logger: silentLogger(), retryMs: 100, startAt: 1 });
     cleanups.push(() => ingest.stop());
     await ingest.start();
-    devnet.newBlocks(20);
+    await devnet.newBlocks(20);
     await storedUpTo(store, devnet.chain.finalized.number);
     await relay.cut();
     devnet.startProducing(200); // the chain moves on while the sidecar is cut off
@@ -136,7 +136,7 @@ describe('ingest against the devnet', () => {
     await relay.restore();
     await eventually(() => node.isConnected, { what: 'reconnected' });
     devnet.stopProducing();
-    devnet.newBlocks(2);
+    await devnet.newBlocks(2);
     const finalized = devnet.chain.finalized.number;
     assert.ok(finalized > cutAt + 30, `the chain advanced ${finalized - cutAt} blocks during the cut`);
     await storedUpTo(store, finalized, 30_000);

@@ -137,7 +137,7 @@ describe('relay RPC proxy', () => {
         ),
       ]);
       await eventually(() => seen.proxy.length > 0 && seen.node.length > 0, { what: `${subscribe} first` });
-      stack.devnet.newBlocks(2);
+      await stack.devnet.newBlocks(2);
       const { best, finalized } = stack.devnet.chain;
       const last = `0x${(notification === 'chain_finalizedHead' ? finalized : best).number.toString(16)}`;
       const reached = (numbers: string[]) => numbers.includes(last);
@@ -216,7 +216,7 @@ describe('relay RPC proxy', () => {
         what: 'subscriptions renewed',
       },
     );
-    stack.devnet.newBlocks(3);
+    await stack.devnet.newBlocks(3);
     const target = stack.devnet.chain.best.number;
     await eventually(() => heads.includes(target), { what: `#${target} after the drop` }).catch(
       () => undefined,

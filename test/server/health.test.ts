@@ -45,7 +45,7 @@ describe('health while the node is gone', () => {
     const get = (path: string) => report(sidecar.server.httpUrl, path);
     const until = (path: string, status: number) => reportWith(sidecar.server.httpUrl, path, status);
 
-    devnet.newBlocks(6);
+    await devnet.newBlocks(6);
     await storedUpTo(sidecar.store, devnet.chain.finalized.number);
     assert.deepEqual(await until('/health', 200), {
       status: 200,
@@ -65,7 +65,7 @@ describe('health while the node is gone', () => {
     assert.ok(sidecar.store.inbox(2000).length > 0);
 
     await relay.restore();
-    devnet.newBlocks(3);
+    await devnet.newBlocks(3);
     await until('/health', 200);
     await storedUpTo(sidecar.store, devnet.chain.finalized.number, 15_000);
     assert.equal((await until('/ready', 200)).body.synced, devnet.chain.finalized.number);

@@ -34,13 +34,13 @@ describe('subscriptions that never miss a message', () => {
     // 1) The sidecar stops: the client's socket drops, and the chain moves on meanwhile.
     await stack.sidecar.close();
     await waitUntil(() => !client.connected, 'client disconnected');
-    stack.devnet.newBlocks(6);
+    await stack.devnet.newBlocks(6);
 
     // 2) The sidecar restarts on the same store and port; the client finds it again.
     const restarted = await sidecarOn(stack.devnet.url, { port, dbPath: db });
     cleanups.push(() => restarted.close());
     await storedUpTo(restarted.store, stack.devnet.chain.finalized.number);
-    stack.devnet.newBlocks(4);
+    await stack.devnet.newBlocks(4);
     await storedUpTo(restarted.store, stack.devnet.chain.finalized.number);
     const last = restarted.store.cursor()!.number;
     await waitUntil(
@@ -71,13 +71,13 @@ describe('subscriptions that never miss a message', () => {
     cleanups.push(() => client.close());
     const updates: MailboxUpdateJson[] = [];
     await client.subscribeInbox(2000, (u) => updates.push(u), { finality: 'best' });
-    stack.devnet.newBlocks(3);
+    await stack.devnet.newBlocks(3);
     await waitUntil(
       () => updates.some((u) => u.block.number === stack.devnet.chain.best.number),
       'best head announced',
     );
     const announced = updates.filter((u) => u.type === 'messages').map((u) => u.block.hash);
-    const forked = stack.devnet.fork(2);
+    const forked = await stack.devnet.fork(2);
     await waitUntil(() => updates.some((u) => u.block.hash === forked.at(-1)!.hash), 'new branch announced');
     const retracted = updates.filter((u) => u.type === 'retracted');
     assert.equal(retracted.length, 2, 'the two replaced blocks');

@@ -191,12 +191,12 @@ describe('config/zombienet', () => {
 
       assert.equal(await startScript.run('alice', networkInfo, [String(port)]), 1);
       assert.ok(existsSync(join(networkInfo.tmpDir, 'xcmp-sidecar.sqlite')), 'the store is in the tmpDir');
-      devnet.newBlocks(8);
+      await devnet.newBlocks(8);
       const verified = await checkScript.run('alice', networkInfo, args);
       assert.ok(verified >= 3 * paraIds.length, `${verified} verified messages`);
 
-      devnet.newBlocks(1, { tamperCommitments: new Set([paraIds[0]!]) });
-      devnet.newBlocks(3);
+      await devnet.newBlocks(1, { tamperCommitments: new Set([paraIds[0]!]) });
+      await devnet.newBlocks(3);
       await syncedTo(port, devnet.chain.finalized.number);
       await assert.rejects(checkScript.run('alice', networkInfo, args), /verification failed/);
     });
