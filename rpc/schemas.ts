@@ -35,6 +35,12 @@ export const MessageQueryOptions = z
       .max(10_000)
       .optional()
       .describe('at most this many messages (default 1000)'),
+    proof: z
+      .boolean()
+      .optional()
+      .describe(
+        'xcmp_getInbox only: add an InboxProof at the last block the messages are complete to (toBlock, or the cursor; earlier when limit cuts a block off)',
+      ),
   })
   .describe('message query options');
 
@@ -48,6 +54,12 @@ export const SubscriptionOptions = z
     ),
     decode: z.boolean().optional(),
     includeUnverified: z.boolean().optional(),
+    proof: z
+      .boolean()
+      .optional()
+      .describe(
+        'xcmp_subscribeInbox, finalized only: every update carries an InboxProof; the first update is at the current block (with the replay when fromBlock is given), and a "proof" update with no messages comes at least every 10 blocks',
+      ),
   })
   .describe('subscription options');
 
@@ -69,12 +81,25 @@ export const Message = z.strictObject({
   xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
 });
 
+export const InboxProof = z
+  .strictObject({
+    block: BlockRef.describe('the block the proof is at'),
+    header: HexString.describe("the block's SCALE-encoded header: blake2_256(header) is its hash"),
+    nodes: z
+      .array(HexString)
+      .describe(
+        "trie nodes (state_getReadProof) proving Hrmp::HrmpIngressChannelsIndex(recipient) and Hrmp::HrmpChannels(sender, recipient) of every sender in it, under the header's state root",
+      ),
+  })
+  .describe('relay storage proof of every inbound channel head (see docs/trust-model.md)');
+
 export const Mailbox = z.strictObject({
   paraId: ParaId,
   at: BlockRef.nullable().describe('the last block the store holds'),
   watermark: BlockNumber.nullable().describe("the recipient's HRMP watermark (inbox)"),
   messages: z.array(Message),
   mqcHeads: z.record(z.string(), Hash.nullable()).describe('channel MQC heads, by the other para'),
+  proof: InboxProof.optional().describe('with proof: true'),
 });
 
 export const Channel = z.strictObject({
@@ -143,11 +168,14 @@ export const Status = z.strictObject({
 
 export const MailboxUpdate = z.strictObject({
   type: z
-    .enum(['messages', 'retracted'])
-    .describe('"retracted": a best block you were sent left the best chain'),
+    .enum(['messages', 'retracted', 'proof'])
+    .describe(
+      '"retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true)',
+    ),
   finality: Finality,
   block: BlockRef,
   messages: z.array(Message),
+  proof: InboxProof.optional().describe('with proof: true: the proof at block'),
 });
 
 export const CandidateUpdate = z.strictObject({
@@ -162,6 +190,7 @@ export type ChannelJson = z.infer<typeof Channel>;
 export type CandidateJson = z.infer<typeof Candidate>;
 export type StatusJson = z.infer<typeof Status>;
 export type MailboxUpdateJson = z.infer<typeof MailboxUpdate>;
+export type InboxProofJson = z.infer<typeof InboxProof>;
 export type CandidateUpdateJson = z.infer<typeof CandidateUpdate>;
 export type SubscriptionOptionsJson = z.infer<typeof SubscriptionOptions>;
 export type MessageQueryOptionsJson = z.infer<typeof MessageQueryOptions>;

@@ -5,6 +5,7 @@
 
 import type { StatusJson } from '../rpc/schemas.ts';
 import { NodeClient } from './chain/node.ts';
+import { InboxProofSource } from './chain/proofs.ts';
 import { relayLayout } from './derive/layout.ts';
 import { type BestBlock, BestView } from './ingest/best.ts';
 import { Ingest } from './ingest/ingest.ts';
@@ -194,12 +195,22 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   started.add(() => node.disconnect());
   const metrics = new Metrics();
   const facts = new ChainFacts(node);
-  const hub = new SubscriptionHub(store, () => facts.xcm, {
-    notified: (count, ms) => {
-      metrics.notificationLatency.observe(ms / 1000);
-      metrics.messagesServed.inc(count);
+  const proofs = new InboxProofSource(node);
+  const hub = new SubscriptionHub(
+    store,
+    () => facts.xcm,
+    {
+      notified: (count, ms) => {
+        metrics.notificationLatency.observe(ms / 1000);
+        metrics.messagesServed.inc(count);
+      },
     },
-  });
+    async (recipient, block) => {
+      const hash = block.hash ?? (await node.blockHash(block.number));
+      if (!hash) throw new Error(`the node has no block #${block.number}`);
+      return proofs.proof(recipient, { number: block.number, hash });
+    },
+  );
   const { retentionBlocks, startAt } = options;
   const ingest = new Ingest({ node, store, logger, retentionBlocks, startAt });
   feedHub(hub, ingest, new BestView(node, store, ingest, logger), facts, metrics);

@@ -17,6 +17,15 @@ import type {
   StatusJson,
   SubscriptionOptionsJson,
 } from '../../rpc/schemas.ts';
+import {
+  InboxVerifier,
+  type TrustedHash,
+  trustedHashes,
+  type VerificationError,
+  type VerifyOptions,
+} from './verified.ts';
+
+export { type HeaderSource, VerificationError, type VerifyOptions } from './verified.ts';
 
 export class XcmpRpcError extends Error {
   override readonly name = 'XcmpRpcError';
@@ -63,6 +72,12 @@ export interface ClientOptions {
   /** Delay between reconnection attempts; 0 disables reconnection. */
   readonly reconnectMs?: number;
   readonly timeoutMs?: number;
+  /**
+   * Verify inboxes against relay proofs (docs/trust-model.md): `headers` is a source the client
+   * trusts, a node URL or `(blockHash) => Promise<headerHex>`. Inbox messages are then delivered
+   * only when proven; a failed update emits `verificationError` and delivers nothing.
+   */
+  readonly verify?: VerifyOptions;
 }
 
 export interface ClientEvents {
@@ -70,11 +85,15 @@ export interface ClientEvents {
   disconnected: [];
   /** A subscription was re-established after a reconnect. */
   resubscribed: [string];
+  /** An inbox update failed verification (verify mode): nothing of it was delivered. */
+  verificationError: [VerificationError];
 }
 
 export class XcmpClient extends EventEmitter<ClientEvents> {
   readonly url: string;
-  readonly #options: Required<ClientOptions>;
+  readonly #options: Required<Omit<ClientOptions, 'verify'>>;
+  #trusted: TrustedHash | null = null;
+  #headerNode: XcmpClient | null = null;
   #socket: WebSocket | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
@@ -92,7 +111,18 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
 
   static async connect(url: string, options: ClientOptions = {}): Promise<XcmpClient> {
     const client = new XcmpClient(url, options);
-    await client.#open();
+    const verify = options.verify;
+    if (verify) {
+      if (typeof verify.headers === 'string')
+        client.#headerNode = await XcmpClient.connect(verify.headers, { timeoutMs: options.timeoutMs });
+      client.#trusted = trustedHashes(verify.headers, client.#headerNode, verify.headerWaitMs);
+    }
+    try {
+      await client.#open();
+    } catch (error) {
+      await client.#headerNode?.close();
+      throw error;
+    }
     return client;
   }
 
@@ -327,7 +357,36 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
     onUpdate: (update: MailboxUpdateJson) => void,
     options: SubscriptionOptionsJson = {},
   ): Promise<Subscription> {
+    if (this.#trusted) return this.#verifiedInbox(recipient, onUpdate, options, this.#trusted);
     return this.#mailbox('Inbox', recipient, onUpdate, options);
+  }
+
+  /** Verify mode: proofs requested, checked one update at a time, resumed from the proven block. */
+  async #verifiedInbox(
+    recipient: number,
+    onUpdate: (update: MailboxUpdateJson) => void,
+    options: SubscriptionOptionsJson,
+    trusted: TrustedHash,
+  ): Promise<Subscription> {
+    if ((options.finality ?? 'finalized') !== 'finalized')
+      throw new Error('verified inboxes follow finalized blocks: proofs anchor in finalized headers');
+    const verifier = new InboxVerifier(recipient, trusted, this, {
+      deliver: onUpdate,
+      reject: (error) => this.emit('verificationError', error),
+    });
+    if (options.fromBlock !== undefined) await verifier.startAt(options.fromBlock - 1);
+    const params = () => {
+      const proven = verifier.provenBlock;
+      const { fromBlock: _, ...rest } = options;
+      const resume = proven === null ? {} : { fromBlock: proven + 1 };
+      return [recipient, { ...rest, ...resume, proof: true, includeUnverified: true }];
+    };
+    return this.#subscribe(
+      'xcmp_subscribeInbox',
+      params,
+      (raw) => void verifier.push(raw as MailboxUpdateJson),
+      () => verifier.provenBlock,
+    );
   }
 
   subscribeOutbox(
@@ -380,6 +439,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
 
   async close(): Promise<void> {
     this.#closing = true;
+    await this.#headerNode?.close();
     const socket = this.#socket;
     if (!socket) return;
     await new Promise<void>((resolve) => {

@@ -1,2 +1,3 @@
 export { type ClientOptions, type Subscription, XcmpClient, XcmpRpcError } from './client.ts';
 export { xcmpRpc } from './definitions.ts';
+export { type HeaderSource, VerificationError, type VerifyOptions } from './verified.ts';

@@ -46,6 +46,20 @@ export function hrmpChannelContentsKey(sender: number, recipient: number): Hex {
   ) as Hex;
 }
 
+/** `Hrmp::HrmpIngressChannelsIndex(recipient)`: the senders of every open inbound channel, sorted. */
+export function hrmpIngressIndexKey(recipient: number): Hex {
+  return u8aToHex(
+    u8aConcat(prefix('Hrmp', 'HrmpIngressChannelsIndex'), twox64Concat(u32le(recipient))),
+  ) as Hex;
+}
+
+/** A SCALE `Vec<u32>` (the ingress index value). */
+export function decodeParaIds(value: Uint8Array): number[] {
+  const [count, start] = readCompactNumber(value, 0);
+  if (value.length !== start + count * 4) throw new ScaleError(`not a Vec<u32> of ${count} para ids`);
+  return Array.from({ length: count }, (_, i) => readU32(value, start + i * 4));
+}
+
 export function hrmpWatermarkKey(para: number): Hex {
   return u8aToHex(u8aConcat(prefix('Hrmp', 'HrmpWatermarks'), twox64Concat(u32le(para)))) as Hex;
 }

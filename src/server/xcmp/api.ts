@@ -8,6 +8,7 @@ import {
   subscriptions,
 } from '../../../rpc/contract.ts';
 import type {
+  InboxProofJson,
   MailboxJson,
   MessageQueryOptionsJson,
   StatusJson,
@@ -26,6 +27,7 @@ import {
   tooBig,
 } from '../transport/jsonrpc.ts';
 import type { SubscriptionHub } from './hub.ts';
+import { type ProvenInboxFeed, proofJson } from './proven.ts';
 import { validateParams } from './validate.ts';
 import { candidateJson, channelJson, messageJson } from './wire.ts';
 
@@ -55,6 +57,7 @@ function mailbox(
   paraId: number,
   options: MessageQueryOptionsJson = {},
   maxBytes: number,
+  proof?: InboxProofJson,
 ): RawJson {
   const { store } = backend;
   const channels =
@@ -67,7 +70,9 @@ function mailbox(
     at: store.cursor(),
     watermark: kind === 'inbox' ? store.watermark(paraId) : null,
   } satisfies Omit<MailboxJson, 'messages' | 'mqcHeads'>).slice(0, -1);
-  const tail = JSON.stringify(mqcHeads);
+  const tail = proof
+    ? `${JSON.stringify(mqcHeads)},"proof":${JSON.stringify(proof)}`
+    : JSON.stringify(mqcHeads);
   const query = {
     fromBlock: options.fromBlock,
     toBlock: options.toBlock,
@@ -87,6 +92,41 @@ function mailbox(
   return new RawJson(`${head},"messages":[${messages}],"mqcHeads":${tail}}`);
 }
 
+/**
+ * `xcmp_getInbox` with `proof: true`: messages complete up to one block, and the proof there. When
+ * `limit` would cut a block's messages in two, that block is left out and the proof is at the one
+ * before, so the answer always extends the client's heads to exactly the proven ones.
+ */
+async function provenMailbox(
+  backend: SidecarBackend,
+  recipient: number,
+  options: MessageQueryOptionsJson,
+  maxBytes: number,
+): Promise<RawJson> {
+  const feed = provenFeed(backend.hub, 'inbox', undefined);
+  const cursor = backend.store.cursor();
+  if (!cursor) throw notFound('a stored block to prove (the store is empty)');
+  let upTo = Math.min(options.toBlock ?? cursor.number, cursor.number);
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  const query = { ...options, toBlock: upTo, limit: limit + 1 };
+  let count = 0;
+  for (const message of backend.store.mailboxRows('inbox', recipient, query)) {
+    if (count++ === limit) {
+      if (message.sentAt <= (options.fromBlock ?? 0))
+        throw new RpcError(
+          -32602,
+          `Invalid params: block #${message.sentAt} has more than ${limit} messages for ${recipient}; raise limit`,
+        );
+      upTo = message.sentAt - 1;
+    }
+  }
+  const proof = await feed.proof(recipient, {
+    number: upTo,
+    hash: backend.store.blockHash(upTo) ?? undefined,
+  });
+  return mailbox(backend, 'inbox', recipient, { ...options, toBlock: upTo }, maxBytes, proofJson(proof));
+}
+
 type Handler = (args: unknown[], context: RpcContext) => unknown;
 
 /** The contract's methods, implemented; params arrive validated. */
@@ -94,21 +134,31 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
   const { store } = backend;
   return {
     xcmp_getInbox: ([recipient, options], context) =>
-      mailbox(
-        backend,
-        'inbox',
-        recipient as number,
-        options as MessageQueryOptionsJson,
-        context.maxResultBytes,
-      ),
-    xcmp_getOutbox: ([sender, options], context) =>
-      mailbox(
+      (options as MessageQueryOptionsJson | undefined)?.proof
+        ? provenMailbox(
+            backend,
+            recipient as number,
+            options as MessageQueryOptionsJson,
+            context.maxResultBytes,
+          )
+        : mailbox(
+            backend,
+            'inbox',
+            recipient as number,
+            options as MessageQueryOptionsJson,
+            context.maxResultBytes,
+          ),
+    xcmp_getOutbox: ([sender, options], context) => {
+      if ((options as MessageQueryOptionsJson | undefined)?.proof)
+        throw new RpcError(-32602, 'Invalid params: proof is available for inboxes only');
+      return mailbox(
         backend,
         'outbox',
         sender as number,
         options as MessageQueryOptionsJson,
         context.maxResultBytes,
-      ),
+      );
+    },
     xcmp_getChannel: ([sender, recipient]) => {
       const channel = store.channel(sender as number, recipient as number);
       if (!channel) throw notFound(`channel ${sender}→${recipient}`);
@@ -153,6 +203,22 @@ function methodHandlers(backend: SidecarBackend): Map<string, MethodHandler> {
   return methodMap;
 }
 
+/** The proof feed, if this request may use it: inboxes, finalized, and a node to read proofs from. */
+function provenFeed(
+  hub: SubscriptionHub,
+  kind: 'inbox' | 'outbox',
+  finality: string | undefined,
+): ProvenInboxFeed {
+  if (kind !== 'inbox') throw new RpcError(-32602, 'Invalid params: proof is available for inboxes only');
+  if (finality !== undefined && finality !== 'finalized')
+    throw new RpcError(
+      -32602,
+      'Invalid params: proof needs finality "finalized" (proofs anchor in finalized headers)',
+    );
+  if (!hub.proven) throw new RpcError(-32603, 'Proofs need a node connection, and this sidecar has none');
+  return hub.proven;
+}
+
 function mailboxSubscription(
   hub: SubscriptionHub,
   name: SubscriptionName,
@@ -162,11 +228,20 @@ function mailboxSubscription(
   return {
     notification: spec.notification,
     unsubscribe: spec.unsubscribe,
-    subscribe: (params, emit, context) => {
+    subscribe: (params, emit, context, end) => {
       const [paraId, options] = validateParams(name, spec.params, params) as [
         number,
         SubscriptionOptionsJson | undefined,
       ];
+      if (options?.proof) {
+        const proven = provenFeed(hub, kind, options.finality);
+        const view = {
+          recipient: paraId,
+          decode: options.decode ?? false,
+          includeUnverified: options.includeUnverified ?? false,
+        };
+        return proven.subscribe(view, options.fromBlock, emit, end, context.maxResultBytes);
+      }
       return hub.subscribeMailbox(
         {
           kind,

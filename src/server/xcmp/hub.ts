@@ -9,6 +9,7 @@ import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, CandidateRecord, MessageRecord } from '../../store/types.ts';
 import { RawJson, tooBig } from '../transport/jsonrpc.ts';
+import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
 import { candidateJson, messageJson } from './wire.ts';
 
 export type MailboxKind = 'inbox' | 'outbox';
@@ -49,15 +50,18 @@ export class SubscriptionHub {
   readonly #mailboxes = new Map<string, Set<Listener>>();
   readonly #candidates = new Map<number | null, Set<Emit>>();
   readonly #observer: HubObserver | undefined;
+  /** Inbox subscribers with `proof: true`; null when there is no node to read proofs from. */
+  readonly proven: ProvenInboxFeed | null;
 
-  constructor(store: StoreReader, xcm: () => TypeCodec | null, observer?: HubObserver) {
+  constructor(store: StoreReader, xcm: () => TypeCodec | null, observer?: HubObserver, proofs?: InboxProofs) {
     this.#store = store;
     this.#xcm = xcm;
     this.#observer = observer;
+    this.proven = proofs ? new ProvenInboxFeed(store, proofs, xcm) : null;
   }
 
   get subscriberCount(): { mailbox: number; candidates: number } {
-    let mailbox = 0;
+    let mailbox = this.proven?.subscriberCount ?? 0;
     for (const set of this.#mailboxes.values()) mailbox += set.size;
     let candidates = 0;
     for (const set of this.#candidates.values()) candidates += set.size;
@@ -185,6 +189,7 @@ export class SubscriptionHub {
   /** A finalized block was stored. */
   onFinalized(write: BlockWrite, since = performance.now()): void {
     this.#fanOut('finalized', 'messages', { number: write.number, hash: write.hash }, write.messages, since);
+    this.proven?.onFinalized(write);
     if (this.#candidates.size > 0) this.#candidateUpdates(write);
   }
 

@@ -1,0 +1,218 @@
+/**
+ * The verifying inbox subscription (DESIGN.md §9): messages are delivered only once the relay
+ * proof that travels with them checks out against a header from a source the client trusts (its
+ * own node, or a light client), never the sidecar. A failed update delivers nothing and raises a
+ * VerificationError; the client then asks for the missing range with a proof (`xcmp_getInbox`,
+ * `proof: true`) and delivers it once proven, so one bad update does not poison the ones after it.
+ */
+import type { MailboxJson, MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
+import {
+  checkMessages,
+  headerFields,
+  type InboxProof,
+  InboxProofError,
+  type ProvenHeads,
+  proveInboxHeads,
+} from '../derive/inbox-proof.ts';
+import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
+import { blake2_256 } from '../protocol/hash.ts';
+
+/** Where trusted headers come from: a node URL, or a function from block hash to SCALE header hex. */
+export type HeaderSource = string | ((blockHash: Hex) => Promise<Hex>);
+
+export interface VerifyOptions {
+  readonly headers: HeaderSource;
+  /** How long to wait for the trusted source to know a block the sidecar already announced. */
+  readonly headerWaitMs?: number;
+}
+
+/** An update that failed a check: nothing of it was delivered. */
+export class VerificationError extends Error {
+  override readonly name = 'VerificationError';
+  constructor(
+    readonly block: number,
+    readonly channel: string | null,
+    readonly reason: string,
+  ) {
+    super(`block #${block}${channel ? `, channel ${channel}` : ''}: ${reason}`);
+  }
+}
+
+/** The trusted hash of block `number`, given the hash the sidecar claims for it. */
+export type TrustedHash = (number: number, claimedHash: Hex) => Promise<Hex>;
+
+/** What the verifier needs from the connection to the sidecar. */
+export interface InboxTransport {
+  call<T>(method: string, params: unknown[]): Promise<T>;
+}
+
+/** Messages that were not checked are never given to the caller: one page per range request. */
+const RANGE_PAGE = 10_000;
+
+export class InboxVerifier {
+  readonly #recipient: number;
+  readonly #trusted: TrustedHash;
+  readonly #transport: InboxTransport;
+  readonly #deliver: (update: MailboxUpdateJson) => void;
+  readonly #reject: (error: VerificationError) => void;
+  #base: ProvenHeads | null = null;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    recipient: number,
+    trusted: TrustedHash,
+    transport: InboxTransport,
+    handlers: { deliver: (update: MailboxUpdateJson) => void; reject: (error: VerificationError) => void },
+  ) {
+    this.#recipient = recipient;
+    this.#trusted = trusted;
+    this.#transport = transport;
+    this.#deliver = handlers.deliver;
+    this.#reject = handlers.reject;
+  }
+
+  /** The last block whose messages are proven and delivered. */
+  get provenBlock(): number | null {
+    return this.#base?.number ?? null;
+  }
+
+  /** Starts from the heads proven at `block` (`fromBlock - 1`), read with xcmp_getInbox. */
+  async startAt(block: number): Promise<void> {
+    const answer = await this.#transport.call<MailboxJson>('xcmp_getInbox', [
+      this.#recipient,
+      { fromBlock: block, toBlock: block, proof: true, includeUnverified: true, limit: RANGE_PAGE },
+    ]);
+    if (!answer.proof) throw new VerificationError(block, null, 'the sidecar sent no proof');
+    this.#base = await this.#prove(answer.proof.block, answer.proof);
+  }
+
+  /** Takes one update from the subscription; updates are checked one at a time, in order. */
+  push(update: MailboxUpdateJson): Promise<void> {
+    this.#queue = this.#queue.then(() => this.#check(update));
+    return this.#queue;
+  }
+
+  async #check(update: MailboxUpdateJson): Promise<void> {
+    try {
+      await this.#checkUpdate(update);
+    } catch (error) {
+      this.#reject(asVerificationError(error, update.block.number));
+      await this.#recover(update.block.number);
+    }
+  }
+
+  async #checkUpdate(update: MailboxUpdateJson): Promise<void> {
+    const { block, proof, messages } = update;
+    if (!proof) throw new VerificationError(block.number, null, 'the update carries no proof');
+    if (proof.block.number !== block.number || proof.block.hash !== block.hash)
+      throw new VerificationError(block.number, null, `the proof is for block #${proof.block.number}`);
+    const base = this.#base;
+    if (base && block.number === base.number && messages.length === 0) return; // a resume's start
+    const proven = await this.#prove(block, proof);
+    if (!base) {
+      // No fromBlock: the first update (at the sidecar's cursor, with no messages) is the start.
+      if (messages.length > 0)
+        throw new VerificationError(block.number, null, 'messages before any proven start');
+      this.#base = proven;
+      return;
+    }
+    // A resume may repeat blocks already proven: they are not delivered twice, and the rest must
+    // still extend the proven heads exactly.
+    const fresh = messages.filter((m) => m.sentAt > base.number);
+    checkMessages(this.#recipient, base, proven, fresh);
+    this.#base = proven;
+    if (fresh.length > 0) this.#deliverBlocks(fresh);
+  }
+
+  /** Re-requests everything after the last proven block up to `upTo`, with proof. */
+  async #recover(upTo: number): Promise<void> {
+    if (!this.#base) {
+      // The start itself failed: take the heads proven just before this block as the start.
+      try {
+        await this.startAt(upTo - 1);
+      } catch (error) {
+        this.#reject(asVerificationError(error, upTo));
+        return;
+      }
+    }
+    for (;;) {
+      const base = this.#base;
+      if (!base || base.number >= upTo) return;
+      try {
+        const answer = await this.#transport.call<MailboxJson>('xcmp_getInbox', [
+          this.#recipient,
+          {
+            fromBlock: base.number + 1,
+            toBlock: upTo,
+            proof: true,
+            includeUnverified: true,
+            limit: RANGE_PAGE,
+          },
+        ]);
+        if (!answer.proof) throw new VerificationError(upTo, null, 'the range answer carries no proof');
+        const proven = await this.#prove(answer.proof.block, answer.proof);
+        checkMessages(this.#recipient, base, proven, answer.messages);
+        this.#base = proven;
+        if (answer.messages.length > 0) this.#deliverBlocks(answer.messages);
+      } catch (error) {
+        // Still a gap: say so, deliver nothing past it; the next update tries again.
+        this.#reject(asVerificationError(error, upTo));
+        return;
+      }
+    }
+  }
+
+  async #prove(block: { number: number; hash: string }, proof: InboxProof): Promise<ProvenHeads> {
+    const trustedHash = await this.#trusted(block.number, block.hash as Hex);
+    return proveInboxHeads(this.#recipient, { number: block.number, trustedHash }, proof);
+  }
+
+  #deliverBlocks(messages: readonly MessageJson[]): void {
+    let start = 0;
+    for (let i = 1; i <= messages.length; i++) {
+      if (i < messages.length && messages[i]!.sentAt === messages[start]!.sentAt) continue;
+      const first = messages[start]!;
+      this.#deliver({
+        type: 'messages',
+        finality: 'finalized',
+        block: { number: first.sentAt, hash: first.blockHash },
+        messages: messages.slice(start, i),
+      });
+      start = i;
+    }
+  }
+}
+
+function asVerificationError(error: unknown, block: number): VerificationError {
+  if (error instanceof VerificationError) return error;
+  if (error instanceof InboxProofError)
+    return new VerificationError(error.block, error.channel, error.reason);
+  return new VerificationError(block, null, (error as Error).message);
+}
+
+/** A header source as a TrustedHash: a URL asks the node for its canonical hash at that height. */
+export function trustedHashes(
+  source: HeaderSource,
+  node: InboxTransport | null,
+  waitMs = 10_000,
+): TrustedHash {
+  if (typeof source === 'function') {
+    return async (number, claimedHash) => {
+      const header = fromHex(await source(claimedHash), 'trusted header');
+      if (headerFields(header).number !== number)
+        throw new VerificationError(number, null, 'the trusted header source answered another block');
+      return toHex(blake2_256(header));
+    };
+  }
+  if (!node) throw new Error('a header source URL needs a connection');
+  return async (number) => {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const hash = await node.call<Hex | null>('chain_getBlockHash', [number]);
+      if (hash) return hash.toLowerCase() as Hex;
+      if (Date.now() > deadline)
+        throw new VerificationError(number, null, `the trusted node has no block #${number}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  };
+}

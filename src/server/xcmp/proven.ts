@@ -1,0 +1,182 @@
+/**
+ * Inbox answers that carry relay proofs (DESIGN.md §9, `proof: true`). Every update for block N
+ * carries N's header and the trie nodes proving the recipient's ingress index and each inbound
+ * `HrmpChannels` value, read from the node once per (block, recipient) and shared. A subscriber
+ * also gets a proof-only update at least every PROOF_INTERVAL blocks, so a sidecar that withholds
+ * messages is caught within that many blocks: the proven head moves past the client's chain.
+ */
+import type { InboxProofJson, MailboxUpdateJson } from '../../../rpc/schemas.ts';
+import type { InboxProofAt } from '../../chain/proofs.ts';
+import type { Hex } from '../../protocol/bytes.ts';
+import type { TypeCodec } from '../../protocol/codec.ts';
+import type { StoreReader } from '../../store/interface.ts';
+import type { BlockWrite, MessageRecord } from '../../store/types.ts';
+import { RawJson, RpcError, tooBig } from '../transport/jsonrpc.ts';
+import { messageJson } from './wire.ts';
+
+/** Blocks after which a proof subscriber that got nothing is sent a proof-only update. */
+export const PROOF_INTERVAL = 10;
+
+/** A message's JSON beyond its data hex (ids, hashes, field names): a bound, not a measure. */
+const MESSAGE_JSON_OVERHEAD = 700;
+
+/** The node-side source of proofs: by block, or by number (hash from the store, else the node). */
+export type InboxProofs = (recipient: number, block: { number: number; hash?: Hex }) => Promise<InboxProofAt>;
+
+export interface ProvenView {
+  readonly recipient: number;
+  readonly decode: boolean;
+  readonly includeUnverified: boolean;
+}
+
+interface ProofListener {
+  readonly view: ProvenView;
+  readonly emit: (update: RawJson) => void;
+  readonly end: (error: RpcError) => void;
+  /** First block whose live update this listener takes (the one after its start update). */
+  from: number;
+  /** Block of the last update sent. */
+  last: number;
+  open: boolean;
+}
+
+export function proofJson(proof: InboxProofAt): InboxProofJson {
+  return { block: proof.block, header: proof.header, nodes: [...proof.nodes] };
+}
+
+export class ProvenInboxFeed {
+  readonly #store: StoreReader;
+  readonly #proofs: InboxProofs;
+  readonly #xcm: () => TypeCodec | null;
+  readonly #listeners = new Map<number, Set<ProofListener>>();
+  /** Per recipient, updates are sent in block order: each waits for the one before. */
+  readonly #turns = new Map<number, Promise<void>>();
+
+  constructor(store: StoreReader, proofs: InboxProofs, xcm: () => TypeCodec | null) {
+    this.#store = store;
+    this.#proofs = proofs;
+    this.#xcm = xcm;
+  }
+
+  /** The proof for `recipient` at `block` (shared with subscribers of that block). */
+  proof(recipient: number, block: { number: number; hash?: Hex }): Promise<InboxProofAt> {
+    return this.#proofs(recipient, block);
+  }
+
+  get subscriberCount(): number {
+    let count = 0;
+    for (const set of this.#listeners.values()) count += set.size;
+    return count;
+  }
+
+  /**
+   * Starts with one update at the store's cursor C: the messages from `fromBlock` to C (none
+   * without `fromBlock`) and the proof at C. Live updates follow from C + 1.
+   */
+  subscribe(
+    view: ProvenView,
+    fromBlock: number | undefined,
+    emit: (update: RawJson) => void,
+    end: (error: RpcError) => void,
+    maxReplayBytes: number,
+  ): () => void {
+    const cursor = this.#store.cursor();
+    const listener: ProofListener = { view, emit, end, from: 0, last: -1, open: true };
+    if (cursor) {
+      const messages: MessageRecord[] = [];
+      let bytes = 0;
+      const query = { fromBlock, toBlock: cursor.number, includeUnverified: view.includeUnverified };
+      const rows = fromBlock === undefined ? [] : this.#store.mailboxRows('inbox', view.recipient, query);
+      for (const message of rows) {
+        bytes += message.data.length * 2 + MESSAGE_JSON_OVERHEAD;
+        if (bytes > maxReplayBytes)
+          throw tooBig(
+            maxReplayBytes,
+            `Replay from block ${fromBlock} is too big: read older blocks with xcmp_getInbox (proof: true, paged by fromBlock/limit), then subscribe from a later fromBlock`,
+          );
+        messages.push(message);
+      }
+      listener.from = cursor.number + 1;
+      this.#send(listener, [listener], cursor, messages);
+    }
+    const set = this.#listeners.get(view.recipient) ?? new Set<ProofListener>();
+    set.add(listener);
+    this.#listeners.set(view.recipient, set);
+    return () => {
+      listener.open = false;
+      set.delete(listener);
+      if (set.size === 0) this.#listeners.delete(view.recipient);
+    };
+  }
+
+  /** A finalized block was stored: updates for listeners with messages in it, or due a proof. */
+  onFinalized(write: BlockWrite): void {
+    for (const [recipient, set] of this.#listeners) {
+      const messages = write.messages.filter((m) => m.recipient === recipient);
+      const due = [...set].filter((listener) => {
+        if (listener.from > write.number) return false;
+        const shown = listener.view.includeUnverified ? messages : messages.filter((m) => m.verified);
+        return shown.length > 0 || write.number - listener.last >= PROOF_INTERVAL;
+      });
+      if (due.length > 0) this.#send(due[0]!, due, write, messages);
+    }
+  }
+
+  /** Queues one update for `listeners` (all of one recipient) at `block`, after earlier ones. */
+  #send(
+    first: ProofListener,
+    listeners: readonly ProofListener[],
+    block: { number: number; hash: Hex },
+    messages: readonly MessageRecord[],
+  ): void {
+    const recipient = first.view.recipient;
+    const proof = this.#proofs(recipient, block);
+    proof.catch(() => undefined);
+    const previous = this.#turns.get(recipient) ?? Promise.resolve();
+    const turn = previous.then(async () => {
+      let proven: InboxProofAt;
+      try {
+        proven = await proof;
+      } catch (error) {
+        const reason = `cannot read the relay proof of block #${block.number} for ${recipient}: ${(error as Error).message}`;
+        for (const listener of listeners) if (listener.open) listener.end(new RpcError(-32603, reason));
+        return;
+      }
+      this.#emit(listeners, block, messages, proven);
+    });
+    this.#turns.set(recipient, turn);
+    void turn.then(() => {
+      if (this.#turns.get(recipient) === turn) this.#turns.delete(recipient);
+    });
+  }
+
+  #emit(
+    listeners: readonly ProofListener[],
+    block: { number: number; hash: Hex },
+    messages: readonly MessageRecord[],
+    proof: InboxProofAt,
+  ): void {
+    const encoded = new Map<string, RawJson>();
+    for (const listener of listeners) {
+      if (!listener.open) continue;
+      const { decode, includeUnverified } = listener.view;
+      const key = `${decode}:${includeUnverified}`;
+      let json = encoded.get(key);
+      if (!json) {
+        const shown = includeUnverified ? messages : messages.filter((m) => m.verified);
+        const xcm = decode ? this.#xcm() : undefined;
+        const update: MailboxUpdateJson = {
+          type: shown.length > 0 ? 'messages' : 'proof',
+          finality: 'finalized',
+          block: { number: block.number, hash: block.hash },
+          messages: shown.map((m) => messageJson(m, xcm)),
+          proof: proofJson(proof),
+        };
+        json = new RawJson(JSON.stringify(update));
+        encoded.set(key, json);
+      }
+      listener.last = block.number;
+      listener.emit(json);
+    }
+  }
+}
