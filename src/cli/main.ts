@@ -210,6 +210,10 @@ function addSubscribe(program: Command): void {
     .option('--finality <f>', 'finalized or best', 'finalized')
     .option('--decode', 'include the decoded XCM')
     .option('--include-unverified', 'also messages that failed verification')
+    .option(
+      '--verify-with <url>',
+      'a node you trust (WebSocket): deliver inbox messages only when the relay proof checks out against its headers; rejected updates go to stderr as {"rejected": …}',
+    )
     .action(async (flags: SubscribeFlags) => {
       await runSubscribe(flags);
     });

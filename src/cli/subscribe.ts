@@ -10,6 +10,7 @@ export interface SubscribeFlags {
   readonly finality: string;
   readonly decode?: boolean;
   readonly includeUnverified?: boolean;
+  readonly verifyWith?: string;
 }
 
 function para(value: string, flag: string): number {
@@ -25,12 +26,22 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
   if (flags.finality !== 'finalized' && flags.finality !== 'best')
     throw new CliError('--finality must be finalized or best');
   const fromBlock = flags.fromBlock === undefined ? undefined : para(flags.fromBlock, '--from-block');
+  if (flags.verifyWith !== undefined && flags.recipient === undefined)
+    throw new CliError('--verify-with needs --recipient: proofs cover inboxes');
+  if (flags.verifyWith !== undefined && flags.finality !== 'finalized')
+    throw new CliError('--verify-with needs --finality finalized: proofs anchor in finalized headers');
   let client: XcmpClient;
   try {
-    client = await XcmpClient.connect(flags.url, { reconnectMs: 1000 });
+    const verify = flags.verifyWith === undefined ? undefined : { headers: flags.verifyWith };
+    client = await XcmpClient.connect(flags.url, { reconnectMs: 1000, verify });
   } catch (error) {
-    throw new CliError(`cannot connect to ${flags.url}: ${(error as Error).message}`, EXIT_RUNTIME);
+    const target = flags.verifyWith === undefined ? flags.url : `${flags.url} (or ${flags.verifyWith})`;
+    throw new CliError(`cannot connect to ${target}: ${(error as Error).message}`, EXIT_RUNTIME);
   }
+  client.on('verificationError', (error) => {
+    const { block, channel, reason } = error;
+    process.stderr.write(`${JSON.stringify({ rejected: { block, channel, reason } })}\n`);
+  });
   client.on('disconnected', () => process.stderr.write('disconnected; reconnecting…\n'));
   client.on('resubscribed', () => process.stderr.write('reconnected; resumed after the last block seen\n'));
   const options = {

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
 import { type VerificationError, XcmpClient } from '../../src/client/index.ts';
 import { messageJson } from '../../src/server/xcmp/wire.ts';
+import { spawnCli } from '../helpers/cli.ts';
 import { startLyingLayer } from '../helpers/lying-layer.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -125,6 +126,60 @@ describe('verified inbox against relay proofs', () => {
       });
     } finally {
       for (const consumer of consumers) await consumer.client.close();
+      await layer.close();
+    }
+  });
+
+  it('subscribe --verify-with: proven updates on stdout, one {"rejected"} line per lie on stderr, and it goes on', async () => {
+    const layer = await startLyingLayer(stack.sidecar.server.url);
+    layer.lying = false;
+    const cli = spawnCli([
+      'subscribe',
+      '--url',
+      layer.url,
+      '--recipient',
+      '2000',
+      '--from-block',
+      String(stack.sidecar.store.cursor()!.number + 1),
+      '--verify-with',
+      stack.devnet.url,
+    ]);
+    try {
+      await advance(stack, 2);
+      await cli.until(/"messages"/);
+      layer.lying = true;
+      await advance(stack, 6);
+      await eventually(() => layer.tampered.length >= 3, { what: '3 lies told' });
+      layer.lying = false;
+      await advance(stack, 3);
+      const end = stack.sidecar.store.cursor()!.number;
+      const lines = () =>
+        cli
+          .stdout()
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line) as MailboxUpdateJson);
+      await eventually(() => lines().some((u) => u.block.number >= end - 1), {
+        what: `stdout reaching #${end - 1}`,
+      });
+      const rejected = cli
+        .stderr()
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as { rejected: { block: number; reason: string } });
+      for (const lie of layer.tampered)
+        assert.ok(
+          rejected.some((r) => r.rejected.block === lie.block),
+          `lie at #${lie.block} reported`,
+        );
+      const delivered = lines().flatMap((u) => u.messages);
+      const first = delivered[0]!.sentAt;
+      const last = delivered[delivered.length - 1]!.sentAt;
+      assert.deepEqual(delivered.map(strip), truth(stack, 2000, first - 1, last).map(strip));
+      assert.equal(cli.child.exitCode, null, 'still running');
+    } finally {
+      await cli.stop();
       await layer.close();
     }
   });
