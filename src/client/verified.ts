@@ -106,13 +106,12 @@ export class InboxVerifier {
     if (!proof) throw new VerificationError(block.number, null, 'the update carries no proof');
     if (proof.block.number !== block.number || proof.block.hash !== block.hash)
       throw new VerificationError(block.number, null, `the proof is for block #${proof.block.number}`);
+    if (!this.#base && messages.length > 0) await this.startAt(block.number - 1); // subscribed before any block was stored
     const base = this.#base;
     if (base && block.number === base.number && messages.length === 0) return; // a resume's start
     const proven = await this.#prove(block, proof);
     if (!base) {
       // No fromBlock: the first update (at the sidecar's cursor, with no messages) is the start.
-      if (messages.length > 0)
-        throw new VerificationError(block.number, null, 'messages before any proven start');
       this.#base = proven;
       return;
     }

@@ -4,6 +4,7 @@ import { benchDecode } from './decode.ts';
 import { benchDevnet } from './devnet.ts';
 import { benchIngest } from './ingest.ts';
 import { benchNotify } from './notify.ts';
+import { benchProof } from './proof.ts';
 import { benchProxy } from './proxy.ts';
 
 const benches: Record<string, () => Promise<void>> = {
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   devnet: benchDevnet,
   ingest: benchIngest,
   notify: benchNotify,
+  proof: benchProof,
   proxy: benchProxy,
 };
 const wanted = process.argv.slice(2);

@@ -183,4 +183,27 @@ describe('verified inbox against relay proofs', () => {
       await layer.close();
     }
   });
+
+  it('a verified subscription made before the sidecar stored any block starts cleanly (no rejection)', async () => {
+    const empty = await startStack({ initialBlocks: 0 });
+    const client = await XcmpClient.connect(empty.sidecar.server.url, {
+      verify: { headers: empty.devnet.url },
+      reconnectMs: 0,
+    });
+    try {
+      const delivered: MessageJson[] = [];
+      const rejected: VerificationError[] = [];
+      client.on('verificationError', (error) => rejected.push(error));
+      const sub = await client.subscribeInbox(2000, (update) => delivered.push(...update.messages));
+      await advance(empty, 6);
+      const end = empty.sidecar.store.cursor()!.number;
+      await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
+      assert.deepEqual(rejected, []);
+      assert.ok(delivered.length > 0);
+      assert.deepEqual(delivered.map(strip), truth(empty, 2000, 0, end).map(strip));
+    } finally {
+      await client.close();
+      await empty.close();
+    }
+  });
 });
