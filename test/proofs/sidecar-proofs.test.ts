@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import type { MailboxJson, MailboxUpdateJson } from '../../rpc/schemas.ts';
 import { proveInboxHeads } from '../../src/derive/inbox-proof.ts';
 import type { Hex } from '../../src/protocol/bytes.ts';
-import { PROOF_INTERVAL } from '../../src/server/xcmp/proven.ts';
+import type { RpcError } from '../../src/server/transport/jsonrpc.ts';
+import { PROOF_INTERVAL, ProvenInboxFeed } from '../../src/server/xcmp/proven.ts';
 import { type RpcSocket, rpcSocket } from '../helpers/rpc-socket.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -67,6 +68,57 @@ describe('proof: true on the wire', () => {
     ] as const) {
       const answer = await client.call(method, [...params]);
       assert.equal(answer.error?.code, -32602, `${method}: ${JSON.stringify(answer)}`);
+    }
+  });
+});
+
+describe('proofs the node can no longer give', () => {
+  it('xcmp_getInbox with proof for a block the node pruned answers an error naming it, and the sidecar goes on', async () => {
+    const stack = await startStack({ initialBlocks: 2, retainBlocks: 8 });
+    const client = await rpcSocket(stack.sidecar.server.url);
+    try {
+      for (let i = 0; i < 20; i++) await advance(stack, 1);
+      const answer = await client.call('xcmp_getInbox', [2000, { toBlock: 3, proof: true }]);
+      assert.ok(answer.error, JSON.stringify(answer));
+      assert.equal(answer.error.code, -32603);
+      assert.match(answer.error.message, /relay proof of block #3 for 2000 from the node: .+/);
+      const after = await client.call('xcmp_getInbox', [2000, { proof: true }]);
+      assert.ok((after.result as MailboxJson).proof, 'proofs at recent blocks still work');
+    } finally {
+      client.close();
+      await stack.close();
+    }
+  });
+});
+
+describe('a proof subscription that cannot continue', () => {
+  it('is ended with an error naming the block when its proof cannot be read, never left silent', async () => {
+    const stack = await startStack({ initialBlocks: 2 });
+    try {
+      await advance(stack, 2);
+      const feed = new ProvenInboxFeed(
+        stack.sidecar.store,
+        async () => {
+          throw new Error('State already discarded');
+        },
+        () => null,
+      );
+      const emitted: unknown[] = [];
+      const ended: RpcError[] = [];
+      const view = { recipient: 2000, decode: false, includeUnverified: false };
+      feed.subscribe(
+        view,
+        undefined,
+        (u) => emitted.push(u),
+        (e) => ended.push(e),
+        1 << 20,
+      );
+      await eventually(() => ended.length === 1, { what: 'the subscription ended' });
+      assert.deepEqual(emitted, []);
+      assert.equal(ended[0]!.code, -32603);
+      assert.match(ended[0]!.message, /relay proof of block #\d+ for 2000: State already discarded/);
+    } finally {
+      await stack.close();
     }
   });
 });

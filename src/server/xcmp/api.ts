@@ -14,6 +14,7 @@ import type {
   StatusJson,
   SubscriptionOptionsJson,
 } from '../../../rpc/schemas.ts';
+import type { InboxProofAt } from '../../chain/proofs.ts';
 import type { Hex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
@@ -120,10 +121,15 @@ async function provenMailbox(
       upTo = message.sentAt - 1;
     }
   }
-  const proof = await feed.proof(recipient, {
-    number: upTo,
-    hash: backend.store.blockHash(upTo) ?? undefined,
-  });
+  let proof: InboxProofAt;
+  try {
+    proof = await feed.proof(recipient, { number: upTo, hash: backend.store.blockHash(upTo) ?? undefined });
+  } catch (error) {
+    throw new RpcError(
+      -32603,
+      `Cannot read the relay proof of block #${upTo} for ${recipient} from the node: ${(error as Error).message}`,
+    );
+  }
   return mailbox(backend, 'inbox', recipient, { ...options, toBlock: upTo }, maxBytes, proofJson(proof));
 }
 

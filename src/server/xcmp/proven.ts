@@ -133,17 +133,22 @@ export class ProvenInboxFeed {
     const proof = this.#proofs(recipient, block);
     proof.catch(() => undefined);
     const previous = this.#turns.get(recipient) ?? Promise.resolve();
-    const turn = previous.then(async () => {
-      let proven: InboxProofAt;
-      try {
-        proven = await proof;
-      } catch (error) {
-        const reason = `cannot read the relay proof of block #${block.number} for ${recipient}: ${(error as Error).message}`;
+    const turn = previous
+      .then(async () => {
+        let proven: InboxProofAt;
+        try {
+          proven = await proof;
+        } catch (error) {
+          const reason = `cannot read the relay proof of block #${block.number} for ${recipient}: ${(error as Error).message}`;
+          for (const listener of listeners) if (listener.open) listener.end(new RpcError(-32603, reason));
+          return;
+        }
+        this.#emit(listeners, block, messages, proven);
+      })
+      .catch((error: Error) => {
+        const reason = `cannot send the proven update of block #${block.number}: ${error.message}`;
         for (const listener of listeners) if (listener.open) listener.end(new RpcError(-32603, reason));
-        return;
-      }
-      this.#emit(listeners, block, messages, proven);
-    });
+      });
     this.#turns.set(recipient, turn);
     void turn.then(() => {
       if (this.#turns.get(recipient) === turn) this.#turns.delete(recipient);
