@@ -193,9 +193,9 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
   const node = await NodeClient.connect(options.nodeUrl, { reconnectMs: 1_000 });
   started.add(() => node.disconnect());
-  const metrics = new Metrics();
   const facts = new ChainFacts(node);
-  const proofs = new InboxProofSource(node);
+  const metrics = new Metrics();
+  const proofs = new InboxProofSource(node, () => metrics.proofReads.inc());
   const hub = new SubscriptionHub(
     store,
     () => facts.xcm,

@@ -20,11 +20,12 @@ const PROOFS_KEPT = 1024;
 export class InboxProofSource {
   readonly #node: NodeClient;
   readonly #proofs = new Map<string, Promise<InboxProofAt>>();
-  /** Node round trips made (one header, one index read, one read proof per fresh proof). */
-  fetched = 0;
+  readonly #onRead: () => void;
 
-  constructor(node: NodeClient) {
+  /** `onRead` is called for each proof read from the node (not for those answered from the cache). */
+  constructor(node: NodeClient, onRead: () => void = () => {}) {
     this.#node = node;
+    this.#onRead = onRead;
   }
 
   /** The proof for `recipient` at `block`; concurrent and repeated asks share one read. */
@@ -41,7 +42,7 @@ export class InboxProofSource {
   }
 
   async #read(recipient: number, block: { number: number; hash: Hex }): Promise<InboxProofAt> {
-    this.fetched += 1;
+    this.#onRead();
     const indexKey = hrmpIngressIndexKey(recipient);
     const [header, index] = await Promise.all([
       this.#node.header(block.hash),

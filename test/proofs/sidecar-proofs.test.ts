@@ -60,6 +60,34 @@ describe('proof: true on the wire', () => {
     await proveInboxHeads(2000, trusted(stack, cut - 1), page.proof!);
   });
 
+  it('reads each proof once per (block, recipient): 20 subscribers get the same bytes from one read', async () => {
+    const reads = async () => (await stack.sidecar.metrics.proofReads.get()).values[0]?.value ?? 0;
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => rpcSocket(stack.sidecar.server.url)));
+    try {
+      for (const socket of sockets) await socket.call('xcmp_subscribeInbox', [2004, { proof: true }]);
+      const before = await reads();
+      await advance(stack, 10);
+      const end = stack.sidecar.store.cursor()!.number;
+      const last = (socket: RpcSocket) =>
+        (socket.notifications.at(-1)?.params?.result as MailboxUpdateJson | undefined)?.block.number;
+      await eventually(() => sockets.every((socket) => last(socket) === end), {
+        what: 'every subscriber at the end',
+      });
+      const texts = sockets.map((socket) =>
+        JSON.stringify(socket.notifications.map((n) => n.params!.result)),
+      );
+      assert.ok(
+        texts.every((text) => text === texts[0]),
+        'identical updates',
+      );
+      const updates = sockets[0]!.notifications.length - 1; // less the start update, read before
+      assert.ok(updates >= 8, `${updates} updates`);
+      assert.equal((await reads()) - before, updates, 'one read per block with an update, for all 20');
+    } finally {
+      for (const socket of sockets) socket.close();
+    }
+  });
+
   it('refuses proofs for outboxes and for the best chain (-32602), before doing any work', async () => {
     for (const [method, params] of [
       ['xcmp_getOutbox', [2000, { proof: true }]],

@@ -50,6 +50,11 @@ export class Metrics {
     help: 'Proxied subscriptions ended with an error because the node would not renew them after a reconnect',
     registers: [this.registry],
   });
+  readonly proofReads = new Counter({
+    name: 'xcmp_proof_reads_total',
+    help: 'Inbox proofs read from the node (one per block and recipient, shared by every subscriber)',
+    registers: [this.registry],
+  });
   readonly storeAvailable = new Gauge({
     name: 'xcmp_store_available',
     help: '1 while the database file is the one opened; 0 once it was deleted or replaced (ingest stopped)',
