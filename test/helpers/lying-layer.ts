@@ -37,6 +37,10 @@ export interface LyingLayer {
   readonly tampered: TamperRecord[];
   /** Whether to lie (all updates with a proof while on; none while off). */
   lying: boolean;
+  /** Whether to also corrupt proven range answers (xcmp_getInbox with a proof): the gap stays. */
+  lyingInRanges: boolean;
+  /** Cuts every client connection (as a restart of the sidecar would). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -95,6 +99,10 @@ export async function startLyingLayer(upstreamUrl: string): Promise<LyingLayer> 
     url: `ws://127.0.0.1:${port}`,
     tampered: [],
     lying: true,
+    lyingInRanges: false,
+    dropConnections: () => {
+      for (const client of wss.clients) client.terminate();
+    },
     close: async () => {
       for (const client of wss.clients) client.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
@@ -117,7 +125,9 @@ export async function startLyingLayer(upstreamUrl: string): Promise<LyingLayer> 
       const frame = JSON.parse(data.toString()) as {
         method?: string;
         params?: { result?: MailboxUpdateJson };
+        result?: { proof?: { nodes: string[] } };
       };
+      if (layer.lyingInRanges && frame.result?.proof) frame.result.proof.nodes = [];
       const update = frame.method === 'xcmp_inbox' ? frame.params?.result : undefined;
       if (update?.proof && layer.lying) {
         const honest = structuredClone(update);

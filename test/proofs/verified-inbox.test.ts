@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
 import { type VerificationError, XcmpClient } from '../../src/client/index.ts';
+import { toHex } from '../../src/protocol/bytes.ts';
 import { messageJson } from '../../src/server/xcmp/wire.ts';
 import { spawnCli } from '../helpers/cli.ts';
 import { startLyingLayer } from '../helpers/lying-layer.ts';
@@ -204,6 +205,84 @@ describe('verified inbox against relay proofs', () => {
     } finally {
       await client.close();
       await empty.close();
+    }
+  });
+
+  it('with no proven answer to its re-request it keeps reporting the gap, delivers nothing past it, then fills it', async () => {
+    const layer = await startLyingLayer(stack.sidecar.server.url);
+    layer.lying = false;
+    const consumer = await consume(layer.url, stack.devnet.url, 2000);
+    try {
+      const start = consumer.lastSeen()!;
+      layer.lying = true;
+      layer.lyingInRanges = true;
+      for (let i = 0; i < 4; i++) await advance(stack, 1);
+      await eventually(() => consumer.rejected.length >= 8, { what: 'the gap reported at every update' });
+      assert.equal(consumer.lastSeen(), start, 'nothing proven past the gap');
+      assert.deepEqual(consumer.delivered, []);
+      layer.lying = false;
+      layer.lyingInRanges = false;
+      await advance(stack, 2);
+      const end = stack.sidecar.store.cursor()!.number;
+      await provenUpTo([consumer], end);
+      assert.deepEqual(consumer.delivered.map(strip), truth(stack, 2000, start, end).map(strip));
+    } finally {
+      await consumer.client.close();
+      await layer.close();
+    }
+  });
+
+  it('resumes after a dropped connection from the last proven block: nothing lost, nothing twice, no rejection', async () => {
+    const layer = await startLyingLayer(stack.sidecar.server.url);
+    layer.lying = false;
+    const client = await XcmpClient.connect(layer.url, {
+      verify: { headers: stack.devnet.url },
+      reconnectMs: 50,
+    });
+    const delivered: MessageJson[] = [];
+    const rejected: VerificationError[] = [];
+    client.on('verificationError', (error) => rejected.push(error));
+    try {
+      const sub = await client.subscribeInbox(2001, (update) => delivered.push(...update.messages));
+      await eventually(() => sub.lastSeenBlock !== null, { what: 'a proven start' });
+      const start = sub.lastSeenBlock!;
+      await advance(stack, 3);
+      layer.dropConnections();
+      await advance(stack, 3);
+      await eventually(() => client.connected, { what: 'reconnected' });
+      await advance(stack, 2);
+      const end = stack.sidecar.store.cursor()!.number;
+      await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
+      assert.deepEqual(rejected, []);
+      assert.deepEqual(delivered.map(strip), truth(stack, 2001, start, end).map(strip));
+    } finally {
+      await client.close();
+      await layer.close();
+    }
+  });
+
+  it('takes headers from a function (a light client, say) as well as from a node URL', async () => {
+    const headerOf = async (hash: `0x${string}`) => {
+      const block = stack.devnet.chain.block(hash);
+      if (!block) throw new Error(`no header ${hash}`);
+      return toHex(stack.devnet.chain.encoder.encode('Header', block.header));
+    };
+    const client = await XcmpClient.connect(stack.sidecar.server.url, { verify: { headers: headerOf } });
+    const delivered: MessageJson[] = [];
+    const rejected: VerificationError[] = [];
+    client.on('verificationError', (error) => rejected.push(error));
+    try {
+      const from = stack.sidecar.store.cursor()!.number - 5;
+      const sub = await client.subscribeInbox(2004, (update) => delivered.push(...update.messages), {
+        fromBlock: from,
+      });
+      await advance(stack, 3);
+      const end = stack.sidecar.store.cursor()!.number;
+      await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
+      assert.deepEqual(rejected, []);
+      assert.deepEqual(delivered.map(strip), truth(stack, 2004, from - 1, end).map(strip));
+    } finally {
+      await client.close();
     }
   });
 });
