@@ -8,6 +8,8 @@ import {
   Candidate,
   CandidateUpdate,
   Channel,
+  ChannelHistory,
+  ChannelHistoryOptions,
   Hash,
   Mailbox,
   MailboxUpdate,
@@ -90,6 +92,18 @@ export const methods = {
     result: Channel,
     resultName: 'Channel',
     errors: [StandardErrors.invalidParams, AppErrors.notFound],
+  },
+  xcmp_getChannelHistory: {
+    summary:
+      "A channel's messages over a block range, each with the MQC head after it, and the head just before the range: what a peer sidecar needs to backfill and prove history against its own node (federation). Paged by toBlock; bounded by the response limit.",
+    params: [
+      param('sender', ParaId, 'u32'),
+      param('recipient', ParaId, 'u32'),
+      param('range', ChannelHistoryOptions, 'Json'),
+    ],
+    result: ChannelHistory,
+    resultName: 'ChannelHistory',
+    errors: [StandardErrors.invalidParams, AppErrors.notFound, StandardErrors.responseTooBig],
   },
   xcmp_getChannels: {
     summary: 'HRMP channels, optionally only those of one sender and/or recipient.',

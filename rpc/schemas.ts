@@ -79,6 +79,15 @@ export const Message = z.strictObject({
   verified: z.boolean(),
   reason: z.string().nullable().describe('why it is not verified'),
   xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
+  source: z
+    .literal('peer')
+    .optional()
+    .describe("accepted from a peer sidecar (federation): its MQC head proven by this sidecar's own node"),
+  peer: z.string().optional().describe('the peer it came from (source "peer")'),
+  claimed: z
+    .array(z.string())
+    .optional()
+    .describe('fields the MQC head does not prove, as the peer claimed them (source "peer")'),
 });
 
 export const InboxProof = z
@@ -92,6 +101,45 @@ export const InboxProof = z
       ),
   })
   .describe('relay storage proof of every inbound channel head (see docs/trust-model.md)');
+
+export const ChannelHistoryOptions = z
+  .strictObject({
+    fromBlock: BlockNumber.describe('first sentAt wanted'),
+    toBlock: BlockNumber.optional().describe('last sentAt wanted (default: the last stored block)'),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .optional()
+      .describe('at most this many messages (default 1000); a block is never cut in two'),
+  })
+  .describe('channel history range');
+
+export const HistoryMessage = z.strictObject({
+  sentAt: BlockNumber,
+  data: HexString,
+  mqcHead: Hash.describe("the channel's MQC head after this message"),
+  candidateHash: Hash.describe('not proven by the head'),
+  blockHash: Hash.describe('not proven by the head'),
+});
+
+export const ChannelHistory = z
+  .strictObject({
+    sender: ParaId,
+    recipient: ParaId,
+    fromBlock: BlockNumber.describe(
+      'first block covered (later than asked when this sidecar holds no earlier history)',
+    ),
+    toBlock: BlockNumber.describe(
+      'last block covered: every message up to it is here; ask again from toBlock + 1',
+    ),
+    startHead: Hash.nullable().describe(
+      "the channel's MQC head just before fromBlock (null: no message yet)",
+    ),
+    messages: z.array(HistoryMessage),
+  })
+  .describe('one page of a channel history, for a peer to check against its own node (docs/federation.md)');
 
 export const Mailbox = z.strictObject({
   paraId: ParaId,
@@ -191,6 +239,8 @@ export type CandidateJson = z.infer<typeof Candidate>;
 export type StatusJson = z.infer<typeof Status>;
 export type MailboxUpdateJson = z.infer<typeof MailboxUpdate>;
 export type InboxProofJson = z.infer<typeof InboxProof>;
+export type ChannelHistoryJson = z.infer<typeof ChannelHistory>;
+export type ChannelHistoryOptionsJson = z.infer<typeof ChannelHistoryOptions>;
 export type CandidateUpdateJson = z.infer<typeof CandidateUpdate>;
 export type SubscriptionOptionsJson = z.infer<typeof SubscriptionOptions>;
 export type MessageQueryOptionsJson = z.infer<typeof MessageQueryOptions>;

@@ -9,6 +9,9 @@ import { fromHex, type Hex } from '../protocol/bytes.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import { HistoryUnavailableError, type NodeClient } from './node.ts';
 
+/** `System::Number`, present in every block's state. */
+const SYSTEM_NUMBER_KEY = '0x26aa394eea5630e07c48ae0c9558cef702a5c1b19ab7a04f536c519aca4983ac';
+
 export interface FetchedBlock {
   readonly number: number;
   readonly hash: Hex;
@@ -42,6 +45,36 @@ export async function readStorage(
       out.set(key.toLowerCase() as Hex, value === null ? null : fromHex(value, `storage ${key}`));
   }
   return out;
+}
+
+/** Whether the node still serves block `number` and the state before it (what ingest needs to start there). */
+async function servable(node: NodeClient, number: number): Promise<boolean> {
+  try {
+    const [hash, parent] = await Promise.all([node.blockHash(number), node.blockHash(number - 1)]);
+    if (!hash || !parent) return false;
+    await Promise.all([node.block(hash), node.storage(SYSTEM_NUMBER_KEY, parent)]);
+    return true;
+  } catch (error) {
+    if (error instanceof HistoryUnavailableError) return false;
+    throw error;
+  }
+}
+
+/**
+ * The first block in [from, to] from which a (pruned) node can be followed: it still has that
+ * block's body and the state before it. Pruning keeps a suffix of the chain, so this is a search.
+ */
+export async function firstServable(node: NodeClient, from: number, to: number): Promise<number | null> {
+  if (await servable(node, from)) return from;
+  if (!(await servable(node, to))) return null;
+  let low = from; // not servable
+  let high = to; // servable
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    if (await servable(node, middle)) high = middle;
+    else low = middle;
+  }
+  return high;
 }
 
 /** Every key under `prefix` at `at`, paged by 1000 as nodes allow. */

@@ -2,8 +2,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
+import { firstServable } from '../chain/blocks.ts';
 import { HistoryUnavailableError, NodeClient } from '../chain/node.ts';
 import { Ingest } from '../ingest/ingest.ts';
+import { backfillFromPeers } from '../ingest/peer-backfill.ts';
 import { createLogger } from '../log.ts';
 import { MessageStore } from '../store/store.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
@@ -14,6 +16,7 @@ export interface BackfillFlags {
   readonly node: string;
   readonly db: string;
   readonly log: string;
+  readonly peer?: readonly string[];
 }
 
 function blockNumber(value: string, flag: string): number {
@@ -51,55 +54,99 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
   try {
     const finalized = await node.finalizedNumber();
     const to = Math.min(requestedTo ?? finalized, finalized);
-    const start = cursor ? cursor.number + 1 : from;
-    if (cursor && cursor.number >= to) {
+    const peers = flags.peer ?? [];
+    let start = cursor ? cursor.number + 1 : from;
+    if (cursor && cursor.number >= to && peers.length === 0) {
       process.stdout.write(`nothing to do: the store already holds up to #${cursor.number}\n`);
       return;
     }
-    if (to < start) throw new CliError(`--from ${from} is above the finalized head #${finalized}`);
-    const bar = new SingleBar({
-      format: 'backfill [{bar}] {percentage}% | #{value} of #{total} | {rate} blocks/s | ETA {eta_formatted}',
-      stream: process.stderr,
-      hideCursor: true,
-    });
-    bar.start(to, start - 1, { rate: '0' });
-    const startedAt = Date.now();
-    const ingest = new Ingest({
-      node,
-      store,
-      logger: createLogger({ level: flags.log }),
-      startAt: start,
-      stopAt: to,
-    });
-    ingest.on('block', (write) => {
-      const seconds = (Date.now() - startedAt) / 1000;
-      bar.update(write.number, { rate: (seconds > 0 ? (write.number - start + 1) / seconds : 0).toFixed(1) });
-    });
-    // A pruned block or state will not come back: stop instead of retrying forever.
-    const pruned = new Promise<never>((_, reject) =>
-      ingest.on('interrupted', (error) => {
-        if (error instanceof HistoryUnavailableError) reject(error);
-      }),
-    );
-    await ingest.start();
-    try {
-      await Promise.race([ingest.finished(), pruned]);
-    } catch (error) {
-      bar.stop();
-      await ingest.stop();
-      throw new CliError(
-        `${(error as Error).message}; backfill needs a node that still holds these blocks and the state before --from (an archive node)`,
-        EXIT_RUNTIME,
-      );
+    if (to < start && !cursor) throw new CliError(`--from ${from} is above the finalized head #${finalized}`);
+    if (!cursor && peers.length > 0) {
+      // A pruned node: follow it from the first block it still serves; peers fill what came before.
+      const servable = await firstServable(node, from, to);
+      if (servable === null) throw new CliError(`the node serves none of #${from}..#${to}`, EXIT_RUNTIME);
+      start = servable;
     }
-    await ingest.stop();
-    bar.stop();
+    if (start <= to) await ingestRange({ node, store, start, to, log: flags.log });
     const counts = store.counts();
     process.stdout.write(
-      `stored #${start}..#${to}: ${counts.messages} messages (${counts.unverifiedMessages} unverified) in ${flags.db}\n`,
+      `stored #${start}..#${to} from the node: ${counts.messages} messages (${counts.unverifiedMessages} unverified) in ${flags.db}\n`,
     );
+    if (peers.length > 0) await historyFromPeers({ node, store, peers, from, log: flags.log });
   } finally {
     await node.disconnect();
     store.close();
   }
+}
+
+/** Ingests #start..#to from the node with a progress bar; a pruned block stops it with advice. */
+async function ingestRange(options: {
+  node: NodeClient;
+  store: MessageStore;
+  start: number;
+  to: number;
+  log: string;
+}): Promise<void> {
+  const { node, store, start, to } = options;
+  const bar = new SingleBar({
+    format: 'backfill [{bar}] {percentage}% | #{value} of #{total} | {rate} blocks/s | ETA {eta_formatted}',
+    stream: process.stderr,
+    hideCursor: true,
+  });
+  bar.start(to, start - 1, { rate: '0' });
+  const startedAt = Date.now();
+  const ingest = new Ingest({
+    node,
+    store,
+    logger: createLogger({ level: options.log }),
+    startAt: start,
+    stopAt: to,
+  });
+  ingest.on('block', (write) => {
+    const seconds = (Date.now() - startedAt) / 1000;
+    bar.update(write.number, { rate: (seconds > 0 ? (write.number - start + 1) / seconds : 0).toFixed(1) });
+  });
+  // A pruned block or state will not come back: stop instead of retrying forever.
+  const pruned = new Promise<never>((_, reject) =>
+    ingest.on('interrupted', (error) => {
+      if (error instanceof HistoryUnavailableError) reject(error);
+    }),
+  );
+  await ingest.start();
+  try {
+    await Promise.race([ingest.finished(), pruned]);
+  } catch (error) {
+    bar.stop();
+    await ingest.stop();
+    throw new CliError(
+      `${(error as Error).message}; backfill needs a node that still holds these blocks and the state before --from (an archive node), or --peer`,
+      EXIT_RUNTIME,
+    );
+  }
+  await ingest.stop();
+  bar.stop();
+}
+
+/** The history before what the node served, from peers; exits 1 naming channels no peer proved. */
+async function historyFromPeers(options: {
+  node: NodeClient;
+  store: MessageStore;
+  peers: readonly string[];
+  from: number;
+  log: string;
+}): Promise<void> {
+  const { node, store, peers, from } = options;
+  const logger = createLogger({ level: options.log });
+  const result = await backfillFromPeers({ store, node, peers, from, logger });
+  const accepted = result.outcomes.filter((o) => o.accepted);
+  const messages = accepted.reduce((total, o) => total + o.messages, 0);
+  const rejected = result.outcomes.filter((o) => !o.accepted).length;
+  process.stdout.write(
+    `from peers: ${messages} messages on ${accepted.length} channels proven against the node from #${from}; ${rejected} peer answers rejected\n`,
+  );
+  if (result.unproven.length > 0)
+    throw new CliError(
+      `no peer could prove channel${result.unproven.length > 1 ? 's' : ''} ${result.unproven.join(', ')} from #${from}`,
+      EXIT_RUNTIME,
+    );
 }

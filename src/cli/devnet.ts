@@ -14,6 +14,7 @@ export interface DevnetFlags {
   readonly messageRate?: string;
   readonly runtime: string;
   readonly retainBlocks?: string;
+  readonly statePruning?: string;
   readonly channels?: string;
   readonly messageSize?: string;
   readonly scale?: boolean;
@@ -72,6 +73,7 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
       validators: integer(flags.validators, '--validators', 1, 2000),
       finalityLag: integer(flags.finalityLag, '--finality-lag', 0, 1000),
       retainBlocks: integer(flags.retainBlocks, '--retain-blocks', 16, 1_000_000),
+      statePruning: integer(flags.statePruning, '--state-pruning', 1, 1_000_000),
       messageRate,
       channels,
       messageSize,
@@ -87,7 +89,8 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
   process.stdout.write(
     `devnet (a simulated Polkadot relay chain, not a node) listening on ${devnet.url} (HTTP ${devnet.httpUrl})\n` +
       `  runtime ${config.runtime}, ${config.paras.length} paras, ${config.channels.length} HRMP channels, ${config.validators} validators, ` +
-      `${config.blockTimeMs > 0 ? `a block every ${config.blockTimeMs} ms` : 'blocks on dev_newBlock'}\n`,
+      `${config.blockTimeMs > 0 ? `a block every ${config.blockTimeMs} ms` : 'blocks on dev_newBlock'}` +
+      `${config.statePruning === null ? '' : `, pruned: state and bodies of the last ${config.statePruning} blocks only`}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

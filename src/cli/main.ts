@@ -151,6 +151,10 @@ function addDevnet(program: Command): void {
     .option('--message-size <min-max>', 'message sizes in bytes, e.g. 100-2000 (default 40-600)')
     .option('--message-rate <p>', 'probability a candidate sends on each of its channels (0..1)')
     .option('--retain-blocks <n>', 'blocks kept in memory behind the best head')
+    .option(
+      '--state-pruning <n>',
+      'answer as a pruned node: state and bodies only of the last n blocks (headers stay)',
+    )
     .addOption(
       new Option('--runtime <name>', 'runtime metadata')
         .choices(['polkadot-v15', 'static-polkadot'])
@@ -174,6 +178,12 @@ function addBackfill(program: Command): void {
     .requiredOption('--node <url>', 'relay node WebSocket URL (an archive node for old blocks)')
     .option('--db <path>', 'SQLite database file', 'data/xcmp.sqlite')
     .option('--log <level>', 'log level', 'warn')
+    .option(
+      '--peer <url>',
+      'a peer xcmp-sidecar (repeatable): history the node has pruned is taken from it, and kept only when it proves out against this node',
+      (url: string, previous: string[]) => [...previous, url],
+      [] as string[],
+    )
     .action(async (flags: BackfillFlags) => {
       await runBackfill(flags);
     });

@@ -24,6 +24,11 @@ export interface DevnetConfig {
   readonly blockTimeMs: number;
   /** Blocks kept in memory (and served) behind the best head. */
   readonly retainBlocks: number;
+  /**
+   * Simulates a pruned node: state and bodies of blocks more than this many below the best head
+   * answer as pruned ("State already discarded", null bodies); headers stay. null: an archive node.
+   */
+  readonly statePruning: number | null;
   readonly seed: number;
 }
 
@@ -48,6 +53,7 @@ export function devnetConfig(overrides: Partial<DevnetConfig> = {}): DevnetConfi
     finalityLag: 2,
     blockTimeMs: 6000,
     retainBlocks: 256,
+    statePruning: null,
     seed: 1,
     ...overrides,
     paras,

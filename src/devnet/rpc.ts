@@ -57,6 +57,20 @@ function blockAt(chain: DevnetChain, hash: unknown): DevnetBlock {
   return block;
 }
 
+/** Whether a pruned node would still have this block's state and body (`--state-pruning`). */
+function prunedAway(chain: DevnetChain, block: DevnetBlock): boolean {
+  const keep = chain.config.statePruning;
+  return keep !== null && block.number > 0 && block.number <= chain.best.number - keep;
+}
+
+/** The block whose state is asked for, answering as a pruned node does when it is gone. */
+function stateAt(chain: DevnetChain, hash: unknown): DevnetBlock {
+  const block = blockAt(chain, hash);
+  if (prunedAway(chain, block))
+    throw new RpcError(4003, `Client error: State already discarded for ${block.hash}`);
+  return block;
+}
+
 const storageValue = (key: Hex, block: DevnetBlock): Hex | null => block.storage.get(key) ?? null;
 
 /** `state_call`: the runtime APIs the sidecar and its clients use. */
@@ -166,7 +180,8 @@ function chainMethods(chain: DevnetChain): Entry[] {
       ([hash]) => {
         const block =
           hash === undefined || hash === null ? chain.best : chain.block(hexParam(hash, 'block hash'));
-        return block
+        // A pruned node keeps headers but not bodies: chain_getBlock answers null.
+        return block && !prunedAway(chain, block)
           ? { block: { header: block.header, extrinsics: block.extrinsics }, justifications: null }
           : null;
       },
@@ -176,7 +191,7 @@ function chainMethods(chain: DevnetChain): Entry[] {
 }
 
 function stateStorageMethods(chain: DevnetChain): Entry[] {
-  const at = (hash: unknown) => blockAt(chain, hash);
+  const at = (hash: unknown) => stateAt(chain, hash);
   return [
     ['state_getStorage', ([key, hash]) => storageValue(hexParam(key, 'storage key'), at(hash))],
     [
@@ -242,7 +257,7 @@ function stateStorageMethods(chain: DevnetChain): Entry[] {
 }
 
 function stateRuntimeMethods(chain: DevnetChain): Entry[] {
-  const at = (hash: unknown) => blockAt(chain, hash);
+  const at = (hash: unknown) => stateAt(chain, hash);
   return [
     [
       'state_getMetadata',

@@ -347,12 +347,13 @@ export class RelayProxy {
     const number = store.blockNumber(at.toLowerCase() as Hex);
     if (number === null) return null;
     const watermark = store.watermarkAt(recipient, number);
-    const first = store.firstBlock();
-    // Messages sent before the first stored block may still be queued: then the store is incomplete.
-    if (watermark === null || first === null || watermark + 1 < first) return null;
+    if (watermark === null) return null;
     const channels = store.channels({ recipient });
     const inbound = [];
     for (const channel of channels) {
+      // Messages sent before the store holds the channel completely may still be queued.
+      const history = store.channelHistory(channel.sender, recipient);
+      if (!history || history.completeFrom > watermark + 1) return null;
       const messages = store.channelMessages(channel.sender, recipient, watermark, number);
       if (messages.some((m) => !m.verified)) return null;
       inbound.push({ sender: channel.sender, messages });

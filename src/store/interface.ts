@@ -4,7 +4,14 @@
  * implementation, and a PostgreSQL one goes behind the same interface.
  */
 import type { Hex } from '../protocol/bytes.ts';
-import type { BlockWrite, CandidateRecord, ChannelRecord, Cursor, MessageRecord } from './types.ts';
+import type {
+  BlockWrite,
+  CandidateRecord,
+  ChannelHistory,
+  ChannelRecord,
+  Cursor,
+  MessageRecord,
+} from './types.ts';
 
 export interface MessageQuery {
   readonly fromBlock?: number;
@@ -46,6 +53,12 @@ export interface StoreReader {
   channels(filter?: { sender?: number; recipient?: number }): ChannelRecord[];
   /** Messages of one channel with `after < sentAt <= upTo`, in queue order. */
   channelMessages(sender: number, recipient: number, after: number, upTo: number): MessageRecord[];
+  /** From which block the store holds every message of a channel (null on an empty store). */
+  channelHistory(sender: number, recipient: number): ChannelHistory | null;
+  /** The channel's head before `block` when the store knows it (`head: null`: no message yet). */
+  headBefore(sender: number, recipient: number, block: number): { head: Hex | null } | undefined;
+  /** Up to `limit` messages of one channel with `from <= sentAt <= to`, in queue order. */
+  channelPage(sender: number, recipient: number, from: number, to: number, limit: number): MessageRecord[];
   watermark(paraId: number): number | null;
   watermarks(): Map<number, number>;
   /** A para's HRMP watermark as of block `number`. */
@@ -64,6 +77,12 @@ export interface StoreWriter {
   candidate(candidateHash: Hex): CandidateRecord | null;
   channel(sender: number, recipient: number): ChannelRecord | null;
   channels(filter?: { sender?: number; recipient?: number }): ChannelRecord[];
+  /** Stores a channel's earlier history accepted from a peer; the channel is then complete from `from`. */
+  writePeerHistory(
+    sender: number,
+    recipient: number,
+    history: { from: number; headBefore: Hex | null; peer: string; messages: readonly MessageRecord[] },
+  ): void;
   /** Retention: drops what the watermark passed more than `keepBlocks` ago; returns how many messages went. */
   prune(keepBlocks: number): number;
 }

@@ -82,6 +82,23 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX candidates_enacted ON candidates (para_id, enacted_in) WHERE status = 'included';
   CREATE INDEX blocks_hash ON blocks (hash);
   `,
+  // 3: federation. Messages accepted from a peer sidecar keep their provenance, and each channel
+  // records from which block the store holds every message, and the head just before that.
+  `
+  ALTER TABLE messages ADD COLUMN source TEXT NOT NULL DEFAULT 'node';
+  ALTER TABLE messages ADD COLUMN peer TEXT;
+  CREATE TABLE channel_history (
+    sender INTEGER NOT NULL,
+    recipient INTEGER NOT NULL,
+    complete_from INTEGER NOT NULL,
+    head_before BLOB,
+    head_known INTEGER NOT NULL,
+    peer TEXT,
+    PRIMARY KEY (sender, recipient)
+  ) WITHOUT ROWID;
+  INSERT INTO channel_history (sender, recipient, complete_from, head_before, head_known)
+    SELECT sender, recipient, COALESCE((SELECT MIN(number) FROM blocks), verified_at + 1), NULL, 0 FROM channels;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -13,6 +13,7 @@ import {
   type BlockWrite,
   type CandidateRecord,
   type CandidateStatus,
+  type ChannelHistory,
   type ChannelRecord,
   type Cursor,
   type MessageRecord,
@@ -39,6 +40,16 @@ interface MessageRow {
   mqc_head_after: Buffer;
   verified: number;
   reason: string | null;
+  peer: string | null;
+}
+
+interface HistoryRow {
+  sender: number;
+  recipient: number;
+  complete_from: number;
+  head_before: Buffer | null;
+  head_known: number;
+  peer: string | null;
 }
 
 interface CandidateRow {
@@ -85,6 +96,18 @@ function messageFromRow(row: MessageRow): MessageRecord {
     mqcHeadAfter: hexOf(row.mqc_head_after),
     verified: row.verified === 1,
     reason: row.reason,
+    ...(row.peer ? { peer: row.peer } : {}),
+  };
+}
+
+function historyFromRow(row: HistoryRow): ChannelHistory {
+  return {
+    sender: row.sender,
+    recipient: row.recipient,
+    completeFrom: row.complete_from,
+    headBefore: row.head_before ? hexOf(row.head_before) : null,
+    headKnown: row.head_known === 1,
+    peer: row.peer,
   };
 }
 
@@ -170,8 +193,18 @@ export class MessageStore implements Store {
       candidate: s('SELECT * FROM candidates WHERE candidate_hash = ?'),
       pendingCandidates: s("SELECT * FROM candidates WHERE status = 'backed'"),
       insertMessage:
-        s(`INSERT INTO messages (recipient, sent_at, sender, idx, data, hash, candidate_hash, block_hash, mqc_head_after, verified, reason)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        s(`INSERT INTO messages (recipient, sent_at, sender, idx, data, hash, candidate_hash, block_hash, mqc_head_after, verified, reason, source, peer)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      history: s('SELECT * FROM channel_history WHERE sender = ? AND recipient = ?'),
+      upsertHistory:
+        s(`INSERT INTO channel_history (sender, recipient, complete_from, head_before, head_known, peer)
+        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sender, recipient) DO UPDATE SET complete_from = excluded.complete_from,
+        head_before = excluded.head_before, head_known = excluded.head_known, peer = excluded.peer`),
+      lastBefore: s(`SELECT mqc_head_after FROM messages WHERE recipient = ? AND sender = ? AND sent_at < ?
+        ORDER BY sent_at DESC, idx DESC LIMIT 1`),
+      channelPage:
+        s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at >= ? AND sent_at <= ?
+        ORDER BY sent_at, idx LIMIT ?`),
       upsertChannel:
         s(`INSERT INTO channels (sender, recipient, max_capacity, max_total_size, max_message_size, msg_count, total_size, mqc_head, verified_at, last_sent_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender, recipient) DO UPDATE SET
@@ -360,6 +393,8 @@ export class MessageStore implements Store {
           blob(m.mqcHeadAfter),
           m.verified ? 1 : 0,
           m.reason,
+          'node',
+          null,
         );
       }
       for (const c of write.channels) {
@@ -385,9 +420,18 @@ export class MessageStore implements Store {
   seed(channels: readonly ChannelRecord[], candidates: readonly CandidateRecord[]): void {
     this.#db.transaction(() => {
       if (this.cursor()) throw new StoreError('the store already holds blocks: it cannot be seeded again');
-      this.#db.exec('DELETE FROM channels; DELETE FROM candidates;');
+      this.#db.exec('DELETE FROM channels; DELETE FROM candidates; DELETE FROM channel_history;');
       for (const c of channels) {
         this.#upsertChannel(c);
+        // Seeded at the block before the first one: the store holds everything from the first on.
+        this.#statements.upsertHistory.run(
+          c.sender,
+          c.recipient,
+          c.verifiedAt + 1,
+          c.mqcHead ? blob(c.mqcHead) : null,
+          1,
+          null,
+        );
       }
       for (const c of candidates) {
         this.#insertCandidate(c);
@@ -497,6 +541,70 @@ export class MessageStore implements Store {
   }
 
   /** The oldest block still held (after retention). */
+  /**
+   * From which block the store holds every message of the channel. A channel with no record opened
+   * after the store began: complete from the first block, from an empty head.
+   */
+  channelHistory(sender: number, recipient: number): ChannelHistory | null {
+    const row = this.#statements.history.get(sender, recipient) as HistoryRow | undefined;
+    if (row) return historyFromRow(row);
+    const first = this.firstBlock();
+    return first === null
+      ? null
+      : { sender, recipient, completeFrom: first, headBefore: null, headKnown: true, peer: null };
+  }
+
+  /** The channel's head before block `block`, if the store knows it (null head: no message yet). */
+  headBefore(sender: number, recipient: number, block: number): { head: Hex | null } | undefined {
+    const history = this.channelHistory(sender, recipient);
+    if (!history || block < history.completeFrom) return undefined;
+    const row = this.#statements.lastBefore.get(recipient, sender, block) as
+      | { mqc_head_after: Buffer }
+      | undefined;
+    if (row) return { head: hexOf(row.mqc_head_after) };
+    return history.headKnown ? { head: history.headBefore } : undefined;
+  }
+
+  /** Up to `limit` messages of one channel with `from <= sentAt <= to`, in queue order. */
+  channelPage(sender: number, recipient: number, from: number, to: number, limit: number): MessageRecord[] {
+    return (this.#statements.channelPage.all(recipient, sender, from, to, limit) as MessageRow[]).map(
+      messageFromRow,
+    );
+  }
+
+  /**
+   * Stores a channel's history before what the store held, accepted from a peer (its head proven
+   * by this sidecar's own node): the messages, and the channel now complete from `from`.
+   */
+  writePeerHistory(
+    sender: number,
+    recipient: number,
+    history: { from: number; headBefore: Hex | null; peer: string; messages: readonly MessageRecord[] },
+  ): void {
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      for (const m of history.messages) {
+        s.insertMessage.run(
+          m.recipient,
+          m.sentAt,
+          m.sender,
+          m.index,
+          m.data,
+          blob(m.hash),
+          blob(m.candidateHash),
+          blob(m.blockHash),
+          blob(m.mqcHeadAfter),
+          1,
+          null,
+          'peer',
+          history.peer,
+        );
+      }
+      const head = history.headBefore ? blob(history.headBefore) : null;
+      s.upsertHistory.run(sender, recipient, history.from, head, 1, history.peer);
+    })();
+  }
+
   firstBlock(): number | null {
     return (this.#statements.firstBlock.get() as { first: number | null }).first;
   }

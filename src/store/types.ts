@@ -46,6 +46,22 @@ export interface MessageRecord {
   readonly mqcHeadAfter: Hex;
   readonly verified: boolean;
   readonly reason: string | null;
+  /** Set when the message came from a peer sidecar (federation): its URL. */
+  readonly peer?: string | null;
+}
+
+/**
+ * From which block the store holds every message of a channel, and the channel's MQC head just
+ * before it (null: no message yet). `headKnown` is false for stores older than this record.
+ */
+export interface ChannelHistory {
+  readonly sender: number;
+  readonly recipient: number;
+  readonly completeFrom: number;
+  readonly headBefore: Hex | null;
+  readonly headKnown: boolean;
+  /** The peer the history before the store's own first block came from, if any. */
+  readonly peer: string | null;
 }
 
 /** A channel as the chain holds it, plus what the sidecar knows of its verification. */

@@ -8,6 +8,7 @@ import {
   subscriptions,
 } from '../../../rpc/contract.ts';
 import type {
+  ChannelHistoryOptionsJson,
   InboxProofJson,
   MailboxJson,
   MessageQueryOptionsJson,
@@ -27,6 +28,7 @@ import {
   type SubscriptionHandler,
   tooBig,
 } from '../transport/jsonrpc.ts';
+import { channelHistory } from './history.ts';
 import type { SubscriptionHub } from './hub.ts';
 import { type ProvenInboxFeed, proofJson } from './proven.ts';
 import { validateParams } from './validate.ts';
@@ -170,6 +172,14 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
       if (!channel) throw notFound(`channel ${sender}→${recipient}`);
       return channelJson(channel);
     },
+    xcmp_getChannelHistory: ([sender, recipient, range], context) =>
+      channelHistory(
+        store,
+        sender as number,
+        recipient as number,
+        range as ChannelHistoryOptionsJson,
+        context.maxResultBytes,
+      ),
     xcmp_getChannels: ([filter]) =>
       store.channels((filter as { sender?: number; recipient?: number }) ?? {}).map(channelJson),
     xcmp_getCandidate: ([hash]) => {

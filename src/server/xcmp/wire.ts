@@ -38,6 +38,11 @@ export function messageJson(record: MessageRecord, xcm?: TypeCodec | null): Mess
     reason: record.reason,
   };
   if (xcm !== undefined) json.xcm = decodeXcm(record.data, xcm);
+  if (record.peer) {
+    json.source = 'peer';
+    json.peer = record.peer;
+    json.claimed = ['candidateHash', 'blockHash'];
+  }
   return json;
 }
 
