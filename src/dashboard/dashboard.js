@@ -260,8 +260,20 @@ function renderMessages(rows) {
     ...rows.map((m) => {
       const bytes = (m.data.length - 2) / 2;
       const format = FORMATS[m.data.slice(2, 4)] ?? `0x${m.data.slice(2, 4)}`;
+      // History accepted from a peer sidecar: its head proven by this sidecar's node, its
+      // candidate and block hashes only the peer's claim.
+      const provenance =
+        m.source === 'peer'
+          ? [
+              element('span', {
+                className: 'badge',
+                text: 'from peer',
+                title: `${m.peer}; candidate and block hash as the peer claimed them`,
+              }),
+            ]
+          : [];
       const verification = m.verified
-        ? element('td', {}, [element('span', { className: 'badge ok', text: 'verified' })])
+        ? element('td', {}, [element('span', { className: 'badge ok', text: 'verified' }), ...provenance])
         : element('td', {}, [
             element('span', { className: 'badge bad', text: 'unverified' }),
             element('span', { className: 'reason', text: m.reason ?? '', title: m.reason ?? '' }),

@@ -2,6 +2,7 @@
 import { benchAbuse } from './abuse.ts';
 import { benchDecode } from './decode.ts';
 import { benchDevnet } from './devnet.ts';
+import { benchFederation } from './federation.ts';
 import { benchIngest } from './ingest.ts';
 import { benchNotify } from './notify.ts';
 import { benchProof } from './proof.ts';
@@ -11,6 +12,7 @@ const benches: Record<string, () => Promise<void>> = {
   abuse: benchAbuse,
   decode: benchDecode,
   devnet: benchDevnet,
+  federation: benchFederation,
   ingest: benchIngest,
   notify: benchNotify,
   proof: benchProof,

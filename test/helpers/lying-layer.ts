@@ -88,18 +88,50 @@ function tamper(update: MailboxUpdateJson, lie: Lie, earlier: MailboxUpdateJson 
   }
 }
 
-export async function startLyingLayer(upstreamUrl: string): Promise<LyingLayer> {
+/** A frame from the upstream, as parsed JSON, for a rewriter to change in place. */
+export interface UpstreamFrame {
+  method?: string;
+  params?: { result?: MailboxUpdateJson };
+  result?: unknown;
+}
+
+export interface RewritingLayer {
+  readonly url: string;
+  dropConnections(): void;
+  close(): Promise<void>;
+}
+
+/** Forwards every frame both ways; `rewrite` may change each upstream frame (connection index given). */
+export async function startRewritingLayer(
+  upstreamUrl: string,
+  rewrite: (frame: UpstreamFrame, connection: number) => void,
+): Promise<RewritingLayer> {
   const server = createServer();
   const wss = new WebSocketServer({ server, maxPayload: 256 * 1024 * 1024 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   let connections = 0;
-  let next = 0;
-  const layer: LyingLayer = {
+  wss.on('connection', (client) => {
+    const connection = connections++;
+    const upstream = new WebSocket(upstreamUrl, { maxPayload: 256 * 1024 * 1024 });
+    const queued: string[] = [];
+    upstream.on('open', () => {
+      for (const text of queued.splice(0)) upstream.send(text);
+    });
+    client.on('message', (data) => {
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(data.toString());
+      else queued.push(data.toString());
+    });
+    upstream.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as UpstreamFrame;
+      rewrite(frame, connection);
+      client.send(JSON.stringify(frame));
+    });
+    client.on('close', () => upstream.close());
+    upstream.on('close', () => client.close());
+  });
+  return {
     url: `ws://127.0.0.1:${port}`,
-    tampered: [],
-    lying: true,
-    lyingInRanges: false,
     dropConnections: () => {
       for (const client of wss.clients) client.terminate();
     },
@@ -109,41 +141,34 @@ export async function startLyingLayer(upstreamUrl: string): Promise<LyingLayer> 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-  wss.on('connection', (client) => {
-    const connection = connections++;
-    const upstream = new WebSocket(upstreamUrl, { maxPayload: 256 * 1024 * 1024 });
-    const queued: string[] = [];
-    let earlier: MailboxUpdateJson | null = null;
-    upstream.on('open', () => {
-      for (const text of queued.splice(0)) upstream.send(text);
-    });
-    client.on('message', (data) => {
-      if (upstream.readyState === WebSocket.OPEN) upstream.send(data.toString());
-      else queued.push(data.toString());
-    });
-    upstream.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as {
-        method?: string;
-        params?: { result?: MailboxUpdateJson };
-        result?: { proof?: { nodes: string[] } };
-      };
-      if (layer.lyingInRanges && frame.result?.proof) frame.result.proof.nodes = [];
-      const update = frame.method === 'xcmp_inbox' ? frame.params?.result : undefined;
-      if (update?.proof && layer.lying) {
-        const honest = structuredClone(update);
-        for (let tries = 0; tries < LIES.length; tries++) {
-          const lie = LIES[next++ % LIES.length]!;
-          if (tamper(update, lie, earlier)) {
-            layer.tampered.push({ connection, block: honest.block.number, lie });
-            break;
-          }
-        }
-        earlier = honest;
+}
+
+export async function startLyingLayer(upstreamUrl: string): Promise<LyingLayer> {
+  let next = 0;
+  const earlier = new Map<number, MailboxUpdateJson>();
+  const state = { lying: true, lyingInRanges: false };
+  const tampered: TamperRecord[] = [];
+  const rewriting = await startRewritingLayer(upstreamUrl, (frame, connection) => {
+    const range = frame.result as { proof?: { nodes: string[] } } | undefined;
+    if (layer.lyingInRanges && range?.proof) range.proof.nodes = [];
+    const update = frame.method === 'xcmp_inbox' ? frame.params?.result : undefined;
+    if (!update?.proof || !layer.lying) return;
+    const honest = structuredClone(update);
+    for (let tries = 0; tries < LIES.length; tries++) {
+      const lie = LIES[next++ % LIES.length]!;
+      if (tamper(update, lie, earlier.get(connection) ?? null)) {
+        tampered.push({ connection, block: honest.block.number, lie });
+        break;
       }
-      client.send(JSON.stringify(frame));
-    });
-    client.on('close', () => upstream.close());
-    upstream.on('close', () => client.close());
+    }
+    earlier.set(connection, honest);
   });
+  const layer: LyingLayer = {
+    url: rewriting.url,
+    tampered,
+    ...state,
+    dropConnections: rewriting.dropConnections,
+    close: rewriting.close,
+  };
   return layer;
 }
