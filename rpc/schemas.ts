@@ -212,6 +212,23 @@ export const Status = z.strictObject({
       fallbacks: z.number().int(),
     })
     .describe('ParachainHost_inbound_hrmp_channels_contents: how it is served, shadow comparisons'),
+  federation: z
+    .strictObject({
+      peers: z.array(
+        z.strictObject({
+          url: z.string(),
+          accepted: z.number().int().describe('channels whose history from this peer proved out'),
+          rejected: z.number().int().describe('channel answers rejected (lying, stale, incomplete, unreachable)'),
+          lastRejection: z.string().nullable(),
+        }),
+      ),
+      unproven: z.array(z.string()).describe('channels ("sender>recipient") no peer could prove'),
+      gaps: z
+        .array(z.strictObject({ from: BlockNumber, to: BlockNumber }))
+        .describe('ranges the node had pruned when the store resumed, bridged from peers'),
+    })
+    .nullable()
+    .describe('history from peers (--peer); null without peers'),
 });
 
 export const MailboxUpdate = z.strictObject({
@@ -237,6 +254,7 @@ export type MailboxJson = z.infer<typeof Mailbox>;
 export type ChannelJson = z.infer<typeof Channel>;
 export type CandidateJson = z.infer<typeof Candidate>;
 export type StatusJson = z.infer<typeof Status>;
+export type FederationJson = NonNullable<StatusJson['federation']>;
 export type MailboxUpdateJson = z.infer<typeof MailboxUpdate>;
 export type InboxProofJson = z.infer<typeof InboxProof>;
 export type ChannelHistoryJson = z.infer<typeof ChannelHistory>;

@@ -9,6 +9,7 @@ import { InboxProofSource } from './chain/proofs.ts';
 import { relayLayout } from './derive/layout.ts';
 import { type BestBlock, BestView } from './ingest/best.ts';
 import { Ingest } from './ingest/ingest.ts';
+import { bridgeGapFromPeers, PeerReport } from './ingest/peer-backfill.ts';
 import type { Logger } from './log.ts';
 import type { TypeCodec } from './protocol/codec.ts';
 import { RelayProxy, type RpcMethodsMode, type ServeInboundMode } from './proxy/proxy.ts';
@@ -37,6 +38,8 @@ export interface SidecarOptions {
   readonly readyLag?: number;
   readonly rpcMethods?: RpcMethodsMode;
   readonly serveInbound?: ServeInboundMode;
+  /** Peer sidecars: history the node has pruned since the store's cursor is bridged from them. */
+  readonly peers?: readonly string[];
 }
 
 export interface Sidecar {
@@ -135,9 +138,9 @@ function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
 
 function statusOf(
   options: SidecarOptions,
-  parts: { store: Store; ingest: Ingest; proxy: RelayProxy; facts: ChainFacts },
+  parts: { store: Store; ingest: Ingest; proxy: RelayProxy; facts: ChainFacts; peers: PeerReport | null },
 ): () => StatusJson {
-  const { store, ingest, proxy, facts } = parts;
+  const { store, ingest, proxy, facts, peers } = parts;
   return () => {
     const s = ingest.status;
     const counts = store.counts();
@@ -158,6 +161,7 @@ function statusOf(
       recentFailures: store.recentFailures(10),
       lastError: s.lastError,
       inbound: { mode: proxy.serveInbound, ...proxy.shadow },
+      federation: peers ? peers.json(store.gaps()) : null,
     };
   };
 }
@@ -183,6 +187,42 @@ function gaugeSubscribers(hub: SubscriptionHub, metrics: Metrics): () => void {
   }, 1000);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** With peers: blocks the node pruned since the store's cursor are bridged from them before ingest resumes. */
+async function bridgeFromPeers(
+  options: SidecarOptions,
+  store: Store,
+  node: NodeClient,
+  metrics: Metrics,
+): Promise<PeerReport | null> {
+  const peers = options.peers ?? [];
+  if (peers.length === 0) return null;
+  const report = new PeerReport(peers);
+  const result = await bridgeGapFromPeers({
+    store,
+    node,
+    peers,
+    logger: options.logger,
+    onOutcome: (outcome) => {
+      report.record(outcome);
+      metrics.peerAnswers.inc({
+        result: outcome.accepted ? 'accepted' : 'rejected',
+        kind: outcome.kind ?? '',
+      });
+    },
+  });
+  if (result) {
+    report.unproven = result.unproven;
+    const level = result.unproven.length > 0 ? 'error' : 'info';
+    options.logger[level](
+      { from: result.from, to: result.to, unproven: result.unproven },
+      result.unproven.length > 0
+        ? 'bridged pruned blocks: no peer proved some channels, their history restarts after the gap'
+        : 'bridged pruned blocks from peers: every channel proven',
+    );
+  }
+  return report;
 }
 
 async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
@@ -211,6 +251,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
       return proofs.proof(recipient, { number: block.number, hash });
     },
   );
+  const peers = await bridgeFromPeers(options, store, node, metrics);
   const { retentionBlocks, startAt } = options;
   const ingest = new Ingest({ node, store, logger, retentionBlocks, startAt });
   feedHub(hub, ingest, new BestView(node, store, ingest, logger), facts, metrics);
@@ -222,7 +263,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     return names;
   };
   void extraMethods();
-  const status = statusOf(options, { store, ingest, proxy, facts });
+  const status = statusOf(options, { store, ingest, proxy, facts, peers });
   const storeWatch = watchStoreFile(store, ingest, metrics, logger);
   started.add(() => storeWatch.stop());
   const api = apiHandlers({ store, hub, status, xcm: () => facts.xcm, extraMethods });

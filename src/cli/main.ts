@@ -77,6 +77,12 @@ function addServiceOptions(program: Command): Command {
     )
     .addOption(
       envOption(
+        '--peer <urls>',
+        'peer xcmp-sidecars, comma-separated: blocks the node pruned while this one was down are bridged from them, kept only where they prove out against the node',
+      ),
+    )
+    .addOption(
+      envOption(
         '--serve-inbound <mode>',
         'ParachainHost_inbound_hrmp_channels_contents: store, node or shadow',
         'store',

@@ -34,6 +34,7 @@ export interface RunFlags {
   readonly rpcCors: string;
   readonly rpcMethods: string;
   readonly serveInbound: string;
+  readonly peer?: string;
 }
 
 export interface RunOptions {
@@ -49,6 +50,7 @@ export interface RunOptions {
   readonly cors: '*' | string[];
   readonly rpcMethods: RpcMethodsMode;
   readonly serveInbound: ServeInboundMode;
+  readonly peers: string[];
 }
 
 function integerFlag(value: string, flag: string, min: number, max: number): number {
@@ -83,7 +85,14 @@ export function runOptions(flags: RunFlags): RunOptions {
           .split(',')
           .map((o) => o.trim())
           .filter(Boolean);
+  const peers = (flags.peer ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  const badPeer = peers.find((url) => !/^wss?:\/\/./.test(url));
+  if (badPeer !== undefined) throw new CliError(`--peer takes ws:// or wss:// URLs, got "${badPeer}"`);
   return {
+    peers,
     node: flags.node,
     db: flags.db,
     port: integerFlag(flags.port, '--port', 0, 65535),
@@ -152,6 +161,7 @@ export async function runSidecar(options: RunOptions): Promise<void> {
       retentionBlocks: options.retentionBlocks,
       rpcMethods: options.rpcMethods,
       serveInbound: options.serveInbound,
+      peers: options.peers,
     });
   } catch (error) {
     await devnet?.close();

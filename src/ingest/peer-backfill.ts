@@ -5,14 +5,23 @@
  * peer is stored for the channel, the reason is logged and reported, and the next peer is tried.
  */
 import type { Logger } from 'pino';
-import type { ChannelHistoryJson } from '../../rpc/schemas.ts';
+import type { ChannelHistoryJson, FederationJson } from '../../rpc/schemas.ts';
+import { firstServable } from '../chain/blocks.ts';
 import type { NodeClient } from '../chain/node.ts';
 import { XcmpClient, XcmpRpcError } from '../client/client.ts';
-import { acceptPeerHistory, type PeerRange, PeerRejection } from '../derive/federation.ts';
+import {
+  type AcceptedHistory,
+  acceptPeerHistory,
+  type OwnChain,
+  type PeerRange,
+  PeerRejection,
+} from '../derive/federation.ts';
 import { decodeHrmpChannel } from '../derive/proof.ts';
 import { hrmpChannelsKey } from '../derive/storage.ts';
 import { fromHex, type Hex } from '../protocol/bytes.ts';
 import type { Store } from '../store/interface.ts';
+import type { MessageRecord } from '../store/types.ts';
+import { seedBefore } from './seed.ts';
 
 /** Messages asked per page; halved while the peer says the page is over its response limit. */
 const PAGE_LIMIT = 1000;
@@ -88,35 +97,37 @@ async function connectPeers(
   return clients;
 }
 
+/** What a channel's history must prove out against: the node's head, and what follows in the store. */
+interface ChannelTarget {
+  readonly range: PeerRange;
+  readonly own: OwnChain;
+  /** The head the range must start from, when this store knows it (a gap after its own blocks). */
+  readonly startHead?: Hex | null;
+}
+
 /** The channel's history from the first peer that proves it; null when none does. */
-async function fillChannel(
-  options: PeerBackfillOptions,
+async function proveChannel(
   clients: Map<string, XcmpClient | Error>,
-  range: PeerRange,
-  own: { at: { number: number; hash: Hex } },
+  target: ChannelTarget,
   report: (outcome: PeerOutcome) => void,
-): Promise<boolean> {
-  const { store, node } = options;
+): Promise<{ peer: string; accepted: AcceptedHistory } | null> {
+  const { range, own } = target;
   const channel = `${range.sender}>${range.recipient}`;
-  const value = await node.storage(hrmpChannelsKey(range.sender, range.recipient), own.at.hash);
-  const nodeHead = value ? decodeHrmpChannel(range.sender, range.recipient, fromHex(value)).mqcHead : null;
-  const held = store.channelMessages(range.sender, range.recipient, range.to, own.at.number);
   for (const [peer, client] of clients) {
     if (client instanceof Error) {
       report({ peer, channel, accepted: false, messages: 0, reason: client.message, kind: 'unreachable' });
       continue;
     }
     try {
-      const pages = await fetchPages(client, range);
-      const accepted = acceptPeerHistory(range, pages, { held, nodeHead, at: own.at.number }, peer);
-      store.writePeerHistory(range.sender, range.recipient, {
-        from: range.from,
-        headBefore: accepted.startHead,
-        peer,
-        messages: accepted.messages,
-      });
+      const accepted = acceptPeerHistory(range, await fetchPages(client, range), own, peer);
+      if (target.startHead !== undefined && accepted.startHead !== target.startHead)
+        throw new PeerRejection(
+          channel,
+          'head mismatch',
+          `the peer starts from head ${accepted.startHead}, this store holds ${target.startHead} at #${range.from - 1}`,
+        );
       report({ peer, channel, accepted: true, messages: accepted.messages.length, reason: null, kind: null });
-      return true;
+      return { peer, accepted };
     } catch (error) {
       const rejection =
         error instanceof PeerRejection
@@ -125,7 +136,30 @@ async function fillChannel(
       report({ peer, channel, accepted: false, messages: 0, reason: rejection.reason, kind: rejection.kind });
     }
   }
-  return false;
+  return null;
+}
+
+/** The head the node reports for a channel at `at`. */
+async function nodeHead(node: NodeClient, sender: number, recipient: number, at: Hex): Promise<Hex | null> {
+  const value = await node.storage(hrmpChannelsKey(sender, recipient), at);
+  return value ? decodeHrmpChannel(sender, recipient, fromHex(value)).mqcHead : null;
+}
+
+function reporter(
+  options: { logger: Logger; onOutcome?: (outcome: PeerOutcome) => void },
+  outcomes: PeerOutcome[],
+) {
+  return (outcome: PeerOutcome) => {
+    outcomes.push(outcome);
+    options.onOutcome?.(outcome);
+    const { peer, channel, messages, kind, reason } = outcome;
+    if (outcome.accepted) options.logger.info({ peer, channel, messages }, 'peer history accepted');
+    else options.logger.warn({ peer, channel, kind, reason }, 'peer history rejected');
+  };
+}
+
+async function closeAll(clients: Map<string, XcmpClient | Error>): Promise<void> {
+  for (const client of clients.values()) if (!(client instanceof Error)) await client.close();
 }
 
 /**
@@ -133,41 +167,119 @@ async function fillChannel(
  * proves it. Channels already complete from `from` are left alone.
  */
 export async function backfillFromPeers(options: PeerBackfillOptions): Promise<PeerBackfillResult> {
-  const { store, logger } = options;
+  const { store, node } = options;
   const cursor = store.cursor();
   if (!cursor) throw new Error('peer backfill needs at least one block stored from the node');
   const outcomes: PeerOutcome[] = [];
-  const report = (outcome: PeerOutcome) => {
-    outcomes.push(outcome);
-    options.onOutcome?.(outcome);
-    if (outcome.accepted)
-      logger.info(
-        { peer: outcome.peer, channel: outcome.channel, messages: outcome.messages },
-        'peer history accepted',
-      );
-    else
-      logger.warn(
-        { peer: outcome.peer, channel: outcome.channel, kind: outcome.kind, reason: outcome.reason },
-        'peer history rejected',
-      );
-  };
-  const clients = await connectPeers(options.peers, logger);
+  const report = reporter(options, outcomes);
+  const clients = await connectPeers(options.peers, options.logger);
   const unproven: string[] = [];
   try {
     for (const channel of store.channels()) {
-      const history = store.channelHistory(channel.sender, channel.recipient);
+      const { sender, recipient } = channel;
+      const history = store.channelHistory(sender, recipient);
       if (!history || history.completeFrom <= options.from) continue;
-      const range = {
-        sender: channel.sender,
-        recipient: channel.recipient,
-        from: options.from,
-        to: history.completeFrom - 1,
+      const range = { sender, recipient, from: options.from, to: history.completeFrom - 1 };
+      const own = {
+        held: store.channelMessages(sender, recipient, range.to, cursor.number),
+        nodeHead: await nodeHead(node, sender, recipient, cursor.hash),
+        at: cursor.number,
       };
-      if (!(await fillChannel(options, clients, range, { at: cursor }, report)))
-        unproven.push(`${channel.sender}>${channel.recipient}`);
+      const proven = await proveChannel(clients, { range, own }, report);
+      if (!proven) {
+        unproven.push(`${sender}>${recipient}`);
+        continue;
+      }
+      const { peer, accepted } = proven;
+      store.writePeerHistory(sender, recipient, {
+        ...{ from: range.from, headBefore: accepted.startHead, peer },
+        messages: accepted.messages,
+      });
     }
   } finally {
-    for (const client of clients.values()) if (!(client instanceof Error)) await client.close();
+    await closeAll(clients);
   }
   return { outcomes, unproven };
+}
+
+/**
+ * A store that resumes on a node which pruned the blocks after its cursor: the range up to the
+ * first block the node serves is skipped and each channel's messages in it are taken from peers,
+ * proven from the head this store holds at its cursor to the head the node reports at the range's
+ * end. Channels no peer proves are complete only from after the range (and reported). Null when
+ * there is no such range.
+ */
+export async function bridgeGapFromPeers(
+  options: Omit<PeerBackfillOptions, 'from'>,
+): Promise<(PeerBackfillResult & { from: number; to: number }) | null> {
+  const { store, node } = options;
+  const cursor = store.cursor();
+  if (!cursor) return null;
+  const finalized = await node.finalizedNumber();
+  const servable = await firstServable(node, cursor.number + 1, finalized);
+  if (servable === null || servable === cursor.number + 1) return null;
+  const from = cursor.number + 1;
+  const to = servable - 1;
+  options.logger.warn({ from, to }, 'the node pruned the blocks after the store: bridging them from peers');
+  const seed = await seedBefore(node, servable);
+  const toHash = (await node.blockHash(to)) as Hex;
+  const outcomes: PeerOutcome[] = [];
+  const report = reporter(options, outcomes);
+  const clients = await connectPeers(options.peers, options.logger);
+  const filled = new Map<string, { peer: string; messages: readonly MessageRecord[] }>();
+  const unproven: string[] = [];
+  try {
+    for (const channel of seed.channels) {
+      const { sender, recipient } = channel;
+      const range = { sender, recipient, from, to };
+      const startHead = store.headBefore(sender, recipient, from)?.head;
+      const own = { held: [], nodeHead: channel.mqcHead, at: to };
+      const proven = await proveChannel(clients, { range, own, startHead }, report);
+      if (proven)
+        filled.set(`${sender}:${recipient}`, { peer: proven.peer, messages: proven.accepted.messages });
+      else unproven.push(`${sender}>${recipient}`);
+    }
+  } finally {
+    await closeAll(clients);
+  }
+  store.bridgeGap({
+    from,
+    to: { number: to, hash: toHash },
+    channels: seed.channels,
+    pending: seed.pending,
+    filled,
+  });
+  return { outcomes, unproven, from, to };
+}
+
+/** What the service reports of its peers (`xcmp_status.federation`). */
+export class PeerReport {
+  readonly #peers = new Map<string, { accepted: number; rejected: number; lastRejection: string | null }>();
+  #unproven: string[] = [];
+
+  constructor(peers: readonly string[]) {
+    for (const url of peers) this.#peers.set(url, { accepted: 0, rejected: 0, lastRejection: null });
+  }
+
+  readonly record = (outcome: PeerOutcome): void => {
+    const peer = this.#peers.get(outcome.peer);
+    if (!peer) return;
+    if (outcome.accepted) peer.accepted += 1;
+    else {
+      peer.rejected += 1;
+      peer.lastRejection = `${outcome.channel}: ${outcome.reason}`;
+    }
+  };
+
+  set unproven(channels: readonly string[]) {
+    this.#unproven = [...channels];
+  }
+
+  json(gaps: readonly { from: number; to: number }[]): FederationJson {
+    return {
+      peers: [...this.#peers].map(([url, p]) => ({ url, ...p })),
+      unproven: this.#unproven,
+      gaps: [...gaps],
+    };
+  }
 }

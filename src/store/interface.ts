@@ -10,6 +10,7 @@ import type {
   ChannelHistory,
   ChannelRecord,
   Cursor,
+  GapBridge,
   MessageRecord,
 } from './types.ts';
 
@@ -61,6 +62,8 @@ export interface StoreReader {
   channelPage(sender: number, recipient: number, from: number, to: number, limit: number): MessageRecord[];
   watermark(paraId: number): number | null;
   watermarks(): Map<number, number>;
+  /** Ranges skipped because the node had pruned them (bridged from peers where they proved out). */
+  gaps(): { from: number; to: number }[];
   /** A para's HRMP watermark as of block `number`. */
   watermarkAt(paraId: number, number: number): number | null;
   counts(): StoreCounts;
@@ -83,6 +86,8 @@ export interface StoreWriter {
     recipient: number,
     history: { from: number; headBefore: Hex | null; peer: string; messages: readonly MessageRecord[] },
   ): void;
+  /** Moves the cursor over a range the node no longer serves (see MessageStore.bridgeGap). */
+  bridgeGap(bridge: GapBridge): void;
   /** Retention: drops what the watermark passed more than `keepBlocks` ago; returns how many messages went. */
   prune(keepBlocks: number): number;
 }

@@ -98,6 +98,11 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   INSERT INTO channel_history (sender, recipient, complete_from, head_before, head_known)
     SELECT sender, recipient, COALESCE((SELECT MIN(number) FROM blocks), verified_at + 1), NULL, 0 FROM channels;
+  -- Blocks the store skipped (a pruned node after downtime), bridged with history from peers.
+  CREATE TABLE gaps (
+    from_block INTEGER NOT NULL,
+    to_block INTEGER NOT NULL
+  );
   `,
 ];
 

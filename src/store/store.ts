@@ -16,6 +16,7 @@ import {
   type ChannelHistory,
   type ChannelRecord,
   type Cursor,
+  type GapBridge,
   type MessageRecord,
   parseMessageId,
 } from './types.ts';
@@ -238,8 +239,12 @@ export class MessageStore implements Store {
       recentFailures: s('SELECT block_number, kind, reason, para_id FROM failures ORDER BY id DESC LIMIT ?'),
       blockNumber: s('SELECT number FROM blocks WHERE hash = ?'),
       firstBlock: s('SELECT MIN(number) AS first FROM blocks'),
+      insertGap: s('INSERT INTO gaps (from_block, to_block) VALUES (?, ?)'),
+      gaps: s('SELECT from_block, to_block FROM gaps ORDER BY from_block'),
+      gapBetween: s('SELECT 1 FROM gaps WHERE to_block >= ? AND to_block < ? LIMIT 1'),
+      dropPending: s("DELETE FROM candidates WHERE status = 'backed'"),
       watermarkAt:
-        s(`SELECT hrmp_watermark FROM candidates WHERE para_id = ? AND status = 'included' AND enacted_in <= ?
+        s(`SELECT hrmp_watermark, enacted_in FROM candidates WHERE para_id = ? AND status = 'included' AND enacted_in <= ?
         ORDER BY enacted_in DESC LIMIT 1`),
       channelRange:
         s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at > ? AND sent_at <= ?
@@ -583,23 +588,7 @@ export class MessageStore implements Store {
   ): void {
     const s = this.#statements;
     this.#db.transaction(() => {
-      for (const m of history.messages) {
-        s.insertMessage.run(
-          m.recipient,
-          m.sentAt,
-          m.sender,
-          m.index,
-          m.data,
-          blob(m.hash),
-          blob(m.candidateHash),
-          blob(m.blockHash),
-          blob(m.mqcHeadAfter),
-          1,
-          null,
-          'peer',
-          history.peer,
-        );
-      }
+      for (const m of history.messages) this.#insertPeerMessage(m, history.peer);
       const head = history.headBefore ? blob(history.headBefore) : null;
       s.upsertHistory.run(sender, recipient, history.from, head, 1, history.peer);
     })();
@@ -612,9 +601,65 @@ export class MessageStore implements Store {
   /** A para's HRMP watermark as of block `number`: that of its last candidate enacted by then. */
   watermarkAt(paraId: number, number: number): number | null {
     const row = this.#statements.watermarkAt.get(paraId, number) as
-      | { hrmp_watermark: number | null }
+      | { hrmp_watermark: number | null; enacted_in: number }
       | undefined;
-    return row ? row.hrmp_watermark : null;
+    if (!row) return null;
+    // A candidate enacted before a skipped range may not be the last one by `number`: unknown.
+    if (this.#statements.gapBetween.get(row.enacted_in, number)) return null;
+    return row.hrmp_watermark;
+  }
+
+  /** Ranges skipped because the node had pruned them, bridged from peers where they proved out. */
+  gaps(): { from: number; to: number }[] {
+    return (this.#statements.gaps.all() as { from_block: number; to_block: number }[]).map((row) => ({
+      from: row.from_block,
+      to: row.to_block,
+    }));
+  }
+
+  /**
+   * Moves the cursor over a range the node no longer serves, to the state at its end: channels and
+   * pending candidates as the node reports them there, peer messages for the channels that proved
+   * out, and, for the others, history complete only from the block after the range.
+   */
+  bridgeGap(bridge: GapBridge): void {
+    const s = this.#statements;
+    this.#db.transaction(() => {
+      const cursor = this.cursor();
+      if (!cursor || bridge.from !== cursor.number + 1 || bridge.to.number < bridge.from)
+        throw new StoreError(`a gap #${bridge.from}..#${bridge.to.number} does not follow the cursor`);
+      for (const channel of bridge.channels) {
+        const filled = bridge.filled.get(`${channel.sender}:${channel.recipient}`);
+        if (filled) for (const m of filled.messages) this.#insertPeerMessage(m, filled.peer);
+        else {
+          const head = channel.mqcHead ? blob(channel.mqcHead) : null;
+          s.upsertHistory.run(channel.sender, channel.recipient, bridge.to.number + 1, head, 1, null);
+        }
+        this.#upsertChannel(channel);
+      }
+      s.dropPending.run();
+      for (const c of bridge.pending) this.#insertCandidate(c);
+      s.insertGap.run(bridge.from, bridge.to.number);
+      s.setCursor.run(bridge.to.number, blob(bridge.to.hash));
+    })();
+  }
+
+  #insertPeerMessage(m: MessageRecord, peer: string): void {
+    this.#statements.insertMessage.run(
+      m.recipient,
+      m.sentAt,
+      m.sender,
+      m.index,
+      m.data,
+      blob(m.hash),
+      blob(m.candidateHash),
+      blob(m.blockHash),
+      blob(m.mqcHeadAfter),
+      1,
+      null,
+      'peer',
+      peer,
+    );
   }
 
   /** Messages of one channel with `after < sentAt <= upTo`, in queue order. */

@@ -111,3 +111,19 @@ export function parseMessageId(
   const [sentAt, sender, recipient, index] = parts.slice(1).map(Number) as [number, number, number, number];
   return { sentAt, sender, recipient, index };
 }
+
+/**
+ * Blocks `from..to` the node had pruned when the store resumed: skipped, the store moved on to the
+ * state at `to` (`channels`, `pending`), and channels filled from peers where they proved out.
+ */
+export interface GapBridge {
+  readonly from: number;
+  readonly to: Cursor;
+  readonly channels: readonly ChannelRecord[];
+  readonly pending: readonly CandidateRecord[];
+  /** Per filled channel ("sender:recipient"): the peer and its proven messages. */
+  readonly filled: ReadonlyMap<
+    string,
+    { readonly peer: string; readonly messages: readonly MessageRecord[] }
+  >;
+}

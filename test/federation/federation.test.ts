@@ -154,6 +154,7 @@ describe('federation: history from a peer, proven against your own node', () => 
       serveInbound: 'store',
     });
     const client = await rpcSocket(b.server.url);
+    const node = await rpcSocket(pruned.url);
     try {
       const inbox = await client.call('xcmp_getInbox', [2000, { toBlock: 5 }]);
       const message = (inbox.result as { messages: { source?: string; peer?: string; claimed?: string[] }[] })
@@ -167,13 +168,14 @@ describe('federation: history from a peer, proven against your own node', () => 
         const data = toHex(new Uint8Array(new Uint32Array([recipient]).buffer));
         const params = ['ParachainHost_inbound_hrmp_channels_contents', data, at.hash];
         const viaSidecar = await client.call('state_call', params);
-        const direct = await (await rpcSocket(pruned.url)).call('state_call', params);
+        const direct = await node.call('state_call', params);
         assert.equal(viaSidecar.result, direct.result, `inbound of ${recipient} at #${at.number}`);
       }
       const status = (await client.call('xcmp_status')).result as { inbound: { fallbacks: number } };
       assert.equal(status.inbound.fallbacks, 0, 'every answer came from the store');
     } finally {
       client.close();
+      node.close();
       await b.close();
     }
   });

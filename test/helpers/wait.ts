@@ -23,9 +23,11 @@ export async function storedUpTo(
   number: number,
   timeoutMs = 30_000,
 ): Promise<void> {
-  await eventually(() => (store.cursor()?.number ?? -1) >= number, {
-    timeoutMs,
-    intervalMs: 20,
-    what: `store at #${number} (at ${store.cursor()?.number ?? 'nothing'})`,
-  });
+  try {
+    await eventually(() => (store.cursor()?.number ?? -1) >= number, { timeoutMs, intervalMs: 20 });
+  } catch {
+    throw new Error(
+      `store at #${number} not reached within ${timeoutMs} ms (at ${store.cursor()?.number ?? 'nothing'})`,
+    );
+  }
 }

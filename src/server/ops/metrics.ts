@@ -50,6 +50,12 @@ export class Metrics {
     help: 'Proxied subscriptions ended with an error because the node would not renew them after a reconnect',
     registers: [this.registry],
   });
+  readonly peerAnswers = new Counter({
+    name: 'xcmp_peer_answers_total',
+    help: 'Channel histories asked of peer sidecars, by result (accepted, rejected) and why rejected',
+    labelNames: ['result', 'kind'] as const,
+    registers: [this.registry],
+  });
   readonly proofReads = new Counter({
     name: 'xcmp_proof_reads_total',
     help: 'Inbox proofs read from the node (one per block and recipient, shared by every subscriber)',

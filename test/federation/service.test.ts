@@ -1,0 +1,148 @@
+/**
+ * The service with --peer: sidecar B is down while its pruned node moves on past what it keeps;
+ * on restart B bridges the pruned range from a peer, proven from its own last heads to the heads
+ * its node reports after the range, shows it in xcmp_status and /metrics, and goes on ingesting.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { ChannelHistoryJson, StatusJson } from '../../rpc/schemas.ts';
+import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import { createLogger, silentLogger } from '../../src/log.ts';
+import { toHex } from '../../src/protocol/bytes.ts';
+import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import type { MessageRecord } from '../../src/store/types.ts';
+import { startRewritingLayer } from '../helpers/lying-layer.ts';
+import { rpcSocket } from '../helpers/rpc-socket.ts';
+import { type Stack, startStack } from '../helpers/sidecar.ts';
+import { storedUpTo } from '../helpers/wait.ts';
+
+const PRUNING = 64;
+const key = (m: MessageRecord) => `${m.sentAt}/${m.sender}/${m.index}/${toHex(m.data)}`;
+
+describe('service --peer: bridging what the node pruned while the sidecar was down', () => {
+  let a: Stack;
+  let pruned: Devnet;
+  const dir = mkdtempSync(join(tmpdir(), 'xcmp-federation-service-'));
+
+  const both = async (count: number) => {
+    for (let i = 0; i < count; i += 10) {
+      await a.devnet.newBlocks(10);
+      await pruned.newBlocks(10);
+    }
+    await storedUpTo(a.sidecar.store, a.devnet.chain.finalized.number, 60_000);
+  };
+  const sidecarB = (dbPath: string, peers: string[], startAt = 1) =>
+    startSidecar({
+      nodeUrl: pruned.url,
+      dbPath,
+      host: '127.0.0.1',
+      port: 0,
+      logger: process.env.DBG ? createLogger({ level: 'info' }) : silentLogger(),
+      startAt,
+      peers,
+    });
+
+  before(async () => {
+    a = await startStack({ initialBlocks: 0 });
+    pruned = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000, statePruning: PRUNING });
+  });
+  after(async () => {
+    await pruned?.close();
+    await a?.close();
+  });
+
+  /** B runs for a while, stops, the chain moves 200 blocks on, B restarts with `peers`. */
+  async function downtime(
+    name: string,
+    peers: () => string[],
+  ): Promise<{ b: Sidecar; gap: { from: number; to: number } }> {
+    const db = join(dir, `${name}.sqlite`);
+    await both(20);
+    const startAt = Math.max(1, pruned.chain.finalized.number - 10);
+    const first = await sidecarB(db, [], startAt);
+    await storedUpTo(first.store, pruned.chain.finalized.number);
+    const stoppedAt = first.store.cursor()!.number;
+    await first.close();
+    await both(200);
+    const b = await sidecarB(db, peers());
+    const servable = pruned.chain.best.number - PRUNING + 2;
+    await storedUpTo(b.store, pruned.chain.finalized.number);
+    assert.deepEqual(b.store.gaps(), [{ from: stoppedAt + 1, to: servable - 1 }]);
+    return { b, gap: { from: stoppedAt + 1, to: servable - 1 } };
+  }
+
+  it('an honest peer: every channel proven across the gap, the store equals the peer’s, status and metrics say so', async () => {
+    const { b, gap } = await downtime('honest', () => [a.sidecar.server.url]);
+    try {
+      const end = b.store.cursor()!.number;
+      const start = b.store.firstBlock()!;
+      for (const c of b.store.channels()) {
+        const ours = b.store.channelMessages(c.sender, c.recipient, start - 1, end);
+        const theirs = a.sidecar.store.channelMessages(c.sender, c.recipient, start - 1, end);
+        assert.deepEqual(ours.map(key), theirs.map(key), `${c.sender}>${c.recipient}`);
+        const bridged = ours.filter((m) => m.sentAt >= gap.from && m.sentAt <= gap.to);
+        assert.ok(bridged.length > 0 && bridged.every((m) => m.peer === a.sidecar.server.url));
+      }
+      const status = b.status().federation!;
+      assert.deepEqual(status.unproven, []);
+      assert.deepEqual(status.peers, [
+        { url: a.sidecar.server.url, accepted: 12, rejected: 0, lastRejection: null },
+      ]);
+      assert.deepEqual(status.gaps, [gap]);
+      const metrics = await b.metrics.registry.metrics();
+      assert.match(metrics, /xcmp_peer_answers_total\{result="accepted",kind=""\} 12/);
+      const client = await rpcSocket(b.server.url);
+      const node = await rpcSocket(pruned.url);
+      try {
+        const at = b.store.cursor()!;
+        for (const recipient of pruned.config.paras) {
+          const data = toHex(new Uint8Array(new Uint32Array([recipient]).buffer));
+          const params = ['ParachainHost_inbound_hrmp_channels_contents', data, at.hash];
+          const direct = await node.call('state_call', params);
+          assert.equal(
+            (await client.call('state_call', params)).result,
+            direct.result,
+            `inbound of ${recipient}`,
+          );
+        }
+      } finally {
+        client.close();
+        node.close();
+      }
+    } finally {
+      await b.close();
+    }
+  });
+
+  it('a lying peer: nothing from it is stored, xcmp_status names every unproven channel, ingest goes on', async () => {
+    const liar = await startRewritingLayer(a.sidecar.server.url, (frame) => {
+      const page = frame.result as ChannelHistoryJson | undefined;
+      if (page && Array.isArray(page.messages) && page.messages.length > 0) page.messages.shift();
+    });
+    const { b, gap } = await downtime('liar', () => [liar.url]);
+    try {
+      const inGap = pruned.config.paras.flatMap((p) =>
+        b.store.inbox(p, { fromBlock: gap.from, toBlock: gap.to, includeUnverified: true }),
+      );
+      assert.deepEqual(inGap, []);
+      const client = await rpcSocket(b.server.url);
+      try {
+        const status = (await client.call('xcmp_status')).result as StatusJson;
+        assert.equal(status.federation!.unproven.length, 12);
+        assert.equal(status.federation!.peers[0]!.rejected, 12);
+        assert.match(status.federation!.peers[0]!.lastRejection!, /\d+>\d+: /);
+        assert.equal(status.synced, pruned.chain.finalized.number);
+      } finally {
+        client.close();
+      }
+      const history = b.store.channelHistory(2000, 2001)!;
+      assert.equal(history.completeFrom, gap.to + 1, 'the channel says its history restarts after the gap');
+    } finally {
+      await b.close();
+      await liar.close();
+    }
+  });
+});
