@@ -218,7 +218,10 @@ export const Status = z.strictObject({
         z.strictObject({
           url: z.string(),
           accepted: z.number().int().describe('channels whose history from this peer proved out'),
-          rejected: z.number().int().describe('channel answers rejected (lying, stale, incomplete, unreachable)'),
+          rejected: z
+            .number()
+            .int()
+            .describe('channel answers rejected (lying, stale, incomplete, unreachable)'),
           lastRejection: z.string().nullable(),
         }),
       ),
