@@ -60,6 +60,8 @@ export function decodeParaIds(value: Uint8Array): number[] {
   return Array.from({ length: count }, (_, i) => readU32(value, start + i * 4));
 }
 
+export const HRMP_WATERMARKS_PREFIX: Hex = u8aToHex(prefix('Hrmp', 'HrmpWatermarks')) as Hex;
+
 export function hrmpWatermarkKey(para: number): Hex {
   return u8aToHex(u8aConcat(prefix('Hrmp', 'HrmpWatermarks'), twox64Concat(u32le(para)))) as Hex;
 }

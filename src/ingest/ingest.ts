@@ -252,8 +252,8 @@ export class Ingest extends EventEmitter<IngestEvents> {
 
   /** Seeds an empty store from the state before `first` (DESIGN.md §3.2). */
   async #seed(first: number): Promise<void> {
-    const { channels, pending } = await seedBefore(this.#node, first);
-    this.#store.seed(channels, pending);
+    const { channels, pending, watermarks } = await seedBefore(this.#node, first);
+    this.#store.seed(channels, pending, { at: first - 1, values: watermarks });
     this.#ledger.load(pending, channels);
     this.#log.info(
       { first, channels: channels.length, pendingCandidates: pending.length },

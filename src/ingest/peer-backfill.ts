@@ -247,6 +247,7 @@ export async function bridgeGapFromPeers(
     to: { number: to, hash: toHash },
     channels: seed.channels,
     pending: seed.pending,
+    watermarks: seed.watermarks,
     filled,
   });
   return { outcomes, unproven, from, to };

@@ -12,11 +12,12 @@ import {
   decodeChannel,
   decodePendingAvailability,
   HRMP_CHANNELS_PREFIX,
+  HRMP_WATERMARKS_PREFIX,
   paraFromMapKey,
   paraMapKey,
   pendingLayout,
 } from '../derive/storage.ts';
-import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
+import { fromHex, type Hex, readU32, toHex } from '../protocol/bytes.ts';
 import { decodeCommitments } from '../protocol/commitments.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import type { CandidateRecord, ChannelRecord } from '../store/types.ts';
@@ -25,6 +26,8 @@ import { backedCandidateRecord } from './enact.ts';
 export interface Seed {
   readonly channels: ChannelRecord[];
   readonly pending: CandidateRecord[];
+  /** Every para's `Hrmp::HrmpWatermarks` value then. */
+  readonly watermarks: (readonly [number, number])[];
 }
 
 /** Channel heads and pending candidates as of the block before `first`. */
@@ -40,7 +43,21 @@ export async function seedBefore(node: NodeClient, first: number): Promise<Seed>
     const chain = decodeChannel(metadata, value);
     channels.push({ sender, recipient, ...chain, verifiedAt: first - 1, lastSentAt: null });
   }
-  return { channels, pending: await pendingAt(node, parentHash, metadata) };
+  return {
+    channels,
+    pending: await pendingAt(node, parentHash, metadata),
+    watermarks: await watermarksAt(node, parentHash),
+  };
+}
+
+/** `Hrmp::HrmpWatermarks` of every para at `at`. */
+async function watermarksAt(node: NodeClient, at: Hex): Promise<[number, number][]> {
+  const keys = await listKeys(node, HRMP_WATERMARKS_PREFIX, at);
+  const values = await readStorage(node, keys, at);
+  const out: [number, number][] = [];
+  for (const [key, value] of values)
+    if (value && value.length === 4) out.push([paraFromMapKey(key), readU32(value, 0)]);
+  return out;
 }
 
 /** Candidates pending availability at `at`, each checked against its CandidateBacked event. */

@@ -75,7 +75,12 @@ export interface StoreWriter {
   /** Writes one finalized block and moves the cursor to it, atomically. */
   writeBlock(write: BlockWrite): void;
   /** Seeds an empty store with the state before its first block. */
-  seed(channels: readonly ChannelRecord[], candidates: readonly CandidateRecord[]): void;
+  /** `watermarks`: every para's HRMP watermark at block `at` (the block before the first). */
+  seed(
+    channels: readonly ChannelRecord[],
+    candidates: readonly CandidateRecord[],
+    watermarks?: { readonly at: number; readonly values: readonly (readonly [number, number])[] },
+  ): void;
   pendingCandidates(): CandidateRecord[];
   candidate(candidateHash: Hex): CandidateRecord | null;
   channel(sender: number, recipient: number): ChannelRecord | null;

@@ -103,6 +103,14 @@ export const MIGRATIONS: readonly string[] = [
     from_block INTEGER NOT NULL,
     to_block INTEGER NOT NULL
   );
+  -- Each para's HRMP watermark as the node reported it where the store (re)started: what holds
+  -- until the para's next enacted candidate.
+  CREATE TABLE watermark_seeds (
+    para_id INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    watermark INTEGER NOT NULL,
+    PRIMARY KEY (para_id, at)
+  ) WITHOUT ROWID;
   `,
 ];
 

@@ -240,12 +240,20 @@ export class MessageStore implements Store {
       blockNumber: s('SELECT number FROM blocks WHERE hash = ?'),
       firstBlock: s('SELECT MIN(number) AS first FROM blocks'),
       insertGap: s('INSERT INTO gaps (from_block, to_block) VALUES (?, ?)'),
+      insertWatermarkSeed: s(
+        'INSERT OR REPLACE INTO watermark_seeds (para_id, at, watermark) VALUES (?, ?, ?)',
+      ),
       gaps: s('SELECT from_block, to_block FROM gaps ORDER BY from_block'),
-      gapBetween: s('SELECT 1 FROM gaps WHERE to_block >= ? AND to_block < ? LIMIT 1'),
+      // A skipped range that began after `at` and by `number`.
+      gapBetween: s('SELECT 1 FROM gaps WHERE from_block > ? AND from_block <= ? LIMIT 1'),
       dropPending: s("DELETE FROM candidates WHERE status = 'backed'"),
-      watermarkAt:
-        s(`SELECT hrmp_watermark, enacted_in FROM candidates WHERE para_id = ? AND status = 'included' AND enacted_in <= ?
-        ORDER BY enacted_in DESC LIMIT 1`),
+      // The watermark as of `number`: from the para's last enactment by then, or the value the node
+      // reported where the store (re)started, whichever is later.
+      watermarkAt: s(`SELECT watermark, at FROM (
+          SELECT hrmp_watermark AS watermark, enacted_in AS at FROM candidates
+            WHERE para_id = @para AND status = 'included' AND enacted_in <= @upTo
+          UNION ALL SELECT watermark, at FROM watermark_seeds WHERE para_id = @para AND at <= @upTo
+        ) ORDER BY at DESC LIMIT 1`),
       channelRange:
         s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at > ? AND sent_at <= ?
         ORDER BY sent_at, idx`),
@@ -422,10 +430,20 @@ export class MessageStore implements Store {
    * Seeds an empty store from the state before its first block: channel heads and the candidates
    * pending availability then. Replaces any earlier seed (a start that crashed before its first block).
    */
-  seed(channels: readonly ChannelRecord[], candidates: readonly CandidateRecord[]): void {
+  seed(
+    channels: readonly ChannelRecord[],
+    candidates: readonly CandidateRecord[],
+    watermarks: { readonly at: number; readonly values: readonly (readonly [number, number])[] } = {
+      at: 0,
+      values: [],
+    },
+  ): void {
     this.#db.transaction(() => {
       if (this.cursor()) throw new StoreError('the store already holds blocks: it cannot be seeded again');
-      this.#db.exec('DELETE FROM channels; DELETE FROM candidates; DELETE FROM channel_history;');
+      this.#db.exec(
+        'DELETE FROM channels; DELETE FROM candidates; DELETE FROM channel_history; DELETE FROM watermark_seeds;',
+      );
+      this.#seedWatermarks(watermarks.at, watermarks.values);
       for (const c of channels) {
         this.#upsertChannel(c);
         // Seeded at the block before the first one: the store holds everything from the first on.
@@ -600,13 +618,13 @@ export class MessageStore implements Store {
 
   /** A para's HRMP watermark as of block `number`: that of its last candidate enacted by then. */
   watermarkAt(paraId: number, number: number): number | null {
-    const row = this.#statements.watermarkAt.get(paraId, number) as
-      | { hrmp_watermark: number | null; enacted_in: number }
+    const row = this.#statements.watermarkAt.get({ para: paraId, upTo: number }) as
+      | { watermark: number | null; at: number }
       | undefined;
     if (!row) return null;
-    // A candidate enacted before a skipped range may not be the last one by `number`: unknown.
-    if (this.#statements.gapBetween.get(row.enacted_in, number)) return null;
-    return row.hrmp_watermark;
+    // A watermark known before a skipped range may have moved inside it: unknown.
+    if (this.#statements.gapBetween.get(row.at, number)) return null;
+    return row.watermark;
   }
 
   /** Ranges skipped because the node had pruned them, bridged from peers where they proved out. */
@@ -639,9 +657,17 @@ export class MessageStore implements Store {
       }
       s.dropPending.run();
       for (const c of bridge.pending) this.#insertCandidate(c);
+      this.#seedWatermarks(bridge.to.number, bridge.watermarks);
       s.insertGap.run(bridge.from, bridge.to.number);
       s.setCursor.run(bridge.to.number, blob(bridge.to.hash));
     })();
+  }
+
+  #seedWatermarks(at: number, values: readonly (readonly [number, number])[]): void {
+    for (const [para, watermark] of values) {
+      this.#statements.insertWatermarkSeed.run(para, at, watermark);
+      this.#statements.upsertWatermark.run(para, watermark);
+    }
   }
 
   #insertPeerMessage(m: MessageRecord, peer: string): void {

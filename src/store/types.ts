@@ -121,6 +121,8 @@ export interface GapBridge {
   readonly to: Cursor;
   readonly channels: readonly ChannelRecord[];
   readonly pending: readonly CandidateRecord[];
+  /** Every para's HRMP watermark at `to`. */
+  readonly watermarks: readonly (readonly [number, number])[];
   /** Per filled channel ("sender:recipient"): the peer and its proven messages. */
   readonly filled: ReadonlyMap<
     string,

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import type { Hex } from '../../src/protocol/bytes.ts';
 import { SCHEMA_VERSION } from '../../src/store/schema.ts';
 import { MessageStore, StoreError } from '../../src/store/store.ts';
-import { type BlockWrite, messageId } from '../../src/store/types.ts';
+import { type BlockWrite, type CandidateRecord, messageId } from '../../src/store/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'xcmp-store-'));
 const h = (byte: number) => `0x${byte.toString(16).padStart(2, '0').repeat(32)}` as Hex;
@@ -166,6 +166,52 @@ describe('MessageStore', () => {
       [7, 8, 9, 10],
     );
     assert.equal(store.inbox(1).length, 10, 'para 1 has no watermark yet: nothing pruned');
+    store.close();
+  });
+});
+
+describe('HRMP watermarks as of a block', () => {
+  const enacted = (paraId: number, at: number, hrmpWatermark: number): CandidateRecord => ({
+    candidateHash: h(paraId * 16 + at),
+    paraId,
+    descriptor: new Uint8Array(292),
+    commitments: new Uint8Array(1),
+    commitmentsHash: h(0x50),
+    relayParent: h(at - 1),
+    backedIn: at - 1,
+    coreIndex: 0,
+    status: 'included',
+    enactedIn: at,
+    verified: true,
+    reason: null,
+    availabilityVotes: 3,
+    availabilityThreshold: 3,
+    hrmpWatermark,
+  });
+
+  it('come from the seed until the para enacts a candidate, and are unknown across a skipped range', () => {
+    const store = MessageStore.open(':memory:');
+    store.seed([], [], { at: 0, values: [[7, 3]] });
+    store.writeBlock(block(1));
+    store.writeBlock(block(2));
+    assert.equal(store.watermarkAt(7, 2), 3, 'from the seed');
+    assert.equal(store.watermarkAt(8, 2), null, 'no seed, no enactment');
+    store.writeBlock({ ...block(3), newCandidates: [enacted(7, 3, 5), enacted(8, 3, 1)] });
+    assert.equal(store.watermarkAt(7, 2), 3, 'before the enactment: still the seed');
+    assert.equal(store.watermarkAt(7, 3), 5, 'from the enactment on');
+    store.bridgeGap({
+      from: 4,
+      to: { number: 9, hash: h(9) },
+      channels: [],
+      pending: [],
+      watermarks: [[7, 8]],
+      filled: new Map(),
+    });
+    store.writeBlock({ ...block(10), parentHash: h(9) });
+    assert.deepEqual(store.gaps(), [{ from: 4, to: 9 }]);
+    assert.equal(store.watermarkAt(7, 10), 8, 'the node reported it at the end of the range');
+    assert.equal(store.watermarkAt(8, 10), null, 'para 8 may have moved inside the range: unknown');
+    assert.equal(store.watermarkAt(8, 3), 1, 'before the range it is still known');
     store.close();
   });
 });
