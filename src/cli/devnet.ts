@@ -15,6 +15,7 @@ export interface DevnetFlags {
   readonly runtime: string;
   readonly retainBlocks?: string;
   readonly statePruning?: string;
+  readonly availabilityDelay?: string;
   readonly channels?: string;
   readonly messageSize?: string;
   readonly scale?: boolean;
@@ -74,6 +75,7 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
       finalityLag: integer(flags.finalityLag, '--finality-lag', 0, 1000),
       retainBlocks: integer(flags.retainBlocks, '--retain-blocks', 16, 1_000_000),
       statePruning: integer(flags.statePruning, '--state-pruning', 1, 1_000_000),
+      enactmentDelay: integer(flags.availabilityDelay, '--availability-delay', 1, 100),
       messageRate,
       channels,
       messageSize,

@@ -158,6 +158,10 @@ function addDevnet(program: Command): void {
     .option('--message-rate <p>', 'probability a candidate sends on each of its channels (0..1)')
     .option('--retain-blocks <n>', 'blocks kept in memory behind the best head')
     .option(
+      '--availability-delay <n>',
+      'blocks between backing a candidate and enacting it (default 1, as with async backing)',
+    )
+    .option(
       '--state-pruning <n>',
       'answer as a pruned node: state and bodies only of the last n blocks (headers stay)',
     )

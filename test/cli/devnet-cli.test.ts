@@ -44,6 +44,8 @@ describe('xcmp-sidecar devnet flags', () => {
     [['--port', 'abc'], /--port must be an integer/],
     [['--message-rate', '2'], /--message-rate must be between 0 and 1/],
     [['--runtime', 'kusama'], /Allowed choices are polkadot-v15, static-polkadot/],
+    [['--availability-delay', '0'], /--availability-delay must be an integer from 1 to 100/],
+    [['--state-pruning', 'x'], /--state-pruning must be an integer from 1/],
   ] as const) {
     it(`refuses ${args.join(' ')} with exit 2`, () => {
       const result = runCli(['devnet', ...args]);
@@ -105,5 +107,15 @@ describe('devnet channel and message-size flags', () => {
       /needs two distinct paras/,
     );
     assert.throws(() => devnetOptions({ ...base, messageSize: '10-5' }), /--message-size takes MIN-MAX/);
+  });
+});
+
+describe('devnet --availability-delay and --state-pruning', () => {
+  it('reach the devnet config', async () => {
+    const { devnetOptions } = await import('../../src/cli/devnet.ts');
+    const base = { port: '0', host: '127.0.0.1', blockTimeMs: '0', runtime: 'polkadot-v15' };
+    const options = devnetOptions({ ...base, availabilityDelay: '2', statePruning: '64' });
+    assert.equal(options.enactmentDelay, 2);
+    assert.equal(options.statePruning, 64);
   });
 });

@@ -83,6 +83,23 @@ describe('devnet runtime model', () => {
     assert.notEqual(toHex(tampered.commitments.horizontalMessages[0]!.data), toHex(truth.data));
   });
 
+  it('enacts candidates the configured number of blocks after backing (--availability-delay)', async () => {
+    for (const delay of [1, 2, 3]) {
+      const chain = await DevnetChain.create(
+        devnetConfig({ blockTimeMs: 0, enactmentDelay: delay }),
+        encoder,
+      );
+      const included: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const block = await chain.produce();
+        for (const event of block.candidateEvents)
+          if (event.kind === 'CandidateIncluded') included.push(block.number - event.candidate.backedIn);
+      }
+      assert.ok(included.length >= 8, `${included.length} enactments with delay ${delay}`);
+      assert.deepEqual(new Set(included), new Set([delay]), `delay ${delay}`);
+    }
+  });
+
   it('carries real XCM v3 and v4 programs of varied sizes', async () => {
     const chain = await DevnetChain.create(
       devnetConfig({ blockTimeMs: 0, messageSize: { min: 60, max: 900 } }),
