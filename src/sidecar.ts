@@ -101,6 +101,7 @@ function countBlock(metrics: Metrics, write: BlockWrite, finalized: number | nul
   metrics.messagesStored.inc({ verified: 'true' }, verified);
   metrics.messagesStored.inc({ verified: 'false' }, write.messages.length - verified);
   for (const failure of write.failures) metrics.verificationFailures.inc({ kind: failure.kind });
+  metrics.candidatesNotBacked.inc(write.notBacked?.length ?? 0);
   if (finalized !== null) metrics.headLag.set(Math.max(0, finalized - write.number));
 }
 

@@ -39,6 +39,11 @@ export interface ObservedCandidate {
   readonly verificationError: string | null;
   /** The `CandidateBacked` event with this descriptor; its candidate hash is the runtime's. */
   readonly backedEvent: CandidateEvent | null;
+  /**
+   * In the inherent, but the block's events have no CandidateBacked with this descriptor: the
+   * runtime's own checks dropped it. It is never pending and its messages are never enacted.
+   */
+  readonly droppedByRuntime: boolean;
 }
 
 export interface SliceEntry {
@@ -161,6 +166,7 @@ export function observeBlock(
       commitmentsVerified: verificationError === null,
       verificationError,
       backedEvent,
+      droppedByRuntime: backedByPara !== null && backedEvent === null,
     });
     commitments.horizontalMessages.forEach((message, index) => {
       const entry: SliceEntry = {

@@ -296,13 +296,19 @@ function devMethods(control: DevnetControl): Entry[] {
     [
       'dev_newBlock',
       ([options]) => {
-        const o = (options ?? {}) as { count?: number; timeOut?: number[]; tamperCommitments?: number[] };
+        const o = (options ?? {}) as {
+          count?: number;
+          timeOut?: number[];
+          tamperCommitments?: number[];
+          dropBacked?: number[];
+        };
         const count = o.count ?? 1;
         if (!Number.isInteger(count) || count < 1 || count > 1000)
           throw new RpcError(ErrorCode.invalidParams, 'Invalid params: count must be 1..1000');
         return control.newBlocks(count, {
           timeOut: new Set(o.timeOut ?? []),
           tamperCommitments: new Set(o.tamperCommitments ?? []),
+          dropBacked: new Set(o.dropBacked ?? []),
         });
       },
     ],

@@ -80,6 +80,11 @@ export interface BlockFaults {
   readonly timeOut?: ReadonlySet<number>;
   /** Paras whose candidate backed in this block carries altered commitments in the inherent. */
   readonly tamperCommitments?: ReadonlySet<number>;
+  /**
+   * Paras whose candidate is in this block's inherent but dropped by the runtime's own checks: no
+   * CandidateBacked event, never pending availability, its messages never enacted.
+   */
+  readonly dropBacked?: ReadonlySet<number>;
 }
 
 export interface SignedBitfieldValue {
@@ -231,9 +236,10 @@ export class RelayRuntimeModel {
     for (const paraId of this.config.paras) {
       if (pending.has(paraId)) continue;
       const candidate = this.#backCandidate(paraId, number, parent, channels, rng, faults);
+      backed.push(candidate);
+      if (faults.dropBacked?.has(paraId)) continue;
       pending.set(paraId, candidate);
       touchedParas.add(paraId);
-      backed.push(candidate);
       events.push({ kind: 'CandidateBacked', candidate });
     }
 

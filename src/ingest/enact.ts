@@ -117,25 +117,27 @@ type Fail = (failure: Omit<VerificationFailure, 'blockNumber'>) => void;
 
 /** The candidates backed in this block, keyed by the runtime's candidate hash when CandidateBacked gives it. */
 function backedIn(observation: BlockObservation, fail: Fail): CandidateRecord[] {
-  return observation.candidates.map((c) => {
-    if (!c.commitmentsVerified) {
-      const reason = c.verificationError ?? 'commitments not verified';
-      fail({ kind: 'commitments', reason, paraId: c.paraId, candidateHash: c.candidateHash });
-    }
-    return backedCandidateRecord({
-      candidateHash: c.backedEvent ? toHex(c.backedEvent.candidateHash) : c.candidateHash,
-      paraId: c.paraId,
-      descriptor: c.descriptorBytes,
-      commitments: c.commitmentsBytes,
-      commitmentsHash: c.commitmentsHash,
-      backedIn: observation.number,
-      coreIndex: c.backedEvent?.coreIndex ?? null,
-      verified: c.commitmentsVerified,
-      reason: c.verificationError,
-      availabilityThreshold: observation.availability.threshold,
-      hrmpWatermark: c.commitments.hrmpWatermark,
+  return observation.candidates
+    .filter((c) => !c.droppedByRuntime)
+    .map((c) => {
+      if (!c.commitmentsVerified) {
+        const reason = c.verificationError ?? 'commitments not verified';
+        fail({ kind: 'commitments', reason, paraId: c.paraId, candidateHash: c.candidateHash });
+      }
+      return backedCandidateRecord({
+        candidateHash: c.backedEvent ? toHex(c.backedEvent.candidateHash) : c.candidateHash,
+        paraId: c.paraId,
+        descriptor: c.descriptorBytes,
+        commitments: c.commitmentsBytes,
+        commitmentsHash: c.commitmentsHash,
+        backedIn: observation.number,
+        coreIndex: c.backedEvent?.coreIndex ?? null,
+        verified: c.commitmentsVerified,
+        reason: c.verificationError,
+        availabilityThreshold: observation.availability.threshold,
+        hrmpWatermark: c.commitments.hrmpWatermark,
+      });
     });
-  });
 }
 
 /** Candidate lifecycle: included, timed out, or availability votes that moved. */
@@ -315,5 +317,8 @@ export function enactBlock(
     ...{ number, hash: observation.hash, parentHash: observation.parentHash },
     ...{ newCandidates, candidateUpdates: candidateUpdates(observation, context, plan.enacted) },
     ...{ messages, channels, watermarks, failures },
+    notBacked: observation.candidates
+      .filter((c) => c.droppedByRuntime)
+      .map((c) => ({ paraId: c.paraId, candidateHash: c.candidateHash })),
   };
 }

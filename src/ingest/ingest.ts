@@ -312,6 +312,11 @@ export class Ingest extends EventEmitter<IngestEvents> {
         failure.reason,
       );
     }
+    for (const dropped of write.notBacked ?? [])
+      this.#log.info(
+        { block: write.number, para: dropped.paraId, candidate: dropped.candidateHash },
+        'candidate in the inherent was not backed: the runtime dropped it (no CandidateBacked); its messages are never enacted',
+      );
     this.#blocksProcessed += 1;
     const retention = this.#options.retentionBlocks;
     if (retention !== undefined && write.number % 100 === 0) this.#store.prune(retention);

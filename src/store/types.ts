@@ -92,6 +92,8 @@ export interface BlockWrite {
   readonly channels: readonly ChannelRecord[];
   readonly watermarks: readonly (readonly [number, number])[];
   readonly failures: readonly VerificationFailure[];
+  /** Candidates in the inherent that the runtime dropped (no CandidateBacked): reported, not kept. */
+  readonly notBacked?: readonly { readonly paraId: number; readonly candidateHash: Hex }[];
 }
 
 export interface Cursor {

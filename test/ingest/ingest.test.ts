@@ -92,6 +92,31 @@ describe('ingest against the devnet', () => {
     assert.equal(store.counts().blocks, finalized);
   });
 
+  it('a candidate the runtime dropped (in the inherent, no CandidateBacked) is reported as not backed, not as a failure', async () => {
+    const { devnet, store, ingest } = await setup({}, { startAt: 1 });
+    const notBacked: { block: number; paraId: number; candidateHash: string }[] = [];
+    ingest.on('block', (write) => {
+      for (const dropped of write.notBacked ?? []) notBacked.push({ block: write.number, ...dropped });
+    });
+    await ingest.start();
+    await devnet.newBlocks(4);
+    const [dropped] = await devnet.newBlocks(1, { dropBacked: new Set([2001]) });
+    await devnet.newBlocks(8);
+    const finalized = devnet.chain.finalized.number;
+    await storedUpTo(store, finalized);
+    assert.deepEqual(
+      notBacked.map(({ block, paraId }) => ({ block, paraId })),
+      [{ block: dropped!.number, paraId: 2001 }],
+    );
+    assert.equal(
+      store.candidate(notBacked[0]!.candidateHash as `0x${string}`),
+      null,
+      'not kept as a candidate',
+    );
+    assert.deepEqual(store.counts().failuresByKind, {}, 'no commitments failure');
+    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
+  });
+
   it('started on a devnet 100 blocks in, verifies from the first block on (candidates pending availability recovered)', async () => {
     const { devnet, store, ingest } = await setup({ initialBlocks: 100 });
     await ingest.start();

@@ -50,6 +50,11 @@ export class Metrics {
     help: 'Proxied subscriptions ended with an error because the node would not renew them after a reconnect',
     registers: [this.registry],
   });
+  readonly candidatesNotBacked = new Counter({
+    name: 'xcmp_candidates_not_backed_total',
+    help: 'Candidates in ParaInherent.enter that the runtime dropped (no CandidateBacked event)',
+    registers: [this.registry],
+  });
   readonly peerAnswers = new Counter({
     name: 'xcmp_peer_answers_total',
     help: 'Channel histories asked of peer sidecars, by result (accepted, rejected) and why rejected',
