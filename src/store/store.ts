@@ -393,23 +393,7 @@ export class MessageStore implements Store {
       }
       for (const u of write.candidateUpdates)
         s.updateCandidate.run(u.status, u.enactedIn, u.availabilityVotes, blob(u.candidateHash));
-      for (const m of write.messages) {
-        s.insertMessage.run(
-          m.recipient,
-          m.sentAt,
-          m.sender,
-          m.index,
-          m.data,
-          blob(m.hash),
-          blob(m.candidateHash),
-          blob(m.blockHash),
-          blob(m.mqcHeadAfter),
-          m.verified ? 1 : 0,
-          m.reason,
-          'node',
-          null,
-        );
-      }
+      for (const m of write.messages) this.#insertMessage(m);
       for (const c of write.channels) {
         this.#upsertChannel(c);
       }
@@ -606,7 +590,8 @@ export class MessageStore implements Store {
   ): void {
     const s = this.#statements;
     this.#db.transaction(() => {
-      for (const m of history.messages) this.#insertPeerMessage(m, history.peer);
+      for (const m of history.messages)
+        this.#insertMessage({ ...m, verified: true, reason: null, peer: history.peer });
       const head = history.headBefore ? blob(history.headBefore) : null;
       s.upsertHistory.run(sender, recipient, history.from, head, 1, history.peer);
     })();
@@ -648,7 +633,9 @@ export class MessageStore implements Store {
         throw new StoreError(`a gap #${bridge.from}..#${bridge.to.number} does not follow the cursor`);
       for (const channel of bridge.channels) {
         const filled = bridge.filled.get(`${channel.sender}:${channel.recipient}`);
-        if (filled) for (const m of filled.messages) this.#insertPeerMessage(m, filled.peer);
+        if (filled)
+          for (const m of filled.messages)
+            this.#insertMessage({ ...m, verified: true, reason: null, peer: filled.peer });
         else {
           const head = channel.mqcHead ? blob(channel.mqcHead) : null;
           s.upsertHistory.run(channel.sender, channel.recipient, bridge.to.number + 1, head, 1, null);
@@ -670,7 +657,8 @@ export class MessageStore implements Store {
     }
   }
 
-  #insertPeerMessage(m: MessageRecord, peer: string): void {
+  /** A message row; one with a `peer` came from that peer sidecar (federation). */
+  #insertMessage(m: MessageRecord): void {
     this.#statements.insertMessage.run(
       m.recipient,
       m.sentAt,
@@ -681,10 +669,10 @@ export class MessageStore implements Store {
       blob(m.candidateHash),
       blob(m.blockHash),
       blob(m.mqcHeadAfter),
-      1,
-      null,
-      'peer',
-      peer,
+      m.verified ? 1 : 0,
+      m.reason,
+      m.peer ? 'peer' : 'node',
+      m.peer ?? null,
     );
   }
 
