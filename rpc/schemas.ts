@@ -18,6 +18,9 @@ export const Hash = z
 
 export const Finality = z.enum(['finalized', 'best']);
 
+/** How many messages one answer may be asked for. */
+const MessageLimit = z.number().int().min(1).max(10_000);
+
 export const MessageQueryOptions = z
   .strictObject({
     fromBlock: BlockNumber.optional().describe('first sentAt to include'),
@@ -28,13 +31,7 @@ export const MessageQueryOptions = z
       .describe('only finalized blocks (the store holds only those; default true)'),
     decode: z.boolean().optional().describe('add the decoded XCM programs'),
     includeUnverified: z.boolean().optional().describe('also return messages that failed verification'),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(10_000)
-      .optional()
-      .describe('at most this many messages (default 1000)'),
+    limit: MessageLimit.optional().describe('at most this many messages (default 1000)'),
     proof: z
       .boolean()
       .optional()
@@ -106,13 +103,9 @@ export const ChannelHistoryOptions = z
   .strictObject({
     fromBlock: BlockNumber.describe('first sentAt wanted'),
     toBlock: BlockNumber.optional().describe('last sentAt wanted (default: the last stored block)'),
-    limit: z
-      .number()
-      .int()
-      .min(1)
-      .max(10_000)
-      .optional()
-      .describe('at most this many messages (default 1000); a block is never cut in two'),
+    limit: MessageLimit.optional().describe(
+      'at most this many messages (default 1000); a block is never cut in two',
+    ),
   })
   .describe('channel history range');
 
