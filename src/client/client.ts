@@ -17,6 +17,7 @@ import type {
   StatusJson,
   SubscriptionOptionsJson,
 } from '../../rpc/schemas.ts';
+import { groupByBlock } from './blocks.ts';
 import {
   InboxVerifier,
   type TrustedHash,
@@ -447,17 +448,4 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
       socket.close();
     });
   }
-}
-
-/** Messages in store order, grouped into one update's worth per block. */
-function groupByBlock(
-  messages: readonly MessageJson[],
-): { block: { number: number; hash: string }; messages: MessageJson[] }[] {
-  const blocks: { block: { number: number; hash: string }; messages: MessageJson[] }[] = [];
-  for (const message of messages) {
-    const last = blocks[blocks.length - 1];
-    if (last && last.block.number === message.sentAt) last.messages.push(message);
-    else blocks.push({ block: { number: message.sentAt, hash: message.blockHash }, messages: [message] });
-  }
-  return blocks;
 }

@@ -10,12 +10,15 @@ import {
   checkMessages,
   headerFields,
   type InboxProof,
-  InboxProofError,
   type ProvenHeads,
   proveInboxHeads,
+  VerificationError,
 } from '../derive/inbox-proof.ts';
 import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
 import { blake2_256 } from '../protocol/hash.ts';
+import { groupByBlock } from './blocks.ts';
+
+export { VerificationError };
 
 /** Where trusted headers come from: a node URL, or a function from block hash to SCALE header hex. */
 export type HeaderSource = string | ((blockHash: Hex) => Promise<Hex>);
@@ -24,18 +27,6 @@ export interface VerifyOptions {
   readonly headers: HeaderSource;
   /** How long to wait for the trusted source to know a block the sidecar already announced. */
   readonly headerWaitMs?: number;
-}
-
-/** An update that failed a check: nothing of it was delivered. */
-export class VerificationError extends Error {
-  override readonly name = 'VerificationError';
-  constructor(
-    readonly block: number,
-    readonly channel: string | null,
-    readonly reason: string,
-  ) {
-    super(`block #${block}${channel ? `, channel ${channel}` : ''}: ${reason}`);
-  }
 }
 
 /** The trusted hash of block `number`, given the hash the sidecar claims for it. */
@@ -167,25 +158,13 @@ export class InboxVerifier {
   }
 
   #deliverBlocks(messages: readonly MessageJson[]): void {
-    let start = 0;
-    for (let i = 1; i <= messages.length; i++) {
-      if (i < messages.length && messages[i]!.sentAt === messages[start]!.sentAt) continue;
-      const first = messages[start]!;
-      this.#deliver({
-        type: 'messages',
-        finality: 'finalized',
-        block: { number: first.sentAt, hash: first.blockHash },
-        messages: messages.slice(start, i),
-      });
-      start = i;
-    }
+    for (const block of groupByBlock(messages))
+      this.#deliver({ type: 'messages', finality: 'finalized', ...block });
   }
 }
 
 function asVerificationError(error: unknown, block: number): VerificationError {
   if (error instanceof VerificationError) return error;
-  if (error instanceof InboxProofError)
-    return new VerificationError(error.block, error.channel, error.reason);
   return new VerificationError(block, null, (error as Error).message);
 }
 

@@ -32,9 +32,9 @@ export interface ProvableMessage {
   readonly data: string;
 }
 
-/** A check that failed: which block and channel, and why. */
-export class InboxProofError extends Error {
-  override readonly name = 'InboxProofError';
+/** An update that failed a check (nothing of it is delivered): which block and channel, and why. */
+export class VerificationError extends Error {
+  override readonly name = 'VerificationError';
   constructor(
     readonly block: number,
     readonly channel: string | null,
@@ -61,7 +61,7 @@ export async function proveInboxHeads(
   proof: InboxProof,
 ): Promise<ProvenHeads> {
   const fail = (reason: string, channel: string | null = null) =>
-    new InboxProofError(block.number, channel, reason);
+    new VerificationError(block.number, channel, reason);
   let header: Uint8Array;
   let fields: { number: number; stateRoot: Hex };
   try {
@@ -98,7 +98,7 @@ export function checkMessages(
   messages: readonly ProvableMessage[],
 ): void {
   if (proven.number <= base.number)
-    throw new InboxProofError(
+    throw new VerificationError(
       proven.number,
       null,
       `block #${proven.number} is not after the last proven block #${base.number}`,
@@ -116,16 +116,16 @@ export function checkMessages(
       (previous.sentAt > message.sentAt ||
         (previous.sentAt === message.sentAt && previous.sender > message.sender))
     )
-      throw new InboxProofError(
+      throw new VerificationError(
         proven.number,
         channel,
         'the messages are not in (sentAt, sender) order, the order the recipient processes them in',
       );
     previous = message;
     if (message.recipient !== recipient || !heads.has(message.sender))
-      throw new InboxProofError(proven.number, channel, 'the message is not on an inbound channel');
+      throw new VerificationError(proven.number, channel, 'the message is not on an inbound channel');
     if (message.sentAt <= base.number || message.sentAt > proven.number)
-      throw new InboxProofError(
+      throw new VerificationError(
         proven.number,
         channel,
         `sentAt ${message.sentAt} is outside #${base.number + 1}..#${proven.number}`,
@@ -137,7 +137,7 @@ export function checkMessages(
     const expected = proven.heads.get(sender) ?? null;
     const got = head ? toHex(head) : null;
     if (got !== expected)
-      throw new InboxProofError(
+      throw new VerificationError(
         proven.number,
         `${sender}>${recipient}`,
         `the messages extend the head to ${got}, the proven head is ${expected}`,
