@@ -9,6 +9,7 @@ import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, CandidateRecord, MessageRecord } from '../../store/types.ts';
 import { RawJson, tooBig } from '../transport/jsonrpc.ts';
+import { addListener } from './listeners.ts';
 import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
 import { candidateJson, messageJson } from './wire.ts';
 
@@ -96,15 +97,7 @@ export class SubscriptionHub {
     maxReplayBytes = Number.MAX_SAFE_INTEGER,
   ): () => void {
     if (fromBlock !== undefined) this.#replay(view, fromBlock, emit, maxReplayBytes);
-    const key = viewKey(view);
-    const listener: Listener = { view, emit };
-    const set = this.#mailboxes.get(key) ?? new Set<Listener>();
-    set.add(listener);
-    this.#mailboxes.set(key, set);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.#mailboxes.delete(key);
-    };
+    return addListener(this.#mailboxes, viewKey(view), { view, emit });
   }
 
   #replay(view: MailboxView, fromBlock: number, emit: Emit, maxBytes: number): void {
@@ -142,13 +135,7 @@ export class SubscriptionHub {
   }
 
   subscribeCandidates(paraId: number | null, emit: Emit): () => void {
-    const set = this.#candidates.get(paraId) ?? new Set<Emit>();
-    set.add(emit);
-    this.#candidates.set(paraId, set);
-    return () => {
-      set.delete(emit);
-      if (set.size === 0) this.#candidates.delete(paraId);
-    };
+    return addListener(this.#candidates, paraId, emit);
   }
 
   #fanOut(

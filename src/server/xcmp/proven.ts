@@ -12,6 +12,7 @@ import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, MessageRecord } from '../../store/types.ts';
 import { RawJson, RpcError, tooBig } from '../transport/jsonrpc.ts';
+import { addListener } from './listeners.ts';
 import { messageJson } from './wire.ts';
 
 /** Blocks after which a proof subscriber that got nothing is sent a proof-only update. */
@@ -99,13 +100,10 @@ export class ProvenInboxFeed {
       listener.from = cursor.number + 1;
       this.#send(listener, [listener], cursor, messages);
     }
-    const set = this.#listeners.get(view.recipient) ?? new Set<ProofListener>();
-    set.add(listener);
-    this.#listeners.set(view.recipient, set);
+    const remove = addListener(this.#listeners, view.recipient, listener);
     return () => {
       listener.open = false;
-      set.delete(listener);
-      if (set.size === 0) this.#listeners.delete(view.recipient);
+      remove();
     };
   }
 
