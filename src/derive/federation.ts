@@ -74,7 +74,9 @@ function chainPages(range: PeerRange, pages: readonly ChannelHistoryJson[], chan
           'inconsistent',
           `the head claimed after the message at #${m.sentAt} is not what it gives`,
         );
-      const index = messages.filter((earlier) => earlier.sentAt === m.sentAt).length;
+      // sentAt never decreases (checked above): the index counts on within one sentAt.
+      const previous = messages[messages.length - 1];
+      const index = previous?.sentAt === m.sentAt ? previous.index + 1 : 0;
       messages.push({
         sender: range.sender,
         recipient: range.recipient,
