@@ -19,6 +19,7 @@ import { startSidecar } from '../../src/sidecar.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import type { MessageRecord } from '../../src/store/types.ts';
 import { runCliAsync } from '../helpers/cli.ts';
+import { assertInboundEqualsNode } from '../helpers/inbound.ts';
 import { startRewritingLayer } from '../helpers/lying-layer.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
 import { type Stack, startStack } from '../helpers/sidecar.ts';
@@ -154,7 +155,6 @@ describe('federation: history from a peer, proven against your own node', () => 
       serveInbound: 'store',
     });
     const client = await rpcSocket(b.server.url);
-    const node = await rpcSocket(pruned.url);
     try {
       const inbox = await client.call('xcmp_getInbox', [2000, { toBlock: 5 }]);
       const message = (inbox.result as { messages: { source?: string; peer?: string; claimed?: string[] }[] })
@@ -163,19 +163,11 @@ describe('federation: history from a peer, proven against your own node', () => 
         [message.source, message.peer, message.claimed],
         ['peer', a.sidecar.server.url, ['candidateHash', 'blockHash']],
       );
-      const at = b.store.cursor()!;
-      for (const recipient of pruned.config.paras) {
-        const data = toHex(new Uint8Array(new Uint32Array([recipient]).buffer));
-        const params = ['ParachainHost_inbound_hrmp_channels_contents', data, at.hash];
-        const viaSidecar = await client.call('state_call', params);
-        const direct = await node.call('state_call', params);
-        assert.equal(viaSidecar.result, direct.result, `inbound of ${recipient} at #${at.number}`);
-      }
+      await assertInboundEqualsNode(b.server.url, pruned.url, pruned.config.paras, b.store.cursor()!);
       const status = (await client.call('xcmp_status')).result as { inbound: { fallbacks: number } };
       assert.equal(status.inbound.fallbacks, 0, 'every answer came from the store');
     } finally {
       client.close();
-      node.close();
       await b.close();
     }
   });

@@ -14,6 +14,7 @@ import { createLogger, silentLogger } from '../../src/log.ts';
 import { toHex } from '../../src/protocol/bytes.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
 import type { MessageRecord } from '../../src/store/types.ts';
+import { assertInboundEqualsNode } from '../helpers/inbound.ts';
 import { startRewritingLayer } from '../helpers/lying-layer.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
 import { type Stack, startStack } from '../helpers/sidecar.ts';
@@ -94,24 +95,7 @@ describe('service --peer: bridging what the node pruned while the sidecar was do
       assert.deepEqual(status.gaps, [gap]);
       const metrics = await b.metrics.registry.metrics();
       assert.match(metrics, /xcmp_peer_answers_total\{result="accepted",kind=""\} 12/);
-      const client = await rpcSocket(b.server.url);
-      const node = await rpcSocket(pruned.url);
-      try {
-        const at = b.store.cursor()!;
-        for (const recipient of pruned.config.paras) {
-          const data = toHex(new Uint8Array(new Uint32Array([recipient]).buffer));
-          const params = ['ParachainHost_inbound_hrmp_channels_contents', data, at.hash];
-          const direct = await node.call('state_call', params);
-          assert.equal(
-            (await client.call('state_call', params)).result,
-            direct.result,
-            `inbound of ${recipient}`,
-          );
-        }
-      } finally {
-        client.close();
-        node.close();
-      }
+      await assertInboundEqualsNode(b.server.url, pruned.url, pruned.config.paras, b.store.cursor()!);
     } finally {
       await b.close();
     }
