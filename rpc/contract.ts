@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import {
   Candidate,
+  CandidateSubscriptionOptions,
   CandidateUpdate,
   Channel,
   ChannelHistory,
@@ -166,8 +167,9 @@ export const subscriptions = {
     errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
   },
   xcmp_subscribeCandidates: {
-    summary: 'Candidate lifecycle of finalized blocks: backed → availability progress → included / timedOut.',
-    params: [param('filter', z.strictObject({ paraId: ParaId.optional() }), 'Json', true)],
+    summary:
+      'Candidate lifecycle: backed → availability progress → included / timedOut, of finalized blocks or of the best chain; fromBlock replays stored candidates first.',
+    params: [param('filter', CandidateSubscriptionOptions, 'Json', true)],
     unsubscribe: 'xcmp_unsubscribeCandidates',
     notification: 'xcmp_candidate',
     update: CandidateUpdate,

@@ -17,6 +17,13 @@ export const Hash = z
   .describe('32-byte hash, hex');
 
 export const Finality = z.enum(['finalized', 'best']);
+/** Mailbox subscriptions also follow candidates from their backing (DESIGN.md §10). */
+export const MailboxFinality = z.enum(['finalized', 'best', 'pending']);
+export const DropReason = z
+  .enum(['timedOut', 'retracted', 'replaced', 'notEnacted'])
+  .describe(
+    '"timedOut": CandidateTimedOut; "retracted": its backing block left the best chain; "replaced": that, and the new best chain backs another candidate of the para at the same height; "notEnacted": its core was given to another candidate, or 32 blocks passed, without enactment or time-out',
+  );
 
 /** How many messages one answer may be asked for. */
 const MessageLimit = z.number().int().min(1).max(10_000);
@@ -43,11 +50,11 @@ export const MessageQueryOptions = z
 
 export const SubscriptionOptions = z
   .strictObject({
-    finality: Finality.optional().describe(
-      '"finalized" (default) or "best" (with retracted updates on reorg)',
+    finality: MailboxFinality.optional().describe(
+      '"finalized" (default); "best" (with retracted updates on reorg); "pending": as best, plus "pending" updates at backing and one "messages" or "dropped" for each pending message',
     ),
     fromBlock: BlockNumber.optional().describe(
-      'replay every stored message from this sentAt before live updates',
+      'replay every stored message from this sentAt before live updates (best/pending: then the best chain above the stored block, then the candidates still pending)',
     ),
     decode: z.boolean().optional(),
     includeUnverified: z.boolean().optional(),
@@ -68,6 +75,11 @@ export const Message = z.strictObject({
   recipient: ParaId,
   sentAt: BlockNumber.describe('relay block that enacted the sending candidate'),
   index: z.number().int().describe("position among the channel's messages with this sentAt"),
+  position: z
+    .number()
+    .int()
+    .optional()
+    .describe("position among the sending candidate's horizontal messages (best and pending updates)"),
   data: HexString.describe('the message bytes (XCMP format byte first)'),
   hash: Hash.describe('blake2_256(data)'),
   candidateHash: Hash,
@@ -86,6 +98,18 @@ export const Message = z.strictObject({
     .optional()
     .describe('fields the MQC head does not prove, as the peer claimed them (source "peer")'),
 });
+
+export const PendingMessage = z
+  .strictObject({
+    candidateHash: Hash,
+    position: z.number().int().describe("position among the candidate's horizontal messages"),
+    sender: ParaId,
+    recipient: ParaId,
+    data: HexString,
+    hash: Hash.describe('blake2_256(data)'),
+    xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
+  })
+  .describe('a message of a backed candidate, before enactment gives it sentAt, id and mqcHead');
 
 export const InboxProof = z
   .strictObject({
@@ -229,18 +253,36 @@ export const Status = z.strictObject({
 
 export const MailboxUpdate = z.strictObject({
   type: z
-    .enum(['messages', 'retracted', 'proof'])
+    .enum(['messages', 'retracted', 'proof', 'pending', 'dropped'])
     .describe(
-      '"retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true)',
+      '"retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true); "pending": messages of candidates backed in block (in `pending`); "dropped": pending messages that will not be enacted (in `pending`, with `reason`)',
     ),
-  finality: Finality,
+  finality: MailboxFinality,
   block: BlockRef,
   messages: z.array(Message),
+  pending: z.array(PendingMessage).optional().describe('"pending" and "dropped" updates'),
+  reason: DropReason.optional().describe('"dropped" updates'),
+  detail: z.string().optional().describe('"dropped" updates: what happened'),
   proof: InboxProof.optional().describe('with proof: true: the proof at block'),
 });
 
+export const CandidateSubscriptionOptions = z
+  .strictObject({
+    paraId: ParaId.optional(),
+    finality: Finality.optional().describe(
+      '"finalized" (default) or "best" (with retracted updates on reorg)',
+    ),
+    fromBlock: BlockNumber.optional().describe(
+      'first replay the stored candidates backed or settled from this block (best: then the best chain above the stored block)',
+    ),
+  })
+  .describe('candidate subscription options');
+
 export const CandidateUpdate = z.strictObject({
-  type: z.enum(['backed', 'availability', 'included', 'timedOut']),
+  type: z
+    .enum(['backed', 'availability', 'included', 'timedOut', 'retracted'])
+    .describe('"retracted": the block of an update you were sent left the best chain (finality "best")'),
+  finality: Finality,
   block: BlockRef,
   candidate: Candidate.omit({ messages: true }),
 });
@@ -252,6 +294,8 @@ export type CandidateJson = z.infer<typeof Candidate>;
 export type StatusJson = z.infer<typeof Status>;
 export type FederationJson = NonNullable<StatusJson['federation']>;
 export type MailboxUpdateJson = z.infer<typeof MailboxUpdate>;
+export type PendingMessageJson = z.infer<typeof PendingMessage>;
+export type CandidateSubscriptionOptionsJson = z.infer<typeof CandidateSubscriptionOptions>;
 export type InboxProofJson = z.infer<typeof InboxProof>;
 export type ChannelHistoryJson = z.infer<typeof ChannelHistory>;
 export type ChannelHistoryOptionsJson = z.infer<typeof ChannelHistoryOptions>;

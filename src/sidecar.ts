@@ -7,7 +7,7 @@ import type { StatusJson } from '../rpc/schemas.ts';
 import { NodeClient } from './chain/node.ts';
 import { InboxProofSource } from './chain/proofs.ts';
 import { relayLayout } from './derive/layout.ts';
-import { type BestBlock, BestView } from './ingest/best.ts';
+import { BestView } from './ingest/best.ts';
 import { Ingest } from './ingest/ingest.ts';
 import { bridgeGapFromPeers, PeerReport } from './ingest/peer-backfill.ts';
 import type { Logger } from './log.ts';
@@ -119,13 +119,7 @@ function feedHub(
     hub.onFinalized(write, since);
     countBlock(metrics, write, ingest.status.finalized);
   });
-  const update = (block: BestBlock) => ({
-    number: block.number,
-    hash: block.hash,
-    messages: block.write.messages,
-  });
-  best.on('best', (block) => hub.onBest(update(block)));
-  best.on('retracted', (block) => hub.onRetracted(update(block)));
+  best.on('change', (change) => hub.onBestChange(change));
 }
 
 function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
@@ -237,6 +231,9 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const facts = new ChainFacts(node);
   const metrics = new Metrics();
   const proofs = new InboxProofSource(node, () => metrics.proofReads.inc());
+  const { retentionBlocks, startAt } = options;
+  const ingest = new Ingest({ node, store, logger, retentionBlocks, startAt });
+  const best = new BestView(node, store, ingest, logger);
   const hub = new SubscriptionHub(
     store,
     () => facts.xcm,
@@ -245,17 +242,19 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
         metrics.notificationLatency.observe(ms / 1000);
         metrics.messagesServed.inc(count);
       },
+      dropped: (reason) => metrics.pendingDropped.inc({ reason }),
     },
-    async (recipient, block) => {
-      const hash = block.hash ?? (await node.blockHash(block.number));
-      if (!hash) throw new Error(`the node has no block #${block.number}`);
-      return proofs.proof(recipient, { number: block.number, hash });
+    {
+      best,
+      proofs: async (recipient, block) => {
+        const hash = block.hash ?? (await node.blockHash(block.number));
+        if (!hash) throw new Error(`the node has no block #${block.number}`);
+        return proofs.proof(recipient, { number: block.number, hash });
+      },
     },
   );
   const peers = await bridgeFromPeers(options, store, node, metrics);
-  const { retentionBlocks, startAt } = options;
-  const ingest = new Ingest({ node, store, logger, retentionBlocks, startAt });
-  feedHub(hub, ingest, new BestView(node, store, ingest, logger), facts, metrics);
+  feedHub(hub, ingest, best, facts, metrics);
   watchNode(node, metrics, logger);
   const proxy = relayProxy(options, node, store, metrics);
   const extraMethods = async () => {

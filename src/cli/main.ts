@@ -227,7 +227,7 @@ function addSubscribe(program: Command): void {
     .option('--recipient <para>', 'subscribe to messages sent to this para')
     .option('--sender <para>', 'subscribe to messages sent by this para')
     .option('--from-block <n>', 'replay stored messages from this block first')
-    .option('--finality <f>', 'finalized or best', 'finalized')
+    .option('--finality <f>', 'finalized, best, or pending (messages at backing)', 'finalized')
     .option('--decode', 'include the decoded XCM')
     .option('--include-unverified', 'also messages that failed verification')
     .option(

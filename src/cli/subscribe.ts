@@ -1,6 +1,10 @@
 /** `xcmp-sidecar subscribe`: print a parachain's inbox or outbox updates as JSON lines, resuming after reconnects. */
+import type { SubscriptionOptionsJson } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../client/client.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+
+type Finality = NonNullable<SubscriptionOptionsJson['finality']>;
+const FINALITIES: readonly Finality[] = ['finalized', 'best', 'pending'];
 
 export interface SubscribeFlags {
   readonly url: string;
@@ -23,8 +27,8 @@ function para(value: string, flag: string): number {
 export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
   if ((flags.recipient === undefined) === (flags.sender === undefined))
     throw new CliError('give exactly one of --recipient or --sender');
-  if (flags.finality !== 'finalized' && flags.finality !== 'best')
-    throw new CliError('--finality must be finalized or best');
+  if (!FINALITIES.includes(flags.finality as Finality))
+    throw new CliError(`--finality must be ${FINALITIES.join(', ')}; got "${flags.finality}"`);
   const fromBlock = flags.fromBlock === undefined ? undefined : para(flags.fromBlock, '--from-block');
   if (flags.verifyWith !== undefined && flags.recipient === undefined)
     throw new CliError('--verify-with needs --recipient: proofs cover inboxes');
@@ -45,7 +49,7 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
   client.on('disconnected', () => process.stderr.write('disconnected; reconnecting…\n'));
   client.on('resubscribed', () => process.stderr.write('reconnected; resumed after the last block seen\n'));
   const options = {
-    finality: flags.finality as 'finalized' | 'best',
+    finality: flags.finality as Finality,
     fromBlock,
     decode: flags.decode,
     includeUnverified: flags.includeUnverified,

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { type MethodName, type SubscriptionName, subscriptions } from '../../rpc/contract.ts';
 import type {
   CandidateJson,
+  CandidateSubscriptionOptionsJson,
   CandidateUpdateJson,
   ChannelJson,
   MailboxJson,
@@ -299,7 +300,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
       const fromBlock = lastSeen === null ? options.fromBlock : lastSeen + 1;
       return [
         paraId,
-        { ...options, ...(fromBlock === undefined || finality === 'best' ? {} : { fromBlock }) },
+        { ...options, ...(fromBlock === undefined || finality !== 'finalized' ? {} : { fromBlock }) },
       ];
     };
     const deliver = (update: MailboxUpdateJson) => {
@@ -400,7 +401,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
 
   subscribeCandidates(
     onUpdate: (update: CandidateUpdateJson) => void,
-    filter: { paraId?: number } = {},
+    filter: CandidateSubscriptionOptionsJson = {},
   ): Promise<Subscription> {
     return this.#subscribe(
       'xcmp_subscribeCandidates',

@@ -8,6 +8,8 @@
 const RATE_WINDOW = 20;
 const MAX_MESSAGES = 100;
 const MAX_CANDIDATES = 16;
+/** Blocks of candidates replayed when the page loads, to fill the table. */
+const CANDIDATE_REPLAY_BLOCKS = 8;
 const STATUS_EVERY_MS = 2000;
 const CHANNELS_EVERY_MS = 5000;
 const FORMATS = { '00': 'xcm', '01': 'blob', '02': 'signals', '03': 'opaque xcm' };
@@ -83,6 +85,9 @@ const state = {
   messages: new Map(),
   /** candidate hash → { candidate, updatedIn } */
   candidates: new Map(),
+  /** "candidateHash:position" → pending message (finality "pending"), until enacted or dropped. */
+  pending: new Map(),
+  lastDrop: null,
   subscribedRecipients: new Set(),
   renderedMessageIds: new Set(),
 };
@@ -145,6 +150,7 @@ function renderStatus({ total }) {
     rate: total.toFixed(2),
     unverified: status.counts.unverifiedMessages,
     candidates: status.counts.candidates,
+    pending: state.pending.size,
   };
   for (const [field, value] of Object.entries(fields)) {
     const cell = document.querySelector(`#head [data-field="${field}"]`);
@@ -152,6 +158,7 @@ function renderStatus({ total }) {
   }
   $('#head [data-field="unverified"]').classList.toggle('bad', status.counts.unverifiedMessages > 0);
   $('#head [data-field="lag"]').classList.toggle('bad', (status.lag ?? 0) > 3);
+  $('#head [data-field="pending"]').title = state.lastDrop ? `last dropped: ${state.lastDrop}` : '';
   const footer = $('#failures');
   const failures = Object.entries(status.verificationFailures);
   footer.hidden = failures.length === 0 && !status.lastError;
@@ -377,9 +384,29 @@ function onInboxUpdate(update) {
   render();
 }
 
+/** Inbox updates with finality "pending": only what is backed and not yet enacted or dropped is kept. */
+function onPendingUpdate(update) {
+  const key = (m) => `${m.candidateHash}:${m.position}`;
+  if (update.type === 'pending') for (const m of update.pending) state.pending.set(key(m), m);
+  if (update.type === 'dropped') {
+    for (const m of update.pending) state.pending.delete(key(m));
+    state.lastDrop = `${update.reason} at #${update.block.number}`;
+  }
+  if (update.type === 'messages') for (const m of update.messages) state.pending.delete(key(m));
+  render();
+}
+
+/** Candidate updates of the best chain; a retracted backing removes the candidate, a retracted settlement reopens it. */
 function onCandidateUpdate(update) {
   if (update.block.number > (state.status?.synced ?? 0)) refreshStatusSoon();
-  state.candidates.set(update.candidate.candidateHash, { candidate: update.candidate });
+  const { candidate } = update;
+  if (update.type === 'retracted' && candidate.backedIn === update.block.number)
+    state.candidates.delete(candidate.candidateHash);
+  else if (update.type === 'retracted')
+    state.candidates.set(candidate.candidateHash, {
+      candidate: { ...candidate, status: 'backed', enactedIn: null },
+    });
+  else state.candidates.set(candidate.candidateHash, { candidate });
   render();
 }
 
@@ -400,6 +427,11 @@ async function refreshChannels(rpc) {
       fromBlock: Math.max(0, synced - RATE_WINDOW + 1),
     };
     await rpc.subscribe('xcmp_subscribeInbox', [recipient, options], onInboxUpdate);
+    await rpc.subscribe(
+      'xcmp_subscribeInbox',
+      [recipient, { finality: 'pending', fromBlock: synced + 1 }],
+      onPendingUpdate,
+    );
   }
   render();
 }
@@ -425,7 +457,9 @@ function start() {
       state.subscribedRecipients.clear();
       try {
         await refreshStatus(rpc);
-        await rpc.subscribe('xcmp_subscribeCandidates', [{}], onCandidateUpdate);
+        // Filled at load: the last blocks' candidates are replayed, then the best chain followed.
+        const fromBlock = Math.max(0, (state.status?.synced ?? 0) - CANDIDATE_REPLAY_BLOCKS);
+        await rpc.subscribe('xcmp_subscribeCandidates', [{ finality: 'best', fromBlock }], onCandidateUpdate);
         await refreshChannels(rpc);
       } catch (error) {
         console.warn('dashboard setup failed', error);

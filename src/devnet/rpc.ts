@@ -301,6 +301,7 @@ function devMethods(control: DevnetControl): Entry[] {
           timeOut?: number[];
           tamperCommitments?: number[];
           dropBacked?: number[];
+          dispute?: number[];
         };
         const count = o.count ?? 1;
         if (!Number.isInteger(count) || count < 1 || count > 1000)
@@ -309,6 +310,7 @@ function devMethods(control: DevnetControl): Entry[] {
           timeOut: new Set(o.timeOut ?? []),
           tamperCommitments: new Set(o.tamperCommitments ?? []),
           dropBacked: new Set(o.dropBacked ?? []),
+          dispute: new Set(o.dispute ?? []),
         });
       },
     ],

@@ -85,6 +85,11 @@ export interface BlockFaults {
    * CandidateBacked event, never pending availability, its messages never enacted.
    */
   readonly dropBacked?: ReadonlySet<number>;
+  /**
+   * Paras whose candidate pending availability is freed at this block without any event, as the
+   * runtime frees a candidate disputed as invalid: never enacted, and its core taken by the next one.
+   */
+  readonly dispute?: ReadonlySet<number>;
 }
 
 export interface SignedBitfieldValue {
@@ -198,6 +203,7 @@ export class RelayRuntimeModel {
     const touchedParas = new Set<number>();
     const events: CandidateEventRecord[] = [];
 
+    for (const para of faults.dispute ?? []) if (pending.delete(para)) touchedParas.add(para);
     // Availability: validators vote for cores whose candidate becomes available now.
     const cores = this.config.paras.length;
     const threshold = this.config.validators - Math.floor((this.config.validators - 1) / 3);

@@ -20,11 +20,20 @@ export interface BestBlock {
   readonly hash: Hex;
   readonly parentHash: Hex;
   readonly write: BlockWrite;
+  /** The candidates this block updates (included, timed out, availability), as they are after it. */
+  readonly updated: readonly CandidateRecord[];
+}
+
+/** One move of the best head: blocks that left the best chain (newest first), then those that joined (oldest first). */
+export interface BestChange {
+  readonly retracted: readonly BestBlock[];
+  readonly announced: readonly BestBlock[];
+  /** The finalized block stored when the change was computed. */
+  readonly stored: number;
 }
 
 export interface BestViewEvents {
-  best: [BestBlock];
-  retracted: [BestBlock];
+  change: [BestChange];
 }
 
 /** How far ahead of the store the view goes; beyond it (catching up) it waits. */
@@ -41,6 +50,8 @@ export class BestView extends EventEmitter<BestViewEvents> {
   readonly #announced = new Map<Hex, BestBlock>();
   #latest: { number: number; hash: Hex } | null = null;
   #busy = false;
+  /** Callers waiting for a block to be computed. */
+  readonly #waiting = new Map<Hex, Set<() => void>>();
 
   constructor(node: NodeClient, store: StoreReader, ingest: Ingest, logger: Logger) {
     super();
@@ -51,6 +62,47 @@ export class BestView extends EventEmitter<BestViewEvents> {
     ingest.on('bestHead', (head) => {
       this.#latest = head;
       void this.#drain();
+    });
+  }
+
+  /** The announced best chain above the stored block, oldest first. */
+  path(): BestBlock[] {
+    const stored = this.#store.cursor()?.number ?? 0;
+    return [...this.#announced.values()].filter((b) => b.number > stored).sort((a, b) => a.number - b.number);
+  }
+
+  /** The computed blocks from just above the stored block up to `hash` (oldest first); null when `hash` is not computed. */
+  pathTo(hash: Hex): BestBlock[] | null {
+    const cursor = this.#store.cursor();
+    if (!cursor) return null;
+    const path: BestBlock[] = [];
+    let at = hash;
+    while (at !== cursor.hash) {
+      const block = this.#blocks.get(at);
+      if (!block || block.number <= cursor.number) return null;
+      path.push(block);
+      at = block.parentHash;
+    }
+    return path.reverse();
+  }
+
+  /**
+   * Resolves once `hash` is computed (true), or after `ms` (false). A collator asks about a relay
+   * block as soon as it is imported, usually while this view is still computing it.
+   */
+  whenComputed(hash: Hex, ms: number): Promise<boolean> {
+    if (this.#blocks.has(hash)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiters = this.#waiting.get(hash) ?? new Set<() => void>();
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0) this.#waiting.delete(hash);
+        resolve(this.#blocks.has(hash));
+      };
+      const timer = setTimeout(done, ms);
+      waiters.add(done);
+      this.#waiting.set(hash, waiters);
     });
   }
 
@@ -94,6 +146,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
       if (!block) {
         block = await this.#compute(step.hash, overlay.context());
         this.#blocks.set(step.hash, block);
+        for (const wake of [...(this.#waiting.get(step.hash) ?? [])]) wake();
       }
       overlay.apply(block.write);
     }
@@ -104,14 +157,16 @@ export class BestView extends EventEmitter<BestViewEvents> {
       .sort((a, b) => b.number - a.number);
     for (const block of retract) {
       this.#announced.delete(block.hash);
-      this.emit('retracted', block);
     }
+    const announced: BestBlock[] = [];
     for (const step of path) {
       if (this.#announced.has(step.hash)) continue;
       const block = this.#blocks.get(step.hash)!;
       this.#announced.set(step.hash, block);
-      this.emit('best', block);
+      announced.push(block);
     }
+    if (retract.length > 0 || announced.length > 0)
+      this.emit('change', { retracted: retract, announced, stored: finalizedNumber });
     // Forget what is final now.
     for (const [key, block] of this.#blocks) if (block.number <= finalizedNumber) this.#blocks.delete(key);
     for (const [key, block] of this.#announced)
@@ -125,7 +180,11 @@ export class BestView extends EventEmitter<BestViewEvents> {
     const values = await readStorage(this.#node, neededKeys(needs), hash);
     const chain = chainStateFrom(metadata, needs, values);
     const write = enactBlock(observation, context, chain, needs);
-    return { number: observation.number, hash, parentHash: observation.parentHash, write };
+    const updated = write.candidateUpdates.flatMap((update) => {
+      const before = context.candidate(update.candidateHash);
+      return before ? [{ ...before, ...update }] : [];
+    });
+    return { number: observation.number, hash, parentHash: observation.parentHash, write, updated };
   }
 }
 

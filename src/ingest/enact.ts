@@ -178,7 +178,7 @@ function candidateUpdates(
 interface ChannelBatch {
   readonly sender: number;
   readonly recipient: number;
-  readonly items: { candidate: CandidateRecord; data: Uint8Array }[];
+  readonly items: { candidate: CandidateRecord; data: Uint8Array; position: number }[];
 }
 
 /** Messages per channel in candidate (core) order; and the watermark each enacted para advanced to. */
@@ -190,10 +190,10 @@ function byChannel(enacted: readonly Enactment[]): {
   const watermarks: [number, number][] = [];
   for (const { candidate, messages, watermark } of enacted) {
     watermarks.push([candidate.paraId, watermark]);
-    for (const { recipient, data } of messages) {
+    for (const [position, { recipient, data }] of messages.entries()) {
       const key = channelKeyOf(candidate.paraId, recipient);
       const batch = batches.get(key) ?? { sender: candidate.paraId, recipient, items: [] };
-      batch.items.push({ candidate, data });
+      batch.items.push({ candidate, data, position });
       batches.set(key, batch);
     }
   }
@@ -240,7 +240,7 @@ function enactChannel(
     fail({ kind: 'mqc', reason, paraId: sender, candidateHash });
   }
   const messages = datas.map((data, index): MessageRecord => {
-    const { candidate } = items[index]!;
+    const { candidate, position } = items[index]!;
     const tooBig = data.length > onChain.maxMessageSize;
     if (tooBig) {
       const reason = `message ${index} on ${sender}→${recipient} at #${number} is ${data.length} bytes, over max_message_size ${onChain.maxMessageSize}`;
@@ -251,6 +251,7 @@ function enactChannel(
       ...{ sender, recipient, sentAt: number, index, data, hash: toHex(blake2_256(data)) },
       ...{ candidateHash: candidate.candidateHash, blockHash: observation.hash, mqcHeadAfter: heads[index]! },
       ...{ verified: reasons.length === 0, reason: reasons.length === 0 ? null : reasons.join('; ') },
+      position,
     };
   });
   // After a mismatch the chain's head is adopted, so later blocks can verify again.

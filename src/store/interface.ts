@@ -45,6 +45,8 @@ export interface StoreReader {
   firstBlock(): number | null;
   candidate(candidateHash: Hex): CandidateRecord | null;
   candidateMessages(candidateHash: Hex): MessageRecord[];
+  /** Up to `limit` candidates backed or settled at `fromBlock` or later (of one para, or all), by backing block. */
+  candidatesActive(fromBlock: number, paraId: number | null, limit: number): CandidateRecord[];
   inbox(recipient: number, query?: MessageQuery): MessageRecord[];
   outbox(sender: number, query?: MessageQuery): MessageRecord[];
   /** A mailbox one message at a time, so a caller with a byte budget stops reading when it is spent. */

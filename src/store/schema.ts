@@ -112,6 +112,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (para_id, at)
   ) WITHOUT ROWID;
   `,
+  // 4: candidate subscriptions replay from a block, so a candidate records where it was settled
+  // (included or timed out), and candidates are found by the block that backed them.
+  `
+  ALTER TABLE candidates ADD COLUMN settled_in INTEGER;
+  UPDATE candidates SET settled_in = enacted_in WHERE status = 'included';
+  CREATE INDEX candidates_backed ON candidates (backed_in);
+  CREATE INDEX candidates_settled ON candidates (settled_in) WHERE settled_in IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

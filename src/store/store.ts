@@ -69,6 +69,7 @@ interface CandidateRow {
   availability_votes: number;
   availability_threshold: number;
   hrmp_watermark: number | null;
+  settled_in: number | null;
 }
 
 interface ChannelRow {
@@ -129,6 +130,7 @@ function candidateFromRow(row: CandidateRow): CandidateRecord {
     availabilityVotes: row.availability_votes,
     availabilityThreshold: row.availability_threshold,
     hrmpWatermark: row.hrmp_watermark,
+    settledIn: row.settled_in,
   };
 }
 
@@ -189,8 +191,10 @@ export class MessageStore implements Store {
         backed_in, core_index, status, enacted_in, verified, reason, availability_votes, availability_threshold, hrmp_watermark)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (candidate_hash) DO NOTHING`),
       updateCandidate: s(
-        'UPDATE candidates SET status = ?, enacted_in = ?, availability_votes = ? WHERE candidate_hash = ?',
+        'UPDATE candidates SET status = ?, enacted_in = ?, availability_votes = ?, settled_in = ? WHERE candidate_hash = ?',
       ),
+      candidatesActive: s(`SELECT * FROM candidates WHERE (backed_in >= $from OR settled_in >= $from)
+        AND ($para IS NULL OR para_id = $para) ORDER BY backed_in, candidate_hash LIMIT $limit`),
       candidate: s('SELECT * FROM candidates WHERE candidate_hash = ?'),
       pendingCandidates: s("SELECT * FROM candidates WHERE status = 'backed'"),
       insertMessage:
@@ -392,7 +396,13 @@ export class MessageStore implements Store {
         this.#insertCandidate(c);
       }
       for (const u of write.candidateUpdates)
-        s.updateCandidate.run(u.status, u.enactedIn, u.availabilityVotes, blob(u.candidateHash));
+        s.updateCandidate.run(
+          u.status,
+          u.enactedIn,
+          u.availabilityVotes,
+          u.status === 'backed' ? null : write.number,
+          blob(u.candidateHash),
+        );
       for (const m of write.messages) this.#insertMessage(m);
       for (const c of write.channels) {
         this.#upsertChannel(c);
@@ -449,6 +459,15 @@ export class MessageStore implements Store {
   candidate(candidateHash: Hex): CandidateRecord | null {
     const row = this.#statements.candidate.get(blob(candidateHash)) as CandidateRow | undefined;
     return row ? candidateFromRow(row) : null;
+  }
+
+  candidatesActive(fromBlock: number, paraId: number | null, limit: number): CandidateRecord[] {
+    const rows = this.#statements.candidatesActive.all({
+      from: fromBlock,
+      para: paraId,
+      limit,
+    }) as CandidateRow[];
+    return rows.map(candidateFromRow);
   }
 
   pendingCandidates(): CandidateRecord[] {

@@ -23,6 +23,8 @@ export interface CandidateRecord {
   readonly availabilityThreshold: number;
   /** The commitments' `hrmp_watermark` (null for rows written before schema 2). */
   readonly hrmpWatermark: number | null;
+  /** Block that included it or timed it out (stored candidates; null while pending or before schema 4). */
+  readonly settledIn?: number | null;
 }
 
 export interface CandidateUpdate {
@@ -48,6 +50,8 @@ export interface MessageRecord {
   readonly reason: string | null;
   /** Set when the message came from a peer sidecar (federation): its URL. */
   readonly peer?: string | null;
+  /** Position among the sending candidate's horizontal messages (known at enactment; not stored). */
+  readonly position?: number;
 }
 
 /**

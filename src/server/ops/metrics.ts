@@ -55,6 +55,12 @@ export class Metrics {
     help: 'Candidates in ParaInherent.enter that the runtime dropped (no CandidateBacked event)',
     registers: [this.registry],
   });
+  readonly pendingDropped = new Counter({
+    name: 'xcmp_pending_dropped_total',
+    help: 'Candidates announced as pending whose messages will not be enacted, by reason (timedOut, retracted, replaced, notEnacted)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly peerAnswers = new Counter({
     name: 'xcmp_peer_answers_total',
     help: 'Channel histories asked of peer sidecars, by result (accepted, rejected) and why rejected',

@@ -8,6 +8,7 @@ import {
   subscriptions,
 } from '../../../rpc/contract.ts';
 import type {
+  CandidateSubscriptionOptionsJson,
   ChannelHistoryOptionsJson,
   InboxProofJson,
   MailboxJson,
@@ -279,11 +280,16 @@ function candidatesSubscription(hub: SubscriptionHub): SubscriptionHandler {
   return {
     notification: spec.notification,
     unsubscribe: spec.unsubscribe,
-    subscribe: (params, emit) => {
+    subscribe: (params, emit, context) => {
       const [filter] = validateParams('xcmp_subscribeCandidates', spec.params, params) as [
-        { paraId?: number } | undefined,
+        CandidateSubscriptionOptionsJson | undefined,
       ];
-      return hub.subscribeCandidates(filter?.paraId ?? null, emit);
+      return hub.subscribeCandidates(
+        { paraId: filter?.paraId ?? null, finality: filter?.finality ?? 'finalized' },
+        filter?.fromBlock,
+        emit,
+        context.maxResultBytes,
+      );
     },
   };
 }

@@ -2,19 +2,26 @@
  * Subscription fan-out. Each update is serialized once per distinct view (para, options) and the
  * same JSON text goes to every subscriber of that view; replay from `fromBlock` and the switch to
  * live updates happen in one synchronous step, so nothing can be written in between (no gap, no
- * duplicate).
+ * duplicate). Best and pending views follow the pending lifecycle (derive/pending.ts).
  */
-import type { CandidateUpdateJson, MailboxUpdateJson } from '../../../rpc/schemas.ts';
+import type { MailboxUpdateJson } from '../../../rpc/schemas.ts';
+import {
+  type LifecycleBlock,
+  type LifecycleEvent,
+  PendingLifecycle,
+  type PendingMessage,
+} from '../../derive/pending.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
-import type { BlockWrite, CandidateRecord, MessageRecord } from '../../store/types.ts';
+import type { BlockWrite, MessageRecord } from '../../store/types.ts';
 import { RawJson, tooBig } from '../transport/jsonrpc.ts';
+import { type BestChainSource, CandidateFeed } from './candidate-feed.ts';
 import { addListener } from './listeners.ts';
 import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
-import { candidateJson, messageJson } from './wire.ts';
+import { messageJson, pendingMessageJson } from './wire.ts';
 
 export type MailboxKind = 'inbox' | 'outbox';
-export type Finality = 'finalized' | 'best';
+export type Finality = MailboxUpdateJson['finality'];
 
 export interface MailboxView {
   readonly kind: MailboxKind;
@@ -22,13 +29,6 @@ export interface MailboxView {
   readonly finality: Finality;
   readonly decode: boolean;
   readonly includeUnverified: boolean;
-}
-
-/** A block of the best chain as the best-chain view announces (or retracts) it. */
-export interface BestBlockUpdate {
-  readonly number: number;
-  readonly hash: `0x${string}`;
-  readonly messages: readonly MessageRecord[];
 }
 
 type Emit = (result: RawJson) => void;
@@ -40,54 +40,89 @@ interface Listener {
 
 export interface HubObserver {
   notified(count: number, sinceMs: number): void;
+  /** Pending messages dropped (per candidate), by reason. */
+  dropped?(reason: string): void;
+}
+
+export interface HubSources {
+  readonly proofs?: InboxProofs;
+  /** The best-chain view, for best and pending replays. */
+  readonly best?: BestChainSource;
+}
+
+/** What one update says besides its messages. */
+interface UpdateBody {
+  readonly type: MailboxUpdateJson['type'];
+  readonly block: { number: number; hash: `0x${string}` };
+  readonly messages: readonly MessageRecord[];
+  readonly pending?: readonly PendingMessage[];
+  readonly reason?: MailboxUpdateJson['reason'];
+  readonly detail?: string;
 }
 
 const viewKey = (v: MailboxView) =>
   `${v.kind}:${v.paraId}:${v.finality}:${v.decode ? 1 : 0}:${v.includeUnverified ? 1 : 0}`;
 
+const paraOf = (kind: MailboxKind, m: { sender: number; recipient: number }) =>
+  kind === 'inbox' ? m.recipient : m.sender;
+
+/** The update as a view sees it: only its para's messages, verified ones unless asked otherwise; null when none. */
+function viewBody(view: MailboxView, body: UpdateBody): UpdateBody | null {
+  const mine = (m: { sender: number; recipient: number }) => paraOf(view.kind, m) === view.paraId;
+  const messages = body.messages.filter((m) => mine(m) && (view.includeUnverified || m.verified));
+  const pending = body.pending?.filter(mine);
+  if (messages.length === 0 && (pending?.length ?? 0) === 0) return null;
+  return { ...body, messages, pending };
+}
+
 export class SubscriptionHub {
   readonly #store: StoreReader;
   readonly #xcm: () => TypeCodec | null;
   readonly #mailboxes = new Map<string, Set<Listener>>();
-  readonly #candidates = new Map<number | null, Set<Emit>>();
   readonly #observer: HubObserver | undefined;
+  readonly #best: BestChainSource | null;
+  readonly #lifecycle = new PendingLifecycle();
+  readonly candidates: CandidateFeed;
   /** Inbox subscribers with `proof: true`; null when there is no node to read proofs from. */
   readonly proven: ProvenInboxFeed | null;
 
-  constructor(store: StoreReader, xcm: () => TypeCodec | null, observer?: HubObserver, proofs?: InboxProofs) {
+  constructor(
+    store: StoreReader,
+    xcm: () => TypeCodec | null,
+    observer?: HubObserver,
+    sources: HubSources = {},
+  ) {
     this.#store = store;
     this.#xcm = xcm;
     this.#observer = observer;
-    this.proven = proofs ? new ProvenInboxFeed(store, proofs, xcm) : null;
+    this.#best = sources.best ?? null;
+    this.candidates = new CandidateFeed(store, this.#best);
+    this.proven = sources.proofs ? new ProvenInboxFeed(store, sources.proofs, xcm) : null;
   }
 
   get subscriberCount(): { mailbox: number; candidates: number } {
     let mailbox = this.proven?.subscriberCount ?? 0;
     for (const set of this.#mailboxes.values()) mailbox += set.size;
-    let candidates = 0;
-    for (const set of this.#candidates.values()) candidates += set.size;
-    return { mailbox, candidates };
+    return { mailbox, candidates: this.candidates.subscriberCount };
   }
 
-  #encode(
-    view: MailboxView,
-    type: MailboxUpdateJson['type'],
-    block: { number: number; hash: `0x${string}` },
-    messages: readonly MessageRecord[],
-  ): RawJson {
+  #encode(view: MailboxView, body: UpdateBody, finality: Finality = view.finality): RawJson {
     const xcm = view.decode ? this.#xcm() : undefined;
     const update: MailboxUpdateJson = {
-      type,
-      finality: view.finality,
-      block,
-      messages: messages.map((m) => messageJson(m, xcm)),
+      type: body.type,
+      finality,
+      block: body.block,
+      messages: body.messages.map((m) => messageJson(m, xcm)),
     };
+    if (body.pending) update.pending = body.pending.map((m) => pendingMessageJson(m, xcm));
+    if (body.reason) update.reason = body.reason;
+    if (body.detail) update.detail = body.detail;
     return new RawJson(JSON.stringify(update));
   }
 
   /**
-   * Registers a mailbox subscriber; replays stored messages from `fromBlock` first. The replay is
-   * held for the subscriber until its subscribe response is sent, so it counts as a response: past
+   * Registers a mailbox subscriber; replays from `fromBlock` first. The replay is held for the
+   * subscriber until its subscribe response is sent, so it counts as a response: past
    * `maxReplayBytes` the subscription is refused (-32008) and nothing is registered.
    */
   subscribeMailbox(
@@ -96,76 +131,92 @@ export class SubscriptionHub {
     emit: Emit,
     maxReplayBytes = Number.MAX_SAFE_INTEGER,
   ): () => void {
-    if (fromBlock !== undefined) this.#replay(view, fromBlock, emit, maxReplayBytes);
+    if (fromBlock !== undefined) {
+      let bytes = 0;
+      const updates: RawJson[] = [];
+      for (const update of this.#replay(view, fromBlock)) {
+        bytes += update.json.length;
+        if (bytes > maxReplayBytes)
+          throw tooBig(
+            maxReplayBytes,
+            `Replay from block ${fromBlock} is too big: read older blocks with xcmp_get${view.kind === 'inbox' ? 'Inbox' : 'Outbox'} (paged by fromBlock/limit), then subscribe from a later fromBlock`,
+          );
+        updates.push(update);
+      }
+      for (const update of updates) emit(update);
+    }
     return addListener(this.#mailboxes, viewKey(view), { view, emit });
   }
 
-  #replay(view: MailboxView, fromBlock: number, emit: Emit, maxBytes: number): void {
+  /** Stored messages from `fromBlock`, one update per block; best and pending views then get the best chain above it and what is still pending. */
+  *#replay(view: MailboxView, fromBlock: number): Generator<RawJson> {
     const cursor = this.#store.cursor();
     if (!cursor) return;
     const query = { fromBlock, toBlock: cursor.number, includeUnverified: view.includeUnverified };
-    const finalized: MailboxView = { ...view, finality: 'finalized' };
-    const updates: RawJson[] = [];
-    let bytes = 0;
     let batch: MessageRecord[] = [];
     const flush = () => {
-      const first = batch[0];
-      if (!first) return;
-      const update = this.#encode(
-        finalized,
-        'messages',
-        { number: first.sentAt, hash: first.blockHash },
-        batch,
-      );
-      bytes += update.json.length;
-      if (bytes > maxBytes)
-        throw tooBig(
-          maxBytes,
-          `Replay from block ${fromBlock} is too big: read older blocks with xcmp_get${view.kind === 'inbox' ? 'Inbox' : 'Outbox'} (paged by fromBlock/limit), then subscribe from a later fromBlock`,
-        );
-      updates.push(update);
+      const first = batch[0]!;
+      const body: UpdateBody = {
+        type: 'messages',
+        block: { number: first.sentAt, hash: first.blockHash },
+        messages: batch,
+      };
       batch = [];
+      return this.#encode(view, body, 'finalized');
     };
     for (const message of this.#store.mailboxRows(view.kind, view.paraId, query)) {
-      if (batch.length > 0 && batch[0]!.sentAt !== message.sentAt) flush();
+      if (batch.length > 0 && batch[0]!.sentAt !== message.sentAt) yield flush();
       batch.push(message);
     }
-    flush();
-    for (const update of updates) emit(update);
+    if (batch.length > 0) yield flush();
+    if (view.finality === 'finalized' || !this.#best) return;
+    for (const block of this.#best.path()) {
+      if (block.number < fromBlock) continue;
+      const body = viewBody(view, { type: 'messages', block, messages: block.write.messages });
+      if (body) yield this.#encode(view, body);
+    }
+    if (view.finality !== 'pending') return;
+    for (const open of this.#lifecycle.open()) {
+      const body = viewBody(view, {
+        type: 'pending',
+        block: open.backedAt,
+        messages: [],
+        pending: open.messages,
+      });
+      if (body) yield this.#encode(view, body);
+    }
   }
 
-  subscribeCandidates(paraId: number | null, emit: Emit): () => void {
-    return addListener(this.#candidates, paraId, emit);
+  subscribeCandidates(
+    filter: { paraId: number | null; finality: 'finalized' | 'best' },
+    fromBlock: number | undefined,
+    emit: Emit,
+    maxReplayBytes = Number.MAX_SAFE_INTEGER,
+  ): () => void {
+    return this.candidates.subscribe(filter, fromBlock, emit, maxReplayBytes);
   }
 
-  #fanOut(
-    finality: Finality,
-    type: MailboxUpdateJson['type'],
-    block: { number: number; hash: `0x${string}` },
-    messages: readonly MessageRecord[],
-    since: number,
-  ): void {
-    if (this.#mailboxes.size === 0 || messages.length === 0) return;
+  /** Sends an update to every view of `finalities` it concerns; each view's JSON is built once. */
+  #fanOut(finalities: readonly Finality[], body: UpdateBody, since: number): void {
+    if (this.#mailboxes.size === 0) return;
+    const items = [...body.messages, ...(body.pending ?? [])];
+    if (items.length === 0) return;
     let sent = 0;
     for (const kind of ['inbox', 'outbox'] as const) {
-      const byPara = new Map<number, MessageRecord[]>();
-      for (const m of messages) {
-        const para = kind === 'inbox' ? m.recipient : m.sender;
-        const list = byPara.get(para);
-        if (list) list.push(m);
-        else byPara.set(para, [m]);
-      }
-      for (const [paraId, list] of byPara) {
-        for (const decode of [false, true]) {
-          for (const includeUnverified of [false, true]) {
-            const view: MailboxView = { kind, paraId, finality, decode, includeUnverified };
-            const listeners = this.#mailboxes.get(viewKey(view));
-            if (!listeners || listeners.size === 0) continue;
-            const shown = includeUnverified ? list : list.filter((m) => m.verified);
-            if (shown.length === 0) continue;
-            const json = this.#encode(view, type, block, shown);
-            for (const listener of listeners) listener.emit(json);
-            sent += listeners.size;
+      const paras = new Set(items.map((m) => paraOf(kind, m)));
+      for (const paraId of paras) {
+        for (const finality of finalities) {
+          for (const decode of [false, true]) {
+            for (const includeUnverified of [false, true]) {
+              const view: MailboxView = { kind, paraId, finality, decode, includeUnverified };
+              const listeners = this.#mailboxes.get(viewKey(view));
+              if (!listeners || listeners.size === 0) continue;
+              const shown = viewBody(view, body);
+              if (!shown) continue;
+              const json = this.#encode(view, shown);
+              for (const listener of listeners) listener.emit(json);
+              sent += listeners.size;
+            }
           }
         }
       }
@@ -175,33 +226,64 @@ export class SubscriptionHub {
 
   /** A finalized block was stored. */
   onFinalized(write: BlockWrite, since = performance.now()): void {
-    this.#fanOut('finalized', 'messages', { number: write.number, hash: write.hash }, write.messages, since);
+    this.#fanOut(
+      ['finalized'],
+      { type: 'messages', block: { number: write.number, hash: write.hash }, messages: write.messages },
+      since,
+    );
     this.proven?.onFinalized(write);
-    if (this.#candidates.size > 0) this.#candidateUpdates(write);
+    this.candidates.onFinalized(write);
+    this.#deliver(this.#lifecycle.finalized({ number: write.number, hash: write.hash, write }), since);
   }
 
-  onBest(block: BestBlockUpdate, since = performance.now()): void {
-    this.#fanOut('best', 'messages', block, block.messages, since);
+  /** The best head moved: blocks left the best chain (newest first), others joined it (oldest first). */
+  onBestChange(
+    change: { readonly retracted: readonly LifecycleBlock[]; readonly announced: readonly LifecycleBlock[] },
+    since = performance.now(),
+  ): void {
+    this.#deliver(this.#lifecycle.change(change.retracted, change.announced), since);
   }
 
-  onRetracted(block: BestBlockUpdate, since = performance.now()): void {
-    this.#fanOut('best', 'retracted', block, block.messages, since);
-  }
-
-  #candidateUpdates(write: BlockWrite): void {
-    const block = { number: write.number, hash: write.hash };
-    const send = (type: CandidateUpdateJson['type'], record: CandidateRecord) => {
-      const targets = [this.#candidates.get(null), this.#candidates.get(record.paraId)];
-      if (!targets.some((t) => t && t.size > 0)) return;
-      const { messages: _, ...candidate } = candidateJson(record);
-      const json = new RawJson(JSON.stringify({ type, block, candidate } satisfies CandidateUpdateJson));
-      for (const set of targets) for (const emit of set ?? []) emit(json);
-    };
-    for (const record of write.newCandidates) send('backed', record);
-    for (const update of write.candidateUpdates) {
-      const record = this.#store.candidate(update.candidateHash);
-      if (!record) continue;
-      send(update.status === 'backed' ? 'availability' : update.status, record);
+  #deliver(events: readonly LifecycleEvent[], since: number): void {
+    for (const event of events) {
+      switch (event.type) {
+        case 'followed':
+          this.candidates.onFollowed(event.block);
+          break;
+        case 'left':
+          this.candidates.onLeft(event.block);
+          break;
+        case 'messages':
+        case 'retracted':
+          this.#fanOut(
+            ['best', 'pending'],
+            { type: event.type, block: event.block, messages: event.messages },
+            since,
+          );
+          break;
+        case 'pending':
+          this.#fanOut(
+            ['pending'],
+            { type: 'pending', block: event.block, messages: [], pending: event.messages },
+            since,
+          );
+          break;
+        case 'dropped':
+          this.#observer?.dropped?.(event.reason);
+          this.#fanOut(
+            ['pending'],
+            {
+              type: 'dropped',
+              block: event.block,
+              messages: [],
+              pending: event.messages,
+              reason: event.reason,
+              detail: event.detail,
+            },
+            since,
+          );
+          break;
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 /** Store records → the wire types of rpc/schemas.ts. */
-import type { CandidateJson, ChannelJson, MessageJson } from '../../../rpc/schemas.ts';
+import type { CandidateJson, ChannelJson, MessageJson, PendingMessageJson } from '../../../rpc/schemas.ts';
+import type { PendingMessage } from '../../derive/pending.ts';
 import { toHex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import { splitXcmpMessage } from '../../protocol/xcmp.ts';
@@ -37,6 +38,7 @@ export function messageJson(record: MessageRecord, xcm?: TypeCodec | null): Mess
     verified: record.verified,
     reason: record.reason,
   };
+  if (record.position !== undefined) json.position = record.position;
   if (xcm !== undefined) json.xcm = decodeXcm(record.data, xcm);
   if (record.peer) {
     json.source = 'peer';
@@ -69,4 +71,17 @@ export function candidateJson(
     availability: { votes: record.availabilityVotes, threshold: record.availabilityThreshold },
     messages: messages.map((m) => messageJson(m)),
   };
+}
+
+export function pendingMessageJson(message: PendingMessage, xcm?: TypeCodec | null): PendingMessageJson {
+  const json: PendingMessageJson = {
+    candidateHash: message.candidateHash,
+    position: message.position,
+    sender: message.sender,
+    recipient: message.recipient,
+    data: toHex(message.data),
+    hash: message.hash,
+  };
+  if (xcm !== undefined) json.xcm = decodeXcm(message.data, xcm);
+  return json;
 }
