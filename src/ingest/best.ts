@@ -49,6 +49,8 @@ export class BestView extends EventEmitter<BestViewEvents> {
   /** Blocks announced to subscribers and not retracted, by hash. */
   readonly #announced = new Map<Hex, BestBlock>();
   #latest: { number: number; hash: Hex } | null = null;
+  /** The node's best head as last announced. */
+  #head: { number: number; hash: Hex } | null = null;
   #busy = false;
   /** Callers waiting for a block to be computed. */
   readonly #waiting = new Map<Hex, Set<() => void>>();
@@ -60,7 +62,16 @@ export class BestView extends EventEmitter<BestViewEvents> {
     this.#ingest = ingest;
     this.#log = logger;
     ingest.on('bestHead', (head) => {
+      this.#head = head;
       this.#latest = head;
+      void this.#drain();
+    });
+    // A head that came before the store could be built on (at start, or far behind) is followed
+    // once the store catches up, not only when the next head comes.
+    ingest.on('block', (write) => {
+      const head = this.#head;
+      if (!head || head.number <= write.number || this.#announced.has(head.hash)) return;
+      this.#latest ??= head;
       void this.#drain();
     });
   }

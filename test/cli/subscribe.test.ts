@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
-import { spawnCli } from '../helpers/cli.ts';
+import { runCliAsync, spawnCli } from '../helpers/cli.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
 
@@ -39,5 +39,62 @@ describe('xcmp-sidecar subscribe', () => {
       lines().flatMap((l) => l.messages.map((m) => m.id)),
       stored.map((m) => `${m.sentAt}-${m.sender}-${m.recipient}-${m.index}`),
     );
+  });
+
+  it('--finality pending prints messages at backing, then their enactment', async () => {
+    const cli = spawnCli([
+      'subscribe',
+      '--url',
+      stack.sidecar.server.url,
+      '--recipient',
+      '2001',
+      '--finality',
+      'pending',
+    ]);
+    const lines = () =>
+      cli
+        .stdout()
+        .split('\n')
+        .filter((line) => line.endsWith('}'))
+        .map((line) => JSON.parse(line) as MailboxUpdateJson);
+    const before = stack.sidecar.hub.subscriberCount.mailbox;
+    await eventually(() => stack.sidecar.hub.subscriberCount.mailbox > before, {
+      timeoutMs: 20_000,
+      what: 'subscribed',
+    });
+    const joinedAt = stack.devnet.chain.best.number;
+    await stack.devnet.newBlocks(3);
+    await eventually(() => lines().some((l) => l.type === 'messages'), {
+      timeoutMs: 20_000,
+      what: 'an enactment',
+    });
+    await cli.stop();
+    const pending = lines()
+      .filter((l) => l.type === 'pending')
+      .flatMap((l) => l.pending ?? []);
+    const enacted = lines()
+      .filter((l) => l.type === 'messages')
+      .flatMap((l) => l.messages);
+    assert.ok(pending.length > 0);
+    assert.ok(enacted.some((m) => m.sentAt > joinedAt + 1));
+    for (const m of enacted.filter((m) => m.sentAt > joinedAt + 1))
+      assert.ok(
+        pending.some((p) => p.candidateHash === m.candidateHash && p.position === m.position),
+        `${m.id} was pending first`,
+      );
+  });
+
+  it('rejects an unknown --finality with exit 2', async () => {
+    const result = await runCliAsync([
+      'subscribe',
+      '--url',
+      stack.sidecar.server.url,
+      '--recipient',
+      '2001',
+      '--finality',
+      'backed',
+    ]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--finality must be finalized, best, pending/);
   });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { toHex } from '../../src/protocol/bytes.ts';
 import type { Sidecar } from '../../src/sidecar.ts';
 import { browserMissing, type HeadlessBrowser, launchBrowser, testOutputDir } from '../helpers/browser.ts';
 import { advance, type Stack, sidecarOn, startStack } from '../helpers/sidecar.ts';
@@ -87,6 +88,20 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     assert.equal(await text('#head [data-field="finalized"]'), String(finalized));
     assert.equal(await text('#head [data-field="lag"]'), '0');
     assert.ok(Number(await text('#head [data-field="rate"]')) > 0, 'a message rate is shown');
+    // Filled at load, before any new block: candidates replayed from the last blocks, and the
+    // messages of candidates backed at the best head and not yet enacted.
+    await page.waitForSelector('#candidates tbody tr[data-status="included"]');
+    const bestBacked = stack.devnet.chain.best.candidateEvents.filter((e) => e.kind === 'CandidateBacked');
+    for (const event of bestBacked)
+      assert.equal(
+        await count(`#candidates tbody tr[data-candidate="${toHex(event.candidate.candidateHash)}"]`),
+        1,
+      );
+    const pendingAtHead = bestBacked.reduce(
+      (n, e) => n + e.candidate.commitments.horizontalMessages.length,
+      0,
+    );
+    await showsExactly('#head [data-field="pending"]', String(pendingAtHead));
     const busy = await count('#graph .channel:not(.idle)');
     assert.ok(busy > 0, 'some channels carry messages');
     const topRate = await text('#channel-rates tbody tr:first-child td:nth-child(2)');
