@@ -161,7 +161,13 @@ function statusOf(
   };
 }
 
-function relayProxy(options: SidecarOptions, node: NodeClient, store: Store, metrics: Metrics): RelayProxy {
+function relayProxy(
+  options: SidecarOptions,
+  node: NodeClient,
+  store: Store,
+  metrics: Metrics,
+  best: BestView,
+): RelayProxy {
   const serveInbound = options.serveInbound ?? 'store';
   return new RelayProxy({
     node,
@@ -170,6 +176,7 @@ function relayProxy(options: SidecarOptions, node: NodeClient, store: Store, met
     rpcMethods: options.rpcMethods ?? 'safe',
     serveInbound,
     onShadow: (result) => metrics.inboundAnswers.inc({ mode: serveInbound, result }),
+    best,
     onSubscriptionEnded: () => metrics.upstreamSubscriptionsEnded.inc(),
   });
 }
@@ -256,7 +263,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const peers = await bridgeFromPeers(options, store, node, metrics);
   feedHub(hub, ingest, best, facts, metrics);
   watchNode(node, metrics, logger);
-  const proxy = relayProxy(options, node, store, metrics);
+  const proxy = relayProxy(options, node, store, metrics, best);
   const extraMethods = async () => {
     const names = await proxy.upstreamMethods();
     metrics.addKnownMethods(names);

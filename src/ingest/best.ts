@@ -103,6 +103,9 @@ export class BestView extends EventEmitter<BestViewEvents> {
    */
   whenComputed(hash: Hex, ms: number): Promise<boolean> {
     if (this.#blocks.has(hash)) return Promise.resolve(true);
+    const cursor = this.#store.cursor();
+    const following = cursor && this.#head && this.#head.number - cursor.number <= MAX_DEPTH;
+    if (!following) return Promise.resolve(false);
     return new Promise((resolve) => {
       const waiters = this.#waiting.get(hash) ?? new Set<() => void>();
       const done = () => {

@@ -18,6 +18,7 @@ import { fromHex, type Hex, readU32, toHex } from '../protocol/bytes.ts';
 import { encodeInboundChannelsContents } from '../protocol/inbound.ts';
 import { ErrorCode, RpcError, type SubscriptionHandler } from '../server/transport/jsonrpc.ts';
 import type { StoreReader } from '../store/interface.ts';
+import type { BlockWrite } from '../store/types.ts';
 
 export type RpcMethodsMode = 'safe' | 'unsafe';
 export type ServeInboundMode = 'store' | 'node' | 'shadow';
@@ -183,11 +184,31 @@ export interface ProxyOptions {
   readonly rpcMethods: RpcMethodsMode;
   readonly serveInbound: ServeInboundMode;
   readonly onShadow?: (result: 'store' | 'match' | 'mismatch' | 'fallback') => void;
+  /** The best-chain view: blocks above the stored one, for answers at best-chain blocks. */
+  readonly best?: BestChainBlocks;
   /** A proxied subscription was ended because the node would not renew it. */
   readonly onSubscriptionEnded?: () => void;
 }
 
 const INBOUND = 'ParachainHost_inbound_hrmp_channels_contents';
+
+/** The best-chain blocks above the stored one, as the best-chain view computed them. */
+export interface BestChainBlocks {
+  /** Blocks from just above the stored block up to `hash`, oldest first; null when not computed. */
+  pathTo(hash: Hex): readonly { readonly number: number; readonly write: BlockWrite }[] | null;
+  /** Resolves once `hash` is computed (true) or after `ms` (false). */
+  whenComputed(hash: Hex, ms: number): Promise<boolean>;
+}
+
+/** How long an inbound call at a block the best-chain view is still computing waits for it. */
+const BEST_WAIT_MS = 1000;
+
+interface InboundSource {
+  /** The stored block the answer builds on. */
+  readonly stored: number;
+  /** Best-chain blocks above it, up to the block asked about. */
+  readonly path: readonly { readonly number: number; readonly write: BlockWrite }[];
+}
 
 /** The client sees the node's own error, or that the node could not be reached: never our internals. */
 function upstreamError(method: string, error: unknown): RpcError {
@@ -338,39 +359,70 @@ export class RelayProxy {
     };
   }
 
-  /** The recipient's inbound channel contents at a stored block, SCALE-encoded as the runtime does; null if not held. */
+  /** Where an answer at `at` comes from: a stored block, or the best-chain view's blocks above the stored one. */
+  #inboundSource(at: Hex): InboundSource | null {
+    const { store, best } = this.#options;
+    const stored = store.blockNumber(at);
+    if (stored !== null) return { stored, path: [] };
+    const path = best?.pathTo(at);
+    const cursor = store.cursor();
+    return path && cursor ? { stored: cursor.number, path } : null;
+  }
+
+  /**
+   * The recipient's inbound channel contents at a stored or best-chain block, SCALE-encoded as the
+   * runtime does; null when the sidecar cannot show it holds every message (the caller falls back).
+   */
   storeInbound(data: Hex, at: Hex | undefined): Uint8Array | null {
     const { store } = this.#options;
     const bytes = fromHex(data, 'call data');
     if (bytes.length !== 4 || !at) return null;
     const recipient = readU32(bytes, 0);
-    const number = store.blockNumber(at.toLowerCase() as Hex);
-    if (number === null) return null;
-    const watermark = store.watermarkAt(recipient, number);
+    const source = this.#inboundSource(at.toLowerCase() as Hex);
+    if (!source) return null;
+    const writes = source.path.map((block) => block.write);
+    const advanced = writes.flatMap((w) => w.watermarks).filter(([para]) => para === recipient);
+    const watermark = advanced.at(-1)?.[1] ?? store.watermarkAt(recipient, source.stored);
     if (watermark === null) return null;
-    const channels = store.channels({ recipient });
+    const senders = new Set(store.channels({ recipient }).map((c) => c.sender));
+    for (const write of writes)
+      for (const c of write.channels) if (c.recipient === recipient) senders.add(c.sender);
     const inbound = [];
-    for (const channel of channels) {
+    for (const sender of [...senders].sort((a, b) => a - b)) {
       // Messages sent before the store holds the channel completely may still be queued.
-      const history = store.channelHistory(channel.sender, recipient);
+      const history = store.channelHistory(sender, recipient);
       if (!history || history.completeFrom > watermark + 1) return null;
-      const messages = store.channelMessages(channel.sender, recipient, watermark, number);
+      const messages = [
+        ...store.channelMessages(sender, recipient, watermark, source.stored),
+        ...writes.flatMap((w) =>
+          w.messages.filter((m) => m.sender === sender && m.recipient === recipient && m.sentAt > watermark),
+        ),
+      ];
       if (messages.some((m) => !m.verified)) return null;
-      inbound.push({ sender: channel.sender, messages });
+      inbound.push({ sender, messages });
     }
     return encodeInboundChannelsContents(inbound);
+  }
+
+  /** The store's answer; at a best-chain block the view is still computing, after waiting for it. */
+  async #storeInboundSettled(data: Hex, at: Hex | undefined): Promise<Uint8Array | null> {
+    const answer = this.storeInbound(data, at);
+    const best = this.#options.best;
+    if (answer || !best || !at || this.#options.store.blockNumber(at.toLowerCase() as Hex) !== null)
+      return answer;
+    return (await best.whenComputed(at.toLowerCase() as Hex, BEST_WAIT_MS))
+      ? this.storeInbound(data, at)
+      : null;
   }
 
   async #inbound(params: readonly unknown[]): Promise<unknown> {
     const [, data, at] = params as [string, Hex, Hex | undefined];
     const { logger, onShadow } = this.#options;
-    let fromStore: Uint8Array | null = null;
-    try {
-      fromStore = typeof data === 'string' ? this.storeInbound(data, at) : null;
-    } catch {
-      fromStore = null;
-    }
+    const storeAnswer = (
+      typeof data === 'string' ? this.#storeInboundSettled(data, at) : Promise.resolve(null)
+    ).catch(() => null);
     if (this.#options.serveInbound === 'store') {
+      const fromStore = await storeAnswer;
       if (fromStore) {
         onShadow?.('store');
         return toHex(fromStore);
@@ -379,7 +431,10 @@ export class RelayProxy {
       onShadow?.('fallback');
       return this.#forward('state_call', params);
     }
-    const fromNode = (await this.#forward('state_call', params)) as Hex;
+    const [fromNode, fromStore] = await Promise.all([
+      this.#forward('state_call', params) as Promise<Hex>,
+      storeAnswer,
+    ]);
     if (!fromStore) {
       this.shadow.fallbacks += 1;
       onShadow?.('fallback');
