@@ -79,7 +79,7 @@ export const Message = z.strictObject({
     .number()
     .int()
     .optional()
-    .describe("position among the sending candidate's horizontal messages (best and pending updates)"),
+    .describe("position among the sending candidate's horizontal messages (absent for history from peers)"),
   data: HexString.describe('the message bytes (XCMP format byte first)'),
   hash: Hash.describe('blake2_256(data)'),
   candidateHash: Hash,

@@ -113,8 +113,10 @@ export const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   `,
   // 4: candidate subscriptions replay from a block, so a candidate records where it was settled
-  // (included or timed out), and candidates are found by the block that backed them.
+  // (included or timed out), and candidates are found by the block that backed them. A message
+  // keeps its position among its candidate's messages, which pending subscribers match it by.
   `
+  ALTER TABLE messages ADD COLUMN position INTEGER;
   ALTER TABLE candidates ADD COLUMN settled_in INTEGER;
   UPDATE candidates SET settled_in = enacted_in WHERE status = 'included';
   CREATE INDEX candidates_backed ON candidates (backed_in);

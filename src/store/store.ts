@@ -42,6 +42,7 @@ interface MessageRow {
   verified: number;
   reason: string | null;
   peer: string | null;
+  position: number | null;
 }
 
 interface HistoryRow {
@@ -99,6 +100,7 @@ function messageFromRow(row: MessageRow): MessageRecord {
     verified: row.verified === 1,
     reason: row.reason,
     ...(row.peer ? { peer: row.peer } : {}),
+    ...(row.position !== null ? { position: row.position } : {}),
   };
 }
 
@@ -198,8 +200,8 @@ export class MessageStore implements Store {
       candidate: s('SELECT * FROM candidates WHERE candidate_hash = ?'),
       pendingCandidates: s("SELECT * FROM candidates WHERE status = 'backed'"),
       insertMessage:
-        s(`INSERT INTO messages (recipient, sent_at, sender, idx, data, hash, candidate_hash, block_hash, mqc_head_after, verified, reason, source, peer)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        s(`INSERT INTO messages (recipient, sent_at, sender, idx, data, hash, candidate_hash, block_hash, mqc_head_after, verified, reason, source, peer, position)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       history: s('SELECT * FROM channel_history WHERE sender = ? AND recipient = ?'),
       upsertHistory:
         s(`INSERT INTO channel_history (sender, recipient, complete_from, head_before, head_known, peer)
@@ -692,6 +694,7 @@ export class MessageStore implements Store {
       m.reason,
       m.peer ? 'peer' : 'node',
       m.peer ?? null,
+      m.position ?? null,
     );
   }
 

@@ -50,7 +50,7 @@ export interface MessageRecord {
   readonly reason: string | null;
   /** Set when the message came from a peer sidecar (federation): its URL. */
   readonly peer?: string | null;
-  /** Position among the sending candidate's horizontal messages (known at enactment; not stored). */
+  /** Position among the sending candidate's horizontal messages (unknown for peer history and stores before schema 4). */
   readonly position?: number;
 }
 

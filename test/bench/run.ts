@@ -5,6 +5,7 @@ import { benchDevnet } from './devnet.ts';
 import { benchFederation } from './federation.ts';
 import { benchIngest } from './ingest.ts';
 import { benchNotify } from './notify.ts';
+import { benchPending } from './pending.ts';
 import { benchProof } from './proof.ts';
 import { benchProxy } from './proxy.ts';
 
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<void>> = {
   federation: benchFederation,
   ingest: benchIngest,
   notify: benchNotify,
+  pending: benchPending,
   proof: benchProof,
   proxy: benchProxy,
 };
