@@ -117,7 +117,10 @@ async function openPendingSubscribers(url: string, total: number, perConnection:
     await ready;
     sockets.push(socket);
   }
-  return { received, close: () => sockets.forEach((s) => s.close()) };
+  const close = () => {
+    for (const socket of sockets) socket.close();
+  };
+  return { received, close };
 }
 
 async function latency(subscribers: number, rounds: number): Promise<void> {
