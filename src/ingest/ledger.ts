@@ -23,7 +23,10 @@ export class CandidateLedger {
 
   /** Follows one stored block: new candidates, enacted or timed-out ones, votes, new channels. */
   apply(write: BlockWrite): void {
-    for (const candidate of write.newCandidates) this.#pending.set(candidate.candidateHash, candidate);
+    for (const candidate of write.newCandidates) {
+      this.#freeCore(candidate);
+      this.#pending.set(candidate.candidateHash, candidate);
+    }
     for (const update of write.candidateUpdates) {
       const pending = this.#pending.get(update.candidateHash);
       if (update.status !== 'backed') this.#pending.delete(update.candidateHash);
@@ -46,6 +49,17 @@ export class CandidateLedger {
       egress: (sender) => this.egress(sender),
       pending: () => [...this.#pending.values()],
     };
+  }
+
+  /**
+   * A candidate backed on a core frees it: one still pending there was dropped without an event
+   * (the runtime frees a candidate disputed as invalid so), and no availability vote is its any more.
+   */
+  #freeCore(candidate: CandidateRecord): void {
+    if (candidate.coreIndex === null) return;
+    for (const [hash, pending] of this.#pending)
+      if (pending.coreIndex === candidate.coreIndex && hash !== candidate.candidateHash)
+        this.#pending.delete(hash);
   }
 
   #addChannel(sender: number, recipient: number): void {

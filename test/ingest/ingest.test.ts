@@ -4,6 +4,7 @@ import { NodeClient } from '../../src/chain/node.ts';
 import { startDevnet } from '../../src/devnet/index.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { silentLogger } from '../../src/log.ts';
+import { toHex } from '../../src/protocol/bytes.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { devnetTruth, storedMessages } from '../helpers/truth.ts';
@@ -114,6 +115,29 @@ describe('ingest against the devnet', () => {
       'not kept as a candidate',
     );
     assert.deepEqual(store.counts().failuresByKind, {}, 'no commitments failure');
+    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
+  });
+
+  it('a candidate freed without an event (a dispute) gets no availability updates once its core is taken', async () => {
+    const { devnet, store, ingest } = await setup({}, { startAt: 1 });
+    const updated: { block: number; candidateHash: string }[] = [];
+    ingest.on('block', (write) => {
+      for (const u of write.candidateUpdates)
+        updated.push({ block: write.number, candidateHash: u.candidateHash });
+    });
+    await ingest.start();
+    await devnet.newBlocks(4);
+    const freed = toHex(devnet.chain.best.state.pending.get(2000)!.candidateHash);
+    const [disputed] = await devnet.newBlocks(1, { dispute: new Set([2000]) });
+    await devnet.newBlocks(8);
+    const finalized = devnet.chain.finalized.number;
+    await storedUpTo(store, finalized);
+    assert.deepEqual(
+      updated.filter((u) => u.candidateHash === freed && u.block >= disputed!.number),
+      [],
+      'no votes counted for it after its core went to another candidate',
+    );
+    assert.deepEqual(store.counts().failuresByKind, {});
     assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
   });
 
