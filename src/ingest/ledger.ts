@@ -17,7 +17,11 @@ export class CandidateLedger {
     candidates: readonly CandidateRecord[],
     channels: readonly { sender: number; recipient: number }[],
   ): void {
-    for (const candidate of candidates) this.#pending.set(candidate.candidateHash, candidate);
+    // Oldest first, so a candidate whose core a later one took is not loaded as pending again.
+    for (const candidate of [...candidates].sort((a, b) => a.backedIn - b.backedIn)) {
+      this.#freeCore(candidate);
+      this.#pending.set(candidate.candidateHash, candidate);
+    }
     for (const { sender, recipient } of channels) this.#addChannel(sender, recipient);
   }
 
