@@ -136,8 +136,9 @@ export class PendingLifecycle {
     // Kept a while: a best-view change computed before this block was stored may still announce it.
     const forgetBelow = block.number - KEEP_FINAL;
     for (const [hash, number] of this.#seen) if (number < forgetBelow) this.#seen.delete(hash);
+    // A settlement at or below the finalized block cannot be retracted any more.
     for (const [hash, settled] of this.#settled)
-      if (settled.at.number < forgetBelow) this.#settled.delete(hash);
+      if (settled.at.number <= block.number) this.#settled.delete(hash);
     return events;
   }
 
