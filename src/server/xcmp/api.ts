@@ -284,7 +284,7 @@ function candidatesSubscription(hub: SubscriptionHub): SubscriptionHandler {
       const [filter] = validateParams('xcmp_subscribeCandidates', spec.params, params) as [
         CandidateSubscriptionOptionsJson | undefined,
       ];
-      return hub.subscribeCandidates(
+      return hub.candidates.subscribe(
         { paraId: filter?.paraId ?? null, finality: filter?.finality ?? 'finalized' },
         filter?.fromBlock,
         emit,

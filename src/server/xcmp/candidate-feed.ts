@@ -8,7 +8,7 @@ import type { Hex } from '../../protocol/bytes.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, CandidateRecord } from '../../store/types.ts';
 import { RawJson, tooBig } from '../transport/jsonrpc.ts';
-import { addListener } from './listeners.ts';
+import { addListener, countListeners, replayWithin } from './listeners.ts';
 import { candidateJson } from './wire.ts';
 
 type Emit = (result: RawJson) => void;
@@ -47,9 +47,7 @@ export class CandidateFeed {
   }
 
   get subscriberCount(): number {
-    let count = 0;
-    for (const set of this.#subscribers.values()) count += set.size;
-    return count;
+    return countListeners(this.#subscribers);
   }
 
   /** Registers a subscriber after its replay; past `maxReplayBytes` it is refused (-32008), nothing registered. */
@@ -60,19 +58,9 @@ export class CandidateFeed {
     maxReplayBytes: number,
   ): () => void {
     if (fromBlock !== undefined) {
-      const updates = this.#replay(filter, fromBlock);
-      let bytes = 0;
-      const encoded = updates.map((update) => {
-        const json = this.#json(filter.finality, update);
-        bytes += json.json.length;
-        if (bytes > maxReplayBytes)
-          throw tooBig(
-            maxReplayBytes,
-            `Candidate replay from block ${fromBlock} is too big: subscribe from a later fromBlock`,
-          );
-        return json;
-      });
-      for (const json of encoded) emit(json);
+      const encoded = this.#encoded(filter.finality, this.#replay(filter, fromBlock));
+      const why = `Candidate replay from block ${fromBlock} is too big: subscribe from a later fromBlock`;
+      for (const json of replayWithin(encoded, maxReplayBytes, why)) emit(json);
     }
     return addListener(this.#subscribers, `${filter.finality}:${filter.paraId ?? '*'}`, emit);
   }
@@ -135,6 +123,11 @@ export class CandidateFeed {
     if (filter.finality === 'best' && this.#best)
       for (const block of this.#best.path()) updates.push(...this.#blockUpdates(block.write, block.updated));
     return updates.filter((u) => filter.paraId === null || u.record.paraId === filter.paraId);
+  }
+
+  /** One at a time, so a replay over its budget stops being encoded there. */
+  *#encoded(finality: CandidateFinality, updates: readonly Update[]): Generator<RawJson> {
+    for (const update of updates) yield this.#json(finality, update);
   }
 
   #json(finality: CandidateFinality, update: Update): RawJson {

@@ -14,9 +14,9 @@ import {
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, MessageRecord } from '../../store/types.ts';
-import { RawJson, tooBig } from '../transport/jsonrpc.ts';
+import { RawJson } from '../transport/jsonrpc.ts';
 import { type BestChainSource, CandidateFeed } from './candidate-feed.ts';
-import { addListener } from './listeners.ts';
+import { addListener, countListeners, replayWithin } from './listeners.ts';
 import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
 import { messageJson, pendingMessageJson } from './wire.ts';
 
@@ -101,8 +101,7 @@ export class SubscriptionHub {
   }
 
   get subscriberCount(): { mailbox: number; candidates: number } {
-    let mailbox = this.proven?.subscriberCount ?? 0;
-    for (const set of this.#mailboxes.values()) mailbox += set.size;
+    const mailbox = (this.proven?.subscriberCount ?? 0) + countListeners(this.#mailboxes);
     return { mailbox, candidates: this.candidates.subscriberCount };
   }
 
@@ -132,18 +131,8 @@ export class SubscriptionHub {
     maxReplayBytes = Number.MAX_SAFE_INTEGER,
   ): () => void {
     if (fromBlock !== undefined) {
-      let bytes = 0;
-      const updates: RawJson[] = [];
-      for (const update of this.#replay(view, fromBlock)) {
-        bytes += update.json.length;
-        if (bytes > maxReplayBytes)
-          throw tooBig(
-            maxReplayBytes,
-            `Replay from block ${fromBlock} is too big: read older blocks with xcmp_get${view.kind === 'inbox' ? 'Inbox' : 'Outbox'} (paged by fromBlock/limit), then subscribe from a later fromBlock`,
-          );
-        updates.push(update);
-      }
-      for (const update of updates) emit(update);
+      const why = `Replay from block ${fromBlock} is too big: read older blocks with xcmp_get${view.kind === 'inbox' ? 'Inbox' : 'Outbox'} (paged by fromBlock/limit), then subscribe from a later fromBlock`;
+      for (const update of replayWithin(this.#replay(view, fromBlock), maxReplayBytes, why)) emit(update);
     }
     return addListener(this.#mailboxes, viewKey(view), { view, emit });
   }
@@ -185,15 +174,6 @@ export class SubscriptionHub {
       });
       if (body) yield this.#encode(view, body);
     }
-  }
-
-  subscribeCandidates(
-    filter: { paraId: number | null; finality: 'finalized' | 'best' },
-    fromBlock: number | undefined,
-    emit: Emit,
-    maxReplayBytes = Number.MAX_SAFE_INTEGER,
-  ): () => void {
-    return this.candidates.subscribe(filter, fromBlock, emit, maxReplayBytes);
   }
 
   /** Sends an update to every view of `finalities` it concerns; each view's JSON is built once. */

@@ -1,4 +1,5 @@
-/** Subscribers kept in sets by what they follow (a view, a para). */
+/** Subscribers kept in sets by what they follow (a view, a para), and the replay they get first. */
+import { type RawJson, tooBig } from '../transport/jsonrpc.ts';
 
 /** Adds `item` to the set under `key`; the returned function removes it, and the set once empty. */
 export function addListener<K, T>(sets: Map<K, Set<T>>, key: K, item: T): () => void {
@@ -9,4 +10,27 @@ export function addListener<K, T>(sets: Map<K, Set<T>>, key: K, item: T): () => 
     set.delete(item);
     if (set.size === 0) sets.delete(key);
   };
+}
+
+/** Subscribers in all the sets. */
+export function countListeners<K, T>(sets: Map<K, Set<T>>): number {
+  let count = 0;
+  for (const set of sets.values()) count += set.size;
+  return count;
+}
+
+/**
+ * A replay held for a subscriber until its subscribe response is sent, so it counts as a response:
+ * it is built only while it fits `maxBytes`, else the subscription is refused (-32008, `tooBigWhy`)
+ * before anything is sent or registered.
+ */
+export function replayWithin(updates: Iterable<RawJson>, maxBytes: number, tooBigWhy: string): RawJson[] {
+  let bytes = 0;
+  const held: RawJson[] = [];
+  for (const update of updates) {
+    bytes += update.json.length;
+    if (bytes > maxBytes) throw tooBig(maxBytes, tooBigWhy);
+    held.push(update);
+  }
+  return held;
 }

@@ -12,7 +12,7 @@ import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, MessageRecord } from '../../store/types.ts';
 import { RawJson, RpcError, tooBig } from '../transport/jsonrpc.ts';
-import { addListener } from './listeners.ts';
+import { addListener, countListeners } from './listeners.ts';
 import { messageJson } from './wire.ts';
 
 /** Blocks after which a proof subscriber that got nothing is sent a proof-only update. */
@@ -65,9 +65,7 @@ export class ProvenInboxFeed {
   }
 
   get subscriberCount(): number {
-    let count = 0;
-    for (const set of this.#listeners.values()) count += set.size;
-    return count;
+    return countListeners(this.#listeners);
   }
 
   /**
