@@ -1,10 +1,11 @@
 /** `xcmp-sidecar subscribe`: print a parachain's inbox or outbox updates as JSON lines, resuming after reconnects. */
-import type { SubscriptionOptionsJson } from '../../rpc/schemas.ts';
+import { MailboxFinality } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../client/client.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 
-type Finality = NonNullable<SubscriptionOptionsJson['finality']>;
-const FINALITIES: readonly Finality[] = ['finalized', 'best', 'pending'];
+type Finality = (typeof MailboxFinality.options)[number];
+/** The contract's choices, so the flag cannot drift from what the server accepts. */
+const FINALITIES: readonly Finality[] = MailboxFinality.options;
 
 export interface SubscribeFlags {
   readonly url: string;

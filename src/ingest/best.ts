@@ -28,8 +28,6 @@ export interface BestBlock {
 export interface BestChange {
   readonly retracted: readonly BestBlock[];
   readonly announced: readonly BestBlock[];
-  /** The finalized block stored when the change was computed. */
-  readonly stored: number;
 }
 
 export interface BestViewEvents {
@@ -180,7 +178,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
       announced.push(block);
     }
     if (retract.length > 0 || announced.length > 0)
-      this.emit('change', { retracted: retract, announced, stored: finalizedNumber });
+      this.emit('change', { retracted: retract, announced });
     // Forget what is final now.
     for (const [key, block] of this.#blocks) if (block.number <= finalizedNumber) this.#blocks.delete(key);
     for (const [key, block] of this.#announced)

@@ -192,10 +192,15 @@ export interface ProxyOptions {
 
 const INBOUND = 'ParachainHost_inbound_hrmp_channels_contents';
 
+/** A best-chain block as the best-chain view computed it. */
+interface ComputedBlock {
+  readonly write: BlockWrite;
+}
+
 /** The best-chain blocks above the stored one, as the best-chain view computed them. */
 export interface BestChainBlocks {
   /** Blocks from just above the stored block up to `hash`, oldest first; null when not computed. */
-  pathTo(hash: Hex): readonly { readonly number: number; readonly write: BlockWrite }[] | null;
+  pathTo(hash: Hex): readonly ComputedBlock[] | null;
   /** Resolves once `hash` is computed (true) or after `ms` (false). */
   whenComputed(hash: Hex, ms: number): Promise<boolean>;
 }
@@ -207,7 +212,7 @@ interface InboundSource {
   /** The stored block the answer builds on. */
   readonly stored: number;
   /** Best-chain blocks above it, up to the block asked about. */
-  readonly path: readonly { readonly number: number; readonly write: BlockWrite }[];
+  readonly path: readonly ComputedBlock[];
 }
 
 /** The client sees the node's own error, or that the node could not be reached: never our internals. */
