@@ -14,6 +14,7 @@ import { MessageStore } from '../../src/store/store.ts';
 import type { BlockWrite } from '../../src/store/types.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { storedUpTo } from '../helpers/wait.ts';
+import { percentile } from './measure.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -128,10 +129,6 @@ function syntheticBlock(
     watermarks: [],
     failures: [],
   };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
 function storeBench(): void {

@@ -25,3 +25,8 @@ export function printTable(title: string, rows: readonly (Measurement & { baseli
     );
   }
 }
+
+/** The value at percentile `p` of ascending `sorted` (NaN when empty). */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+}

@@ -5,18 +5,15 @@
  * received, at 1 and 1,000 subscribers. Devnet, sidecar and subscribers share this process, so the
  * subscribers' own work is part of the figures.
  */
-import WebSocket from 'ws';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../../src/client/client.ts';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import { percentile } from './measure.ts';
+import { openSubscribers } from './subscribers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
-}
 
 async function stack(
   options: Parameters<typeof startDevnet>[0],
@@ -83,65 +80,35 @@ async function leadTime(delay: number, enactments: number): Promise<void> {
   }
 }
 
-async function openPendingSubscribers(url: string, total: number, perConnection: number) {
-  const received: { hash: string; at: number }[] = [];
-  const sockets: WebSocket[] = [];
-  for (let opened = 0; opened < total; opened += perConnection) {
-    const socket = new WebSocket(url);
-    await new Promise((resolve, reject) => {
-      socket.once('open', resolve);
-      socket.once('error', reject);
-    });
-    const count = Math.min(perConnection, total - opened);
-    let acks = 0;
-    const ready = new Promise<void>((resolve) => {
-      socket.on('message', (data) => {
-        const text = data.toString();
-        if (text.includes('"type":"pending"'))
-          received.push({
-            hash: /"block":\{"number":\d+,"hash":"(0x[0-9a-f]+)"/.exec(text)![1]!,
-            at: performance.now(),
-          });
-        else if (!text.includes('"method"') && ++acks === count) resolve();
-      });
-    });
-    for (let i = 0; i < count; i++)
-      socket.send(
-        JSON.stringify({
-          jsonrpc: '2.0',
-          id: i,
-          method: 'xcmp_subscribeInbox',
-          params: [2000, { finality: 'pending' }],
-        }),
-      );
-    await ready;
-    sockets.push(socket);
-  }
-  const close = () => {
-    for (const socket of sockets) socket.close();
-  };
-  return { received, close };
-}
-
 async function latency(subscribers: number, rounds: number): Promise<void> {
   const { devnet, sidecar } = await stack({ blockTimeMs: 0, initialBlocks: 4 });
   try {
     const arrivals = headArrivals(sidecar);
     await devnet.newBlocks(2);
     await sleep(500);
-    const subs = await openPendingSubscribers(sidecar.server.url, subscribers, Math.min(subscribers, 100));
+    const received: { hash: string; at: number }[] = [];
+    const close = await openSubscribers(
+      sidecar.server.url,
+      subscribers,
+      Math.min(subscribers, 100),
+      [2000, { finality: 'pending' }],
+      (text, at) => {
+        if (text.includes('"type":"pending"'))
+          received.push({ hash: /"block":\{"number":\d+,"hash":"(0x[0-9a-f]+)"/.exec(text)![1]!, at });
+      },
+    );
     const samples: number[] = [];
     for (let round = 0; round < rounds; round++) {
       const [block] = await devnet.newBlocks(1);
       const deadline = performance.now() + 5000;
-      const mine = () => subs.received.filter((r) => r.hash === block!.hash);
+      const mine = () => received.filter((r) => r.hash === block!.hash);
       while (mine().length < subscribers && performance.now() < deadline) await sleep(1);
       const arrived = arrivals.get(block!.hash);
       if (arrived !== undefined) for (const r of mine()) samples.push(r.at - arrived);
-      subs.received.length = 0;
+      received.length = 0;
       await sleep(30);
     }
-    subs.close();
+    close();
     samples.sort((a, b) => a - b);
     console.log(
       `${`${subscribers} subscriber(s)`.padEnd(18)} p50 ${percentile(samples, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(samples, 99).toFixed(1).padStart(6)} ms  (${samples.length} pending updates over ${rounds} blocks)`,

@@ -1,10 +1,7 @@
 /** Added latency of the relay proxy: the same calls straight to the devnet and through the sidecar, in one run. */
 import { WsProvider } from '@polkadot/api';
 import { advance, startStack } from '../helpers/sidecar.ts';
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-}
+import { percentile } from './measure.ts';
 
 async function measure(
   provider: WsProvider,

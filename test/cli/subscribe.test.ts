@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
-import { runCliAsync, spawnCli } from '../helpers/cli.ts';
+import { type RunningCli, runCliAsync, spawnCli } from '../helpers/cli.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
+
+/** The updates `subscribe` printed so far, one JSON line each. */
+const printedUpdates = (cli: RunningCli): MailboxUpdateJson[] =>
+  cli
+    .stdout()
+    .split('\n')
+    .filter((line) => line.endsWith('}'))
+    .map((line) => JSON.parse(line) as MailboxUpdateJson);
 
 describe('xcmp-sidecar subscribe', () => {
   let stack: Stack;
@@ -24,12 +32,7 @@ describe('xcmp-sidecar subscribe', () => {
       '1',
     ]);
     const stored = stack.sidecar.store.inbox(2000);
-    const lines = () =>
-      cli
-        .stdout()
-        .split('\n')
-        .filter((line) => line.endsWith('}'))
-        .map((line) => JSON.parse(line) as MailboxUpdateJson);
+    const lines = () => printedUpdates(cli);
     await eventually(() => lines().flatMap((l) => l.messages).length >= stored.length, {
       timeoutMs: 20_000,
       what: 'every stored message printed',
@@ -51,12 +54,7 @@ describe('xcmp-sidecar subscribe', () => {
       '--finality',
       'pending',
     ]);
-    const lines = () =>
-      cli
-        .stdout()
-        .split('\n')
-        .filter((line) => line.endsWith('}'))
-        .map((line) => JSON.parse(line) as MailboxUpdateJson);
+    const lines = () => printedUpdates(cli);
     const before = stack.sidecar.hub.subscriberCount.mailbox;
     await eventually(() => stack.sidecar.hub.subscriberCount.mailbox > before, {
       timeoutMs: 20_000,

@@ -20,6 +20,14 @@ const backedIn = (block: DevnetBlock, para?: number) =>
     .filter((e) => e.kind === 'CandidateBacked' && (para === undefined || e.candidate.paraId === para))
     .map((e) => toHex(e.candidate.candidateHash));
 
+/** After `pending`: the updates each state of a message allows, and the state they lead to. */
+const NEXT_STATE: Record<string, Record<string, string>> = {
+  open: { messages: 'enacted', dropped: 'dropped' },
+  enacted: { retracted: 'open' },
+  unannounced: { messages: 'enacted-unannounced' },
+  'enacted-unannounced': { retracted: 'unannounced' },
+};
+
 /** Per pending message ("candidateHash:position"), what a subscriber was told, in order. */
 class Lifecycles {
   readonly events = new Map<string, string[]>();
@@ -67,13 +75,7 @@ class Lifecycles {
         this.problems.push(`${key}: ${list.join(',')} (not announced first)`);
       let state = announced ? 'open' : 'unannounced';
       for (const what of list.slice(announced ? 1 : 0)) {
-        const next: Record<string, Record<string, string>> = {
-          open: { messages: 'enacted', dropped: 'dropped' },
-          enacted: { retracted: 'open' },
-          unannounced: { messages: 'enacted-unannounced' },
-          'enacted-unannounced': { retracted: 'unannounced' },
-        };
-        const to = next[state]?.[what];
+        const to = NEXT_STATE[state]?.[what];
         if (!to) {
           this.problems.push(`${key}: ${list.join(',')}`);
           break;
