@@ -62,10 +62,11 @@ describe('xcmp-sidecar subscribe', () => {
     });
     const joinedAt = stack.devnet.chain.best.number;
     await stack.devnet.newBlocks(3);
-    await eventually(() => lines().some((l) => l.type === 'messages'), {
-      timeoutMs: 20_000,
-      what: 'an enactment',
-    });
+    // Wait for an enactment of a candidate backed after the subscriber joined, not merely the first one.
+    await eventually(
+      () => lines().some((l) => l.type === 'messages' && l.messages.some((m) => m.sentAt > joinedAt + 1)),
+      { timeoutMs: 20_000, what: 'an enactment of a candidate backed after joining' },
+    );
     await cli.stop();
     const pending = lines()
       .filter((l) => l.type === 'pending')
