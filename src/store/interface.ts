@@ -76,6 +76,8 @@ export interface StoreWriter {
   cursor(): Cursor | null;
   /** Writes one finalized block and moves the cursor to it, atomically. */
   writeBlock(write: BlockWrite): void;
+  /** Writes consecutive finalized blocks and moves the cursor to the last, atomically. */
+  writeBlocks(writes: readonly BlockWrite[]): void;
   /** Seeds an empty store with the state before its first block. */
   /** `watermarks`: every para's HRMP watermark at block `at` (the block before the first). */
   seed(

@@ -122,6 +122,43 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX candidates_backed ON candidates (backed_in);
   CREATE INDEX candidates_settled ON candidates (settled_in) WHERE settled_in IS NOT NULL;
   `,
+  // 5: candidates as a rowid table. Keyed by their hash (WITHOUT ROWID), each 1.5 kB row spilled
+  // into an overflow page of its own (4.6 kB per candidate on disk) and every insert landed on a
+  // random page; now rows are appended in the order they are backed and the hash is an index.
+  `
+  CREATE TABLE candidates_v5 (
+    id INTEGER PRIMARY KEY,
+    candidate_hash BLOB NOT NULL UNIQUE,
+    para_id INTEGER NOT NULL,
+    descriptor BLOB NOT NULL,
+    commitments BLOB NOT NULL,
+    commitments_hash BLOB NOT NULL,
+    relay_parent BLOB NOT NULL,
+    backed_in INTEGER NOT NULL,
+    core_index INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('backed', 'included', 'timedOut')),
+    enacted_in INTEGER,
+    verified INTEGER NOT NULL,
+    reason TEXT,
+    availability_votes INTEGER NOT NULL,
+    availability_threshold INTEGER NOT NULL,
+    hrmp_watermark INTEGER,
+    settled_in INTEGER
+  );
+  INSERT INTO candidates_v5 (candidate_hash, para_id, descriptor, commitments, commitments_hash, relay_parent,
+    backed_in, core_index, status, enacted_in, verified, reason, availability_votes, availability_threshold,
+    hrmp_watermark, settled_in)
+    SELECT candidate_hash, para_id, descriptor, commitments, commitments_hash, relay_parent, backed_in, core_index,
+      status, enacted_in, verified, reason, availability_votes, availability_threshold, hrmp_watermark, settled_in
+    FROM candidates ORDER BY backed_in, candidate_hash;
+  DROP TABLE candidates;
+  ALTER TABLE candidates_v5 RENAME TO candidates;
+  CREATE INDEX candidates_para ON candidates (para_id, backed_in);
+  CREATE INDEX candidates_pending ON candidates (status) WHERE status = 'backed';
+  CREATE INDEX candidates_enacted ON candidates (para_id, enacted_in) WHERE status = 'included';
+  CREATE INDEX candidates_backed ON candidates (backed_in);
+  CREATE INDEX candidates_settled ON candidates (settled_in) WHERE settled_in IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
