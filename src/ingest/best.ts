@@ -150,7 +150,9 @@ export class BestView extends EventEmitter<BestViewEvents> {
     }
     if (hash !== cursor.hash) throw new Error('the best chain does not contain the stored block');
     path.reverse();
-    const overlay = new Overlay(this.#ingest.enactContext());
+    const base = this.#ingest.enactContext();
+    if (!base) return; // catch-up holds blocks not written yet; the next written block brings this back
+    const overlay = new Overlay(base);
     const onPath = new Set<Hex>();
     for (const step of path) {
       onPath.add(step.hash);

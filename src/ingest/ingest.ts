@@ -1,8 +1,9 @@
 /**
  * Ingest: follow the relay chain's finalized blocks, verify every message, keep it (DESIGN.md §3,
- * §4). Catch-up runs from the stored cursor to the finalized head with a prefetch window; each
- * block is one store transaction; a lost node is retried until it answers again, resuming at the
- * cursor, so nothing is missed or written twice.
+ * §4). Catch-up runs from the stored cursor to the finalized head with a prefetch window, writing
+ * consecutive blocks in one store transaction (up to WRITE_BATCH_BLOCKS or WRITE_BATCH_MS); at the
+ * head every block is written as it comes. A lost node is retried until it answers again, resuming
+ * at the cursor, so nothing is missed or written twice.
  */
 import { EventEmitter } from 'node:events';
 import { BlockPrefetcher, type FetchedBlock, fetchBlock, readStorage } from '../chain/blocks.ts';
@@ -59,6 +60,18 @@ export interface IngestEvents {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** At most this many blocks go into one store transaction during catch-up… */
+const WRITE_BATCH_BLOCKS = 1024;
+/** …and a block waits at most this long for its write, so the store and subscribers keep up while catching up. */
+const WRITE_BATCH_MS = 250;
+
+/** Blocks enacted (the ledger has them) and not yet written, with what their `block` event carries. */
+interface Unwritten {
+  readonly writes: BlockWrite[];
+  readonly metadata: RuntimeMetadata[];
+  since: number;
+}
+
 /** A block fetched and decoded ahead of its turn, with the channel state its enactments will need. */
 interface PreparedBlock {
   readonly block: FetchedBlock;
@@ -88,6 +101,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   #blocksProcessed = 0;
   #unsubscribe: (() => Promise<void>) | null = null;
   readonly #ledger = new CandidateLedger();
+  readonly #unwritten: Unwritten = { writes: [], metadata: [], since: 0 };
 
   constructor(options: IngestOptions) {
     super();
@@ -198,12 +212,15 @@ export class Ingest extends EventEmitter<IngestEvents> {
           if (this.#options.stopAt !== undefined && cursor >= this.#options.stopAt) {
             this.#running = false;
           }
+          if (cursor >= target || this.#batchFull()) this.#write();
         }
+        this.#write();
         this.#lastError = null;
         if (processed && cursor >= target) this.emit('synced', cursor);
         if (this.#running) await this.#idle();
       } catch (error) {
         this.#prefetcher.reset();
+        this.#writeAfterFailure();
         if (!this.#running) break;
         const cursor = this.#store.cursor()?.number;
         if (error instanceof HistoryUnavailableError) {
@@ -261,9 +278,12 @@ export class Ingest extends EventEmitter<IngestEvents> {
     );
   }
 
-  /** The ledger and channel state as of the stored cursor (the best-chain view builds on it). */
-  enactContext(): EnactContext {
-    return this.#context();
+  /**
+   * The ledger and channel state as of the stored cursor (the best-chain view builds on it); null
+   * while catch-up holds enacted blocks that are not written yet.
+   */
+  enactContext(): EnactContext | null {
+    return this.#unwritten.writes.length === 0 ? this.#context() : null;
   }
 
   #context(): EnactContext {
@@ -289,7 +309,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   async #process(prepared: PreparedBlock): Promise<void> {
     const started = performance.now();
     const { block, observation } = prepared;
-    const cursor = this.#store.cursor();
+    const cursor = this.#unwritten.writes.at(-1) ?? this.#store.cursor();
     if (cursor && observation.parentHash !== cursor.hash) {
       throw new Error(
         `block #${block.number} (${block.hash}) does not build on the stored #${cursor.number} ${cursor.hash}: a different chain?`,
@@ -304,8 +324,50 @@ export class Ingest extends EventEmitter<IngestEvents> {
         : new Map([...prepared.storage, ...(await readStorage(this.#node, missing, block.hash))]);
     const chain = chainStateFrom(block.metadata, needs, values);
     const write = enactBlock(observation, context, chain, needs);
-    this.#store.writeBlock(write);
     this.#ledger.apply(write);
+    if (this.#unwritten.writes.length === 0) this.#unwritten.since = performance.now();
+    this.#unwritten.writes.push(write);
+    this.#unwritten.metadata.push(block.metadata);
+    this.#log.debug(
+      { block: write.number, messages: write.messages.length, ms: Math.round(performance.now() - started) },
+      'block enacted',
+    );
+  }
+
+  #batchFull(): boolean {
+    const { writes, since } = this.#unwritten;
+    return writes.length >= WRITE_BATCH_BLOCKS || performance.now() - since >= WRITE_BATCH_MS;
+  }
+
+  /** Writes the enacted blocks in one transaction, then tells listeners block by block. */
+  #write(): void {
+    const writes = this.#unwritten.writes.splice(0);
+    const metadata = this.#unwritten.metadata.splice(0);
+    if (writes.length === 0) return;
+    try {
+      this.#store.writeBlocks(writes);
+    } catch (error) {
+      // The ledger is ahead of the store now: take it back to what the store holds.
+      this.#ledger.load(this.#store.pendingCandidates(), this.#store.channels());
+      throw error;
+    }
+    this.#ledger.written();
+    writes.forEach((write, i) => {
+      this.#afterWrite(write);
+      this.emit('block', write, metadata[i]!);
+    });
+  }
+
+  /** After a node failure the blocks already enacted are still good: keep them, unless the store fails too. */
+  #writeAfterFailure(): void {
+    try {
+      this.#write();
+    } catch (error) {
+      this.#log.error({ err: (error as Error).message }, 'writing the blocks enacted before a failure failed');
+    }
+  }
+
+  #afterWrite(write: BlockWrite): void {
     for (const failure of write.failures) {
       this.#log.error(
         { block: write.number, kind: failure.kind, para: failure.paraId, candidate: failure.candidateHash },
@@ -320,10 +382,5 @@ export class Ingest extends EventEmitter<IngestEvents> {
     this.#blocksProcessed += 1;
     const retention = this.#options.retentionBlocks;
     if (retention !== undefined && write.number % 100 === 0) this.#store.prune(retention);
-    this.#log.debug(
-      { block: write.number, messages: write.messages.length, ms: Math.round(performance.now() - started) },
-      'block stored',
-    );
-    this.emit('block', write, block.metadata);
   }
 }

@@ -1,28 +1,35 @@
 /**
  * The candidate lifecycle between blocks: candidates backed and not yet enacted or timed out (with
- * their availability votes), and the known channels of each sender. Kept in memory beside the
- * store so enacting a block needs no query for them.
+ * their availability votes), and the state of every channel. Kept in memory beside the store so
+ * enacting a block needs no query, and so blocks can be enacted ahead of their (batched) write.
  */
 import type { Hex } from '../protocol/bytes.ts';
 import type { StoreWriter } from '../store/interface.ts';
-import type { BlockWrite, CandidateRecord } from '../store/types.ts';
+import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
 import type { EnactContext } from './enact.ts';
+
+const channelKey = (sender: number, recipient: number): string => `${sender}:${recipient}`;
 
 export class CandidateLedger {
   readonly #pending = new Map<Hex, CandidateRecord>();
   readonly #egress = new Map<number, Set<number>>();
+  /** Every channel as of the last applied block (what the store holds once that block is written). */
+  readonly #channels = new Map<string, ChannelRecord>();
+  /** Candidates backed in applied blocks that are not written yet, for lookups the store cannot answer. */
+  readonly #unwritten = new Map<Hex, CandidateRecord>();
 
-  /** Loads what the store holds (at start or after seeding). */
-  load(
-    candidates: readonly CandidateRecord[],
-    channels: readonly { sender: number; recipient: number }[],
-  ): void {
+  /** Loads what the store holds (at start, after seeding, or after a failed write), replacing any earlier state. */
+  load(candidates: readonly CandidateRecord[], channels: readonly ChannelRecord[]): void {
+    this.#pending.clear();
+    this.#egress.clear();
+    this.#channels.clear();
+    this.#unwritten.clear();
     // Oldest first, so a candidate whose core a later one took is not loaded as pending again.
     for (const candidate of [...candidates].sort((a, b) => a.backedIn - b.backedIn)) {
       this.#freeCore(candidate);
       this.#pending.set(candidate.candidateHash, candidate);
     }
-    for (const { sender, recipient } of channels) this.#addChannel(sender, recipient);
+    for (const channel of channels) this.#setChannel(channel);
   }
 
   /** Follows one stored block: new candidates, enacted or timed-out ones, votes, new channels. */
@@ -30,6 +37,7 @@ export class CandidateLedger {
     for (const candidate of write.newCandidates) {
       this.#freeCore(candidate);
       this.#pending.set(candidate.candidateHash, candidate);
+      this.#unwritten.set(candidate.candidateHash, candidate);
     }
     for (const update of write.candidateUpdates) {
       const pending = this.#pending.get(update.candidateHash);
@@ -37,7 +45,12 @@ export class CandidateLedger {
       else if (pending)
         this.#pending.set(update.candidateHash, { ...pending, availabilityVotes: update.availabilityVotes });
     }
-    for (const channel of write.channels) this.#addChannel(channel.sender, channel.recipient);
+    for (const channel of write.channels) this.#setChannel(channel);
+  }
+
+  /** The applied blocks are in the store now. */
+  written(): void {
+    this.#unwritten.clear();
   }
 
   /** Recipients of a sender's known channels. */
@@ -45,11 +58,11 @@ export class CandidateLedger {
     return [...(this.#egress.get(sender) ?? [])];
   }
 
-  /** The state enactment reads: candidates from the ledger (else the store), channels from the store. */
+  /** The state enactment reads: from the ledger, else (a candidate settled long ago) the store. */
   context(store: StoreWriter): EnactContext {
     return {
-      candidate: (hash) => this.#pending.get(hash) ?? store.candidate(hash),
-      channel: (sender, recipient) => store.channel(sender, recipient),
+      candidate: (hash) => this.#pending.get(hash) ?? this.#unwritten.get(hash) ?? store.candidate(hash),
+      channel: (sender, recipient) => this.#channels.get(channelKey(sender, recipient)) ?? null,
       egress: (sender) => this.egress(sender),
       pending: () => [...this.#pending.values()],
     };
@@ -66,7 +79,14 @@ export class CandidateLedger {
         this.#pending.delete(hash);
   }
 
-  #addChannel(sender: number, recipient: number): void {
+  /** As the store upserts a channel: a write without `lastSentAt` keeps the one before. */
+  #setChannel(channel: ChannelRecord): void {
+    const { sender, recipient } = channel;
+    const before = this.#channels.get(channelKey(sender, recipient));
+    this.#channels.set(channelKey(sender, recipient), {
+      ...channel,
+      lastSentAt: channel.lastSentAt ?? before?.lastSentAt ?? null,
+    });
     const set = this.#egress.get(sender) ?? new Set<number>();
     set.add(recipient);
     this.#egress.set(sender, set);
