@@ -24,20 +24,30 @@ function prefix(pallet: string, item: string): Uint8Array {
   return u8aConcat(xxhashAsU8a(pallet, 128), xxhashAsU8a(item, 128));
 }
 
+const HRMP_CHANNELS = prefix('Hrmp', 'HrmpChannels');
+/** Channel keys are asked for every block: hash each channel once (bounded; evicted oldest first). */
+const channelKeys = new Map<string, Hex>();
+const CHANNEL_KEYS_KEPT = 65_536;
+
 function twox64Concat(key: Uint8Array): Uint8Array {
   return u8aConcat(xxhashAsU8a(key, 64), key);
 }
 
-export const HRMP_CHANNELS_PREFIX: Hex = u8aToHex(prefix('Hrmp', 'HrmpChannels')) as Hex;
+export const HRMP_CHANNELS_PREFIX: Hex = u8aToHex(HRMP_CHANNELS) as Hex;
 
 export function channelIdBytes(sender: number, recipient: number): Uint8Array {
   return u8aConcat(u32le(sender), u32le(recipient));
 }
 
 export function hrmpChannelsKey(sender: number, recipient: number): Hex {
-  return u8aToHex(
-    u8aConcat(prefix('Hrmp', 'HrmpChannels'), twox64Concat(channelIdBytes(sender, recipient))),
-  ) as Hex;
+  const id = `${sender}>${recipient}`;
+  let key = channelKeys.get(id);
+  if (key === undefined) {
+    key = u8aToHex(u8aConcat(HRMP_CHANNELS, twox64Concat(channelIdBytes(sender, recipient)))) as Hex;
+    if (channelKeys.size >= CHANNEL_KEYS_KEPT) channelKeys.delete(channelKeys.keys().next().value!);
+    channelKeys.set(id, key);
+  }
+  return key;
 }
 
 export function hrmpChannelContentsKey(sender: number, recipient: number): Hex {

@@ -1,5 +1,4 @@
 /** Byte-level helpers shared by the pure rooms. No I/O. */
-import { hexToU8a, isHex, u8aToHex } from '@polkadot/util';
 
 export class ScaleError extends Error {
   override readonly name = 'ScaleError';
@@ -7,15 +6,21 @@ export class ScaleError extends Error {
 
 export type Hex = `0x${string}`;
 
+// Node's native hex codec: blocks and storage values arrive as hex, often hundreds of kB of it.
 export function toHex(bytes: Uint8Array): Hex {
-  return u8aToHex(bytes) as Hex;
+  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
 }
 
-/** Parses `0x`-prefixed hex; throws a ScaleError naming `what` when it is not hex. */
+/** Parses `0x`-prefixed hex (even length, either case); throws a ScaleError naming `what` when it is not hex. */
 export function fromHex(hex: string, what = 'value'): Uint8Array {
   const trimmed = hex.trim();
-  if (!isHex(trimmed)) throw new ScaleError(`${what} is not 0x-prefixed hex`);
-  return hexToU8a(trimmed);
+  if (!trimmed.startsWith('0x') || trimmed.length % 2 !== 0)
+    throw new ScaleError(`${what} is not 0x-prefixed hex`);
+  const bytes = new Uint8Array((trimmed.length - 2) / 2);
+  // Buffer#write stops at the first character that is not hex, so a short count means bad input.
+  const written = Buffer.from(bytes.buffer).write(trimmed.slice(2), 'hex');
+  if (written !== bytes.length) throw new ScaleError(`${what} is not 0x-prefixed hex`);
+  return bytes;
 }
 
 export function readU16(bytes: Uint8Array, offset: number): number {
