@@ -1,9 +1,13 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx so the command works straight from a clone.
-import { register } from 'tsx/esm/api';
+// Runs the built JavaScript (dist/, made by `npm run build`, which `npm install` runs as `prepare`).
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const entry = new URL('../dist/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('error: dist/main.js is missing: run `npm install` (or `npm run build`) first\n');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 // Everything a command started is closed by now; if a handle still lingers (a socket the node left

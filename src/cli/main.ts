@@ -1,14 +1,15 @@
-/** The `xcmp-sidecar` command line. */
+/**
+ * The `xcmp-sidecar` command line. Each command's code is imported when that command runs, so
+ * `--help` and bad usage answer without loading the service, the devnet or polkadot-js.
+ */
 import { Command, CommanderError, Option } from 'commander';
-import { type BackfillFlags, runBackfill } from './backfill.ts';
+import type { BackfillFlags } from './backfill.ts';
 import { applyConfigFile, envOption } from './config-file.ts';
-import { decodeBlockFromFiles, printReport } from './decode-block.ts';
-import { decodeBlockFromNode } from './decode-node.ts';
-import { type DevnetFlags, runDevnet } from './devnet.ts';
+import type { DevnetFlags } from './devnet.ts';
 import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
-import { type RunFlags, runOptions, runSidecar } from './run.ts';
-import { runSubscribe, type SubscribeFlags } from './subscribe.ts';
-import { runVerifyProof, type VerifyProofFlags } from './verify-proof.ts';
+import type { RunFlags } from './run.ts';
+import type { SubscribeFlags } from './subscribe.ts';
+import type { VerifyProofFlags } from './verify-proof.ts';
 
 interface DecodeFlags {
   metadata?: string;
@@ -115,10 +116,12 @@ function addDecodeBlock(program: Command): void {
     .option('--at <hash|number>', 'with --node: the block to decode')
     .option('--json', 'print the report as JSON', false)
     .action(async (flags: DecodeFlags) => {
+      const { printReport, decodeBlockFromFiles } = await import('./decode-block.ts');
       if (flags.node !== undefined) {
         if (flags.at === undefined) throw new CliError('--node needs --at HASH|NUMBER');
         if (flags.metadata || flags.block || flags.events)
           throw new CliError('--node cannot be combined with --metadata, --block or --events');
+        const { decodeBlockFromNode } = await import('./decode-node.ts');
         printReport(await decodeBlockFromNode(flags.node, flags.at), flags.json);
         return;
       }
@@ -172,6 +175,7 @@ function addDevnet(program: Command): void {
     )
     .option('--scale', 'load-test preset: 100 paras, 400 channels, 300 validators')
     .action(async (flags: DevnetFlags) => {
+      const { runDevnet } = await import('./devnet.ts');
       await runDevnet(flags);
     });
 }
@@ -195,6 +199,7 @@ function addBackfill(program: Command): void {
       [] as string[],
     )
     .action(async (flags: BackfillFlags) => {
+      const { runBackfill } = await import('./backfill.ts');
       await runBackfill(flags);
     });
 }
@@ -214,6 +219,7 @@ function addVerifyProof(program: Command): void {
     .option('--sender <para>', 'the channel sender')
     .option('--recipient <para>', 'the channel recipient')
     .action(async (flags: VerifyProofFlags) => {
+      const { runVerifyProof } = await import('./verify-proof.ts');
       await runVerifyProof(flags);
     });
 }
@@ -235,6 +241,7 @@ function addSubscribe(program: Command): void {
       'a node you trust (WebSocket): deliver inbox messages only when the relay proof checks out against its headers; rejected updates go to stderr as {"rejected": …}',
     )
     .action(async (flags: SubscribeFlags) => {
+      const { runSubscribe } = await import('./subscribe.ts');
       await runSubscribe(flags);
     });
 }
@@ -257,6 +264,7 @@ export function buildProgram(): Command {
     .action(async (_flags: RunFlags, command: Command) => {
       const config = command.getOptionValue('config') as string | undefined;
       if (config !== undefined) applyConfigFile(command, config);
+      const { runOptions, runSidecar } = await import('./run.ts');
       await runSidecar(runOptions(command.opts<RunFlags>()));
     });
 

@@ -2,7 +2,6 @@
  * Ingest and store benchmarks: catch-up blocks/s from a devnet in another process (realistic and
  * --scale), RSS during catch-up, store insert rate, and inbox query latency over 1,000,000 messages.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,64 +11,30 @@ import { silentLogger } from '../../src/log.ts';
 import type { Hex } from '../../src/protocol/bytes.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import type { BlockWrite } from '../../src/store/types.ts';
-import { repoRoot } from '../helpers/fixtures.ts';
 import { storedUpTo } from '../helpers/wait.ts';
 import { percentile } from './measure.ts';
+import { devnetProcess, finalizedNumber, makeBlocks, rpc, sleep } from './processes.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function devnetProcess(args: string[], port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      join(repoRoot, 'bin/xcmp-sidecar.js'),
-      'devnet',
-      '--port',
-      String(port),
-      '--block-time-ms',
-      '0',
-      ...args,
-    ],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('listening')) resolve();
-    });
-    child.once('exit', () => reject(new Error('devnet exited')));
-  });
-  return child;
-}
-
-async function rpc<T>(port: number, method: string, params: unknown[]): Promise<T> {
-  const response = await fetch(`http://127.0.0.1:${port}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  const body = (await response.json()) as { result: T; error?: { message: string } };
-  if (body.error) throw new Error(body.error.message);
-  return body.result;
+/** Bytes of blocks #1..#last as the node serves them (header and extrinsics, decoded from hex). */
+async function blockBytes(port: number, last: number): Promise<number> {
+  let bytes = 0;
+  for (let n = 1; n <= last; n++) {
+    const hash = await rpc<string>(port, 'chain_getBlockHash', [n]);
+    const { block } = await rpc<{ block: { extrinsics: string[] } }>(port, 'chain_getBlock', [hash]);
+    bytes += block.extrinsics.reduce((total, hex) => total + (hex.length - 2) / 2, 0);
+  }
+  return bytes;
 }
 
 async function catchUp(name: string, devnetArgs: string[], blocks: number, port: number): Promise<void> {
   const devnet = await devnetProcess(devnetArgs, port);
   try {
-    const produceStart = performance.now();
-    for (let made = 0; made < blocks; made += 50)
-      await rpc(port, 'dev_newBlock', [{ count: Math.min(50, blocks - made) }]);
-    const produceSeconds = (performance.now() - produceStart) / 1000;
+    const produced = await makeBlocks(port, blocks);
     const dir = mkdtempSync(join(tmpdir(), 'xcmp-bench-'));
     const store = MessageStore.open(join(dir, 'store.sqlite'));
     const node = await NodeClient.connect(`ws://127.0.0.1:${port}`);
     const ingest = new Ingest({ node, store, logger: silentLogger(), startAt: 1 });
-    const finalizedHash = await node.finalizedHead();
-    const finalized = Number.parseInt(
-      (await node.send<{ number: string }>('chain_getHeader', [finalizedHash])).number,
-      16,
-    );
+    const finalized = await finalizedNumber(port);
     let peakRss = 0;
     const sampler = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -84,8 +49,9 @@ async function catchUp(name: string, devnetArgs: string[], blocks: number, port:
     await node.disconnect();
     store.close();
     rmSync(dir, { recursive: true, force: true });
+    const megabytes = (await blockBytes(port, finalized)) / 1e6;
     console.log(
-      `${name.padEnd(40)} ${(finalized / seconds).toFixed(1).padStart(8)} blocks/s  ${(counts.messages / seconds).toFixed(0).padStart(7)} messages/s  peak RSS ${(peakRss / 1e6).toFixed(0)} MB  (${finalized} blocks, ${counts.messages} messages; devnet made them at ${(blocks / produceSeconds).toFixed(1)} blocks/s)`,
+      `${name.padEnd(40)} ${(finalized / seconds).toFixed(1).padStart(8)} blocks/s  ${(megabytes / seconds).toFixed(1).padStart(6)} MB/s  ${(counts.messages / seconds).toFixed(0).padStart(7)} messages/s  peak RSS ${(peakRss / 1e6).toFixed(0)} MB  (${finalized} blocks of ${((megabytes * 1000) / finalized).toFixed(0)} kB, ${counts.messages} messages; devnet made them at ${produced.toFixed(1)} blocks/s)`,
     );
   } finally {
     devnet.kill('SIGTERM');

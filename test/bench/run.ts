@@ -5,6 +5,7 @@ import { benchDevnet } from './devnet.ts';
 import { benchFederation } from './federation.ts';
 import { benchIngest } from './ingest.ts';
 import { benchNotify } from './notify.ts';
+import { benchPeer } from './peer.ts';
 import { benchPending } from './pending.ts';
 import { benchProof } from './proof.ts';
 import { benchProxy } from './proxy.ts';
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   federation: benchFederation,
   ingest: benchIngest,
   notify: benchNotify,
+  peer: benchPeer,
   pending: benchPending,
   proof: benchProof,
   proxy: benchProxy,

@@ -2,7 +2,7 @@
  * `GET /`: the live dashboard. Three static files from `src/dashboard/`, read once at start and
  * served from memory; the page itself talks to the sidecar over the WebSocket JSON-RPC API.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type Koa from 'koa';
 
 interface Asset {
@@ -10,7 +10,11 @@ interface Asset {
   readonly body: Buffer;
 }
 
-const assetDir = new URL('../../dashboard/', import.meta.url);
+/** `src/dashboard/`, seen from this file in `src/server/ops/` or from the built bundle in `dist/`. */
+const assetDir =
+  [new URL('../../dashboard/', import.meta.url), new URL('../src/dashboard/', import.meta.url)].find((dir) =>
+    existsSync(new URL('index.html', dir)),
+  ) ?? new URL('../../dashboard/', import.meta.url);
 
 /** The page may load only its own script and style, and talk only to the host that served it. */
 const contentSecurityPolicy = [
