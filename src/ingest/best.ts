@@ -179,8 +179,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
       this.#announced.set(step.hash, block);
       announced.push(block);
     }
-    if (retract.length > 0 || announced.length > 0)
-      this.emit('change', { retracted: retract, announced });
+    if (retract.length > 0 || announced.length > 0) this.emit('change', { retracted: retract, announced });
     // Forget what is final now.
     for (const [key, block] of this.#blocks) if (block.number <= finalizedNumber) this.#blocks.delete(key);
     for (const [key, block] of this.#announced)

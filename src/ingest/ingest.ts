@@ -363,7 +363,10 @@ export class Ingest extends EventEmitter<IngestEvents> {
     try {
       this.#write();
     } catch (error) {
-      this.#log.error({ err: (error as Error).message }, 'writing the blocks enacted before a failure failed');
+      this.#log.error(
+        { err: (error as Error).message },
+        'writing the blocks enacted before a failure failed',
+      );
     }
   }
 
