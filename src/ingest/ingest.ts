@@ -109,7 +109,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
     this.#store = options.store;
     this.#log = options.logger;
     this.#options = options;
-    this.#prefetcher = new BlockPrefetcher((n) => this.#prepare(n), options.prefetch ?? 8);
+    this.#prefetcher = new BlockPrefetcher((n) => this.#prepare(n), options.prefetch ?? 16);
   }
 
   get status(): IngestStatus {

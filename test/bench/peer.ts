@@ -46,19 +46,22 @@ async function startPeer(bin: string, nodeUrl: string): Promise<ChildProcess> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error('substrate-api-sidecar did not start within 60 s')),
-      60_000,
-    );
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Listening on')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`substrate-api-sidecar exited ${code}`)));
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
   });
+  // It logs nothing at level error once up: ask its root endpoint until it answers.
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error('substrate-api-sidecar exited at start');
+    if (performance.now() > deadline) throw new Error('substrate-api-sidecar did not start within 60 s');
+    const up = await fetch(`http://127.0.0.1:${PEER_PORT}/`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    await sleep(200);
+  }
   return child;
 }
 
