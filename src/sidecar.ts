@@ -115,6 +115,8 @@ function feedHub(
 ): void {
   ingest.on('block', (write, metadata) => {
     const since = performance.now();
+    const announcedAt = ingest.announcedAt(write.number);
+    if (announcedAt !== undefined) metrics.blockDelay.observe((since - announcedAt) / 1000);
     if (metadata) facts.xcm = relayLayout(metadata).versionedXcm;
     hub.onFinalized(write, since);
     countBlock(metrics, write, ingest.status.finalized);

@@ -91,6 +91,8 @@ export class Ingest extends EventEmitter<IngestEvents> {
   #headFresh = false;
   /** Hashes of recently announced finalized heads, so fetching them needs no hash lookup. */
   readonly #knownHashes = new Map<number, Hex>();
+  /** When those heads were announced (performance.now()), for the announcement-to-stored delay. */
+  readonly #announcedAt = new Map<number, number>();
   /** First block to process when the store was empty at start (after seeding). */
   #seededFirst: number | null = null;
   #wake: (() => void) | null = null;
@@ -154,6 +156,8 @@ export class Ingest extends EventEmitter<IngestEvents> {
         this.#headFresh = true;
         this.#knownHashes.set(number, blockHash(header));
         if (this.#knownHashes.size > 64) this.#knownHashes.delete(this.#knownHashes.keys().next().value!);
+        this.#announcedAt.set(number, performance.now());
+        if (this.#announcedAt.size > 64) this.#announcedAt.delete(this.#announcedAt.keys().next().value!);
         this.#wake?.();
       } else {
         this.#best = number;
@@ -276,6 +280,11 @@ export class Ingest extends EventEmitter<IngestEvents> {
       { first, channels: channels.length, pendingCandidates: pending.length },
       'seeded from the state before the first block',
     );
+  }
+
+  /** When the node announced finalized block `number` (performance.now()), if it was announced lately. */
+  announcedAt(number: number): number | undefined {
+    return this.#announcedAt.get(number);
   }
 
   /**

@@ -3,6 +3,12 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import { contractMethodNames } from '../../../rpc/contract.ts';
 import type { CallObserver } from '../transport/jsonrpc.ts';
 
+/** Seconds, fine below 100 ms where push latency is judged. */
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15,
+  0.25, 0.5, 1, 2.5,
+];
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #known: Set<string>;
@@ -114,7 +120,13 @@ export class Metrics {
     name: 'xcmp_notification_latency_seconds',
     help: 'From a block being stored to its notifications being handed to the sockets',
     registers: [this.registry],
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    buckets: LATENCY_BUCKETS,
+  });
+  readonly blockDelay = new Histogram({
+    name: 'xcmp_block_delay_seconds',
+    help: 'From the node announcing a finalized block to the block being stored (fetched, verified, written)',
+    registers: [this.registry],
+    buckets: LATENCY_BUCKETS,
   });
   readonly inboundAnswers = new Counter({
     name: 'xcmp_inbound_answers',

@@ -256,6 +256,7 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
     metrics.sessionsOpened.inc();
     serveConnection(
       ws,
+      request.socket,
       request.socket.remoteAddress,
       (send) => new RpcSession(handlers, send, { ...sessionOptions, subscriptionsAllowed: true }),
       {
