@@ -5,7 +5,7 @@
 import { readCompactNumber, readU32, ScaleError } from '../protocol/bytes.ts';
 import { descriptorParaId } from '../protocol/descriptor.ts';
 import { candidateHash } from '../protocol/hash.ts';
-import { fieldBoundaries } from './inherent.ts';
+import { fieldBoundaries, fixedOffsets } from './inherent.ts';
 import type { CandidateEventLayout, EventsLayout } from './layout.ts';
 
 export type CandidateEventKind = 'backed' | 'included' | 'timedOut';
@@ -40,7 +40,11 @@ function readCandidateEvent(
   offset: number,
 ): [CandidateEvent, number] {
   const fields = eventLayout.fields;
-  const receipt = fieldBoundaries(layout.receipt, bytes, offset);
+  // A receipt is all fixed-size fields on every runtime so far: then no walk is needed.
+  const fixed = fixedOffsets(layout.receipt);
+  const receipt = fixed ? fixed.map((at) => offset + at) : fieldBoundaries(layout.receipt, bytes, offset);
+  if (receipt[receipt.length - 1]! > bytes.length)
+    throw new ScaleError(`candidate receipt at ${offset} runs past the end (${bytes.length})`);
   const descriptorAt = layout.receipt.indexOf('descriptor');
   const hashAt = layout.receipt.indexOf('commitments_hash');
   const descriptor = bytes.subarray(receipt[descriptorAt]!, receipt[descriptorAt + 1]!);

@@ -12,20 +12,38 @@ export interface BackedCandidateBytes {
   readonly commitments: Uint8Array;
 }
 
-export interface SignedBitfield {
-  readonly validatorIndex: number;
-  /** Number of bits (one per availability core). */
-  readonly bitLength: number;
-  /** Lsb0-ordered bit storage. */
-  readonly bits: Uint8Array;
+/** The signed availability bitfields of a block, counted as they are walked. */
+export interface BitfieldSummary {
+  readonly count: number;
+  /** Highest validator index seen, plus one. */
+  readonly validatorsSeen: number;
+  /** Availability votes per core: how many bitfields set that core's bit. */
+  readonly votesPerCore: readonly number[];
 }
 
 export interface ParaInherentData {
   /** Index of the extrinsic in the block. */
   readonly extrinsicIndex: number;
-  readonly bitfields: readonly SignedBitfield[];
+  readonly bitfields: BitfieldSummary;
   readonly backedCandidates: readonly BackedCandidateBytes[];
   readonly disputeCount: number;
+}
+
+const fixedOffsetCache = new WeakMap<FieldWalker, readonly number[] | null>();
+
+/** Where each field of a struct starts (and, last, where it ends) when every field has a fixed size; else null. */
+export function fixedOffsets(walker: FieldWalker): readonly number[] | null {
+  if (fixedOffsetCache.has(walker)) return fixedOffsetCache.get(walker)!;
+  let offsets: number[] | null = [0];
+  for (const codec of walker.codecs) {
+    if (codec.fixedSize === null) {
+      offsets = null;
+      break;
+    }
+    offsets.push(offsets.at(-1)! + codec.fixedSize);
+  }
+  fixedOffsetCache.set(walker, offsets);
+  return offsets;
 }
 
 /** Byte ranges of each field of a struct starting at `offset`; returns [starts..., end]. */
@@ -57,29 +75,91 @@ export function bareCallBytes(extrinsic: Uint8Array): Uint8Array | null {
   return extrinsic.subarray(start + 1);
 }
 
+/**
+ * Where a bitfield's fields sit when every field but the payload has a fixed size (as on every
+ * runtime so far): reading one is then a compact and a u32, not a walk of each field.
+ */
+interface BitfieldPlan {
+  /** Bytes before the payload. */
+  readonly before: number;
+  /** From the payload's end to the validator index (negative: the index comes before the payload). */
+  readonly validatorFromPayloadEnd: number | null;
+  readonly validatorFromStart: number | null;
+  /** Bytes after the payload. */
+  readonly after: number;
+}
+
+const bitfieldPlans = new WeakMap<FieldWalker, BitfieldPlan | null>();
+
+function bitfieldPlan(walker: FieldWalker): BitfieldPlan | null {
+  if (bitfieldPlans.has(walker)) return bitfieldPlans.get(walker)!;
+  const payloadAt = walker.indexOf('payload');
+  const validatorAt = walker.indexOf('validator_index');
+  const sizes = walker.codecs.map((codec) => codec.fixedSize);
+  const fixed = sizes.every((size, i) => i === payloadAt || size !== null);
+  const sum = (from: number, to: number) => sizes.slice(from, to).reduce((a: number, b) => a + b!, 0);
+  const plan: BitfieldPlan | null = fixed
+    ? {
+        before: sum(0, payloadAt),
+        after: sum(payloadAt + 1, sizes.length),
+        validatorFromStart: validatorAt < payloadAt ? sum(0, validatorAt) : null,
+        validatorFromPayloadEnd: validatorAt > payloadAt ? sum(payloadAt + 1, validatorAt) : null,
+      }
+    : null;
+  bitfieldPlans.set(walker, plan);
+  return plan;
+}
+
+/** Adds one Lsb0 bitfield's set bits to `votes` (bits past `bitLength` are not votes). */
+function countVotes(votes: number[], bytes: Uint8Array, bitsAt: number, bitLength: number): void {
+  while (votes.length < bitLength) votes.push(0);
+  for (let i = 0; i * 8 < bitLength; i++) {
+    let byte = bytes[bitsAt + i]!;
+    while (byte !== 0) {
+      const core = i * 8 + (31 - Math.clz32(byte & -byte));
+      if (core < bitLength) votes[core]! += 1;
+      byte &= byte - 1;
+    }
+  }
+}
+
 function walkBitfields(
   layout: InherentLayout,
   bytes: Uint8Array,
   start: number,
   end: number,
-): SignedBitfield[] {
+): BitfieldSummary {
   const [count, first] = readCompactNumber(bytes, start);
   const payloadAt = layout.bitfield.indexOf('payload');
   const validatorAt = layout.bitfield.indexOf('validator_index');
-  const bitfields: SignedBitfield[] = [];
+  const plan = bitfieldPlan(layout.bitfield);
+  const votesPerCore: number[] = [];
+  let validatorsSeen = 0;
   let pos = first;
   for (let i = 0; i < count; i++) {
-    const bounds = fieldBoundaries(layout.bitfield, bytes, pos);
-    const [bitLength, bitsStart] = readCompactNumber(bytes, bounds[payloadAt]!);
-    bitfields.push({
-      validatorIndex: readU32(bytes, bounds[validatorAt]!),
-      bitLength,
-      bits: bytes.subarray(bitsStart, bounds[payloadAt + 1]!),
-    });
-    pos = bounds[bounds.length - 1]!;
+    let bitLength: number;
+    let bitsAt: number;
+    let validatorOffset: number;
+    if (plan) {
+      [bitLength, bitsAt] = readCompactNumber(bytes, pos + plan.before);
+      const payloadEnd = bitsAt + Math.ceil(bitLength / 8);
+      validatorOffset =
+        plan.validatorFromStart !== null
+          ? pos + plan.validatorFromStart
+          : payloadEnd + plan.validatorFromPayloadEnd!;
+      pos = payloadEnd + plan.after;
+      if (pos > bytes.length) throw new ScaleError(`bitfield ${i} runs past the end (${bytes.length})`);
+    } else {
+      const bounds = fieldBoundaries(layout.bitfield, bytes, pos);
+      [bitLength, bitsAt] = readCompactNumber(bytes, bounds[payloadAt]!);
+      validatorOffset = bounds[validatorAt]!;
+      pos = bounds[bounds.length - 1]!;
+    }
+    validatorsSeen = Math.max(validatorsSeen, readU32(bytes, validatorOffset) + 1);
+    countVotes(votesPerCore, bytes, bitsAt, bitLength);
   }
   if (pos !== end) throw new ScaleError(`bitfields end at ${pos}, expected ${end}`);
-  return bitfields;
+  return { count, validatorsSeen, votesPerCore };
 }
 
 function walkBackedCandidates(

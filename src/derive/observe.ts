@@ -10,7 +10,7 @@ import { blake2_256, candidateHash } from '../protocol/hash.ts';
 import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import { type CandidateEvent, type CandidateEvents, extractCandidateEvents } from './events.ts';
-import { findParaInherent, type SignedBitfield } from './inherent.ts';
+import { findParaInherent } from './inherent.ts';
 import { relayLayout } from './layout.ts';
 
 export interface BlockInput {
@@ -92,18 +92,6 @@ export function availabilityThreshold(validators: number): number {
   return validators - Math.floor((validators - 1) / 3);
 }
 
-export function votesPerCore(bitfields: readonly SignedBitfield[]): number[] {
-  let cores = 0;
-  for (const bitfield of bitfields) cores = Math.max(cores, bitfield.bitLength);
-  const votes = new Array<number>(cores).fill(0);
-  for (const bitfield of bitfields) {
-    for (let core = 0; core < bitfield.bitLength; core++) {
-      if ((bitfield.bits[core >>> 3]! >>> (core & 7)) & 1) votes[core]! += 1;
-    }
-  }
-  return votes;
-}
-
 function backedEventsByPara(events: CandidateEvents | null): Map<number, CandidateEvent[]> | null {
   if (events === null) return null;
   const byPara = new Map<number, CandidateEvent[]>();
@@ -154,7 +142,13 @@ export function observeBlock(
       ownCommitmentsHash,
       backedByPara,
     );
-    const hash = toHex(candidateHash(backed.descriptor, ownCommitmentsHash));
+    // Bound to its CandidateBacked event, the candidate hashes to the event's: same descriptor and
+    // commitments hash, both compared byte for byte.
+    const hash = toHex(
+      backedEvent && verificationError === null
+        ? backedEvent.candidateHash
+        : candidateHash(backed.descriptor, ownCommitmentsHash),
+    );
     candidates.push({
       paraId,
       descriptorVersion: descriptorVersion(backed.descriptor),
@@ -184,23 +178,21 @@ export function observeBlock(
       else slices.set(message.recipient, [entry]);
     });
   }
-  const bitfields = inherent?.bitfields ?? [];
-  let seenValidators = 0;
-  for (const bitfield of bitfields) seenValidators = Math.max(seenValidators, bitfield.validatorIndex + 1);
-  const validators = options.validatorCount ?? seenValidators;
+  const bitfields = inherent?.bitfields ?? { count: 0, validatorsSeen: 0, votesPerCore: [] };
+  const validators = options.validatorCount ?? bitfields.validatorsSeen;
   return {
     number: headerNumber(block.header),
     hash: block.hash ?? blockHash(block.header),
     parentHash: toHex(fromHex(block.header.parentHash, 'parentHash')),
     hasParaInherent: inherent !== null,
-    bitfieldCount: bitfields.length,
+    bitfieldCount: bitfields.count,
     disputeCount: inherent?.disputeCount ?? 0,
     candidates,
     events,
     availability: {
       validators,
       threshold: availabilityThreshold(validators),
-      votesPerCore: votesPerCore(bitfields),
+      votesPerCore: bitfields.votesPerCore,
     },
     slices,
   };

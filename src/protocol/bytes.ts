@@ -6,9 +6,15 @@ export class ScaleError extends Error {
 
 export type Hex = `0x${string}`;
 
-// Node's native hex codec: blocks and storage values arrive as hex, often hundreds of kB of it.
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Hashes (the most converted) by table; anything longer by Node's native codec. */
 export function toHex(bytes: Uint8Array): Hex {
-  return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+  if (bytes.length > 64)
+    return `0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+  let hex = '0x';
+  for (let i = 0; i < bytes.length; i++) hex += HEX_PAIRS[bytes[i]!];
+  return hex as Hex;
 }
 
 /** Parses `0x`-prefixed hex (even length, either case); throws a ScaleError naming `what` when it is not hex. */
@@ -121,8 +127,12 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Node's memcmp: it takes any Uint8Array as `this`, so no Buffer view is made. */
+const nativeEquals = Buffer.prototype.equals;
+
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
+  if (a.length > 64) return nativeEquals.call(a, b);
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }

@@ -25,13 +25,13 @@ export async function benchDecode(): Promise<void> {
   const block = loadFixtureBlock('polkadot-19772575');
   const hash = observeBlock(metadata, block).hash;
 
-  const walker = measure('byte walker (observeBlock)', 2_000, () => {
+  const walker = measure('byte walker (observeBlock)', 10_000, () => {
     const observation = observeBlock(metadata, { ...block, hash });
     if (observation.candidates.filter((c) => c.commitmentsVerified).length !== 28)
       throw new Error('walker broke');
   });
 
-  const generic = measure('generic @polkadot/types', 100, () => {
+  const generic = measure('generic @polkadot/types', 300, () => {
     const extrinsics = block.extrinsics.map((bytes) =>
       metadata.registry.createType<Extrinsic>('Extrinsic', bytes),
     );
