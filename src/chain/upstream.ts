@@ -95,6 +95,9 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
   readonly url: string;
   readonly #options: UpstreamOptions;
   #socket: WebSocket | null = null;
+  /** The TCP socket under #socket, corked for the rest of a turn once a request is written in it. */
+  #tcp: { cork(): void; uncork(): void } | null = null;
+  #corked = false;
   #open = false;
   #stopped = false;
   #everConnected = false;
@@ -155,10 +158,17 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
 
   #dial(): WebSocket {
     const socket = new WebSocket(this.url, {
+      // A zero masking key: masking shields browsers' proxies (RFC 6455 §10.3), nothing here, and a
+      // random key costs a random fill and a copy of every frame.
+      generateMask: () => undefined,
       maxPayload: this.#options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
       handshakeTimeout: this.#options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     });
     this.#socket = socket;
+    this.#tcp = null;
+    socket.on('upgrade', (response) => {
+      if (this.#socket === socket) this.#tcp = response.socket;
+    });
     let alive = true;
     let ping: NodeJS.Timeout | null = null;
     socket.on('open', () => {
@@ -235,7 +245,23 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
         reject(new ConnectionError(`no answer to ${method} from ${this.url} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#pending.set(id, { method, resolve, reject, timer, subscription });
+      this.#cork();
       socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+    });
+  }
+
+  /**
+   * Requests made in one turn (catch-up prefetching a window, a burst of proxied calls) leave in one
+   * write: the socket is corked until the turn ends.
+   */
+  #cork(): void {
+    const tcp = this.#tcp;
+    if (!tcp || this.#corked) return;
+    this.#corked = true;
+    tcp.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      tcp.uncork();
     });
   }
 

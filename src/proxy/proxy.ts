@@ -241,6 +241,7 @@ function nestingDepth(value: unknown, limit: number): number {
 }
 
 function checkParams(method: string, params: readonly unknown[]): void {
+  if (params.every((param) => param === null || typeof param !== 'object')) return; // depth 1: the usual hash or key
   if (nestingDepth(params, MAX_PARAMS_DEPTH) > MAX_PARAMS_DEPTH) {
     throw new RpcError(
       ErrorCode.invalidParams,

@@ -3,43 +3,11 @@
  * update reaching subscribers, at 1, 100 and 1,000 subscribers; and the sidecar's RSS holding
  * 10,000 open subscriptions. The sidecar runs as its own process (the real CLI).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startDevnet } from '../../src/devnet/index.ts';
-import { repoRoot } from '../helpers/fixtures.ts';
 import { percentile } from './measure.ts';
+import { sidecarProcess, sleep } from './processes.ts';
 import { openSubscribers } from './subscribers.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function startSidecarProcess(nodeUrl: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      join(repoRoot, 'bin/xcmp-sidecar.js'),
-      '--node',
-      nodeUrl,
-      '--db',
-      ':memory:',
-      '--port',
-      String(port),
-      '--log',
-      'warn',
-      '--rpc-max-connections',
-      '500',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('xcmp-sidecar JSON-RPC')) resolve();
-    });
-    child.once('exit', () => reject(new Error('sidecar exited')));
-  });
-  return child;
-}
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -110,7 +78,7 @@ export async function benchNotify(): Promise<void> {
   );
   const devnet = await startDevnet({ blockTimeMs: 0, finalityLag: 0, initialBlocks: 2, port: 0 });
   const port = 19_977;
-  const sidecar = await startSidecarProcess(devnet.url, port);
+  const sidecar = await sidecarProcess(devnet.url, port, ['--rpc-max-connections', '500']);
   const url = `ws://127.0.0.1:${port}`;
   try {
     await devnet.newBlocks(3);

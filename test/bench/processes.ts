@@ -75,3 +75,39 @@ export function timedRun(
     });
   });
 }
+
+/**
+ * The sidecar (built CLI) following `nodeUrl` with an in-memory store; resolves once it serves.
+ * BENCH_SIDECAR_NODE_ARGS adds Node flags (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ */
+export async function sidecarProcess(
+  nodeUrl: string,
+  port: number,
+  args: readonly string[] = [],
+): Promise<ChildProcess> {
+  const nodeArgs = process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(
+    process.execPath,
+    [
+      ...nodeArgs,
+      CLI,
+      '--node',
+      nodeUrl,
+      '--db',
+      ':memory:',
+      '--port',
+      String(port),
+      '--log',
+      'warn',
+      ...args,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('xcmp-sidecar JSON-RPC')) resolve();
+    });
+    child.once('exit', () => reject(new Error('sidecar exited')));
+  });
+  return child;
+}

@@ -2,6 +2,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { Transform } from 'node:stream';
 
 export interface TcpRelay {
   readonly port: number;
@@ -15,7 +16,22 @@ export interface TcpRelay {
   close(): Promise<void>;
 }
 
-export async function tcpRelay(initialTarget: number): Promise<TcpRelay> {
+/** Holds each chunk `delayMs` before passing it on, in order: a node far away. */
+function delayed(delayMs: number): Transform {
+  return new Transform({
+    transform(chunk, _encoding, done) {
+      // Latency, not bandwidth: each chunk waits its own delay while the next ones keep coming.
+      setTimeout(() => this.push(chunk), delayMs);
+      done();
+    },
+    flush(done) {
+      setTimeout(done, delayMs);
+    },
+  });
+}
+
+/** `answerDelayMs`: what the node sends back is held that long (a round trip to a distant node). */
+export async function tcpRelay(initialTarget: number, answerDelayMs = 0): Promise<TcpRelay> {
   let targetPort = initialTarget;
   const sockets = new Set<Socket>();
   let server: Server | null = null;
@@ -30,7 +46,8 @@ export async function tcpRelay(initialTarget: number): Promise<TcpRelay> {
           s.on('error', () => s.destroy());
         }
         client.pipe(upstream);
-        upstream.pipe(client);
+        if (answerDelayMs > 0) upstream.pipe(delayed(answerDelayMs)).pipe(client);
+        else upstream.pipe(client);
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
       });

@@ -168,8 +168,16 @@ export function errorResponse(id: JsonRpcId, code: number, message: string, data
   return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
 }
 
+/**
+ * Calls forwarded to the node that one connection may have waiting at once. The node does the work
+ * and its answer is sent as soon as it comes, so waiting ones hold no answer in memory; without
+ * this, a connection's forwarded calls would each wait for the one before (one round trip each).
+ */
+const FORWARDS_IN_FLIGHT = 128;
+
 export class RpcSession {
   readonly #handlers: RpcHandlers;
+  readonly #forwards = new Set<Promise<void>>();
   readonly #send: (text: string, notification: boolean) => void;
   readonly #options: SessionOptions;
   readonly #subscriptions = new Map<string, ActiveSubscription>();
@@ -221,6 +229,7 @@ export class RpcSession {
       return;
     }
     if (!Array.isArray(parsed)) {
+      if (this.#isForward(parsed)) return this.#startForward(parsed);
       const outcome = await this.#handleRequest(parsed, this.#responseLimit);
       if (outcome.text !== null) this.#sendText(outcome.text);
       outcome.activate?.();
@@ -243,6 +252,28 @@ export class RpcSession {
       return;
     }
     await this.#handleBatch(parsed);
+  }
+
+  /** A single call the sidecar does not answer itself: the fallback (relay proxy) forwards it. */
+  #isForward(request: unknown): boolean {
+    if (!this.#handlers.fallback || typeof request !== 'object' || request === null) return false;
+    const method = (request as { method?: unknown }).method;
+    return (
+      typeof method === 'string' &&
+      !this.#handlers.methods.has(method) &&
+      !this.#handlers.subscriptions.has(method) &&
+      !this.#unsubscribeMethods.has(method)
+    );
+  }
+
+  /** Starts a forwarded call without waiting for its answer; waits only while FORWARDS_IN_FLIGHT are out. */
+  async #startForward(request: unknown): Promise<void> {
+    while (this.#forwards.size >= FORWARDS_IN_FLIGHT) await Promise.race(this.#forwards);
+    const done: Promise<void> = this.#handleRequest(request, this.#responseLimit).then((outcome) => {
+      this.#forwards.delete(done);
+      if (outcome.text !== null) this.#sendText(outcome.text);
+    });
+    this.#forwards.add(done);
   }
 
   get #responseLimit(): number {
