@@ -93,6 +93,52 @@ describe('ingest against the devnet', () => {
     assert.equal(store.counts().blocks, finalized);
   });
 
+  it('catching up 300 blocks writes runs of blocks per transaction, announces each block once, in order, once stored, and stores exactly the devnet truth', async () => {
+    const { devnet, store, ingest } = await setup({ finalityLag: 2 }, { startAt: 1 });
+    for (let i = 1; i <= 300; i++) {
+      const faults =
+        i % 30 === 0
+          ? { timeOut: new Set([2001]) }
+          : i % 30 === 11
+            ? { tamperCommitments: new Set([2000]) }
+            : i % 30 === 17
+              ? { dispute: new Set([2004]) }
+              : undefined;
+      await devnet.newBlocks(1, faults);
+    }
+    const transactions: number[] = [];
+    const writeBlocks = store.writeBlocks.bind(store);
+    store.writeBlocks = (writes) => {
+      transactions.push(writes.length);
+      writeBlocks(writes);
+    };
+    const announced: number[] = [];
+    ingest.on('block', (write) => {
+      assert.ok(
+        (store.cursor()?.number ?? 0) >= write.number,
+        `#${write.number} announced before it was stored`,
+      );
+      announced.push(write.number);
+    });
+    await ingest.start();
+    const finalized = devnet.chain.finalized.number;
+    await storedUpTo(store, finalized, 60_000);
+    assert.deepEqual(
+      announced,
+      Array.from({ length: finalized }, (_, i) => i + 1),
+    );
+    assert.equal(
+      transactions.reduce((a, b) => a + b, 0),
+      finalized,
+    );
+    assert.ok(
+      transactions.length < finalized / 4,
+      `${transactions.length} transactions for ${finalized} blocks`,
+    );
+    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
+    assert.equal(store.counts().failuresByKind.mqc, undefined);
+  });
+
   it('a candidate the runtime dropped (in the inherent, no CandidateBacked) is reported as not backed, not as a failure', async () => {
     const { devnet, store, ingest } = await setup({}, { startAt: 1 });
     const notBacked: { block: number; paraId: number; candidateHash: string }[] = [];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Hex } from '../../src/protocol/bytes.ts';
-import { SCHEMA_VERSION } from '../../src/store/schema.ts';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/store/schema.ts';
 import { MessageStore, StoreError } from '../../src/store/store.ts';
 import { type BlockWrite, type CandidateRecord, messageId } from '../../src/store/types.ts';
 
@@ -87,6 +87,119 @@ describe('MessageStore', () => {
     assert.deepEqual(store.cursor(), { number: 10, hash: h(10) });
     assert.equal(store.counts().messages, 1, 'the refused block left nothing behind');
     store.close();
+  });
+
+  it('writes consecutive blocks in one transaction: all of them with the cursor at the last, or none', () => {
+    const store = MessageStore.open(':memory:');
+    store.writeBlock(block(1));
+    store.writeBlocks([block(2, [{ sender: 1, recipient: 2 }]), block(3, [{ sender: 1, recipient: 2 }])]);
+    assert.deepEqual(store.cursor(), { number: 3, hash: h(3) });
+    assert.equal(store.counts().messages, 2);
+    // A gap inside the run, and a failing write at its end: the blocks before them are undone too.
+    assert.throws(() => store.writeBlocks([block(4), block(6)]), /block #6 does not follow the cursor #4/);
+    const broken = block(5, [
+      { sender: 1, recipient: 2 },
+      { sender: 1, recipient: 2 },
+    ]);
+    assert.throws(() => store.writeBlocks([block(4, [{ sender: 1, recipient: 3 }]), broken]));
+    assert.deepEqual(store.cursor(), { number: 3, hash: h(3) });
+    assert.equal(store.counts().messages, 2);
+    assert.equal(store.counts().blocks, 3);
+    store.close();
+  });
+
+  it('migrates a schema-4 database: candidates move to a rowid table with every field kept', () => {
+    const path = join(dir, 'schema4.sqlite');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    for (const [v, sql] of MIGRATIONS.slice(0, 4).entries()) {
+      old.exec(sql);
+      old.pragma(`user_version = ${v + 1}`);
+    }
+    const insert =
+      old.prepare(`INSERT INTO candidates (candidate_hash, para_id, descriptor, commitments, commitments_hash,
+      relay_parent, backed_in, core_index, status, enacted_in, verified, reason, availability_votes, availability_threshold,
+      hrmp_watermark, settled_in) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const blob = (byte: number, length: number) => Buffer.alloc(length, byte);
+    insert.run(
+      blob(0x22, 32),
+      2000,
+      blob(1, 292),
+      blob(2, 1500),
+      blob(3, 32),
+      blob(4, 32),
+      7,
+      1,
+      'included',
+      8,
+      1,
+      null,
+      14,
+      14,
+      6,
+      8,
+    );
+    insert.run(
+      blob(0x11, 32),
+      2001,
+      blob(5, 292),
+      blob(6, 900),
+      blob(7, 32),
+      blob(8, 32),
+      9,
+      null,
+      'backed',
+      null,
+      0,
+      'no CandidateBacked',
+      3,
+      14,
+      null,
+      null,
+    );
+    old.close();
+    const store = MessageStore.open(path);
+    const included = store.candidate(h(0x22))!;
+    assert.equal(included.paraId, 2000);
+    assert.deepEqual(
+      [
+        included.status,
+        included.backedIn,
+        included.enactedIn,
+        included.coreIndex,
+        included.hrmpWatermark,
+        included.settledIn,
+      ],
+      ['included', 7, 8, 1, 6, 8],
+    );
+    assert.equal(included.commitments.length, 1500);
+    assert.deepEqual(
+      store.pendingCandidates().map((c) => [c.candidateHash, c.verified, c.reason, c.availabilityVotes]),
+      [[h(0x11), false, 'no CandidateBacked', 3]],
+    );
+    store.close();
+    const db = new Database(path, { readonly: true });
+    assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+    const table = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'candidates'").get() as {
+      sql: string;
+    };
+    assert.doesNotMatch(table.sql, /WITHOUT ROWID/);
+    const indexes = db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'candidates' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+      )
+      .all();
+    assert.deepEqual(
+      indexes.map((i) => (i as { name: string }).name),
+      [
+        'candidates_backed',
+        'candidates_enacted',
+        'candidates_para',
+        'candidates_pending',
+        'candidates_settled',
+      ],
+    );
+    db.close();
   });
 
   it('rolls back a block whose write fails midway: no partial messages, cursor unchanged', () => {
