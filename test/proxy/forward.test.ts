@@ -28,6 +28,19 @@ describe('relay proxy: forwarded calls in flight together', () => {
     await devnet?.close();
   });
 
+  it("a forwarded call over HTTP POST gets the node's answer", async () => {
+    const call = async (url: string) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'chain_getBlockHash', params: [3] }),
+      });
+      return response.json();
+    };
+    const expected = await call(devnet.url.replace('ws://', 'http://'));
+    assert.deepEqual(await call(sidecar.server.url.replace('ws://', 'http://')), expected);
+  });
+
   it(`${CALLS} calls on one connection to a node ${ROUND_TRIP_MS} ms away take a few round trips, each answered as the node answers`, async () => {
     const direct = new WsProvider(devnet.url);
     const proxied = new WsProvider(sidecar.server.url);

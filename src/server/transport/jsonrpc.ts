@@ -276,6 +276,11 @@ export class RpcSession {
     this.#forwards.add(done);
   }
 
+  /** Resolves once every forwarded call started so far is answered: an HTTP request has one answer, sent at once. */
+  async settled(): Promise<void> {
+    while (this.#forwards.size > 0) await Promise.all(this.#forwards);
+  }
+
   get #responseLimit(): number {
     return this.#options.maxResponseSize ?? Number.MAX_SAFE_INTEGER;
   }

@@ -197,6 +197,7 @@ function koaApp(
       subscriptionsAllowed: false,
     });
     await session.handleText(body);
+    await session.settled();
     session.close();
     const answer = out[0] ?? '';
     // Counted as unflushed until the response is written out, like a WebSocket send.
