@@ -1,12 +1,13 @@
 /**
- * Notification latency: from a block being produced (and finalized) on the devnet to its inbox
- * update reaching subscribers, at 1, 100 and 1,000 subscribers; and the sidecar's RSS holding
- * 10,000 open subscriptions. The sidecar runs as its own process (the real CLI).
+ * Notification latency: from a block being produced (and finalized) on the devnet (its answer to
+ * dev_newBlock) to its inbox update reaching subscribers, at 1, 100, 1,000 and 10,000 subscribers,
+ * with the sidecar's RSS. Devnet, sidecar (the built CLI) and subscribers run in three processes.
  */
 import { readFileSync } from 'node:fs';
-import { startDevnet } from '../../src/devnet/index.ts';
 import { percentile } from './measure.ts';
-import { sidecarProcess, sleep } from './processes.ts';
+import { devnetProcess, finalizedNumber, rpc, sidecarProcess, sleep } from './processes.ts';
+
+const DEVNET_PORT = 19_976;
 import { openSubscribers } from './subscribers.ts';
 
 function rssMb(pid: number): number {
@@ -52,36 +53,41 @@ async function scrape(port: number): Promise<string> {
 
 /** Rounds of one block each; returns every subscriber's receipt delay after the block was produced. */
 async function latencyRounds(
-  devnet: Awaited<ReturnType<typeof startDevnet>>,
+  devnetPort: number,
   received: Map<number, number[]>,
   subscribers: number,
   rounds: number,
 ): Promise<number[]> {
   const samples: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const [block] = await devnet.newBlocks(1);
+    const number = (await finalizedNumber(devnetPort)) + 1;
+    await rpc(devnetPort, 'dev_newBlock', [{ count: 1 }]);
     const producedAt = performance.now();
     const deadline = producedAt + 10_000;
-    while ((received.get(block!.number)?.length ?? 0) < subscribers && performance.now() < deadline)
-      await sleep(1);
-    for (const t of received.get(block!.number) ?? []) samples.push(t - producedAt);
-    received.delete(block!.number);
+    while ((received.get(number)?.length ?? 0) < subscribers && performance.now() < deadline) await sleep(1);
+    for (const t of received.get(number) ?? []) samples.push(t - producedAt);
+    received.delete(number);
     await sleep(subscribers >= 10_000 ? 300 : 50);
   }
   return samples.sort((a, b) => a - b);
 }
 
 export async function benchNotify(): Promise<void> {
-  console.log('\nnotification latency: devnet block produced (finality lag 0) → inbox update received');
+  console.log(
+    '\nnotification latency: devnet block produced (finality lag 0; devnet, sidecar and subscribers in three processes) → inbox update received',
+  );
   console.log(
     "  (a) node announced the finalized head → block stored, (b) stored → handed to every socket: the sidecar's histograms",
   );
-  const devnet = await startDevnet({ blockTimeMs: 0, finalityLag: 0, initialBlocks: 2, port: 0 });
+  const devnet = await devnetProcess(['--finality-lag', '0'], DEVNET_PORT);
   const port = 19_977;
-  const sidecar = await sidecarProcess(devnet.url, port, ['--rpc-max-connections', '500']);
+  const sidecar = await sidecarProcess(`ws://127.0.0.1:${DEVNET_PORT}`, port, [
+    '--rpc-max-connections',
+    '500',
+  ]);
   const url = `ws://127.0.0.1:${port}`;
   try {
-    await devnet.newBlocks(3);
+    await rpc(DEVNET_PORT, 'dev_newBlock', [{ count: 3 }]);
     await sleep(1000);
     const idle = rssMb(sidecar.pid!);
     for (const [subscribers, perConnection, rounds] of [
@@ -92,9 +98,9 @@ export async function benchNotify(): Promise<void> {
     ] as const) {
       const { received, onNotification } = timedByBlock();
       const close = await openSubscribers(url, subscribers, perConnection, [2000], onNotification);
-      await latencyRounds(devnet, received, subscribers, 2); // warm-up
+      await latencyRounds(DEVNET_PORT, received, subscribers, 2); // warm-up
       const before = await scrape(port);
-      const samples = await latencyRounds(devnet, received, subscribers, rounds);
+      const samples = await latencyRounds(DEVNET_PORT, received, subscribers, rounds);
       const after = await scrape(port);
       console.log(
         `${`${subscribers} subscriber(s)`.padEnd(20)} p50 ${percentile(samples, 50).toFixed(1).padStart(6)} ms  p99 ${percentile(samples, 99).toFixed(1).padStart(6)} ms  (${samples.length} notifications, ${Math.ceil(subscribers / perConnection)} connection(s))`,
@@ -111,6 +117,6 @@ export async function benchNotify(): Promise<void> {
   } finally {
     sidecar.kill('SIGTERM');
     await new Promise((r) => sidecar.once('exit', r));
-    await devnet.close();
+    devnet.kill('SIGTERM');
   }
 }
