@@ -248,9 +248,17 @@ function enactChannel(
     }
     const reasons = doubts(candidate, fromStorage, mqcOk, tooBig);
     return {
-      ...{ sender, recipient, sentAt: number, index, data, hash: toHex(blake2_256(data)) },
-      ...{ candidateHash: candidate.candidateHash, blockHash: observation.hash, mqcHeadAfter: heads[index]! },
-      ...{ verified: reasons.length === 0, reason: reasons.length === 0 ? null : reasons.join('; ') },
+      sender,
+      recipient,
+      sentAt: number,
+      index,
+      data,
+      hash: toHex(blake2_256(data)),
+      candidateHash: candidate.candidateHash,
+      blockHash: observation.hash,
+      mqcHeadAfter: heads[index]!,
+      verified: reasons.length === 0,
+      reason: reasons.length === 0 ? null : reasons.join('; '),
       position,
     };
   });
@@ -315,9 +323,15 @@ export function enactBlock(
   for (const [key, onChain] of chain.channels)
     if (!batches.has(key) && onChain) channels.push(quietChannel(number, context, key, onChain, fail));
   return {
-    ...{ number, hash: observation.hash, parentHash: observation.parentHash },
-    ...{ newCandidates, candidateUpdates: candidateUpdates(observation, context, plan.enacted) },
-    ...{ messages, channels, watermarks, failures },
+    number,
+    hash: observation.hash,
+    parentHash: observation.parentHash,
+    newCandidates,
+    candidateUpdates: candidateUpdates(observation, context, plan.enacted),
+    messages,
+    channels,
+    watermarks,
+    failures,
     notBacked: observation.candidates
       .filter((c) => c.droppedByRuntime)
       .map((c) => ({ paraId: c.paraId, candidateHash: c.candidateHash })),
