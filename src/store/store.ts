@@ -286,8 +286,6 @@ export class MessageStore implements Store {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      // 64 MiB of page cache (the default is 2 MiB): catch-up updates candidates all over their table.
-      db.pragma('cache_size = -65536');
     } catch (error) {
       lock?.release();
       throw openError(path, error);

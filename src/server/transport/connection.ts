@@ -93,7 +93,10 @@ export class OutboundBytes {
   }
 }
 
-export type SessionFactory = (send: (text: string, notification: boolean) => void) => RpcSession;
+export type SessionFactory = (
+  send: (text: string, notification: boolean) => void,
+  sendNotification: (head: string, tail: Buffer) => void,
+) => RpcSession;
 
 export interface ConnectionOptions {
   readonly limits: ConnectionLimits;
@@ -142,7 +145,10 @@ class Connection {
     this.#socket = socket;
     this.#remote = remote;
     this.#options = options;
-    this.#session = createSession((text, notification) => this.#send(text, notification));
+    this.#session = createSession(
+      (text, notification) => this.#send(text, notification),
+      (head, tail) => this.#sendNotification(head, tail),
+    );
     const unregister = options.outbound.register({
       stuckBytes: () => (this.#notDraining() ? this.#unflushedBytes : 0),
       closeSlow: (why) => this.#closeSlow(why),
@@ -185,9 +191,10 @@ class Connection {
   #mustWait(): boolean {
     const { messageBufferCapacity, messageBufferBytes } = this.#options.limits;
     const lowMark = Math.min(REQUEST_LOW_MARK, messageBufferBytes);
-    return (
-      (this.#unflushed >= messageBufferCapacity || this.#unflushedBytes > lowMark) && this.#notDraining()
-    );
+    if (this.#unflushed < messageBufferCapacity && this.#unflushedBytes <= lowMark) return false;
+    // Judged on what the kernel took, not on a cork window: write the window out first.
+    this.#uncork();
+    return this.#ws.bufferedAmount > 0;
   }
 
   #send(text: string, notification: boolean): void {
@@ -222,15 +229,40 @@ class Connection {
       window.bytes += bytes;
       return;
     }
-    if (window) this.#socket.uncork();
+    this.#uncork();
     const next: CorkWindow = { bufferedBefore: this.#ws.bufferedAmount, messages: 1, bytes };
     this.#corked = next;
     this.#socket.cork();
     process.nextTick(() => {
-      if (this.#corked !== next) return;
-      this.#corked = null;
-      this.#socket.uncork();
+      if (this.#corked === next) this.#uncork();
     });
+  }
+
+  /** Writes the open cork window out now. */
+  #uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = null;
+    this.#socket.uncork();
+  }
+
+  /**
+   * A live notification as one message in two frames: the subscriber's head, then the tail every
+   * subscriber of the update shares (sent as is, never copied per subscriber). The two frames are
+   * written back to back, so nothing else can come between them.
+   */
+  #sendNotification(head: string, tail: Buffer): void {
+    if (this.#done) return;
+    if (this.#behind()) {
+      this.#closeSlow('its send buffer is full');
+      return;
+    }
+    const bytes = head.length + tail.length;
+    this.#unflushed += 1;
+    this.#unflushedBytes += bytes;
+    this.#options.outbound.add(bytes);
+    this.#cork(bytes);
+    this.#ws.send(head, { fin: false });
+    this.#ws.send(tail, { fin: true }, () => this.#flushed(bytes));
   }
 
   #flushed(bytes: number): void {

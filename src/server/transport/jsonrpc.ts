@@ -39,7 +39,14 @@ export type JsonRpcId = string | number | null;
  * encoded once and only the envelope (with each subscription id) is built per subscriber.
  */
 export class RawJson {
+  #tail: Buffer | null = null;
   constructor(readonly json: string) {}
+
+  /** `json}}` as UTF-8, made once: what every subscriber's notification of this result ends with. */
+  get notificationTail(): Buffer {
+    this.#tail ??= Buffer.from(`${this.json}}}`);
+    return this.#tail;
+  }
 }
 
 export interface RpcContext {
@@ -100,6 +107,11 @@ export interface SessionOptions {
   readonly subscriptionsAllowed: boolean;
   /** Called with unexpected errors (they reach the client only as -32603). */
   readonly onInternalError?: (method: string, error: unknown) => void;
+  /**
+   * Sends a notification as its subscriber's own head and a tail shared by every subscriber of the
+   * same update (a WebSocket message in two frames); without it the two are joined into one text.
+   */
+  readonly sendNotification?: (head: string, tail: Buffer) => void;
 }
 
 /** Deepest nesting accepted in a request; deeper input is refused before parsing (as serde_json's limit). */
@@ -504,10 +516,11 @@ export class RpcSession {
   #notify(method: string, subscription: string, result: unknown, live = true): void {
     if (this.#closed) return;
     if (result instanceof RawJson) {
-      this.#send(
-        `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":"${subscription}","result":${result.json}}}`,
-        live,
-      );
+      const head = `{"jsonrpc":"2.0","method":${JSON.stringify(method)},"params":{"subscription":"${subscription}","result":`;
+      // Live updates go out as head + shared tail: 10,000 subscribers cost 10,000 heads, not copies.
+      if (live && this.#options.sendNotification)
+        this.#options.sendNotification(head, result.notificationTail);
+      else this.#send(`${head}${result.json}}}`, live);
       return;
     }
     this.#send(JSON.stringify({ jsonrpc: '2.0', method, params: { subscription, result } }), live);

@@ -259,7 +259,8 @@ export async function startServer(options: ServerOptions): Promise<RpcServer> {
       ws,
       request.socket,
       request.socket.remoteAddress,
-      (send) => new RpcSession(handlers, send, { ...sessionOptions, subscriptionsAllowed: true }),
+      (send, sendNotification) =>
+        new RpcSession(handlers, send, { ...sessionOptions, subscriptionsAllowed: true, sendNotification }),
       {
         limits: {
           messageBufferCapacity: limits.messageBufferCapacity,
