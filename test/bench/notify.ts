@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { percentile } from './measure.ts';
 import { devnetProcess, finalizedNumber, rpc, sidecarProcess, sleep } from './processes.ts';
+import { openSubscribers } from './subscribers.ts';
 
 const DEVNET_PORT = 19_976;
-import { openSubscribers } from './subscribers.ts';
 
 function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
