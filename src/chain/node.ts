@@ -125,6 +125,11 @@ export class NodeClient extends EventEmitter<NodeClientEvents> {
     return this.#upstream.request(method, params);
   }
 
+  /** `forward`, resolving with the result's JSON text as the node wrote it: passed on, never parsed. */
+  forwardRaw(method: string, params: readonly unknown[]): Promise<string> {
+    return this.#upstream.requestRaw(method, params);
+  }
+
   /** A subscription that survives reconnects (see UpstreamConnection.subscribe). */
   subscribe(spec: SubscriptionSpec, callbacks: SubscriptionCallbacks): Promise<UpstreamSubscription> {
     return this.#upstream.subscribe(spec, callbacks);

@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import WebSocket from 'ws';
+import { topLevelMembers } from './json-members.ts';
 
 /** An error answer from the node: its code, message and data, unchanged. */
 export class UpstreamError extends Error {
@@ -67,6 +68,8 @@ interface PendingRequest {
   readonly timer: NodeJS.Timeout;
   /** For subscribe requests: the id is bound in the same turn as the answer, before any notification. */
   readonly subscription?: LiveSubscription;
+  /** Resolve with the result's JSON text as the node wrote it (`requestRaw`). */
+  readonly raw?: boolean;
 }
 
 interface UpstreamEvents {
@@ -98,6 +101,8 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
   /** The TCP socket under #socket, corked for the rest of a turn once a request is written in it. */
   #tcp: { cork(): void; uncork(): void } | null = null;
   #corked = false;
+  /** Raw requests in flight: only then are answers scanned for a raw result before being parsed. */
+  #rawPending = 0;
   #open = false;
   #stopped = false;
   #everConnected = false;
@@ -146,6 +151,14 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
 
   request<T>(method: string, params: readonly unknown[] = [], timeoutMs?: number): Promise<T> {
     return this.#request(method, params, timeoutMs) as Promise<T>;
+  }
+
+  /** Like `request`, resolving with the result's JSON text as the node wrote it (not parsed). */
+  requestRaw(method: string, params: readonly unknown[] = []): Promise<string> {
+    this.#rawPending += 1;
+    return (this.#request(method, params, undefined, undefined, true) as Promise<string>).finally(() => {
+      this.#rawPending -= 1;
+    });
   }
 
   /** Subscribes; the returned handle stays valid across reconnects. */
@@ -233,6 +246,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
     params: readonly unknown[],
     timeoutMs = this.#options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     subscription?: LiveSubscription,
+    raw = false,
   ): Promise<unknown> {
     const socket = this.#socket;
     if (!socket || !this.#open) {
@@ -244,7 +258,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
         this.#pending.delete(id);
         reject(new ConnectionError(`no answer to ${method} from ${this.url} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.#pending.set(id, { method, resolve, reject, timer, subscription });
+      this.#pending.set(id, { method, resolve, reject, timer, subscription, raw });
       this.#cork();
       socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
     });
@@ -266,6 +280,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
   }
 
   #onMessage(text: string): void {
+    if (this.#rawPending > 0 && this.#answerRaw(text)) return;
     let message: Envelope;
     try {
       message = JSON.parse(text) as Envelope;
@@ -288,6 +303,21 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
     live.callbacks.onEvent(message.params?.result);
   }
 
+  /** A successful answer to a `requestRaw`: hands on the result's text unparsed. False for anything else. */
+  #answerRaw(text: string): boolean {
+    const members = topLevelMembers(text);
+    const idRange = members?.get('id');
+    const resultRange = members?.get('result');
+    if (!members || !idRange || !resultRange || members.has('error')) return false;
+    const id = Number(text.slice(idRange[0], idRange[1]));
+    const pending = this.#pending.get(id);
+    if (!pending?.raw) return false;
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    pending.resolve(text.slice(resultRange[0], resultRange[1]));
+    return true;
+  }
+
   #onAnswer(id: number, message: Envelope): void {
     const pending = this.#pending.get(id);
     if (!pending) return;
@@ -306,7 +336,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
       live.id = message.result;
       this.#byId.set(String(live.id), live);
     }
-    pending.resolve(message.result);
+    pending.resolve(pending.raw ? JSON.stringify(message.result ?? null) : message.result);
   }
 
   async #resubscribeAll(): Promise<void> {

@@ -16,7 +16,7 @@ import {
 import type { Logger } from '../log.ts';
 import { fromHex, type Hex, readU32, toHex } from '../protocol/bytes.ts';
 import { encodeInboundChannelsContents } from '../protocol/inbound.ts';
-import { ErrorCode, RpcError, type SubscriptionHandler } from '../server/transport/jsonrpc.ts';
+import { ErrorCode, RawJson, RpcError, type SubscriptionHandler } from '../server/transport/jsonrpc.ts';
 import type { StoreReader } from '../store/interface.ts';
 import type { BlockWrite } from '../store/types.ts';
 
@@ -310,7 +310,13 @@ export class RelayProxy {
     if (method === 'state_call' && params[0] === INBOUND && this.#options.serveInbound !== 'node') {
       return this.#inbound(params);
     }
-    return this.#forward(method, params);
+    // The node's result is passed on as the node wrote it: not parsed, not serialized again.
+    checkParams(method, params);
+    try {
+      return new RawJson(await this.#options.node.forwardRaw(method, params));
+    } catch (error) {
+      throw upstreamError(method, error);
+    }
   }
 
   subscriptions(): Map<string, SubscriptionHandler> {
