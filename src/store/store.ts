@@ -263,9 +263,8 @@ export class MessageStore implements Store {
       channelRange:
         s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at > ? AND sent_at <= ?
         ORDER BY sent_at, idx`),
-      pruneMessages: s(
-        `DELETE FROM messages WHERE sent_at < ? AND sent_at <= COALESCE((SELECT watermark FROM watermarks WHERE para_id = messages.recipient), -1)`,
-      ),
+      // Per recipient, on the inbox index: a range delete, not a scan of every stored message.
+      pruneMessages: s('DELETE FROM messages WHERE recipient = ? AND sent_at < ? AND sent_at <= ?'),
       pruneBlocks: s('DELETE FROM blocks WHERE number < ?'),
       pruneCandidates: s("DELETE FROM candidates WHERE status != 'backed' AND backed_in < ?"),
     };
@@ -731,7 +730,13 @@ export class MessageStore implements Store {
     const before = cursor.number - keepBlocks;
     if (before <= 0) return 0;
     return this.#db.transaction(() => {
-      const removed = this.#statements.pruneMessages.run(before).changes;
+      // Only recipients with a watermark: their messages at or below it have been taken in.
+      let removed = 0;
+      for (const { para_id, watermark } of this.#statements.watermarks.all() as {
+        para_id: number;
+        watermark: number;
+      }[])
+        removed += this.#statements.pruneMessages.run(para_id, before, watermark).changes;
       this.#statements.pruneBlocks.run(before);
       this.#statements.pruneCandidates.run(before);
       return removed;
