@@ -9,6 +9,14 @@ const LATENCY_BUCKETS = [
   0.25, 0.5, 1, 2.5,
 ];
 
+/** One method's call metrics. */
+interface CallSeries {
+  readonly started: { inc(): void };
+  readonly time: { observe(seconds: number): void };
+  readonly ok: { inc(): void };
+  readonly failed: { inc(): void };
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #known: Set<string>;
@@ -154,12 +162,30 @@ export class Metrics {
     for (const name of names) this.#known.add(name);
   }
 
+  /** Each method label's series, looked up once: prom-client hashes the labels on every call otherwise. */
+  readonly #callSeries = new Map<string, CallSeries>();
+
+  #seriesOf(method: string): CallSeries {
+    const label = this.methodLabel(method);
+    let series = this.#callSeries.get(label);
+    if (!series) {
+      series = {
+        started: this.callsStarted.labels(label),
+        time: this.callsTime.labels(label),
+        ok: this.callsFinished.labels(label, 'false'),
+        failed: this.callsFinished.labels(label, 'true'),
+      };
+      this.#callSeries.set(label, series);
+    }
+    return series;
+  }
+
   readonly observer: CallObserver = {
-    started: (method) => this.callsStarted.inc({ method: this.methodLabel(method) }),
+    started: (method) => this.#seriesOf(method).started.inc(),
     finished: (method, seconds, isError) => {
-      const label = this.methodLabel(method);
-      this.callsTime.observe({ method: label }, seconds);
-      this.callsFinished.inc({ method: label, is_error: String(isError) });
+      const series = this.#seriesOf(method);
+      series.time.observe(seconds);
+      (isError ? series.failed : series.ok).inc();
     },
   };
 }
