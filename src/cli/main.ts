@@ -3,10 +3,11 @@
  * `--help` and bad usage answer without loading the service, the devnet or polkadot-js.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { VERSION } from '../version.ts';
 import type { BackfillFlags } from './backfill.ts';
 import { applyConfigFile, envOption } from './config-file.ts';
 import type { DevnetFlags } from './devnet.ts';
-import { CliError, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
+import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
 import type { RunFlags } from './run.ts';
 import type { SubscribeFlags } from './subscribe.ts';
 import type { VerifyProofFlags } from './verify-proof.ts';
@@ -249,6 +250,7 @@ function addSubscribe(program: Command): void {
 export function buildProgram(): Command {
   const program = addServiceOptions(new Command('xcmp-sidecar'))
     .description('Derives, verifies and serves Polkadot HRMP/XCMP messages per recipient')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .addHelpText(
       'after',
       [
@@ -276,7 +278,16 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A reader that went away (`… | head -3`) ends the command quietly, as SIGPIPE ends a C program. */
+function exitQuietlyOnClosedOutput(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(EXIT_OK);
+  });
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  exitQuietlyOnClosedOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

@@ -18,19 +18,23 @@ export interface SubscribeFlags {
   readonly verifyWith?: string;
 }
 
-function para(value: string, flag: string): number {
+/** A u32 from the command line (para ids and block numbers both are). */
+function u32(value: string, flag: string, what: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new CliError(`${flag} must be a para id, got "${value}"`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new CliError(`${flag} must be ${what}, got "${value}"`);
   return n;
 }
+
+const para = (value: string, flag: string): number => u32(value, flag, 'a para id');
 
 export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
   if ((flags.recipient === undefined) === (flags.sender === undefined))
     throw new CliError('give exactly one of --recipient or --sender');
   if (!FINALITIES.includes(flags.finality as Finality))
     throw new CliError(`--finality must be ${FINALITIES.join(', ')}; got "${flags.finality}"`);
-  const fromBlock = flags.fromBlock === undefined ? undefined : para(flags.fromBlock, '--from-block');
+  const fromBlock =
+    flags.fromBlock === undefined ? undefined : u32(flags.fromBlock, '--from-block', 'a block number');
   if (flags.verifyWith !== undefined && flags.recipient === undefined)
     throw new CliError('--verify-with needs --recipient: proofs cover inboxes');
   if (flags.verifyWith !== undefined && flags.finality !== 'finalized')

@@ -3,6 +3,7 @@
  * help and usage errors answer at once (it took 2.8 s when TypeScript was compiled at every start).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -45,6 +46,30 @@ describe('CLI start-up', () => {
         `${file} is loaded by --help`,
       );
     }
+  });
+
+  it('--version prints the package version', () => {
+    const { version } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const result = timed(['--version']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), version);
+  });
+
+  it('a reader that goes away (`--help | head -1`) ends the command quietly, exit 0', async () => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/xcmp-sidecar.js'), '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    // The reader is gone before the help is written: the write fails with EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Error/);
   });
 
   for (const args of [['--help'], ['devnet', '--help'], ['subscribe', '--help'], ['--no-such-flag']]) {

@@ -83,6 +83,41 @@ describe('xcmp-sidecar subscribe', () => {
       );
   });
 
+  it('--from-block that is not a block number exits 2 saying so', async () => {
+    const result = await runCliAsync([
+      'subscribe',
+      '--url',
+      stack.sidecar.server.url,
+      '--recipient',
+      '2000',
+      '--from-block',
+      'abc',
+    ]);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--from-block must be a block number, got "abc"/);
+  });
+
+  it('piped into a reader that stops (`| head -3`), it exits 0 without a trace', async () => {
+    const cli = spawnCli([
+      'subscribe',
+      '--url',
+      stack.sidecar.server.url,
+      '--recipient',
+      '2000',
+      '--from-block',
+      '1',
+    ]);
+    await eventually(() => printedUpdates(cli).length >= 3, { timeoutMs: 20_000, what: 'three lines' });
+    cli.child.stdout!.destroy();
+    await stack.devnet.newBlocks(3); // more updates to write into the closed pipe
+    await eventually(() => cli.child.exitCode !== null, {
+      timeoutMs: 15_000,
+      what: 'exit once the reader went away',
+    });
+    assert.equal(cli.child.exitCode, 0, cli.stderr());
+    assert.doesNotMatch(cli.stderr(), /EPIPE|Error|reconnecting/);
+  });
+
   it('rejects an unknown --finality with exit 2', async () => {
     const result = await runCliAsync([
       'subscribe',

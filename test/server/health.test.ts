@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { startDevnet } from '../../src/devnet/index.ts';
+import { VERSION } from '../../src/version.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { sidecarOn, startStack } from '../helpers/sidecar.ts';
 import { eventually, storedUpTo } from '../helpers/wait.ts';
@@ -71,6 +72,10 @@ describe('health while the node is gone', () => {
     assert.equal((await until('/ready', 200)).body.synced, devnet.chain.finalized.number);
     const metrics = await (await fetch(`${sidecar.server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^xcmp_upstream_reconnects [1-9]/m, 'the reconnect is counted');
+    assert.match(
+      metrics,
+      new RegExp(`^xcmp_build_info\\{version="${VERSION.replaceAll('.', '\\.')}"\\} 1$`, 'm'),
+    );
   });
 
   it('answers 503 naming the pruned block when the node no longer holds what ingest needs', async () => {

@@ -1,6 +1,7 @@
 /** Prometheus metrics, `xcmp_` prefix, mirroring the node's RPC metrics (STYLE.md). */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { contractMethodNames } from '../../../rpc/contract.ts';
+import { VERSION } from '../../version.ts';
 import type { CallObserver } from '../transport/jsonrpc.ts';
 
 /** Seconds, fine below 100 ms where push latency is judged. */
@@ -20,6 +21,12 @@ interface CallSeries {
 export class Metrics {
   readonly registry = new Registry();
   readonly #known: Set<string>;
+  readonly buildInfo = new Gauge({
+    name: 'xcmp_build_info',
+    help: 'Always 1; the version label says which xcmp-sidecar is running',
+    labelNames: ['version'],
+    registers: [this.registry],
+  });
   readonly callsTime = new Histogram({
     name: 'xcmp_rpc_calls_time',
     help: 'RPC call time in seconds',
@@ -151,6 +158,7 @@ export class Metrics {
   constructor(extraMethods: readonly string[] = []) {
     this.#known = new Set([...contractMethodNames(), ...extraMethods]);
     collectDefaultMetrics({ register: this.registry, prefix: 'xcmp_' });
+    this.buildInfo.set({ version: VERSION }, 1);
   }
 
   /** Method label with bounded cardinality: unknown names are bucketed as "unknown". */
