@@ -83,20 +83,6 @@ describe('xcmp-sidecar subscribe', () => {
       );
   });
 
-  it('--from-block that is not a block number exits 2 saying so', async () => {
-    const result = await runCliAsync([
-      'subscribe',
-      '--url',
-      stack.sidecar.server.url,
-      '--recipient',
-      '2000',
-      '--from-block',
-      'abc',
-    ]);
-    assert.equal(result.status, 2);
-    assert.match(result.stderr, /--from-block must be a block number, got "abc"/);
-  });
-
   it('piped into a reader that stops (`| head -3`), it exits 0 without a trace', async () => {
     const cli = spawnCli([
       'subscribe',
@@ -118,17 +104,22 @@ describe('xcmp-sidecar subscribe', () => {
     assert.doesNotMatch(cli.stderr(), /EPIPE|Error|reconnecting/);
   });
 
-  it('rejects an unknown --finality with exit 2', async () => {
-    const result = await runCliAsync([
-      'subscribe',
-      '--url',
-      stack.sidecar.server.url,
-      '--recipient',
-      '2001',
-      '--finality',
-      'backed',
-    ]);
-    assert.equal(result.status, 2);
-    assert.match(result.stderr, /--finality must be finalized, best, pending/);
-  });
+  for (const [flag, value, refusal] of [
+    ['--finality', 'backed', /--finality must be finalized, best, pending/],
+    ['--from-block', 'abc', /--from-block must be a block number, got "abc"/],
+  ] as const) {
+    it(`rejects ${flag} ${value} with exit 2, saying what it takes`, async () => {
+      const result = await runCliAsync([
+        'subscribe',
+        '--url',
+        stack.sidecar.server.url,
+        '--recipient',
+        '2001',
+        flag,
+        value,
+      ]);
+      assert.equal(result.status, 2);
+      assert.match(result.stderr, refusal);
+    });
+  }
 });
