@@ -140,7 +140,11 @@ export async function runSidecar(options: RunOptions): Promise<void> {
   const logger = createLogger({ level: options.log });
   const devnet = options.node
     ? null
-    : await startDevnet({ port: options.devnetPort, blockTimeMs: options.blockTimeMs });
+    : await startDevnet({
+        port: options.devnetPort,
+        blockTimeMs: options.blockTimeMs,
+        busyHint: 'a node or another devnet? choose --devnet-port, or give --node',
+      });
   const dbPath = options.db ?? (devnet ? DEVNET_DB : 'data/xcmp.sqlite');
   if (devnet && options.db === undefined) {
     // Each devnet run is a new simulated chain: start its store afresh.

@@ -34,10 +34,12 @@ export interface DevnetOptions extends Partial<DevnetConfig> {
   readonly host?: string;
   /** Blocks made before the server starts listening. */
   readonly initialBlocks?: number;
+  /** What to do about a port in use, in the words of the command that chose it. */
+  readonly busyHint?: string;
 }
 
 export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> {
-  const { port = 0, host = '127.0.0.1', initialBlocks = 0, ...overrides } = options;
+  const { port = 0, host = '127.0.0.1', initialBlocks = 0, busyHint, ...overrides } = options;
   const config = devnetConfig(overrides);
   const chain = await DevnetChain.create(config, new DevnetEncoder(config.runtime));
   for (let i = 0; i < initialBlocks; i++) await chain.produce();
@@ -52,7 +54,7 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     fork: async (depth) => (await chain.fork(depth)).map((b) => b.hash),
     dropConnections: () => listener?.dropConnections(),
   });
-  listener = await listenRpc(handlers, { port, host });
+  listener = await listenRpc(handlers, { port, host, busyHint });
   const devnet: Devnet = {
     chain,
     config,

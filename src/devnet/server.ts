@@ -21,7 +21,7 @@ export interface RpcListener {
 
 export async function listenRpc(
   handlers: RpcHandlers,
-  options: { port: number; host: string },
+  options: { port: number; host: string; busyHint?: string },
 ): Promise<RpcListener> {
   const sessionOptions = { maxSubscriptions: 1024, maxBatchLength: 1000 };
   const server: Server = createServer(async (request, response) => {
@@ -46,6 +46,8 @@ export async function listenRpc(
   const sockets = new Set<WebSocket>();
   const sessions = new Set<RpcSession>();
   const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME });
+  // It repeats the server's errors; listen() reports those (a port in use) as one line.
+  wss.on('error', () => undefined);
   wss.on('connection', (socket) => {
     sockets.add(socket);
     const session = new RpcSession(handlers, (text) => socket.send(text), {
@@ -65,7 +67,12 @@ export async function listenRpc(
     });
     socket.on('error', () => socket.terminate());
   });
-  const endpoint = await listen(server, options.host, options.port);
+  const endpoint = await listen(
+    server,
+    options.host,
+    options.port,
+    options.busyHint ?? 'a node or another devnet? choose --port',
+  );
   return {
     ...endpoint,
     get connectionCount() {

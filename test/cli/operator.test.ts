@@ -53,6 +53,30 @@ describe('operator surface', () => {
       assert.equal(reopened.status, 0, reopened.stderr);
     });
 
+    it('a devnet port in use (devnet --port, or --devnet-port without --node) exits 1 with one line naming the flag', async () => {
+      const taken = createServer();
+      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+      const port = String((taken.address() as AddressInfo).port);
+      try {
+        for (const [args, flag] of [
+          [['devnet', '--port', port], 'choose --port'],
+          [
+            ['--devnet-port', port, '--port', '0', '--db', ':memory:'],
+            'choose --devnet-port, or give --node',
+          ],
+        ] as const) {
+          const busy = await runCliAsync(args);
+          assert.equal(busy.status, 1, busy.stderr);
+          assert.equal(
+            busy.stderr.trim(),
+            `error: cannot listen on 127.0.0.1:${port}: the port is in use (a node or another devnet? ${flag})`,
+          );
+        }
+      } finally {
+        taken.close();
+      }
+    });
+
     it('exits 1 with one line naming the port in use, or the database it cannot use', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'xcmp-fail-'));
       const taken = createServer();

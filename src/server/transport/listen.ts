@@ -9,13 +9,21 @@ export interface Endpoint {
   readonly httpUrl: string;
 }
 
-/** Starts `server` listening and returns its endpoint (port 0 gets a free port). */
-export async function listen(server: Server, host: string, port: number): Promise<Endpoint> {
+/**
+ * Starts `server` listening and returns its endpoint (port 0 gets a free port). `busyHint` says what
+ * to do about a port in use, in the words of the command that chose it.
+ */
+export async function listen(
+  server: Server,
+  host: string,
+  port: number,
+  busyHint = 'another sidecar? choose --port',
+): Promise<Endpoint> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       const where = `${host}:${port}`;
       if (error.code === 'EADDRINUSE')
-        reject(new Error(`cannot listen on ${where}: the port is in use (another sidecar? choose --port)`));
+        reject(new Error(`cannot listen on ${where}: the port is in use (${busyHint})`));
       else if (error.code === 'EACCES')
         reject(new Error(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`));
       else reject(new Error(`cannot listen on ${where}: ${error.message}`));
