@@ -230,7 +230,7 @@ function addSubscribe(program: Command): void {
   program
     .command('subscribe')
     .description("print a parachain's inbox (or outbox) updates from a running sidecar as JSON lines")
-    .requiredOption('--url <url>', 'the sidecar WebSocket URL')
+    .option('--url <url>', 'the sidecar WebSocket URL', 'ws://127.0.0.1:9955')
     .option('--recipient <para>', 'subscribe to messages sent to this para')
     .option('--sender <para>', 'subscribe to messages sent by this para')
     .option('--from-block <n>', 'replay stored messages from this block first')

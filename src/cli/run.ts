@@ -89,6 +89,9 @@ export function runOptions(flags: RunFlags): RunOptions {
     .split(',')
     .map((url) => url.trim())
     .filter(Boolean);
+  // An empty path would open a throwaway database: everything stored would be gone at exit.
+  if (flags.db !== undefined && flags.db.trim() === '')
+    throw new CliError('--db must be a file path (or :memory: for a throwaway store), got ""');
   const badPeer = peers.find((url) => !/^wss?:\/\/./.test(url));
   if (badPeer !== undefined) throw new CliError(`--peer takes ws:// or wss:// URLs, got "${badPeer}"`);
   return {

@@ -51,7 +51,10 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
     const { block, channel, reason } = error;
     process.stderr.write(`${JSON.stringify({ rejected: { block, channel, reason } })}\n`);
   });
-  client.on('disconnected', () => process.stderr.write('disconnected; reconnecting…\n'));
+  let stopping = false;
+  client.on('disconnected', () => {
+    if (!stopping) process.stderr.write('disconnected; reconnecting…\n');
+  });
   client.on('resubscribed', () => process.stderr.write('reconnected; resumed after the last block seen\n'));
   const options = {
     finality: flags.finality as Finality,
@@ -68,6 +71,7 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  stopping = true; // the close below is ours, not a lost connection
   await subscription.unsubscribe();
   await client.close();
 }

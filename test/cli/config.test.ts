@@ -68,6 +68,12 @@ describe('configuration: flags, then XCMP_* env, then --config file, then defaul
     });
   }
 
+  it("refuses --db '' instead of storing into a throwaway database", () => {
+    const result = runCli(['--devnet-port', '0', '--port', '0', '--db', '']);
+    assert.equal(result.status, 2);
+    assert.match(result.stderr, /--db must be a file path \(or :memory: for a throwaway store\)/);
+  });
+
   it('refuses a bad XCMP_* value, naming the flag', () => {
     const result = runCli(['--devnet-port', '0'], { XCMP_PORT: 'abc' });
     assert.equal(result.status, 2);

@@ -107,6 +107,8 @@ describe('devnet channel and message-size flags', () => {
       /needs two distinct paras/,
     );
     assert.throws(() => devnetOptions({ ...base, messageSize: '10-5' }), /--message-size takes MIN-MAX/);
+    // The default its own help shows is accepted.
+    assert.deepEqual(devnetOptions({ ...base, messageSize: '40-600' }).messageSize, { min: 40, max: 600 });
   });
 });
 

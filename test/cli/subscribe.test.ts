@@ -37,7 +37,8 @@ describe('xcmp-sidecar subscribe', () => {
       timeoutMs: 20_000,
       what: 'every stored message printed',
     });
-    await cli.stop();
+    assert.equal(await cli.stop(), 0);
+    assert.doesNotMatch(cli.stderr(), /reconnecting/, 'a SIGTERM is not a lost connection');
     assert.deepEqual(
       lines().flatMap((l) => l.messages.map((m) => m.id)),
       stored.map((m) => `${m.sentAt}-${m.sender}-${m.recipient}-${m.index}`),
@@ -102,6 +103,12 @@ describe('xcmp-sidecar subscribe', () => {
     });
     assert.equal(cli.child.exitCode, 0, cli.stderr());
     assert.doesNotMatch(cli.stderr(), /EPIPE|Error|reconnecting/);
+  });
+
+  it('--url defaults to ws://127.0.0.1:9955 (the sidecar default port)', async () => {
+    const result = await runCliAsync(['subscribe', '--recipient', '2000'], {});
+    assert.equal(result.status, 1, result.stderr);
+    assert.match(result.stderr, /cannot connect to ws:\/\/127\.0\.0\.1:9955/);
   });
 
   for (const [flag, value, refusal] of [
