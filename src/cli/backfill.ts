@@ -11,7 +11,7 @@ import { MessageStore } from '../store/store.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 
 export interface BackfillFlags {
-  readonly from: string;
+  readonly from?: string;
   readonly to?: string;
   readonly node: string;
   readonly db: string;
@@ -27,9 +27,10 @@ function blockNumber(value: string, flag: string): number {
 }
 
 export async function runBackfill(flags: BackfillFlags): Promise<void> {
-  const from = blockNumber(flags.from, '--from');
+  const requestedFrom = flags.from === undefined ? undefined : blockNumber(flags.from, '--from');
   const requestedTo = flags.to === undefined ? undefined : blockNumber(flags.to, '--to');
-  if (requestedTo !== undefined && requestedTo < from) throw new CliError('--to must not be below --from');
+  if (requestedTo !== undefined && requestedFrom !== undefined && requestedTo < requestedFrom)
+    throw new CliError('--to must not be below --from');
   if (flags.db !== ':memory:') mkdirSync(dirname(flags.db), { recursive: true });
   let store: MessageStore;
   try {
@@ -38,6 +39,11 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
     throw new CliError((error as Error).message, EXIT_RUNTIME);
   }
   const cursor = store.cursor();
+  if (!cursor && requestedFrom === undefined) {
+    store.close();
+    throw new CliError(`the store ${flags.db} is empty: give --from, the first block to store`);
+  }
+  const from = requestedFrom ?? cursor!.number + 1;
   if (cursor && from > cursor.number + 1) {
     store.close();
     throw new CliError(
@@ -54,6 +60,10 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
   try {
     const finalized = await node.finalizedNumber();
     const to = Math.min(requestedTo ?? finalized, finalized);
+    if (requestedTo !== undefined && requestedTo > finalized)
+      process.stderr.write(
+        `--to #${requestedTo} is past the finalized head #${finalized}: stopping at #${finalized}\n`,
+      );
     const peers = flags.peer ?? [];
     let start = cursor ? cursor.number + 1 : from;
     if (cursor && cursor.number >= to && peers.length === 0) {
@@ -67,10 +77,11 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
       if (servable === null) throw new CliError(`the node serves none of #${from}..#${to}`, EXIT_RUNTIME);
       start = servable;
     }
+    const before = store.counts();
     if (start <= to) await ingestRange({ node, store, start, to, log: flags.log });
-    const counts = store.counts();
+    const after = store.counts();
     process.stdout.write(
-      `stored #${start}..#${to} from the node: ${counts.messages} messages (${counts.unverifiedMessages} unverified) in ${flags.db}\n`,
+      `stored #${start}..#${to} from the node: ${after.messages - before.messages} messages (${after.unverifiedMessages - before.unverifiedMessages} unverified) in ${flags.db}\n`,
     );
     if (peers.length > 0) await historyFromPeers({ node, store, peers, from, log: flags.log });
   } finally {
@@ -89,11 +100,13 @@ async function ingestRange(options: {
 }): Promise<void> {
   const { node, store, start, to } = options;
   const bar = new SingleBar({
-    format: 'backfill [{bar}] {percentage}% | #{value} of #{total} | {rate} blocks/s | ETA {eta_formatted}',
+    format:
+      'backfill [{bar}] {percentage}% | #{block} of #{start}..#{last} | {rate} blocks/s | ETA {eta_formatted}',
     stream: process.stderr,
     hideCursor: true,
   });
-  bar.start(to, start - 1, { rate: '0' });
+  // Counted in blocks of this range, so the bar starts at 0 %, not at start / to.
+  bar.start(to - start + 1, 0, { rate: '0', block: start - 1, start, last: to });
   const startedAt = Date.now();
   const ingest = new Ingest({
     node,
@@ -104,7 +117,8 @@ async function ingestRange(options: {
   });
   ingest.on('block', (write) => {
     const seconds = (Date.now() - startedAt) / 1000;
-    bar.update(write.number, { rate: (seconds > 0 ? (write.number - start + 1) / seconds : 0).toFixed(1) });
+    const done = write.number - start + 1;
+    bar.update(done, { rate: (seconds > 0 ? done / seconds : 0).toFixed(1), block: write.number });
   });
   // A pruned block or state will not come back: stop instead of retrying forever.
   const pruned = new Promise<never>((_, reject) =>

@@ -188,7 +188,7 @@ function addBackfill(program: Command): void {
     .description(
       'ingest finalized blocks from --from (or the store cursor) to --to, with a progress bar and ETA',
     )
-    .requiredOption('--from <n>', 'first block (when the store is empty)')
+    .option('--from <n>', 'first block; required when the store is empty, else it continues from the cursor')
     .option('--to <n>', 'last block (default: the finalized head)')
     .requiredOption('--node <url>', 'relay node WebSocket URL (an archive node for old blocks)')
     .option('--db <path>', 'SQLite database file', 'data/xcmp.sqlite')

@@ -35,6 +35,21 @@ describe('xcmp-sidecar backfill', () => {
     assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 10, 30));
     store.close();
 
+    // Without --from it continues from the cursor, and reports the messages of its own range.
+    const next = await runCliAsync(['backfill', '--to', '40', '--node', devnet.url, '--db', db]);
+    assert.equal(next.status, 0, next.stderr);
+    const rangeMessages = devnetTruth(devnet, 31, 40).length;
+    assert.ok(rangeMessages > 0);
+    assert.match(next.stdout, new RegExp(`stored #31\\.\\.#40 from the node: ${rangeMessages} messages`));
+
+    // --to past the finalized head says where it stops.
+    const past = await runCliAsync(['backfill', '--to', '100000', '--node', devnet.url, '--db', db]);
+    assert.equal(past.status, 0, past.stderr);
+    assert.match(
+      past.stderr,
+      new RegExp(`--to #100000 is past the finalized head #${devnet.chain.finalized.number}`),
+    );
+
     const more = await runCliAsync(['backfill', '--from', '31', '--node', devnet.url, '--db', db]);
     assert.equal(more.status, 0, more.stderr);
     store = MessageStore.open(db);
@@ -73,6 +88,10 @@ describe('xcmp-sidecar backfill', () => {
     const notNumber = await runCliAsync(['backfill', '--from', 'x', '--node', devnet.url, '--db', db]);
     assert.equal(notNumber.status, 2);
     assert.match(notNumber.stderr, /--from must be a block number/);
+    const empty = join(mkdtempSync(join(tmpdir(), 'xcmp-backfill-empty-')), 'store.sqlite');
+    const noFrom = await runCliAsync(['backfill', '--to', '20', '--node', devnet.url, '--db', empty]);
+    assert.equal(noFrom.status, 2);
+    assert.match(noFrom.stderr, /is empty: give --from, the first block to store/);
   });
 
   it('exits 1 at once when the node has pruned the blocks asked for, instead of retrying forever', async () => {
