@@ -242,6 +242,10 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const proofs = new InboxProofSource(node, () => metrics.proofReads.inc());
   const { retentionBlocks, startAt } = options;
   const ingest = new Ingest({ node, store, logger, retentionBlocks, startAt });
+  metrics.heightsFrom(() => {
+    const { best, finalized, cursor } = ingest.status;
+    return { best, finalized, synced: cursor };
+  });
   const best = new BestView(node, store, ingest, logger);
   const hub = new SubscriptionHub(
     store,

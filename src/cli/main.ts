@@ -33,6 +33,7 @@ function addServiceOptions(program: Command): Command {
     .addOption(
       envOption('--port <port>', 'JSON-RPC port (WebSocket and HTTP; the dashboard at GET /)', '9955'),
     )
+    .addOption(envOption('--rpc-port <port>', "the node's name for --port; when given, it wins"))
     .addOption(envOption('--host <host>', 'interface to listen on', '127.0.0.1'))
     .addOption(
       envOption(

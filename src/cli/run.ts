@@ -19,6 +19,8 @@ export interface RunFlags {
   readonly node?: string;
   readonly db?: string;
   readonly port: string;
+  /** The node's spelling of --port. */
+  readonly rpcPort?: string;
   readonly host: string;
   readonly retentionBlocks: string;
   readonly log: string;
@@ -98,7 +100,10 @@ export function runOptions(flags: RunFlags): RunOptions {
     peers,
     node: flags.node,
     db: flags.db,
-    port: integerFlag(flags.port, '--port', 0, 65535),
+    port:
+      flags.rpcPort === undefined
+        ? integerFlag(flags.port, '--port', 0, 65535)
+        : integerFlag(flags.rpcPort, '--rpc-port', 0, 65535),
     host: flags.host,
     devnetPort: integerFlag(flags.devnetPort, '--devnet-port', 0, 65535),
     blockTimeMs: integerFlag(flags.blockTimeMs, '--block-time-ms', 1, 3_600_000),

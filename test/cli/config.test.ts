@@ -74,6 +74,17 @@ describe('configuration: flags, then XCMP_* env, then --config file, then defaul
     assert.match(result.stderr, /--db must be a file path \(or :memory: for a throwaway store\)/);
   });
 
+  it("accepts the node's --rpc-port as --port, and it wins over --port", async () => {
+    const { runOptions } = await import('../../src/cli/run.ts');
+    const options = await resolved(['--rpc-port', '9977']);
+    assert.equal(runOptions(options as unknown as Parameters<typeof runOptions>[0]).port, 9977);
+    const both = await resolved(['--port', '9978', '--rpc-port', '9979']);
+    assert.equal(runOptions(both as unknown as Parameters<typeof runOptions>[0]).port, 9979);
+    const bad = runCli(['--rpc-port', 'x']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--rpc-port must be an integer/);
+  });
+
   it('refuses a bad XCMP_* value, naming the flag', () => {
     const result = runCli(['--devnet-port', '0'], { XCMP_PORT: 'abc' });
     assert.equal(result.status, 2);

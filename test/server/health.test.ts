@@ -72,6 +72,11 @@ describe('health while the node is gone', () => {
     assert.equal((await until('/ready', 200)).body.synced, devnet.chain.finalized.number);
     const metrics = await (await fetch(`${sidecar.server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^xcmp_upstream_reconnects [1-9]/m, 'the reconnect is counted');
+    const height = (status: string) =>
+      Number(new RegExp(`^xcmp_block_height\\{status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    assert.equal(height('synced'), sidecar.store.cursor()?.number);
+    assert.equal(height('finalized'), devnet.chain.finalized.number);
+    assert.ok(height('best') >= height('finalized'));
     assert.match(
       metrics,
       new RegExp(`^xcmp_build_info\\{version="${VERSION.replaceAll('.', '\\.')}"\\} 1$`, 'm'),

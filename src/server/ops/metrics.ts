@@ -109,6 +109,22 @@ export class Metrics {
     help: 'Finalized blocks stored',
     registers: [this.registry],
   });
+  /** Where the heights are read at each scrape (the node's best and finalized, the stored cursor). */
+  #heights: (() => { best: number | null; finalized: number | null; synced: number | null }) | null = null;
+  readonly blockHeight = new Gauge({
+    name: 'xcmp_block_height',
+    help: "Block heights: best and finalized as the node announced them, synced as stored (the node's substrate_block_height)",
+    labelNames: ['status'],
+    registers: [this.registry],
+    collect: () => {
+      const heights = this.#heights?.();
+      if (!heights) return;
+      for (const status of ['best', 'finalized', 'synced'] as const) {
+        const height = heights[status];
+        if (height !== null) this.blockHeight.set({ status }, height);
+      }
+    },
+  });
   readonly headLag = new Gauge({
     name: 'xcmp_head_lag_blocks',
     help: 'Finalized head minus the last stored block',
@@ -159,6 +175,11 @@ export class Metrics {
     this.#known = new Set([...contractMethodNames(), ...extraMethods]);
     collectDefaultMetrics({ register: this.registry, prefix: 'xcmp_' });
     this.buildInfo.set({ version: VERSION }, 1);
+  }
+
+  /** Reports `xcmp_block_height` from `source`, read at each scrape. */
+  heightsFrom(source: () => { best: number | null; finalized: number | null; synced: number | null }): void {
+    this.#heights = source;
   }
 
   /** Method label with bounded cardinality: unknown names are bucketed as "unknown". */
