@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { relayLayout } from '../derive/layout.ts';
 import { type BlockInput, observeBlock } from '../derive/observe.ts';
 import { fromHex, ScaleError } from '../protocol/bytes.ts';
-import type { HeaderJson } from '../protocol/header.ts';
+import { encodeHeader, type HeaderJson } from '../protocol/header.ts';
 import { parseMetadata, type RuntimeMetadata } from '../protocol/metadata.ts';
 import { type DecodeReport, decodeReport, formatReportTable } from './decode-report.ts';
 import { CliError } from './errors.ts';
@@ -38,6 +38,19 @@ interface BlockJson {
   readonly extrinsics: readonly string[];
 }
 
+/** A header the block hash can be computed from; else one line naming the field. */
+function checkHeader(header: HeaderJson, path: string): void {
+  if (!Array.isArray(header.digest?.logs))
+    throw new CliError(
+      `block file ${path}: header.digest.logs is missing or not a list (a header has digest.logs, not logs)`,
+    );
+  try {
+    encodeHeader(header);
+  } catch (error) {
+    throw new CliError(`block file ${path}: header ${(error as Error).message}`);
+  }
+}
+
 /** Accepts `chain_getBlock`'s result (`{block: {...}}`) or the block itself (`{header, extrinsics}`). */
 export function parseBlockJson(text: string, path: string): { header: HeaderJson; extrinsics: Uint8Array[] } {
   let parsed: unknown;
@@ -55,6 +68,7 @@ export function parseBlockJson(text: string, path: string): { header: HeaderJson
   ) {
     throw new CliError(`block file ${path} has no header and extrinsics`);
   }
+  checkHeader(candidate.header, path);
   return {
     header: candidate.header,
     extrinsics: candidate.extrinsics.map((hex, i) => hexFile(String(hex), `extrinsic ${i} in block`, path)),

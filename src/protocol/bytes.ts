@@ -19,6 +19,7 @@ export function toHex(bytes: Uint8Array): Hex {
 
 /** Parses `0x`-prefixed hex (even length, either case); throws a ScaleError naming `what` when it is not hex. */
 export function fromHex(hex: string, what = 'value'): Uint8Array {
+  if (typeof hex !== 'string') throw new ScaleError(`${what} is not 0x-prefixed hex`); // JSON input: any type
   const trimmed = hex.trim();
   if (!trimmed.startsWith('0x') || trimmed.length % 2 !== 0)
     throw new ScaleError(`${what} is not 0x-prefixed hex`);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import substrateMetadata from '@polkadot/types-support/metadata/static-substrate';
 import type { DecodeReport } from '../../src/cli/decode-report.ts';
 import { runCli } from '../helpers/cli.ts';
-import { fixturesDir, METADATA_FILE, skipWithoutFixtures } from '../helpers/fixtures.ts';
+import { fixturesDir, fixturesPresent, METADATA_FILE, skipWithoutFixtures } from '../helpers/fixtures.ts';
 
 const block = (name: string) => join(fixturesDir, name, 'block.json');
 const events = (name: string) => join(fixturesDir, name, 'events.hex');
@@ -141,6 +141,23 @@ describe('xcmp-sidecar decode-block', { skip: skipWithoutFixtures }, () => {
     writeFileSync(notHex, 'hello');
     const otherMetadata = join(dir, 'other-metadata.hex');
     writeFileSync(otherMetadata, substrateMetadata);
+    // The fixture block with its header bent two ways a hand-made file gets it wrong.
+    type Header = Record<string, unknown> & { digest: { logs: unknown[] } };
+    const bent = (name: string, bend: (header: Header) => void) => {
+      const path = join(dir, name);
+      if (!fixturesPresent) return path;
+      const file = JSON.parse(readFileSync(block('polkadot-19772575'), 'utf8')) as { header: Header };
+      bend(file.header);
+      writeFileSync(path, JSON.stringify(file));
+      return path;
+    };
+    const logsOnTop = bent('logs-on-top.json', (header) => {
+      header.logs = header.digest.logs;
+      delete (header as { digest?: unknown }).digest;
+    });
+    const logsAsObjects = bent('logs-as-objects.json', (header) => {
+      header.digest.logs = header.digest.logs.map((log) => ({ preRuntime: ['0x42414245', log] }));
+    });
     // A real metadata that has no ParaInherent pallet (a Substrate dev chain) cannot describe a relay block.
     const cases: [string, string[], RegExp][] = [
       [
@@ -172,6 +189,16 @@ describe('xcmp-sidecar decode-block', { skip: skipWithoutFixtures }, () => {
         'a missing events file',
         ['--metadata', METADATA_FILE, '--block', block('polkadot-19772575'), '--events', `${notHex}.missing`],
         /cannot read events file/,
+      ],
+      [
+        'a header with logs instead of digest.logs',
+        ['--metadata', METADATA_FILE, '--block', logsOnTop],
+        /header\.digest\.logs is missing or not a list/,
+      ],
+      [
+        'digest logs that are not hex or digest items',
+        ['--metadata', METADATA_FILE, '--block', logsAsObjects],
+        /block file .*: header digest data is not 0x-prefixed hex/,
       ],
       [
         'a missing required flag',
