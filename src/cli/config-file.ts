@@ -23,8 +23,11 @@ export function envOption(flags: string, description: string, defaultValue?: str
 
 const camel = (key: string) => key.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** Applies the `--config` file to every option still at its default (flags and env win). */
-export function applyConfigFile(command: Command, path: string): void {
+/**
+ * Applies the `--config` file to every option still at its default (flags and env win). Returns the
+ * fields it applied, by option name, as the file spells them.
+ */
+export function applyConfigFile(command: Command, path: string): Map<string, string> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
@@ -39,6 +42,7 @@ export function applyConfigFile(command: Command, path: string): void {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new CliError(`config file ${path} must hold a JSON object`);
   const options = new Map(command.options.filter((o) => o.long).map((o) => [o.attributeName(), o]));
+  const applied = new Map<string, string>();
   for (const [key, value] of Object.entries(parsed)) {
     const name = camel(key);
     const option = options.get(name);
@@ -50,7 +54,22 @@ export function applyConfigFile(command: Command, path: string): void {
     if (!['string', 'number', 'boolean'].includes(typeof value))
       throw new CliError(`config file ${path}: field "${key}" must be a string, number or boolean`);
     const source = command.getOptionValueSource(name);
-    if (source === undefined || source === 'default')
+    if (source === undefined || source === 'default') {
       command.setOptionValueWithSource(name, String(value), 'config');
+      applied.set(name, key);
+    }
   }
+  return applied;
+}
+
+/**
+ * A refusal of a value that came from the config file, said in the file's terms: `config file F:
+ * field "port" must be …` rather than `--port must be …`, which the user never typed.
+ */
+export function inConfigTerms(error: unknown, path: string, applied: ReadonlyMap<string, string>): unknown {
+  if (!(error instanceof CliError)) return error;
+  const match = /^(--[a-z0-9-]+) ([\s\S]*)$/.exec(error.message);
+  const field = match ? applied.get(camel(match[1]!)) : undefined;
+  if (!match || field === undefined) return error;
+  return new CliError(`config file ${path}: field "${field}" ${match[2]}`, error.exitCode);
 }

@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../version.ts';
 import type { BackfillFlags } from './backfill.ts';
-import { applyConfigFile, envOption } from './config-file.ts';
+import { applyConfigFile, envOption, inConfigTerms } from './config-file.ts';
 import type { DevnetFlags } from './devnet.ts';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
 import type { RunFlags } from './run.ts';
@@ -266,9 +266,15 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(text) })
     .action(async (_flags: RunFlags, command: Command) => {
       const config = command.getOptionValue('config') as string | undefined;
-      if (config !== undefined) applyConfigFile(command, config);
+      const fromFile = config === undefined ? new Map<string, string>() : applyConfigFile(command, config);
       const { runOptions, runSidecar } = await import('./run.ts');
-      await runSidecar(runOptions(command.opts<RunFlags>()));
+      let options: ReturnType<typeof runOptions>;
+      try {
+        options = runOptions(command.opts<RunFlags>());
+      } catch (error) {
+        throw config === undefined ? error : inConfigTerms(error, config, fromFile);
+      }
+      await runSidecar(options);
     });
 
   addDecodeBlock(program);

@@ -57,7 +57,16 @@ describe('configuration: flags, then XCMP_* env, then --config file, then defaul
 
   for (const [what, content, message] of [
     ['an unknown field', { bogus: 1 }, /unknown field "bogus"/],
-    ['a bad value', { port: 'x1' }, /--port must be an integer from 0 to 65535, got "x1"/],
+    [
+      'a bad value',
+      { port: 'x1' },
+      /config file .*: field "port" must be an integer from 0 to 65535, got "x1"/,
+    ],
+    [
+      'a bad value spelled as the flag',
+      { 'rpc-methods': 'some' },
+      /config file .*: field "rpc-methods" must be one of/,
+    ],
     ['not JSON', '{port:', /is not JSON/],
     ['a nested value', { port: { value: 1 } }, /field "port" must be a string, number or boolean/],
   ] as const) {
