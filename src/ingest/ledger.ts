@@ -6,9 +6,7 @@
 import type { Hex } from '../protocol/bytes.ts';
 import type { StoreWriter } from '../store/interface.ts';
 import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
-import type { EnactContext } from './enact.ts';
-
-const channelKey = (sender: number, recipient: number): string => `${sender}:${recipient}`;
+import { channelKeyOf, type EnactContext } from './enact.ts';
 
 export class CandidateLedger {
   readonly #pending = new Map<Hex, CandidateRecord>();
@@ -62,7 +60,7 @@ export class CandidateLedger {
   context(store: StoreWriter): EnactContext {
     return {
       candidate: (hash) => this.#pending.get(hash) ?? this.#unwritten.get(hash) ?? store.candidate(hash),
-      channel: (sender, recipient) => this.#channels.get(channelKey(sender, recipient)) ?? null,
+      channel: (sender, recipient) => this.#channels.get(channelKeyOf(sender, recipient)) ?? null,
       egress: (sender) => this.egress(sender),
       pending: () => [...this.#pending.values()],
     };
@@ -82,8 +80,9 @@ export class CandidateLedger {
   /** As the store upserts a channel: a write without `lastSentAt` keeps the one before. */
   #setChannel(channel: ChannelRecord): void {
     const { sender, recipient } = channel;
-    const before = this.#channels.get(channelKey(sender, recipient));
-    this.#channels.set(channelKey(sender, recipient), {
+    const key = channelKeyOf(sender, recipient);
+    const before = this.#channels.get(key);
+    this.#channels.set(key, {
       ...channel,
       lastSentAt: channel.lastSentAt ?? before?.lastSentAt ?? null,
     });
