@@ -197,20 +197,28 @@ class Connection {
     return this.#ws.bufferedAmount > 0;
   }
 
-  #send(text: string, notification: boolean): void {
-    if (this.#done) return;
+  /**
+   * Whether a message of `bytes` may go out: not once closed, and a live notification not to a client
+   * that stopped reading (it is closed instead). When it may, it is counted as unflushed and corked.
+   */
+  #admit(bytes: number, notification: boolean): boolean {
+    if (this.#done) return false;
     // A burst to a healthy socket is written through at once (bufferedAmount stays 0).
     if (notification && this.#behind()) {
       this.#closeSlow('its send buffer is full');
-      return;
+      return false;
     }
-    // UTF-16 length: exact for the ASCII JSON sent here, and free (byteLength would flatten the string).
-    const bytes = text.length;
     this.#unflushed += 1;
     this.#unflushedBytes += bytes;
     this.#options.outbound.add(bytes);
     this.#cork(bytes);
-    this.#ws.send(text, () => this.#flushed(bytes));
+    return true;
+  }
+
+  #send(text: string, notification: boolean): void {
+    // UTF-16 length: exact for the ASCII JSON sent here, and free (byteLength would flatten the string).
+    const bytes = text.length;
+    if (this.#admit(bytes, notification)) this.#ws.send(text, () => this.#flushed(bytes));
   }
 
   /**
@@ -251,16 +259,8 @@ class Connection {
    * written back to back, so nothing else can come between them.
    */
   #sendNotification(head: string, tail: Buffer): void {
-    if (this.#done) return;
-    if (this.#behind()) {
-      this.#closeSlow('its send buffer is full');
-      return;
-    }
     const bytes = head.length + tail.length;
-    this.#unflushed += 1;
-    this.#unflushedBytes += bytes;
-    this.#options.outbound.add(bytes);
-    this.#cork(bytes);
+    if (!this.#admit(bytes, true)) return;
     this.#ws.send(head, { fin: false });
     this.#ws.send(tail, { fin: true }, () => this.#flushed(bytes));
   }
