@@ -296,9 +296,14 @@ export class RelayProxy {
   }
 
   async #forward(method: string, params: readonly unknown[]): Promise<unknown> {
+    return this.#toNode(method, params, () => this.#options.node.forward(method, params));
+  }
+
+  /** Sends a client's call on to the node: params checked first, the node's failure in the client's terms. */
+  async #toNode<T>(method: string, params: readonly unknown[], send: () => Promise<T>): Promise<T> {
     checkParams(method, params);
     try {
-      return await this.#options.node.forward(method, params);
+      return await send();
     } catch (error) {
       throw upstreamError(method, error);
     }
@@ -311,12 +316,9 @@ export class RelayProxy {
       return this.#inbound(params);
     }
     // The node's result is passed on as the node wrote it: not parsed, not serialized again.
-    checkParams(method, params);
-    try {
-      return new RawJson(await this.#options.node.forwardRaw(method, params));
-    } catch (error) {
-      throw upstreamError(method, error);
-    }
+    return new RawJson(
+      await this.#toNode(method, params, () => this.#options.node.forwardRaw(method, params)),
+    );
   }
 
   subscriptions(): Map<string, SubscriptionHandler> {
