@@ -4,12 +4,13 @@
  * `GET /blocks/{n}?decodedXcmMsgs=true` for every block. substrate-api-sidecar is installed by this
  * benchmark into a temporary folder (kept there for the next run); it is not a dependency.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { CLI, devnetProcess, finalizedNumber, makeBlocks, sleep, timedRun } from './processes.ts';
+import { runCliAsync } from '../helpers/cli.ts';
+import { devnetProcess, finalizedNumber, makeBlocks, sleep } from './processes.ts';
 
 const PEER_VERSION = process.env.BENCH_PEER_VERSION ?? '18.0.0';
 const BLOCKS = Number(process.env.BENCH_PEER_BLOCKS ?? 10_000);
@@ -24,14 +25,11 @@ async function installPeer(): Promise<string> {
   if (!existsSync(bin)) {
     console.log(`installing @substrate/api-sidecar@${PEER_VERSION} into ${dir}`);
     mkdirSync(dir, { recursive: true });
-    await timedRun('npm', [
-      'install',
-      '--prefix',
-      dir,
-      '--no-audit',
-      '--no-fund',
-      `@substrate/api-sidecar@${PEER_VERSION}`,
-    ]);
+    execFileSync(
+      'npm',
+      ['install', '--prefix', dir, '--no-audit', '--no-fund', `@substrate/api-sidecar@${PEER_VERSION}`],
+      { stdio: 'inherit' },
+    );
   }
   return bin;
 }
@@ -115,18 +113,15 @@ export async function benchPeer(): Promise<void> {
     const last = await finalizedNumber(DEVNET_PORT);
     const nodeUrl = `ws://127.0.0.1:${DEVNET_PORT}`;
     const db = join(dir, 'store.sqlite');
-    const ours = await timedRun(process.execPath, [
-      CLI,
-      'backfill',
-      '--from',
-      '1',
-      '--to',
-      String(last),
-      '--node',
-      nodeUrl,
-      '--db',
-      db,
-    ]);
+    const started = performance.now();
+    const backfill = await runCliAsync(
+      ['backfill', '--from', '1', '--to', String(last), '--node', nodeUrl, '--db', db],
+      {},
+      600_000,
+    );
+    if (backfill.status !== 0)
+      throw new Error(`backfill exited ${backfill.status}: ${backfill.stderr.slice(-2000)}`);
+    const ours = { seconds: (performance.now() - started) / 1000 };
     peer = await startPeer(peerBin, nodeUrl);
     const theirs = await peerCatchUp(last, PEER_CONCURRENCY);
     // Candidates backed in #1..#last-1 are enacted in #2..#last (availability delay 1, no time-outs).

@@ -51,31 +51,6 @@ export async function finalizedNumber(port: number): Promise<number> {
   return Number.parseInt((await rpc<{ number: string }>(port, 'chain_getHeader', [hash])).number, 16);
 }
 
-/** Runs a command to its end; resolves with its wall time in seconds, rejects on a non-zero exit. */
-export function timedRun(
-  command: string,
-  args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Promise<{ seconds: number; stdout: string }> {
-  const start = performance.now();
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => {
-      const seconds = (performance.now() - start) / 1000;
-      if (code === 0) resolve({ seconds, stdout });
-      else reject(new Error(`${command} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-    });
-  });
-}
-
 /**
  * The sidecar (built CLI) following `nodeUrl` with an in-memory store; resolves once it serves.
  * BENCH_SIDECAR_NODE_ARGS adds Node flags (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).

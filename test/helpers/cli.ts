@@ -20,7 +20,11 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Cl
 }
 
 /** Like runCli, without blocking the event loop (for tests that serve the CLI from this process). */
-export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export function runCliAsync(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(repoRoot, 'bin/xcmp-sidecar.js'), ...args], {
       env: { ...process.env, ...env },
@@ -33,7 +37,7 @@ export function runCliAsync(args: readonly string[], env: NodeJS.ProcessEnv = {}
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('close', (status) => {
       clearTimeout(timer);
