@@ -20,17 +20,11 @@ describe('xcmp-sidecar subscribe', () => {
     await advance(stack, 6);
   });
   after(() => stack?.close());
+  /** `subscribe` against the stack's sidecar, with `more` flags. */
+  const subscribeArgs = (...more: string[]) => ['subscribe', '--url', stack.sidecar.server.url, ...more];
 
   it('prints the inbox updates as JSON lines, replaying from --from-block', async () => {
-    const cli = spawnCli([
-      'subscribe',
-      '--url',
-      stack.sidecar.server.url,
-      '--recipient',
-      '2000',
-      '--from-block',
-      '1',
-    ]);
+    const cli = spawnCli(subscribeArgs('--recipient', '2000', '--from-block', '1'));
     const stored = stack.sidecar.store.inbox(2000);
     const lines = () => printedUpdates(cli);
     await eventually(() => lines().flatMap((l) => l.messages).length >= stored.length, {
@@ -46,15 +40,7 @@ describe('xcmp-sidecar subscribe', () => {
   });
 
   it('--finality pending prints messages at backing, then their enactment', async () => {
-    const cli = spawnCli([
-      'subscribe',
-      '--url',
-      stack.sidecar.server.url,
-      '--recipient',
-      '2001',
-      '--finality',
-      'pending',
-    ]);
+    const cli = spawnCli(subscribeArgs('--recipient', '2001', '--finality', 'pending'));
     const lines = () => printedUpdates(cli);
     const before = stack.sidecar.hub.subscriberCount.mailbox;
     await eventually(() => stack.sidecar.hub.subscriberCount.mailbox > before, {
@@ -85,15 +71,7 @@ describe('xcmp-sidecar subscribe', () => {
   });
 
   it('piped into a reader that stops (`| head -3`), it exits 0 without a trace', async () => {
-    const cli = spawnCli([
-      'subscribe',
-      '--url',
-      stack.sidecar.server.url,
-      '--recipient',
-      '2000',
-      '--from-block',
-      '1',
-    ]);
+    const cli = spawnCli(subscribeArgs('--recipient', '2000', '--from-block', '1'));
     await eventually(() => printedUpdates(cli).length >= 3, { timeoutMs: 20_000, what: 'three lines' });
     cli.child.stdout!.destroy();
     await stack.devnet.newBlocks(3); // more updates to write into the closed pipe
@@ -116,15 +94,7 @@ describe('xcmp-sidecar subscribe', () => {
     ['--from-block', 'abc', /--from-block must be a block number, got "abc"/],
   ] as const) {
     it(`rejects ${flag} ${value} with exit 2, saying what it takes`, async () => {
-      const result = await runCliAsync([
-        'subscribe',
-        '--url',
-        stack.sidecar.server.url,
-        '--recipient',
-        '2001',
-        flag,
-        value,
-      ]);
+      const result = await runCliAsync(subscribeArgs('--recipient', '2001', flag, value));
       assert.equal(result.status, 2);
       assert.match(result.stderr, refusal);
     });
