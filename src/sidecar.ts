@@ -56,6 +56,8 @@ export interface Sidecar {
 
 /** How often the store file's identity is checked (a deleted or replaced file stops ingest). */
 const STORE_CHECK_MS = 2_000;
+/** How long the first connection to the node is retried (a node started at the same time needs a moment). */
+const NODE_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Resources started so far, closed in reverse order when a later step fails or on close(). */
 class Started {
@@ -122,6 +124,24 @@ function feedHub(
     countBlock(metrics, write, ingest.status.finalized);
   });
   best.on('change', (change) => hub.onBestChange(change));
+}
+
+/** Connects to the node, saying once why the first attempt failed and once that it is up. */
+async function connectNode(url: string, logger: Logger): Promise<NodeClient> {
+  const timeoutMs = NODE_CONNECT_TIMEOUT_MS;
+  const node = await NodeClient.connect(url, {
+    reconnectMs: 1_000,
+    timeoutMs,
+    onRetry: (reason, attempt) => {
+      if (attempt === 1)
+        logger.warn(
+          { node: url, reason, retryForMs: timeoutMs },
+          `cannot reach the node yet (${reason}): retrying`,
+        );
+    },
+  });
+  logger.info({ node: url }, 'connected to the node');
+  return node;
 }
 
 function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
@@ -235,7 +255,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   started.add(() => store.close());
   if (store.created && options.dbPath !== ':memory:')
     logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
-  const node = await NodeClient.connect(options.nodeUrl, { reconnectMs: 1_000 });
+  const node = await connectNode(options.nodeUrl, logger);
   started.add(() => node.disconnect());
   const facts = new ChainFacts(node);
   const metrics = new Metrics();

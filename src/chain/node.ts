@@ -74,21 +74,30 @@ export class NodeClient extends EventEmitter<NodeClientEvents> {
    */
   static async connect(
     url: string,
-    options: { timeoutMs?: number; reconnectMs?: number } = {},
+    options: {
+      timeoutMs?: number;
+      reconnectMs?: number;
+      onRetry?: (reason: string, attempt: number) => void;
+    } = {},
   ): Promise<NodeClient> {
     const { timeoutMs = 10_000, reconnectMs = 0 } = options;
     const upstream = new UpstreamConnection(url, { reconnectMs });
     const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await upstream.connect();
         return new NodeClient(url, upstream);
       } catch (error) {
         const reason = describeConnectError(error);
-        if (reconnectMs === 0 || Date.now() + reconnectMs > deadline) {
+        // A name the resolver says does not exist will not start to exist by retrying (EAI_AGAIN may).
+        const final = (error as { code?: string }).code === 'ENOTFOUND';
+        if (final || reconnectMs === 0 || Date.now() + reconnectMs > deadline) {
           await upstream.disconnect();
-          throw new NodeError(`cannot connect to the node at ${url}: ${reason}`);
+          throw new NodeError(
+            `cannot connect to the node at ${url}: ${reason} (${attempt} ${attempt === 1 ? 'attempt' : 'attempts'})`,
+          );
         }
+        options.onRetry?.(reason, attempt);
         await sleep(reconnectMs);
       }
     }

@@ -9,6 +9,8 @@ export class CliError extends Error {
   constructor(
     message: string,
     readonly exitCode: number = EXIT_USAGE,
+    /** Already written to the log: main prints nothing more. */
+    readonly reported = false,
   ) {
     super(message);
   }

@@ -304,7 +304,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`error: ${error.message}\n`);
+      if (!error.reported) process.stderr.write(`error: ${error.message}\n`);
       return error.exitCode;
     }
     process.stderr.write(`error: ${(error as Error).message}\n`);

@@ -4,11 +4,11 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { startDevnet } from '../devnet/index.ts';
-import { createLogger } from '../log.ts';
+import { type Devnet, startDevnet } from '../devnet/index.ts';
+import { createLogger, type Logger, routeConsole } from '../log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
 import { DEFAULT_LIMITS, isLoopbackHost, type ServerLimits } from '../server/transport/server.ts';
-import { startSidecar } from '../sidecar.ts';
+import { type Sidecar, startSidecar } from '../sidecar.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 
 export const DEVNET_DB = 'data/devnet.sqlite';
@@ -146,6 +146,32 @@ export function runOptions(flags: RunFlags): RunOptions {
 
 export async function runSidecar(options: RunOptions): Promise<void> {
   const logger = createLogger({ level: options.log });
+  const restoreConsole = routeConsole(logger);
+  let started: Awaited<ReturnType<typeof startWithDevnet>>;
+  try {
+    started = await startWithDevnet(options, logger);
+  } catch (error) {
+    // Off a terminal stderr holds only pino lines: the reason the service could not start is one of them.
+    const message = (error as Error).message;
+    logger.fatal({ exitCode: EXIT_RUNTIME }, message);
+    restoreConsole();
+    throw new CliError(message, EXIT_RUNTIME, true);
+  }
+  const { sidecar, devnet, dbPath } = started;
+  printWelcome(sidecar, devnet, dbPath);
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info({ signal }, 'shutting down');
+  await sidecar.close();
+  await devnet?.close();
+  logger.info('stopped');
+  restoreConsole();
+}
+
+/** The devnet (without --node) and the sidecar following it; nothing left running on failure. */
+async function startWithDevnet(options: RunOptions, logger: Logger) {
   const devnet = options.node
     ? null
     : await startDevnet({
@@ -160,9 +186,8 @@ export async function runSidecar(options: RunOptions): Promise<void> {
   }
   if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
   const nodeUrl = options.node ?? devnet!.url;
-  let sidecar: Awaited<ReturnType<typeof startSidecar>>;
   try {
-    sidecar = await startSidecar({
+    const sidecar = await startSidecar({
       nodeUrl,
       dbPath,
       host: options.host,
@@ -175,20 +200,24 @@ export async function runSidecar(options: RunOptions): Promise<void> {
       serveInbound: options.serveInbound,
       peers: options.peers,
     });
+    return { sidecar, devnet, dbPath };
   } catch (error) {
     await devnet?.close();
-    throw new CliError((error as Error).message, EXIT_RUNTIME);
+    throw error;
   }
+}
+
+/** Where everything is, and a status line every 5 blocks and as soon as the first messages are stored. */
+function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): void {
   const { server, store } = sidecar;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   if (devnet) out(`devnet (a simulated Polkadot relay chain, not a node): ${devnet.url}`);
-  out(`relay node: ${nodeUrl}`);
+  out(`relay node: ${sidecar.node.url}`);
   out(`xcmp-sidecar JSON-RPC: ${server.url} (HTTP ${server.httpUrl}; /health /ready /metrics)`);
   out(`dashboard: ${server.httpUrl}/`);
   out(`store: ${dbPath}`);
   out("subscribe to para 2000's inbox:");
   out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);
-  // A status line every 5 blocks, and one as soon as the first messages are stored.
   let messagesSeen = false;
   sidecar.ingest.on('block', (write) => {
     const firstMessages = !messagesSeen && write.messages.length > 0;
@@ -200,10 +229,4 @@ export async function runSidecar(options: RunOptions): Promise<void> {
       `#${write.number} finalized (lag ${s.lag ?? '?'}) · ${counts.messages} messages stored (${counts.unverifiedMessages} unverified) · ${counts.candidates} candidates`,
     );
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-  await sidecar.close();
-  await devnet?.close();
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
-import { runCli, runCliAsync, spawnCli } from '../helpers/cli.ts';
+import { fatalMessage, runCli, runCliAsync, spawnCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 
 const guide = readFileSync(join(repoRoot, 'docs/operator-guide.md'), 'utf8');
@@ -58,18 +58,24 @@ describe('operator surface', () => {
       await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
       const port = String((taken.address() as AddressInfo).port);
       try {
-        for (const [args, flag] of [
-          [['devnet', '--port', port], 'choose --port'],
+        for (const [args, flag, reason] of [
+          [
+            ['devnet', '--port', port],
+            'choose --port',
+            (stderr: string) => stderr.trim().replace(/^error: /, ''),
+          ],
           [
             ['--devnet-port', port, '--port', '0', '--db', ':memory:'],
             'choose --devnet-port, or give --node',
+            fatalMessage,
           ],
         ] as const) {
           const busy = await runCliAsync(args);
           assert.equal(busy.status, 1, busy.stderr);
+          assert.equal(busy.stderr.trim().split('\n').length, 1, busy.stderr);
           assert.equal(
-            busy.stderr.trim(),
-            `error: cannot listen on 127.0.0.1:${port}: the port is in use (a node or another devnet? ${flag})`,
+            reason(busy.stderr),
+            `cannot listen on 127.0.0.1:${port}: the port is in use (a node or another devnet? ${flag})`,
           );
         }
       } finally {
@@ -87,8 +93,8 @@ describe('operator surface', () => {
         const busy = await runCliAsync(['--node', devnet.url, '--db', db, '--port', String(port)]);
         assert.equal(busy.status, 1);
         assert.match(
-          busy.stderr,
-          new RegExp(`error: cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`),
+          fatalMessage(busy.stderr),
+          new RegExp(`^cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use`),
         );
       } finally {
         taken.close();
@@ -97,7 +103,10 @@ describe('operator surface', () => {
       writeFileSync(notSqlite, 'these are notes, not a database\n'.repeat(300));
       const refused = await runCliAsync(['--node', devnet.url, '--db', notSqlite, '--port', '0']);
       assert.equal(refused.status, 1);
-      assert.match(refused.stderr, /error: the database .*notes\.sqlite is corrupt or not a SQLite file/);
+      assert.match(
+        fatalMessage(refused.stderr),
+        /^the database .*notes\.sqlite is corrupt or not a SQLite file/,
+      );
       assert.equal(readFileSync(notSqlite, 'utf8'), 'these are notes, not a database\n'.repeat(300));
     });
   });

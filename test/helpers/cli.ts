@@ -91,3 +91,30 @@ export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
     },
   };
 }
+
+export interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+/** Parses stderr off a terminal: every line must be one pino JSON object. */
+export function logLines(stderr: string): LogLine[] {
+  return stderr
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      try {
+        return JSON.parse(line) as LogLine;
+      } catch {
+        throw new Error(`a stderr line is not pino JSON: ${line}`);
+      }
+    });
+}
+
+/** The service's last log line, which is why it stopped when it could not start (pino level 60, fatal). */
+export function fatalMessage(stderr: string): string {
+  const last = logLines(stderr).at(-1);
+  if (last?.level !== 60) throw new Error(`the last stderr line is not a fatal log line: ${stderr}`);
+  return last.msg;
+}
