@@ -16,6 +16,7 @@ import { RelayProxy, type RpcMethodsMode, type ServeInboundMode } from './proxy/
 import { dashboardRoutes } from './server/ops/dashboard.ts';
 import { healthPolicies } from './server/ops/health.ts';
 import { Metrics } from './server/ops/metrics.ts';
+import { type MetricsServer, startMetricsServer } from './server/ops/metrics-server.ts';
 import { type RpcServer, type ServerLimits, startServer } from './server/transport/server.ts';
 import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
@@ -40,6 +41,8 @@ export interface SidecarOptions {
   readonly serveInbound?: ServeInboundMode;
   /** Peer sidecars: history the node has pruned since the store's cursor is bridged from them. */
   readonly peers?: readonly string[];
+  /** A port of its own for `GET /metrics` (it is on the RPC port too). */
+  readonly prometheus?: { readonly host: string; readonly port: number };
 }
 
 export interface Sidecar {
@@ -50,6 +53,8 @@ export interface Sidecar {
   readonly hub: SubscriptionHub;
   readonly metrics: Metrics;
   readonly proxy: RelayProxy;
+  /** `--prometheus-port`'s endpoint, when given. */
+  readonly metricsServer: MetricsServer | null;
   status(): StatusJson;
   close(): Promise<void>;
 }
@@ -321,10 +326,15 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     }),
   });
   started.add(() => server.close());
+  const metricsServer = options.prometheus
+    ? await startMetricsServer(metrics, options.prometheus.host, options.prometheus.port)
+    : null;
+  if (metricsServer) started.add(() => metricsServer.close());
   await ingest.start();
   started.add(() => ingest.stop());
   started.add(gaugeSubscribers(hub, metrics));
-  return { server, store, ingest, node, hub, metrics, proxy, status, close: () => started.closeAll() };
+  const close = () => started.closeAll();
+  return { server, store, ingest, node, hub, metrics, proxy, metricsServer, status, close };
 }
 
 /**

@@ -23,7 +23,7 @@ interface DecodeFlags {
 
 /** The service's flags: the node's RPC flags where they mean the same, each with its XCMP_* form. */
 function addServiceOptions(program: Command): Command {
-  return program
+  program
     .addOption(
       envOption(
         '--node <url>',
@@ -89,6 +89,25 @@ function addServiceOptions(program: Command): Command {
         '--serve-inbound <mode>',
         'ParachainHost_inbound_hrmp_channels_contents: store, node or shadow',
         'store',
+      ),
+    );
+  return addOperationOptions(program);
+}
+
+/** Where metrics, the devnet and the config file are: the service's flags that are not the node's RPC ones. */
+function addOperationOptions(program: Command): Command {
+  return program
+    .addOption(
+      envOption(
+        '--prometheus-port <port>',
+        'also serve GET /metrics on this port alone (it is on the JSON-RPC port too)',
+      ),
+    )
+    .addOption(
+      envOption(
+        '--prometheus-host <host>',
+        "interface for --prometheus-port (0.0.0.0 is the node's --prometheus-external)",
+        '127.0.0.1',
       ),
     )
     .addOption(

@@ -37,6 +37,8 @@ export interface RunFlags {
   readonly rpcMethods: string;
   readonly serveInbound: string;
   readonly peer?: string;
+  readonly prometheusPort?: string;
+  readonly prometheusHost: string;
 }
 
 export interface RunOptions {
@@ -53,6 +55,7 @@ export interface RunOptions {
   readonly rpcMethods: RpcMethodsMode;
   readonly serveInbound: ServeInboundMode;
   readonly peers: string[];
+  readonly prometheus?: { readonly host: string; readonly port: number };
 }
 
 function integerFlag(value: string, flag: string, min: number, max: number): number {
@@ -98,6 +101,13 @@ export function runOptions(flags: RunFlags): RunOptions {
   if (badPeer !== undefined) throw new CliError(`--peer takes ws:// or wss:// URLs, got "${badPeer}"`);
   return {
     peers,
+    prometheus:
+      flags.prometheusPort === undefined
+        ? undefined
+        : {
+            host: flags.prometheusHost,
+            port: integerFlag(flags.prometheusPort, '--prometheus-port', 0, 65535),
+          },
     node: flags.node,
     db: flags.db,
     port:
@@ -199,6 +209,7 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
       rpcMethods: options.rpcMethods,
       serveInbound: options.serveInbound,
       peers: options.peers,
+      prometheus: options.prometheus,
     });
     return { sidecar, devnet, dbPath };
   } catch (error) {
@@ -215,6 +226,7 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
   out(`relay node: ${sidecar.node.url}`);
   out(`xcmp-sidecar JSON-RPC: ${server.url} (HTTP ${server.httpUrl}; /health /ready /metrics)`);
   out(`dashboard: ${server.httpUrl}/`);
+  if (sidecar.metricsServer) out(`prometheus metrics: ${sidecar.metricsServer.httpUrl}/metrics`);
   out(`store: ${dbPath}`);
   out("subscribe to para 2000's inbox:");
   out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);

@@ -53,6 +53,53 @@ describe('operator surface', () => {
       assert.equal(reopened.status, 0, reopened.stderr);
     });
 
+    it('--prometheus-port serves GET /metrics alone on its own port; a busy one is refused naming the flag', async () => {
+      const cli = spawnCli([
+        '--node',
+        devnet.url,
+        '--db',
+        ':memory:',
+        '--port',
+        '0',
+        '--prometheus-port',
+        '0',
+      ]);
+      try {
+        const [, metricsUrl] = await cli.until(/prometheus metrics: (http:\/\/\S+)/);
+        const answer = await fetch(metricsUrl!);
+        assert.equal(answer.status, 200);
+        assert.match(answer.headers.get('content-type') ?? '', /text\/plain/);
+        const text = await answer.text();
+        assert.match(text, /^xcmp_build_info\{version="\d+\.\d+\.\d+[^"]*"\} 1$/m);
+        assert.match(text, /^xcmp_block_height\{status="finalized"\} \d+$/m);
+        const base = metricsUrl!.replace(/\/metrics$/, '');
+        for (const other of ['/', '/health', '/metrics/x'])
+          assert.equal((await fetch(`${base}${other}`)).status, 404, `${other} is not served there`);
+        const post = await fetch(metricsUrl!, { method: 'POST', body: '{}' });
+        assert.equal(post.status, 404, 'no JSON-RPC on the metrics port');
+        const port = new URL(base).port;
+        const busy = await runCliAsync([
+          '--node',
+          devnet.url,
+          '--db',
+          ':memory:',
+          '--port',
+          '0',
+          '--prometheus-port',
+          port,
+        ]);
+        assert.equal(busy.status, 1);
+        assert.match(
+          fatalMessage(busy.stderr),
+          new RegExp(
+            `cannot listen on 127\\.0\\.0\\.1:${port}: the port is in use \\(.*choose --prometheus-port\\)`,
+          ),
+        );
+      } finally {
+        await cli.stop();
+      }
+    });
+
     it('a devnet port in use (devnet --port, or --devnet-port without --node) exits 1 with one line naming the flag', async () => {
       const taken = createServer();
       await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

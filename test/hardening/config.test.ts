@@ -91,6 +91,7 @@ describe('enumerated settings fail closed', () => {
       runOptions({
         port: '0',
         host: '127.0.0.1',
+        prometheusHost: '127.0.0.1',
         retentionBlocks: '10',
         log: 'info',
         devnetPort: '0',
