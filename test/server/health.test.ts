@@ -62,6 +62,12 @@ describe('health while the node is gone', () => {
     assert.equal(ready.status, 503);
     assert.match(ready.body.reason ?? '', /not connected to the node/);
     assert.equal(sidecar.status().node.connected, false);
+    const whileDown = await (await fetch(`${sidecar.server.httpUrl}/metrics`)).text();
+    assert.match(
+      whileDown,
+      /^xcmp_upstream_connected 0$/m,
+      'the metric an alert watches says the node is down',
+    );
     // The store stays readable while the node is away.
     assert.ok(sidecar.store.inbox(2000).length > 0);
 
@@ -72,6 +78,7 @@ describe('health while the node is gone', () => {
     assert.equal((await until('/ready', 200)).body.synced, devnet.chain.finalized.number);
     const metrics = await (await fetch(`${sidecar.server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^xcmp_upstream_reconnects [1-9]/m, 'the reconnect is counted');
+    assert.match(metrics, /^xcmp_upstream_connected 1$/m);
     const height = (status: string) =>
       Number(new RegExp(`^xcmp_block_height\\{status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
     assert.equal(height('synced'), sidecar.store.cursor()?.number);

@@ -165,6 +165,11 @@ export class Metrics {
     labelNames: ['mode', 'result'],
     registers: [this.registry],
   });
+  readonly upstreamConnected = new Gauge({
+    name: 'xcmp_upstream_connected',
+    help: '1 while the connection to the relay node is up, 0 while it is down (ingest and the proxy wait)',
+    registers: [this.registry],
+  });
   readonly upstreamReconnects = new Counter({
     name: 'xcmp_upstream_reconnects',
     help: 'Reconnections to the relay node',
