@@ -1,3 +1,14 @@
+export type {
+  CandidateJson,
+  CandidateUpdateJson,
+  ChannelJson,
+  MailboxJson,
+  MailboxUpdateJson,
+  MessageJson,
+  MessageQueryOptionsJson,
+  StatusJson,
+  SubscriptionOptionsJson,
+} from '../../rpc/schemas.ts';
 export { type ClientOptions, type Subscription, XcmpClient, XcmpRpcError } from './client.ts';
 export { xcmpRpc } from './definitions.ts';
 export { type HeaderSource, VerificationError, type VerifyOptions } from './verified.ts';
