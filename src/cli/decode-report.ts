@@ -60,6 +60,8 @@ export interface DecodeReport {
     readonly votesPerCore: readonly number[];
   };
   readonly slices: Readonly<Record<string, readonly SliceReport[]>>;
+  /** Why the supplied events are not this block's (null when they are, or none were given). */
+  readonly eventsMismatch: string | null;
 }
 
 function eventReport(event: CandidateEvent): EventReport {
@@ -124,7 +126,39 @@ export function decodeReport(observation: BlockObservation, layout: RelayLayout)
     },
     availability: observation.availability,
     slices,
+    eventsMismatch: eventsOfAnotherBlock(observation),
   };
+}
+
+/**
+ * Events of another block: the block backs candidates, yet no CandidateBacked event names any of
+ * them. Then every "mismatch" below is the wrong file, not a wrong candidate, and the report says so.
+ */
+function eventsOfAnotherBlock(observation: BlockObservation): string | null {
+  const events = observation.events;
+  const inBlock = new Set(observation.candidates.map((candidate) => candidate.candidateHash));
+  if (!events || inBlock.size === 0) return null;
+  const named = events.backed.map((event) => toHex(event.candidateHash));
+  if (named.some((hash) => inBlock.has(hash))) return null;
+  return `the events are not this block's: none of its ${inBlock.size} backed candidates has a CandidateBacked event (the events name ${named.length} other candidates)`;
+}
+
+/** Decoded XCM as text: one line per instruction, its arguments as compact JSON (cut at `width`). */
+function xcmLines(programs: readonly DecodedValue[], width = 160): string[] {
+  const lines: string[] = [];
+  for (const program of programs) {
+    const [version, instructions] = Object.entries(program as Record<string, unknown>)[0] ?? ['?', []];
+    for (const instruction of Array.isArray(instructions) ? instructions : [instructions]) {
+      const [name, args] =
+        typeof instruction === 'string'
+          ? [instruction, undefined]
+          : (Object.entries(instruction as object)[0] ?? ['?']);
+      const json = args === undefined ? '' : ` ${JSON.stringify(args)}`;
+      const line = `      ${version} ${name}${json}`;
+      lines.push(line.length > width ? `${line.slice(0, width - 1)}…` : line);
+    }
+  }
+  return lines;
 }
 
 function short(hash: string): string {
@@ -147,6 +181,7 @@ export function formatReportTable(report: DecodeReport): string {
   } else {
     lines.push('events: not supplied (commitments cannot be checked)');
   }
+  if (report.eventsMismatch) lines.push(`events: ${report.eventsMismatch}`);
   const verified = report.candidates.filter((c) => c.commitmentsVerified).length;
   lines.push(`commitments verified: ${verified}/${report.candidates.length}`);
   lines.push('');
@@ -181,6 +216,8 @@ export function formatReportTable(report: DecodeReport): string {
       lines.push(
         `  ${entry.sender} → ${recipient}  ${entry.size} bytes  ${entry.hash}  ${entry.format ?? ''}${entry.verified ? '' : '  (unverified)'}`,
       );
+      if (entry.xcm) lines.push(...xcmLines(entry.xcm));
+      if (entry.xcmError) lines.push(`      XCM not decodable: ${entry.xcmError}`);
     }
   }
   return lines.join('\n');

@@ -111,10 +111,45 @@ describe('xcmp-sidecar decode-block', { skip: skipWithoutFixtures }, () => {
     assert.match(result.stdout, /297 bitfields, 28 backed candidates, 0 disputes/);
     assert.match(result.stdout, /commitments verified: 28\/28/);
     assert.match(result.stdout, /2006 → 2034 {2}92 bytes {2}0x9c3f3d77/);
+    assert.doesNotMatch(result.stdout, /not this block's/);
   });
 
-  it('events of another block are a verification failure, not a usage error: nothing verified', () => {
-    const result = runCli([
+  it("the table shows each message's decoded XCM, instruction by instruction, as --json has it", () => {
+    const name = 'polkadot-19772575';
+    const args = [
+      'decode-block',
+      '--metadata',
+      METADATA_FILE,
+      '--block',
+      block(name),
+      '--events',
+      events(name),
+    ];
+    const table = runCli(args).stdout.split('\n');
+    const report = JSON.parse(runCli([...args, '--json']).stdout) as DecodeReport;
+    const entries = Object.entries(report.slices).flatMap(([recipient, list]) =>
+      list.map((entry) => ({ recipient, entry })),
+    );
+    assert.ok(entries.length > 0 && entries.every(({ entry }) => entry.xcm !== undefined));
+    for (const { recipient, entry } of entries) {
+      const at = table.findIndex(
+        (line) => line.includes(`${entry.sender} → ${recipient}`) && line.includes(entry.hash),
+      );
+      assert.ok(at >= 0, `${entry.hash} is in the table`);
+      const expected = entry.xcm!.flatMap((program) =>
+        Object.entries(program as Record<string, (string | object)[]>).flatMap(([version, instructions]) =>
+          instructions.map((i) => `${version} ${typeof i === 'string' ? i : Object.keys(i)[0]}`),
+        ),
+      );
+      const shown = table
+        .slice(at + 1, at + 1 + expected.length)
+        .map((line) => /^ {6}(V\d \w+)/.exec(line)?.[1]);
+      assert.deepEqual(shown, expected, `the instructions of ${entry.sender} → ${recipient}`);
+    }
+  });
+
+  it('events of another block are a verification failure, not a usage error: said so, nothing verified', () => {
+    const args = [
       'decode-block',
       '--metadata',
       METADATA_FILE,
@@ -122,10 +157,16 @@ describe('xcmp-sidecar decode-block', { skip: skipWithoutFixtures }, () => {
       block('polkadot-19772575'),
       '--events',
       events('polkadot-18468942'),
-      '--json',
-    ]);
+    ];
+    const table = runCli(args);
+    assert.match(table.stdout, /^events: the events are not this block's/m, 'the table says so');
+    const result = runCli([...args, '--json']);
     assert.equal(result.status, 0, result.stderr);
     const report = JSON.parse(result.stdout) as DecodeReport;
+    assert.match(
+      report.eventsMismatch ?? '',
+      /^the events are not this block's: none of its 28 backed candidates/,
+    );
     assert.equal(report.candidates.filter((c) => c.commitmentsVerified).length, 0);
     assert.ok(report.candidates.every((c) => c.verificationError !== null));
     assert.ok(
