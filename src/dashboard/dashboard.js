@@ -412,6 +412,8 @@ function onCandidateUpdate(update) {
 
 async function refreshStatus(rpc) {
   state.status = await rpc.call('xcmp_status');
+  // At once, not at the next frame: the badge may turn "live" right after this.
+  $('#chain').textContent = state.status.chain ?? 'unknown chain';
   render();
 }
 
@@ -439,9 +441,10 @@ async function refreshChannels(rpc) {
 function start() {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const timers = [];
-  const showConnection = (text) => {
-    $('#connection').dataset.state = text;
-    $('#connection').textContent = text === 'open' ? 'live' : text;
+  const labels = { loading: 'loading…', open: 'live', closed: 'closed' };
+  const showConnection = (state) => {
+    $('#connection').dataset.state = state;
+    $('#connection').textContent = labels[state];
   };
   let statusTimer = null;
   refreshStatusSoon = () => {
@@ -453,10 +456,12 @@ function start() {
   };
   const rpc = new RpcClient(`${scheme}://${location.host}/`, {
     onOpen: async () => {
-      showConnection('open');
+      // "live" only once the status (chain name, heads) is on the page, never beside "connecting…".
+      showConnection('loading');
       state.subscribedRecipients.clear();
       try {
         await refreshStatus(rpc);
+        showConnection('open');
         // Filled at load: the last blocks' candidates are replayed, then the best chain followed.
         const fromBlock = Math.max(0, (state.status?.synced ?? 0) - CANDIDATE_REPLAY_BLOCKS);
         await rpc.subscribe('xcmp_subscribeCandidates', [{ finality: 'best', fromBlock }], onCandidateUpdate);
@@ -464,7 +469,8 @@ function start() {
       } catch (error) {
         console.warn('dashboard setup failed', error);
       }
-      timers.push(setInterval(() => refreshStatus(rpc).catch(() => {}), STATUS_EVERY_MS));
+      const statusThenLive = () => refreshStatus(rpc).then(() => showConnection('open'));
+      timers.push(setInterval(() => statusThenLive().catch(() => {}), STATUS_EVERY_MS));
       timers.push(setInterval(() => refreshChannels(rpc).catch(() => {}), CHANNELS_EVERY_MS));
     },
     onClose: () => {

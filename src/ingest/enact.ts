@@ -150,12 +150,14 @@ function candidateUpdates(
   const updates: CandidateUpdate[] = [];
   const finished = new Set<Hex>();
   for (const { candidate } of enacted) {
-    const { candidateHash } = candidate;
+    const { candidateHash, coreIndex } = candidate;
+    // The votes counted in the bitfields that made it available (the threshold or more), not a cap.
+    const counted = coreIndex === null ? undefined : availability.votesPerCore[coreIndex];
     updates.push({
       candidateHash,
       status: 'included',
       enactedIn: number,
-      availabilityVotes: availability.threshold,
+      availabilityVotes: counted ?? Math.max(candidate.availabilityVotes, availability.threshold),
     });
     finished.add(candidateHash);
   }

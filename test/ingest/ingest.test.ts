@@ -164,6 +164,25 @@ describe('ingest against the devnet', () => {
     assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
   });
 
+  it('an included candidate keeps the availability votes counted in the block that enacted it, not the threshold', async () => {
+    const { devnet, store, ingest } = await setup({}, { startAt: 1 });
+    await ingest.start();
+    await devnet.newBlocks(12);
+    await storedUpTo(store, devnet.chain.finalized.number);
+    const included = store.candidatesActive(1, null, 1000).filter((c) => c.status === 'included');
+    assert.ok(included.length > 0);
+    // The devnet's model: when a candidate's chunk is due, every one of its validators votes for it.
+    const { validators } = devnet.config;
+    for (const candidate of included) {
+      assert.ok(candidate.availabilityThreshold < validators, 'the threshold is below the validator count');
+      assert.equal(
+        candidate.availabilityVotes,
+        validators,
+        `${candidate.candidateHash} at #${candidate.enactedIn}`,
+      );
+    }
+  });
+
   it('a candidate freed without an event (a dispute) gets no availability updates once its core is taken', async () => {
     const { devnet, store, ingest } = await setup({}, { startAt: 1 });
     const updated: { block: number; candidateHash: string }[] = [];

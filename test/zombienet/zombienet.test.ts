@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { parse_to_json } from '@zombienet/dsl-parser-wrapper';
 import { parse } from 'smol-toml';
 import { startDevnet } from '../../src/devnet/index.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
@@ -51,35 +52,52 @@ interface Assertion {
   readonly paraId?: number;
 }
 
-/** The subset of zombienet's DSL this test uses; any other line is an error. */
+/** What zombienet's own DSL parser (Rust, as wasm) makes of a .zndsl file. */
+interface ParsedZndsl {
+  readonly description: string | null;
+  readonly network: string;
+  readonly creds: string;
+  readonly assertions: {
+    readonly original_line: string;
+    readonly parsed: {
+      readonly fn: string;
+      readonly args: {
+        readonly node_name: string;
+        readonly para_id?: number;
+        readonly file_path?: string;
+        readonly custom_args?: string;
+      };
+    };
+  }[];
+}
+
+/** The kinds of assertion this test knows how to check; the parser's others are refused. */
+const KINDS: Record<string, Assertion['kind']> = {
+  IsUp: 'is up',
+  ParaIsRegistered: 'registered',
+  ParaBlockHeight: 'block height',
+  CustomJs: 'js-script',
+};
+
+/** Parses with zombienet's parser (a syntax error throws, as `zombienet test` would fail). */
 function parseZndsl(text: string): { header: Map<string, string>; assertions: Assertion[] } {
-  const header = new Map<string, string>();
-  const assertions: Assertion[] = [];
-  for (const [index, raw] of text.split('\n').entries()) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#')) continue;
-    const where = `xcmp-sidecar.zndsl:${index + 1}`;
-    const field = /^(Description|Network|Creds): (.+)$/.exec(line);
-    if (field) {
-      header.set(field[1]!, field[2]!);
-      continue;
-    }
-    const assertion = /^([a-z0-9-]+): (.+)$/.exec(line);
-    assert.ok(assertion, `${where}: not an assertion: ${line}`);
-    const [, node, rest] = assertion as unknown as [string, string, string];
-    const registered = /^parachain (\d+) is registered within \d+ seconds$/.exec(rest);
-    const height = /^parachain (\d+) block height is at least \d+ within \d+ seconds$/.exec(rest);
-    const script =
-      /^js-script (\.\/[\w.-]+)(?: with "([^"]*)")?(?: return is greater than \d+)? within \d+ seconds$/.exec(
-        rest,
-      );
-    if (rest === 'is up') assertions.push({ node, kind: 'is up' });
-    else if (registered) assertions.push({ node, kind: 'registered', paraId: Number(registered[1]) });
-    else if (height) assertions.push({ node, kind: 'block height', paraId: Number(height[1]) });
-    else if (script)
-      assertions.push({ node, kind: 'js-script', script: script[1]!, args: script[2]?.split(',') ?? [] });
-    else assert.fail(`${where}: unknown assertion: ${rest}`);
-  }
+  const parsed = JSON.parse(parse_to_json(text)) as ParsedZndsl;
+  const header = new Map([
+    ['Description', parsed.description ?? ''],
+    ['Network', parsed.network],
+    ['Creds', parsed.creds],
+  ]);
+  const assertions = parsed.assertions.map(({ original_line, parsed: { fn, args } }): Assertion => {
+    const kind = KINDS[fn];
+    assert.ok(kind, `${original_line}: ${fn} is an assertion this test does not check`);
+    return {
+      node: args.node_name,
+      kind,
+      paraId: args.para_id,
+      script: args.file_path,
+      args: args.file_path === undefined ? undefined : (args.custom_args?.split(',') ?? []),
+    };
+  });
   return { header, assertions };
 }
 
@@ -103,6 +121,25 @@ describe('config/zombienet', () => {
     const channels = network.hrmp_channels.map((c) => `${c.sender}>${c.recipient}`).sort();
     assert.deepEqual(channels, [`${a}>${b}`, `${b}>${a}`].sort());
     for (const channel of network.hrmp_channels) assert.ok(channel.max_capacity > 0);
+  });
+
+  it("is read by zombienet's own DSL parser, which refuses what zombienet would refuse", () => {
+    const text = readFileSync(zndslPath, 'utf8');
+    assert.equal(zndsl.assertions.length, text.split('\n').filter((l) => /^[a-z0-9-]+: /.test(l)).length);
+    assert.throws(
+      () => parseZndsl(text.replace('alice: is up', 'alice is up')),
+      /expected colon|Error parsing/,
+    );
+    assert.throws(
+      () =>
+        parseZndsl(
+          text.replace(
+            'return is greater than 0 within 120 seconds',
+            'returns more than 0 within 120 seconds',
+          ),
+        ),
+      /Error parsing/,
+    );
   });
 
   it('has a .zndsl test whose nodes, paras, scripts and ports all exist in the network', () => {
