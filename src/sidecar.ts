@@ -51,6 +51,8 @@ export interface Sidecar {
   readonly ingest: Ingest;
   readonly node: NodeClient;
   readonly hub: SubscriptionHub;
+  /** Unfinalized blocks above the store, enacted in memory. */
+  readonly best: BestView;
   readonly metrics: Metrics;
   readonly proxy: RelayProxy;
   /** `--prometheus-port`'s endpoint, when given. */
@@ -339,7 +341,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   started.add(() => ingest.stop());
   started.add(gaugeSubscribers(hub, metrics));
   const close = () => started.closeAll();
-  return { server, store, ingest, node, hub, metrics, proxy, metricsServer, status, close };
+  return { server, store, ingest, node, hub, best, metrics, proxy, metricsServer, status, close };
 }
 
 /**

@@ -12,6 +12,13 @@ import { type Sidecar, startSidecar } from '../sidecar.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 
 export const DEVNET_DB = 'data/devnet.sqlite';
+/**
+ * Blocks the devnet makes at once when `npm start` starts it, as a chain that already runs has: the
+ * candidates backed in them are enacted in the first blocks the sidecar follows, so the first
+ * verified messages come with the first new block (one honest 6 s block time), not after a wait for
+ * backing, availability and finality from genesis (four blocks, ~24 s).
+ */
+const DEVNET_HISTORY_BLOCKS = 3;
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 const MIB = 1024 * 1024;
 
@@ -187,6 +194,7 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
     : await startDevnet({
         port: options.devnetPort,
         blockTimeMs: options.blockTimeMs,
+        initialBlocks: DEVNET_HISTORY_BLOCKS,
         busyHint: 'a node or another devnet? choose --devnet-port, or give --node',
       });
   const dbPath = options.db ?? (devnet ? DEVNET_DB : 'data/xcmp.sqlite');
@@ -231,9 +239,19 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
   out("subscribe to para 2000's inbox:");
   out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);
   let messagesSeen = false;
+  const blockTimeMs = devnet?.config.blockTimeMs ?? null;
+  // Until the first messages are stored, each new best block says what is pending and when to expect them.
+  sidecar.best.on('change', ({ announced }) => {
+    for (const block of messagesSeen ? [] : announced)
+      out(waitingForMessages(sidecar, `#${block.number} imported`, blockTimeMs));
+  });
   sidecar.ingest.on('block', (write) => {
     const firstMessages = !messagesSeen && write.messages.length > 0;
     messagesSeen ||= write.messages.length > 0;
+    if (!messagesSeen) {
+      out(waitingForMessages(sidecar, `#${write.number} finalized`, blockTimeMs));
+      return;
+    }
     if (write.number % 5 !== 0 && !firstMessages) return;
     const counts = store.counts();
     const s = sidecar.status();
@@ -241,4 +259,22 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
       `#${write.number} finalized (lag ${s.lag ?? '?'}) · ${counts.messages} messages stored (${counts.unverifiedMessages} unverified) · ${counts.candidates} candidates`,
     );
   });
+}
+
+/**
+ * Progress before the first messages: what is pending and when they are expected. Messages the best
+ * chain already enacted are stored once their block is finalized, `best - finalized` blocks later.
+ */
+function waitingForMessages(sidecar: Sidecar, event: string, blockTimeMs: number | null): string {
+  const { best, finalized, cursor } = sidecar.ingest.status;
+  const pending = sidecar.store
+    .candidatesActive(Math.max(0, (cursor ?? 0) - 16), null, 1000)
+    .filter((candidate) => candidate.status === 'backed');
+  const head = `${event} (finalized #${finalized ?? '?'}, best #${best ?? '?'}) · no messages yet · ${pending.length} candidates pending availability`;
+  const enacted = sidecar.best.path().find((block) => block.write.messages.length > 0);
+  if (!enacted || best === null || finalized === null)
+    return `${head} · messages come once a candidate that carries some is enacted and finalized`;
+  const blocks = Math.max(1, enacted.number + (best - finalized) - best);
+  const eta = blockTimeMs === null ? '' : `, ~${Math.round((blocks * blockTimeMs) / 1000)} s`;
+  return `${head} · ${enacted.write.messages.length} messages enacted at best #${enacted.number}, stored when it is finalized (in ${blocks} block${blocks === 1 ? '' : 's'}${eta})`;
 }
