@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import { runCliAsync } from '../helpers/cli.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
 import { devnetTruth, storedMessages } from '../helpers/truth.ts';
 
 describe('xcmp-sidecar backfill', () => {
@@ -15,6 +17,34 @@ describe('xcmp-sidecar backfill', () => {
     devnet = await startDevnet({ blockTimeMs: 0, initialBlocks: 60 });
   });
   after(() => devnet?.close());
+
+  it("on a terminal, the progress bar counts the range's blocks: from 0 % to 100 %", async () => {
+    const terminalDb = join(mkdtempSync(join(tmpdir(), 'xcmp-backfill-tty-')), 'store.sqlite');
+    const command = ['backfill', '--from', '40', '--to', '50', '--node', devnet.url, '--db', terminalDb]
+      .map((arg) => `'${arg}'`)
+      .join(' ');
+    // util-linux's script(1) gives the command a pseudo-terminal, as an operator's shell does.
+    const result = await new Promise<{ status: number | null; output: string }>((resolve, reject) => {
+      const child = spawn('script', [
+        '-qec',
+        `'${process.execPath}' '${join(repoRoot, 'bin/xcmp-sidecar.js')}' ${command}`,
+        '/dev/null',
+      ]);
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, output }));
+    });
+    assert.equal(result.status, 0, result.output);
+    const percentages = [
+      ...result.output.matchAll(/backfill \[[^\]]*\] (\d+)% \| #(\d+) of #40\.\.#50/g),
+    ].map((m) => [Number(m[1]), Number(m[2])]);
+    assert.ok(percentages.length >= 2, result.output);
+    assert.deepEqual(percentages[0], [0, 39], 'starts at 0 % before the first block of the range');
+    assert.deepEqual(percentages.at(-1), [100, 50]);
+  });
 
   it('stores exactly the range asked for, then continues from the cursor, and refuses a gap', async () => {
     const first = await runCliAsync([
