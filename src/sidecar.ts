@@ -12,11 +12,17 @@ import { Ingest } from './ingest/ingest.ts';
 import { bridgeGapFromPeers, PeerReport } from './ingest/peer-backfill.ts';
 import type { Logger } from './log.ts';
 import type { TypeCodec } from './protocol/codec.ts';
-import { RelayProxy, type RpcMethodsMode, type ServeInboundMode } from './proxy/proxy.ts';
+import {
+  isUnsubscribeMethod,
+  RelayProxy,
+  type RpcMethodsMode,
+  type ServeInboundMode,
+} from './proxy/proxy.ts';
 import { dashboardRoutes } from './server/ops/dashboard.ts';
 import { healthPolicies } from './server/ops/health.ts';
 import { Metrics } from './server/ops/metrics.ts';
 import { type MetricsServer, startMetricsServer } from './server/ops/metrics-server.ts';
+import type { RpcContext } from './server/transport/jsonrpc.ts';
 import { type RpcServer, type ServerLimits, startServer } from './server/transport/server.ts';
 import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
@@ -317,8 +323,11 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     port: options.port,
     handlers: {
       methods: api.methods,
-      subscriptions: new Map([...proxy.subscriptions(), ...api.subscriptions]),
-      fallback: (method: string, params: readonly unknown[]) => proxy.call(method, params),
+      subscriptions: api.subscriptions,
+      subscriptionFor: (method: string) => proxy.subscriptionFor(method),
+      isUnsubscribe: isUnsubscribeMethod,
+      fallback: (method: string, params: readonly unknown[], context: RpcContext) =>
+        proxy.call(method, params, context),
     },
     limits: options.limits,
     cors: options.cors,

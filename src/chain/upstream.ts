@@ -40,16 +40,24 @@ export interface SubscriptionSpec {
   readonly method: string;
   readonly params: readonly unknown[];
   readonly unsubscribe: string;
+  /**
+   * Made again after a reconnect (default). False for subscriptions whose state lives on the node
+   * (a chainHead follow and its pinned blocks): a lost connection ends them.
+   */
+  readonly renew?: boolean;
 }
 
 export interface SubscriptionCallbacks {
-  onEvent(result: unknown): void;
+  /** `method` is the notification's method as the node named it. */
+  onEvent(result: unknown, method: string): void;
   /** The subscription ended without being unsubscribed: the node closed it or refused to renew it. */
   onEnd(error: Error): void;
 }
 
 /** A subscription held by the connection; `unsubscribe` uses whatever id the node gave last. */
 export interface UpstreamSubscription {
+  /** The node's id for it now; null while not held (between a lost connection and its renewal). */
+  readonly id: string | number | null;
   unsubscribe(): Promise<void>;
 }
 
@@ -166,7 +174,12 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
     const live: LiveSubscription = { spec, callbacks, id: null, ended: false };
     await this.#request(spec.method, spec.params, undefined, live);
     this.#subscriptions.add(live);
-    return { unsubscribe: () => this.#unsubscribe(live) };
+    return {
+      get id() {
+        return live.id;
+      },
+      unsubscribe: () => this.#unsubscribe(live),
+    };
   }
 
   #dial(): WebSocket {
@@ -230,7 +243,10 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
     this.#reconnectTimer.unref?.();
   }
 
-  /** A lost connection: in-flight requests fail; subscriptions wait for the next connection. */
+  /**
+   * A lost connection: in-flight requests fail; subscriptions wait for the next connection, except
+   * those that cannot be renewed, which end now.
+   */
   #dropConnectionState(): void {
     for (const [id, pending] of this.#pending) {
       clearTimeout(pending.timer);
@@ -238,7 +254,14 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
       pending.reject(new ConnectionError(`connection to ${this.url} lost during ${pending.method}`));
     }
     this.#byId.clear();
-    for (const live of this.#subscriptions) live.id = null;
+    for (const live of [...this.#subscriptions]) {
+      live.id = null;
+      if (live.spec.renew === false)
+        this.#end(
+          live,
+          new ConnectionError(`connection to ${this.url} lost: ${live.spec.method} cannot be renewed`),
+        );
+    }
   }
 
   #request(
@@ -300,7 +323,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
       this.#end(live, errorFrom(message.params.error));
       return;
     }
-    live.callbacks.onEvent(message.params?.result);
+    live.callbacks.onEvent(message.params?.result, message.method);
   }
 
   /** A successful answer to a `requestRaw`: hands on the result's text unparsed. False for anything else. */

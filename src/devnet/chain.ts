@@ -53,6 +53,9 @@ export interface ChainEvents {
   finalized: [DevnetBlock];
 }
 
+/** `:code`, the well-known key of the runtime code. */
+const CODE_KEY = '0x3a636f6465';
+
 /** Tries kept for `state_getReadProof`: clients ask about recent blocks. */
 const TRIES_KEPT = 16;
 
@@ -114,6 +117,15 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
 
   block(hash: string): DevnetBlock | undefined {
     return this.#blocks.get(hash.toLowerCase() as Hex);
+  }
+
+  /** Retained blocks above the finalized one that descend from it, on every fork, parents first. */
+  unfinalized(): DevnetBlock[] {
+    const above = [...this.#blocks.values()]
+      .filter((block) => block.number > this.#finalized.number)
+      .sort((a, b) => a.number - b.number);
+    const known = new Set<Hex>([this.#finalized.hash]);
+    return above.filter((block) => known.has(block.parentHash) && known.add(block.hash));
   }
 
   /** The block at `number` on the best chain (if retained). */
@@ -355,6 +367,13 @@ async function assembleGenesis(
   // The seed makes devnets with different seeds different chains, as genesis hashes are.
   storage.set(keys.systemNumber, u8aToHex(u32(0)) as Hex);
   storage.set(keys.systemParentHash, u8aToHex(blake2AsU8a(u32(config.seed), 256)) as Hex);
+  // `:code`: a node keeps the runtime's wasm here and chainHead clients tell runtimes apart by its
+  // hash. The devnet runs no wasm; a placeholder naming the runtime stands in for it.
+  const { specName, specVersion } = encoder.version;
+  storage.set(
+    CODE_KEY,
+    u8aToHex(new TextEncoder().encode(`devnet runtime ${specName} ${specVersion}`)) as Hex,
+  );
   const header: HeaderJson = {
     parentHash: u8aToHex(new Uint8Array(32)) as Hex,
     number: '0x0',

@@ -13,11 +13,14 @@ import {
   type SubscriptionHandler,
 } from '../server/transport/jsonrpc.ts';
 import type { DevnetBlock, DevnetChain, Hex } from './chain.ts';
+import { newSpecHandlers } from './chain-head.ts';
 import type { BlockFaults, Candidate } from './runtime.ts';
 import { readProof } from './trie.ts';
 
 const u32 = (value: number) => new Uint8Array(new Uint32Array([value]).buffer);
 const VERSION = '0.1.0';
+const CHAIN_NAME = 'Devnet (simulated Polkadot relay chain)';
+const PROPERTIES = { ss58Format: 0, tokenDecimals: 10, tokenSymbol: 'DOT' };
 
 export interface DevnetControl {
   /** Makes `count` blocks now; returns their hashes. */
@@ -26,7 +29,7 @@ export interface DevnetControl {
   dropConnections(): void;
 }
 
-function hexParam(value: unknown, what: string): Hex {
+export function hexParam(value: unknown, what: string): Hex {
   if (typeof value !== 'string' || !/^0x[0-9a-fA-F]*$/.test(value) || value.length % 2 !== 0) {
     throw new RpcError(ErrorCode.invalidParams, `Invalid params: ${what} must be 0x-prefixed hex`);
   }
@@ -49,7 +52,7 @@ function compact(n: number): Uint8Array {
 type Entry = [string, MethodHandler];
 
 /** The block at `hash` (best when absent), or the node's error for an unknown or pruned block. */
-function blockAt(chain: DevnetChain, hash: unknown): DevnetBlock {
+export function blockAt(chain: DevnetChain, hash: unknown): DevnetBlock {
   if (hash === undefined || hash === null) return chain.best;
   const block = chain.block(hexParam(hash, 'block hash'));
   if (!block)
@@ -64,17 +67,17 @@ function prunedAway(chain: DevnetChain, block: DevnetBlock): boolean {
 }
 
 /** The block whose state is asked for, answering as a pruned node does when it is gone. */
-function stateAt(chain: DevnetChain, hash: unknown): DevnetBlock {
+export function stateAt(chain: DevnetChain, hash: unknown): DevnetBlock {
   const block = blockAt(chain, hash);
   if (prunedAway(chain, block))
     throw new RpcError(4003, `Client error: State already discarded for ${block.hash}`);
   return block;
 }
 
-const storageValue = (key: Hex, block: DevnetBlock): Hex | null => block.storage.get(key) ?? null;
+export const storageValue = (key: Hex, block: DevnetBlock): Hex | null => block.storage.get(key) ?? null;
 
 /** `state_call`: the runtime APIs the sidecar and its clients use. */
-function runtimeCall(chain: DevnetChain, fn: string, data: Hex, block: DevnetBlock): Uint8Array {
+export function runtimeCall(chain: DevnetChain, fn: string, data: Hex, block: DevnetBlock): Uint8Array {
   const state = block.state;
   switch (fn) {
     case 'Core_version':
@@ -139,9 +142,9 @@ function systemMethods(chain: DevnetChain): Entry[] {
   return [
     ['system_name', () => 'xcmp-sidecar devnet (simulated relay chain)'],
     ['system_version', () => VERSION],
-    ['system_chain', () => 'Devnet (simulated Polkadot relay chain)'],
+    ['system_chain', () => CHAIN_NAME],
     ['system_chainType', () => 'Development'],
-    ['system_properties', () => ({ ss58Format: 0, tokenDecimals: 10, tokenSymbol: 'DOT' })],
+    ['system_properties', () => PROPERTIES],
     ['system_health', () => ({ peers: 0, isSyncing: false, shouldHavePeers: false })],
     ['system_peers', () => []],
     ['system_localPeerId', () => '12D3KooWDevnetSimulatedRelayChainNoPeers'],
@@ -414,7 +417,9 @@ function devnetSubscriptions(chain: DevnetChain): Map<string, SubscriptionHandle
 
 /** The devnet's JSON-RPC, grouped by namespace as a node's is; `rpc_methods` lists them all. */
 export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcHandlers {
+  const newSpec = newSpecHandlers(chain, { chainName: CHAIN_NAME, properties: PROPERTIES });
   const methods = new Map<string, MethodHandler>([
+    ...newSpec.methods,
     ...systemMethods(chain),
     ...chainMethods(chain),
     ...stateStorageMethods(chain),
@@ -423,7 +428,7 @@ export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcH
   ]);
   methods.set('state_getStorageAt', methods.get('state_getStorage')!);
   methods.set('state_getKeysPagedAt', methods.get('state_getKeysPaged')!);
-  const subscriptions = devnetSubscriptions(chain);
+  const subscriptions = new Map([...devnetSubscriptions(chain), ...newSpec.subscriptions]);
   const names = [
     ...methods.keys(),
     ...subscriptions.keys(),

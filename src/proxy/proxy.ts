@@ -16,7 +16,13 @@ import {
 import type { Logger } from '../log.ts';
 import { fromHex, type Hex, readU32, toHex } from '../protocol/bytes.ts';
 import { encodeInboundChannelsContents } from '../protocol/inbound.ts';
-import { ErrorCode, RawJson, RpcError, type SubscriptionHandler } from '../server/transport/jsonrpc.ts';
+import {
+  ErrorCode,
+  RawJson,
+  type RpcContext,
+  RpcError,
+  type SubscriptionHandler,
+} from '../server/transport/jsonrpc.ts';
 import type { StoreReader } from '../store/interface.ts';
 import type { BlockWrite } from '../store/types.ts';
 
@@ -108,6 +114,15 @@ const SAFE_METHODS = new Set([
   'mmr_generateProof',
   'mmr_verifyProof',
   'mmr_verifyProofStateless',
+  // The new JSON-RPC spec (paritytech/json-rpc-interface-spec): what a node serves to the public.
+  ...['follow', 'unfollow', 'header', 'body', 'storage', 'call', 'continue', 'stopOperation', 'unpin'].map(
+    (m) => `chainHead_v1_${m}`,
+  ),
+  ...['chainName', 'genesisHash', 'properties'].map((m) => `chainSpec_v1_${m}`),
+  'transactionWatch_v1_submitAndWatch',
+  'transactionWatch_v1_unwatch',
+  'transaction_v1_broadcast',
+  'transaction_v1_stop',
 ]);
 
 /** True for every method safe mode refuses: all but the known-safe list. */
@@ -122,53 +137,79 @@ function isKnownUnsafe(method: string): boolean {
   );
 }
 
-/** Substrate subscriptions the proxy forwards: subscribe names → notification, unsubscribe names. */
-const UPSTREAM_SUBSCRIPTIONS: readonly {
-  subscribe: readonly string[];
-  notification: string;
-  unsubscribe: readonly string[];
-}[] = [
-  {
-    subscribe: ['chain_subscribeNewHeads', 'chain_subscribeNewHead', 'subscribe_newHead'],
-    notification: 'chain_newHead',
-    unsubscribe: ['chain_unsubscribeNewHeads', 'chain_unsubscribeNewHead', 'unsubscribe_newHead'],
-  },
-  {
-    subscribe: ['chain_subscribeAllHeads'],
-    notification: 'chain_allHead',
-    unsubscribe: ['chain_unsubscribeAllHeads'],
-  },
-  {
-    subscribe: ['chain_subscribeFinalizedHeads', 'chain_subscribeFinalisedHeads'],
-    notification: 'chain_finalizedHead',
-    unsubscribe: ['chain_unsubscribeFinalizedHeads', 'chain_unsubscribeFinalisedHeads'],
-  },
-  {
-    subscribe: ['state_subscribeRuntimeVersion', 'chain_subscribeRuntimeVersion'],
-    notification: 'state_runtimeVersion',
-    unsubscribe: ['state_unsubscribeRuntimeVersion', 'chain_unsubscribeRuntimeVersion'],
-  },
-  {
-    subscribe: ['state_subscribeStorage'],
-    notification: 'state_storage',
-    unsubscribe: ['state_unsubscribeStorage'],
-  },
-  {
-    subscribe: ['author_submitAndWatchExtrinsic'],
-    notification: 'author_extrinsicUpdate',
-    unsubscribe: ['author_unwatchExtrinsic'],
-  },
-  {
-    subscribe: ['grandpa_subscribeJustifications'],
-    notification: 'grandpa_justifications',
-    unsubscribe: ['grandpa_unsubscribeJustifications'],
-  },
-  {
-    subscribe: ['beefy_subscribeJustifications'],
-    notification: 'beefy_justifications',
-    unsubscribe: ['beefy_unsubscribeJustifications'],
-  },
-];
+/**
+ * The unsubscribe method a subscribe method pairs with, by the naming rules of Substrate's RPC
+ * (`x_subscribeY`/`x_unsubscribeY`, `subscribe_x`, `…_follow`/`…_unfollow`,
+ * `…_submitAndWatch…`/`…_unwatch…`); null when `method` is not a subscribe. This rule, not a list,
+ * decides what the proxy forwards as a subscription, so methods a newer node adds need no change here.
+ */
+export function unsubscribeFor(method: string): string | null {
+  const rules: [RegExp, string][] = [
+    [/^(\w+?)_subscribe(\w*)$/, '$1_unsubscribe$2'],
+    [/^subscribe_(\w+)$/, 'unsubscribe_$1'],
+    [/^(\w+)_follow$/, '$1_unfollow'],
+    [/^(\w+?)_submitAndWatch(\w*)$/, '$1_unwatch$2'],
+  ];
+  for (const [pattern, unsubscribe] of rules)
+    if (pattern.test(method)) return method.replace(pattern, unsubscribe);
+  return null;
+}
+
+/** The other names Substrate nodes answer an unsubscribe to: singular and plural, British spelling. */
+function unsubscribeAliases(unsubscribe: string): string[] {
+  const variants = new Set<string>([
+    unsubscribe.replace(/Heads$/, 'Head'),
+    unsubscribe.replace(/Head$/, 'Heads'),
+  ]);
+  for (const name of [...variants]) variants.add(name.replace('Finalized', 'Finalised'));
+  if (/^chain_unsubscribeNewHeads?$/.test(unsubscribe)) variants.add('unsubscribe_newHead');
+  if (unsubscribe === 'unsubscribe_newHead')
+    variants.add('chain_unsubscribeNewHeads').add('chain_unsubscribeNewHead');
+  variants.delete(unsubscribe);
+  return [...variants];
+}
+
+/** True for the unsubscribe methods `unsubscribeFor` pairs subscribe methods with. */
+export function isUnsubscribeMethod(method: string): boolean {
+  return /^(\w+?_unsubscribe\w*|unsubscribe_\w+|\w+_unfollow|\w+?_unwatch\w*)$/.test(method);
+}
+
+/**
+ * The notification a subscription is ended with (an error, or the spec's own last event) before the
+ * node has sent any: afterwards the node's own method name is used. Only the few whose name cannot be
+ * derived are named here.
+ */
+function notificationBeforeFirstEvent(method: string): string {
+  const legacy: Record<string, string> = {
+    chain_subscribeNewHeads: 'chain_newHead',
+    chain_subscribeNewHead: 'chain_newHead',
+    subscribe_newHead: 'chain_newHead',
+    chain_subscribeAllHeads: 'chain_allHead',
+    chain_subscribeFinalizedHeads: 'chain_finalizedHead',
+    chain_subscribeFinalisedHeads: 'chain_finalizedHead',
+    state_subscribeRuntimeVersion: 'state_runtimeVersion',
+    chain_subscribeRuntimeVersion: 'state_runtimeVersion',
+    state_subscribeStorage: 'state_storage',
+    author_submitAndWatchExtrinsic: 'author_extrinsicUpdate',
+    grandpa_subscribeJustifications: 'grandpa_justifications',
+    beefy_subscribeJustifications: 'beefy_justifications',
+  };
+  if (legacy[method]) return legacy[method];
+  if (method.endsWith('_follow')) return `${method}Event`;
+  return method.replace(/_submitAndWatch$/, '_watchEvent');
+}
+
+/**
+ * Subscriptions whose state lives on the node (a chainHead follow and the blocks it pinned, a watched
+ * transaction): not renewed after a lost connection but ended with the spec's last event, so the
+ * client follows again (or learns the transaction's fate another way).
+ */
+function lastEventOnLoss(method: string): { event: string; error?: string } | null {
+  if (/^chainHead_v\d+_follow$/.test(method)) return { event: 'stop' };
+  if (/^transactionWatch_v\d+_submitAndWatch$/.test(method))
+    return { event: 'dropped', error: 'the connection to the node was lost' };
+  return null;
+}
 
 export interface ShadowStats {
   checked: number;
@@ -204,6 +245,9 @@ export interface BestChainBlocks {
   /** Resolves once `hash` is computed (true) or after `ms` (false). */
   whenComputed(hash: Hex, ms: number): Promise<boolean>;
 }
+
+/** How long a new subscription waits for a node connection being re-established. */
+const NODE_BACK_WAIT_MS = 10_000;
 
 /** How long an inbound call at a block the best-chain view is still computing waits for it. */
 const BEST_WAIT_MS = 1000;
@@ -310,67 +354,131 @@ export class RelayProxy {
   }
 
   /** Answers any method the sidecar does not define itself. */
-  async call(method: string, params: readonly unknown[]): Promise<unknown> {
+  async call(method: string, params: readonly unknown[], context?: RpcContext): Promise<unknown> {
     await this.#refuseUnsafe(method);
     if (method === 'state_call' && params[0] === INBOUND && this.#options.serveInbound !== 'node') {
       return this.#inbound(params);
     }
+    const forwarded = context ? this.#withNodeIds(params, context.session) : params;
     // The node's result is passed on as the node wrote it: not parsed, not serialized again.
     return new RawJson(
-      await this.#toNode(method, params, () => this.#options.node.forwardRaw(method, params)),
+      await this.#toNode(method, forwarded, () => this.#options.node.forwardRaw(method, forwarded)),
     );
   }
 
-  subscriptions(): Map<string, SubscriptionHandler> {
-    const map = new Map<string, SubscriptionHandler>();
-    for (const spec of UPSTREAM_SUBSCRIPTIONS) {
-      const [unsubscribe, ...aliases] = spec.unsubscribe;
-      for (const subscribe of spec.subscribe) {
-        map.set(subscribe, {
-          notification: spec.notification,
-          unsubscribe: unsubscribe!,
-          unsubscribeAliases: aliases,
-          subscribe: (params, emit, _context, end) =>
-            this.#subscribeUpstream({ method: subscribe, params, unsubscribe: unsubscribe! }, emit, end),
-        });
-      }
-    }
-    return map;
+  /**
+   * Any upstream subscription, recognized by its name (`unsubscribeFor`): notifications are routed by
+   * the node's subscription id to the connection that opened it, under the client's own id and with
+   * the node's notification method. Undefined for anything that is not a subscribe.
+   */
+  subscriptionFor(method: string): SubscriptionHandler | undefined {
+    const unsubscribe = unsubscribeFor(method);
+    if (unsubscribe === null) return undefined;
+    let notification = notificationBeforeFirstEvent(method);
+    return {
+      get notification() {
+        return notification;
+      },
+      unsubscribe,
+      unsubscribeAliases: unsubscribeAliases(unsubscribe),
+      subscribe: (params, emit, context, end) =>
+        this.#subscribeUpstream(
+          { method, params, unsubscribe, renew: lastEventOnLoss(method) === null },
+          (result, name) => {
+            notification = name;
+            emit(result, name);
+          },
+          context,
+          (error, lastEvent) => {
+            if (lastEvent) emit(lastEvent, notification);
+            end(lastEvent ? null : error);
+          },
+        ),
+    };
   }
 
-  /** One client subscription held on the node; if the node will not renew it after a reconnect, it ends with an error. */
+  /**
+   * One client subscription held on the node. If the node will not renew it after a reconnect it
+   * ends with an error; one that cannot be renewed ends with its spec's last event instead.
+   */
   async #subscribeUpstream(
     spec: SubscriptionSpec,
-    emit: (result: unknown) => void,
-    end: (error: RpcError) => void,
+    emit: (result: unknown, notification: string) => void,
+    context: RpcContext,
+    end: (error: RpcError, lastEvent: object | null) => void,
   ): Promise<() => void> {
     await this.#refuseUnsafe(spec.method);
     checkParams(spec.method, spec.params);
-    let held: UpstreamSubscription;
+    const clientId = context.subscriptionId;
+    const held = this.#heldBy(context.session);
+    await this.#nodeBack();
+    let subscription: UpstreamSubscription;
     try {
-      held = await this.#options.node.subscribe(spec, {
+      subscription = await this.#options.node.subscribe(spec, {
         onEvent: emit,
         onEnd: (error) => {
+          if (clientId !== undefined) held.delete(clientId);
           this.#options.onSubscriptionEnded?.();
           this.#options.logger.warn(
             { method: spec.method, err: error.message },
-            'a proxied subscription could not be renewed on the node; ending it with an error',
+            'a proxied subscription could not be continued on the node; ending it',
           );
           const cause = error instanceof UpstreamError ? `${error.code}: ${error.message}` : error.message;
-          end(
-            new RpcError(
-              AppErrors.upstreamUnavailable.code,
-              `${AppErrors.upstreamUnavailable.message}: the node ended ${spec.method} (${cause}); subscribe again`,
-            ),
-          );
+          const message = `${AppErrors.upstreamUnavailable.message}: the node ended ${spec.method} (${cause}); subscribe again`;
+          end(new RpcError(AppErrors.upstreamUnavailable.code, message), lastEventOnLoss(spec.method));
         },
       });
     } catch (error) {
       throw upstreamError(spec.method, error);
     }
+    if (clientId !== undefined) held.set(clientId, subscription);
     return () => {
-      void held.unsubscribe();
+      if (clientId !== undefined) held.delete(clientId);
+      void subscription.unsubscribe();
     };
+  }
+
+  /**
+   * While the node connection is being re-established, a new subscription waits for it (at most
+   * NODE_BACK_WAIT_MS): a client told to follow again (a chainHead `stop`) does so at once, and
+   * should not be refused for the second it takes to reconnect.
+   */
+  async #nodeBack(): Promise<void> {
+    const { node } = this.#options;
+    if (node.isConnected) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, NODE_BACK_WAIT_MS);
+      function done() {
+        clearTimeout(timer);
+        node.off('connected', done);
+        resolve();
+      }
+      node.on('connected', done);
+    });
+  }
+
+  /** The upstream subscriptions a connection holds, by the ids its client knows them by. */
+  readonly #held = new WeakMap<object, Map<string, UpstreamSubscription>>();
+
+  #heldBy(session: object): Map<string, UpstreamSubscription> {
+    let held = this.#held.get(session);
+    if (!held) {
+      held = new Map();
+      this.#held.set(session, held);
+    }
+    return held;
+  }
+
+  /**
+   * A call naming one of the connection's subscriptions by the client's id (chainHead_v1_header and
+   * the other operations of a follow, its first param) goes to the node under the node's id. An id
+   * of another connection is not translated: the node does not know it, and answers so.
+   */
+  #withNodeIds(params: readonly unknown[], session: object): readonly unknown[] {
+    const [first, ...rest] = params;
+    if (typeof first !== 'string') return params;
+    const nodeId = this.#held.get(session)?.get(first)?.id;
+    return nodeId === undefined || nodeId === null ? params : [nodeId, ...rest];
   }
 
   /** Where an answer at `at` comes from: a stored block, or the best-chain view's blocks above the stored one. */

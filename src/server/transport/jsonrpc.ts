@@ -57,6 +57,10 @@ export interface RpcContext {
    * shares one). A handler that builds large results stops at it and throws -32008 (tooBig()).
    */
   readonly maxResultBytes: number;
+  /** The same object for every request of one connection: a key for what a handler keeps per connection. */
+  readonly session: object;
+  /** In a subscribe handler: the id the client will know the subscription by. */
+  readonly subscriptionId?: string;
 }
 
 export type MethodHandler = (params: readonly unknown[], context: RpcContext) => unknown;
@@ -71,13 +75,14 @@ export interface SubscriptionHandler {
   readonly unsubscribeAliases?: readonly string[];
   /**
    * Starts the subscription; `emit` may be called at once, delivery waits for the response.
-   * `end` closes it from the server side with an error notification (it cannot continue).
+   * `end` closes it from the server side with an error notification (it cannot continue), or with
+   * none when given null (its last notification already said so, as a chainHead `stop` event does).
    */
   subscribe(
     params: readonly unknown[],
-    emit: (result: unknown) => void,
+    emit: (result: unknown, notification?: string) => void,
     context: RpcContext,
-    end: (error: RpcError) => void,
+    end: (error: RpcError | null) => void,
   ): Unsubscribe | Promise<Unsubscribe>;
 }
 
@@ -86,6 +91,13 @@ export interface RpcHandlers {
   readonly subscriptions: ReadonlyMap<string, SubscriptionHandler>;
   /** Answers methods not in `methods` (the relay proxy); without it they get -32601. */
   readonly fallback?: (method: string, params: readonly unknown[], context: RpcContext) => unknown;
+  /**
+   * Subscriptions not in `subscriptions`, known by rule rather than by name (the relay proxy's
+   * generic forwarding); their unsubscribe is answered here for the connection's own ids.
+   */
+  readonly subscriptionFor?: (method: string) => SubscriptionHandler | undefined;
+  /** True for the unsubscribe methods of `subscriptionFor`'s subscriptions: answered here, never forwarded. */
+  readonly isUnsubscribe?: (method: string) => boolean;
 }
 
 export interface CallObserver {
@@ -146,10 +158,10 @@ export function newSubscriptionId(): string {
 interface ActiveSubscription {
   readonly handler: SubscriptionHandler;
   unsubscribe: Unsubscribe | null;
-  /** Notifications held back until the subscribe response is on the wire. */
-  pending: unknown[] | null;
+  /** Notifications held back until the subscribe response is on the wire (with their method, when not the handler's). */
+  pending: [unknown, string | undefined][] | null;
   /** Set when the server ended it while the response was still held back. */
-  endedWith: RpcError | null;
+  endedWith: RpcError | 'quietly' | null;
 }
 
 /** One request's answer, serialized; `activate` releases held notifications once it is on the wire. */
@@ -199,6 +211,7 @@ export class RpcSession {
   readonly #context: RpcContext = {
     onClose: (cleanup) => this.#cleanups.push(cleanup),
     maxResultBytes: Number.MAX_SAFE_INTEGER,
+    session: this,
   };
 
   /** `send` is told whether the text is a notification (which a slow client may be cut off for). */
@@ -274,7 +287,7 @@ export class RpcSession {
       typeof method === 'string' &&
       !this.#handlers.methods.has(method) &&
       !this.#handlers.subscriptions.has(method) &&
-      !this.#unsubscribeMethods.has(method)
+      !this.#isUnsubscribe(method)
     );
   }
 
@@ -285,6 +298,7 @@ export class RpcSession {
     const done: Promise<void> = this.#handleRequest(request, this.#responseLimit, false).then((outcome) => {
       this.#forwards.delete(done);
       if (outcome.text !== null) this.#sendText(outcome.text);
+      outcome.activate?.(); // a forwarded subscription: its held notifications follow the answer
     });
     this.#forwards.add(done);
   }
@@ -397,14 +411,15 @@ export class RpcSession {
     let isError = false;
     try {
       const context: RpcContext = { ...this.#context, maxResultBytes: budget };
-      const subscription = this.#handlers.subscriptions.get(method);
+      const subscription =
+        this.#handlers.subscriptions.get(method) ?? this.#handlers.subscriptionFor?.(method);
       // A subscribe sent as a notification could never be told its id, nor unsubscribed: ignore it.
       if (subscription && !hasId) return NO_OUTCOME;
       if (subscription) {
         const [subscriptionId, activate, cancel] = await this.#subscribe(subscription, positional, context);
         return { ...this.#answer(echoId, subscriptionId, budget), activate, cancel };
       }
-      if (this.#unsubscribeMethods.has(method)) {
+      if (this.#isUnsubscribe(method)) {
         const result = this.#unsubscribe(method, positional);
         return hasId ? this.#answer(echoId, result, budget) : NO_OUTCOME;
       }
@@ -452,19 +467,19 @@ export class RpcSession {
     const id = newSubscriptionId();
     const active: ActiveSubscription = { handler, unsubscribe: null, pending: [], endedWith: null };
     this.#subscriptions.set(id, active);
-    const emit = (result: unknown) => {
+    const emit = (result: unknown, notification?: string) => {
       if (this.#closed || !this.#subscriptions.has(id)) return;
-      if (active.pending) active.pending.push(result);
-      else this.#notify(handler.notification, id, result);
+      if (active.pending) active.pending.push([result, notification]);
+      else this.#notify(notification ?? handler.notification, id, result);
     };
-    const end = (error: RpcError) => {
+    const end = (error: RpcError | null) => {
       if (this.#closed || !this.#subscriptions.has(id)) return;
       this.#subscriptions.delete(id);
-      if (active.pending) active.endedWith = error;
-      else this.#notifyEnd(handler.notification, id, error);
+      if (active.pending) active.endedWith = error ?? 'quietly';
+      else if (error) this.#notifyEnd(handler.notification, id, error);
     };
     try {
-      active.unsubscribe = await handler.subscribe(params, emit, context, end);
+      active.unsubscribe = await handler.subscribe(params, emit, { ...context, subscriptionId: id }, end);
     } catch (error) {
       this.#subscriptions.delete(id);
       throw error;
@@ -477,8 +492,9 @@ export class RpcSession {
         active.pending = null;
         // What was held (a replay) is part of the answer, bounded by the response budget: it is
         // sent as the response is, not counted against the client as unread notifications.
-        for (const result of held) this.#notify(handler.notification, id, result, false);
-        if (active.endedWith) this.#notifyEnd(handler.notification, id, active.endedWith);
+        for (const [result, notification] of held)
+          this.#notify(notification ?? handler.notification, id, result, false);
+        if (active.endedWith instanceof RpcError) this.#notifyEnd(handler.notification, id, active.endedWith);
       },
       () => {
         if (!this.#subscriptions.delete(id)) return;
@@ -486,6 +502,14 @@ export class RpcSession {
         active.unsubscribe?.();
       },
     ];
+  }
+
+  /**
+   * An unsubscribe, by name or by rule: answered from this connection's own subscriptions (false for
+   * an id it does not hold), so no client can end another's subscription on the node.
+   */
+  #isUnsubscribe(method: string): boolean {
+    return this.#unsubscribeMethods.has(method) || this.#handlers.isUnsubscribe?.(method) === true;
   }
 
   #unsubscribe(method: string, params: readonly unknown[]): boolean {
