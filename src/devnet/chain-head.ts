@@ -18,6 +18,8 @@ import type { DevnetBlock, DevnetChain, Hex } from './chain.ts';
 import { hexParam, runtimeCall, stateAt } from './rpc.ts';
 
 const FOLLOW_EVENT = 'chainHead_v1_followEvent';
+/** Blocks one follow may hold pinned (reported and not unpinned); one more and it is stopped. */
+export const MAX_PINNED_BLOCKS = 512;
 /** polkadot-sdk's code for a block hash the subscription did not report or has unpinned. */
 const INVALID_BLOCK = -32801;
 
@@ -88,14 +90,10 @@ function followSubscription(chain: DevnetChain): SubscriptionHandler {
   return {
     notification: FOLLOW_EVENT,
     unsubscribe: 'chainHead_v1_unfollow',
-    subscribe: ([withRuntime], emit, context) => {
+    subscribe: ([withRuntime], emit, context, end) => {
       if (typeof withRuntime !== 'boolean')
         throw new RpcError(ErrorCode.invalidParams, 'Invalid params: withRuntime must be a boolean');
       const follow: Follow = { emit, withRuntime, live: new Map(), pinned: new Set(), nextOperation: 1 };
-      const report = (block: DevnetBlock) => {
-        follow.live.set(block.hash, { parent: block.parentHash, number: block.number });
-        follow.pinned.add(block.hash);
-      };
       const finalized = chain.finalized;
       follow.pinned.add(finalized.hash);
       emit({
@@ -103,35 +101,59 @@ function followSubscription(chain: DevnetChain): SubscriptionHandler {
         finalizedBlockHashes: [finalized.hash],
         ...(withRuntime ? { finalizedBlockRuntime: runtimeOf(chain) } : {}),
       });
-      for (const block of chain.unfinalized()) {
-        report(block);
-        emit(newBlockEvent(block, withRuntime));
-      }
+      for (const block of chain.unfinalized()) report(follow, block);
       emit({ event: 'bestBlockChanged', bestBlockHash: chain.best.hash });
-      const onBlock = (block: DevnetBlock) => {
-        if (!follow.live.has(block.parentHash) && block.parentHash !== chain.finalized.hash) return;
-        report(block);
-        emit(newBlockEvent(block, withRuntime));
-      };
-      const onBest = (block: DevnetBlock) => emit({ event: 'bestBlockChanged', bestBlockHash: block.hash });
-      const onFinalized = (block: DevnetBlock) => {
-        const pruned = prunedBy(follow, block);
-        for (const hash of [...pruned, block.hash]) follow.live.delete(hash);
-        emit({ event: 'finalized', finalizedBlockHashes: [block.hash], prunedBlockHashes: pruned });
-      };
-      chain.on('block', onBlock);
-      chain.on('best', onBest);
-      chain.on('finalized', onFinalized);
       const id = context.subscriptionId!;
-      followsOf(context.session).set(id, follow);
-      return () => {
+      const listeners = followChain(chain, follow, () => {
+        // As a node does when a client pins more than it may: the last event, then nothing.
+        release();
+        emit({ event: 'stop' });
+        end(null);
+      });
+      const release = () => {
         followsOf(context.session).delete(id);
-        chain.off('block', onBlock);
-        chain.off('best', onBest);
-        chain.off('finalized', onFinalized);
+        for (const [event, listener] of listeners) chain.off(event, listener);
       };
+      followsOf(context.session).set(id, follow);
+      return release;
     },
   };
+}
+
+/** Reports a block to a follow (pinned until unpinned). */
+function report(follow: Follow, block: DevnetBlock): void {
+  follow.live.set(block.hash, { parent: block.parentHash, number: block.number });
+  follow.pinned.add(block.hash);
+  follow.emit(newBlockEvent(block, follow.withRuntime));
+}
+
+/** The chain's events as a follow's events; `stop` when the client has pinned too many blocks. */
+function followChain(
+  chain: DevnetChain,
+  follow: Follow,
+  stop: () => void,
+): ['block' | 'best' | 'finalized', (block: DevnetBlock) => void][] {
+  const listeners: ['block' | 'best' | 'finalized', (block: DevnetBlock) => void][] = [
+    [
+      'block',
+      (block) => {
+        if (!follow.live.has(block.parentHash) && block.parentHash !== chain.finalized.hash) return;
+        if (follow.pinned.size >= MAX_PINNED_BLOCKS) stop();
+        else report(follow, block);
+      },
+    ],
+    ['best', (block) => follow.emit({ event: 'bestBlockChanged', bestBlockHash: block.hash })],
+    [
+      'finalized',
+      (block) => {
+        const pruned = prunedBy(follow, block);
+        for (const hash of [...pruned, block.hash]) follow.live.delete(hash);
+        follow.emit({ event: 'finalized', finalizedBlockHashes: [block.hash], prunedBlockHashes: pruned });
+      },
+    ],
+  ];
+  for (const [event, listener] of listeners) chain.on(event, listener);
+  return listeners;
 }
 
 /** The follow subscription and pinned block an operation names; null for an unknown subscription. */
