@@ -16,7 +16,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe('logs: stderr holds only pino JSON off a terminal', () => {
+describe('logs: stderr holds only pino JSON off a terminal', { concurrency: true }, () => {
   let devnet: Devnet;
   before(async () => {
     devnet = await startDevnet({ blockTimeMs: 0, initialBlocks: 2 });
