@@ -241,6 +241,15 @@ describe('new JSON-RPC spec (chainHead_v1, transaction_v1, chainSpec_v1) through
       );
       const unsafe = await client.call('sudo_unstable_p2pDiscover', ['/ip4/127.0.0.1/tcp/30333']);
       assert.deepEqual(unsafe.error, { code: -32601, message: 'RPC call is unsafe to be called externally' });
+      // Subscriptions by rule follow the same rules: unsafe refused, unknown not found, nothing held.
+      const unsafeSubscription = await client.call('dev_subscribeBlocks', []);
+      assert.deepEqual(unsafeSubscription.error, {
+        code: -32601,
+        message: 'RPC call is unsafe to be called externally',
+      });
+      const unknownSubscription = await client.call('statement_subscribeStatement', []);
+      assert.deepEqual(unknownSubscription.error, { code: -32601, message: 'Method not found' });
+      assert.equal((await client.call('statement_unsubscribeStatement', ['someone-elses'])).result, false);
       const unknown = await client.call('archive_v1_body', ['0x00']);
       assert.deepEqual(
         unknown.error,
@@ -311,5 +320,44 @@ describe('subscriptions of both specs when the node connection is lost', { timeo
       viaPapi.destroy();
       client.close();
     }
+  });
+});
+
+describe('new-spec notifications keep the proxy byte bounds', { timeout: 60_000 }, () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ initialBlocks: 4 }, { limits: { messageBufferBytes: 256 * 1024 } });
+  });
+  after(() => stack?.close());
+
+  it('a client that stops reading its follow operation events is closed as a slow consumer (1008)', async () => {
+    const socket = new WebSocket(stack.sidecar.server.url);
+    await new Promise((resolve) => socket.once('open', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    const frames: RpcFrame[] = [];
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as RpcFrame));
+    socket.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'chainHead_v1_follow', params: [false] }));
+    const initialized = await eventually(() =>
+      frames.find((f) => (f.params?.result as { event?: string } | undefined)?.event === 'initialized'),
+    );
+    const follow = initialized.params!.subscription;
+    const hash = (initialized.params!.result as { finalizedBlockHashes: string[] }).finalizedBlockHashes[0];
+    // Stop reading; each storage operation's event carries the whole state (tens of KB).
+    const raw = (socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    for (let i = 0; i < 200; i++)
+      socket.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 100 + i,
+          method: 'chainHead_v1_storage',
+          params: [follow, hash, [{ key: '0x', type: 'descendantsValues' }], null],
+        }),
+      );
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    raw.resume();
+    assert.equal(await closed, 1008);
+    const metrics = await (await fetch(`${stack.sidecar.server.httpUrl}/metrics`)).text();
+    assert.match(metrics, /xcmp_rpc_slow_consumers_disconnected 1/);
   });
 });
