@@ -5,6 +5,7 @@ import { benchDevnet } from './devnet.ts';
 import { benchFederation } from './federation.ts';
 import { benchIngest } from './ingest.ts';
 import { benchNotify } from './notify.ts';
+import { benchPapi } from './papi.ts';
 import { benchPeer } from './peer.ts';
 import { benchPending } from './pending.ts';
 import { benchProof } from './proof.ts';
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<void>> = {
   federation: benchFederation,
   ingest: benchIngest,
   notify: benchNotify,
+  papi: benchPapi,
   peer: benchPeer,
   pending: benchPending,
   proof: benchProof,
