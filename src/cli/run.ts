@@ -4,7 +4,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Devnet, startDevnet } from '../devnet/index.ts';
+import type { Devnet } from '../devnet/index.ts';
 import { createLogger, type Logger, routeConsole } from '../log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
 import { DEFAULT_LIMITS, isLoopbackHost, type ServerLimits } from '../server/transport/server.ts';
@@ -187,16 +187,20 @@ export async function runSidecar(options: RunOptions): Promise<void> {
   restoreConsole();
 }
 
+/** The devnet, loaded only when there is no node: its code and trie wasm are memory a sidecar on a node does not need. */
+async function embeddedDevnet(options: RunOptions): Promise<Devnet> {
+  const { startDevnet } = await import('../devnet/index.ts');
+  return startDevnet({
+    port: options.devnetPort,
+    blockTimeMs: options.blockTimeMs,
+    initialBlocks: DEVNET_HISTORY_BLOCKS,
+    busyHint: 'a node or another devnet? choose --devnet-port, or give --node',
+  });
+}
+
 /** The devnet (without --node) and the sidecar following it; nothing left running on failure. */
 async function startWithDevnet(options: RunOptions, logger: Logger) {
-  const devnet = options.node
-    ? null
-    : await startDevnet({
-        port: options.devnetPort,
-        blockTimeMs: options.blockTimeMs,
-        initialBlocks: DEVNET_HISTORY_BLOCKS,
-        busyHint: 'a node or another devnet? choose --devnet-port, or give --node',
-      });
+  const devnet = options.node ? null : await embeddedDevnet(options);
   const dbPath = options.db ?? (devnet ? DEVNET_DB : 'data/xcmp.sqlite');
   if (devnet && options.db === undefined) {
     // Each devnet run is a new simulated chain: start its store afresh.

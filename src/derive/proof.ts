@@ -3,7 +3,6 @@
  * state root with Substrate's own trie (compiled to wasm in @acala-network/chopsticks-executor),
  * then each `Hrmp::HrmpChannels` value decoded with the layout §9 fixes. Pure: no I/O.
  */
-import { decode_proof } from '@acala-network/chopsticks-executor';
 import { fromHex, type Hex, readU32, ScaleError, toHex } from '../protocol/bytes.ts';
 import { type ChainChannel, hrmpChannelsKey } from './storage.ts';
 
@@ -43,6 +42,8 @@ export function decodeHrmpChannel(sender: number, recipient: number, value: Uint
 
 /** Every key/value the proof proves under `stateRoot` (empty when nothing hangs off that root). */
 export async function provenEntries(stateRoot: Hex, nodes: readonly Hex[]): Promise<Map<Hex, Hex>> {
+  // Loaded on first use: the trie's wasm costs ~40 MB of memory a sidecar that proves nothing needs not hold.
+  const { decode_proof } = await import('@acala-network/chopsticks-executor');
   let entries: unknown;
   try {
     entries = await decode_proof(stateRoot, [...nodes]);

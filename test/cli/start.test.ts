@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.ts';
@@ -24,20 +24,26 @@ function timed(args: readonly string[]): {
   return { ms: performance.now() - start, ...result };
 }
 
+/** A dist/ chunk and every chunk it imports statically (not `await import(…)`), transitively. */
+function staticallyLoaded(entry: string): Set<string> {
+  const loaded = new Set<string>();
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    const text = readFileSync(join(repoRoot, 'dist', file), 'utf8');
+    for (const match of text.matchAll(/^import[^;]*?from\s*"\.\/([^"]+)"/gms)) visit(match[1]!);
+  };
+  visit(entry);
+  return loaded;
+}
+
 describe('CLI start-up', () => {
   it('bin/xcmp-sidecar.js runs the build in dist/, not the TypeScript sources', () => {
     const bin = readFileSync(join(repoRoot, 'bin/xcmp-sidecar.js'), 'utf8');
     assert.match(bin, /\.\.\/dist\/main\.js/);
     assert.doesNotMatch(bin, /tsx/);
     // What `--help` loads: dist/main.js and the chunks it imports statically (not `await import(…)`).
-    const loaded = new Set<string>();
-    const visit = (file: string) => {
-      if (loaded.has(file)) return;
-      loaded.add(file);
-      const text = readFileSync(join(repoRoot, 'dist', file), 'utf8');
-      for (const match of text.matchAll(/^import[^;]*?from\s*"\.\/([^"]+)"/gms)) visit(match[1]!);
-    };
-    visit('main.js');
+    const loaded = staticallyLoaded('main.js');
     for (const file of loaded) {
       const text = readFileSync(join(repoRoot, 'dist', file), 'utf8');
       assert.doesNotMatch(
@@ -45,6 +51,16 @@ describe('CLI start-up', () => {
         /from "@polkadot\/|from "better-sqlite3"|from "ws"/,
         `${file} is loaded by --help`,
       );
+    }
+  });
+
+  it('the service on a node does not load the devnet or the trie wasm (about 20 MB less resident)', () => {
+    const [run] = readdirSync(join(repoRoot, 'dist')).filter((f) => /^run-[\w-]+\.js$/.test(f));
+    assert.ok(run, 'the run chunk is built');
+    for (const file of staticallyLoaded(run)) {
+      const text = readFileSync(join(repoRoot, 'dist', file), 'utf8');
+      assert.doesNotMatch(text, /^\/\/ src\/devnet\//m, `${file}, loaded by the service, holds devnet code`);
+      assert.doesNotMatch(text, /from "@acala-network\/chopsticks-executor"/, `${file} loads the trie wasm`);
     }
   });
 
