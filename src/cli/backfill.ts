@@ -9,6 +9,7 @@ import { backfillFromPeers } from '../ingest/peer-backfill.ts';
 import { createLogger } from '../log.ts';
 import { MessageStore } from '../store/store.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+import { integerFlag, U32_MAX } from './numbers.ts';
 
 export interface BackfillFlags {
   readonly from?: string;
@@ -19,12 +20,8 @@ export interface BackfillFlags {
   readonly peer?: readonly string[];
 }
 
-function blockNumber(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 0xffffffff)
-    throw new CliError(`${flag} must be a block number from 1, got "${value}"`);
-  return n;
-}
+const blockNumber = (value: string, flag: string): number =>
+  integerFlag(value, flag, 1, U32_MAX, 'a block number from 1');
 
 export async function runBackfill(flags: BackfillFlags): Promise<void> {
   const requestedFrom = flags.from === undefined ? undefined : blockNumber(flags.from, '--from');

@@ -3,6 +3,7 @@ import { DEFAULT_PARAS, scalePreset } from '../devnet/config.ts';
 import type { DevnetRuntimeName } from '../devnet/encoder.ts';
 import { type DevnetOptions, startDevnet } from '../devnet/index.ts';
 import { CliError } from './errors.ts';
+import { integerFlag } from './numbers.ts';
 
 export interface DevnetFlags {
   readonly port: string;
@@ -22,11 +23,7 @@ export interface DevnetFlags {
 }
 
 function integer(value: string | undefined, flag: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new CliError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
-  return n;
+  return value === undefined ? undefined : integerFlag(value, flag, min, max);
 }
 
 export function devnetOptions(flags: DevnetFlags): DevnetOptions {

@@ -10,6 +10,7 @@ import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
 import { DEFAULT_LIMITS, isLoopbackHost, type ServerLimits } from '../server/transport/server.ts';
 import { type Sidecar, startSidecar } from '../sidecar.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+import { integerFlag } from './numbers.ts';
 
 export const DEVNET_DB = 'data/devnet.sqlite';
 /**
@@ -63,13 +64,6 @@ export interface RunOptions {
   readonly serveInbound: ServeInboundMode;
   readonly peers: string[];
   readonly prometheus?: { readonly host: string; readonly port: number };
-}
-
-function integerFlag(value: string, flag: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new CliError(`${flag} must be an integer from ${min} to ${max}, got "${value}"`);
-  return n;
 }
 
 /** An enumerated setting: exactly one of `choices` (case-insensitive, as the node's flags), or exit 2 naming the flag. */

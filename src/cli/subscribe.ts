@@ -2,6 +2,7 @@
 import { MailboxFinality } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../client/client.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+import { integerFlag, U32_MAX } from './numbers.ts';
 
 type Finality = (typeof MailboxFinality.options)[number];
 /** The contract's choices, so the flag cannot drift from what the server accepts. */
@@ -19,12 +20,7 @@ export interface SubscribeFlags {
 }
 
 /** A u32 from the command line (para ids and block numbers both are). */
-function u32(value: string, flag: string, what: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 0xffffffff)
-    throw new CliError(`${flag} must be ${what}, got "${value}"`);
-  return n;
-}
+const u32 = (value: string, flag: string, what: string): number => integerFlag(value, flag, 0, U32_MAX, what);
 
 const para = (value: string, flag: string): number => u32(value, flag, 'a para id');
 

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { ProofError, proveChannel } from '../derive/proof.ts';
 import type { Hex } from '../protocol/bytes.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+import { integerFlag, U32_MAX } from './numbers.ts';
 
 export interface VerifyProofFlags {
   readonly stateRoot?: string;
@@ -18,12 +19,8 @@ export interface VerifyProofFlags {
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 const HEX = /^0x([0-9a-fA-F]{2})*$/;
 
-function paraFlag(value: string | undefined, flag: string): number {
-  const n = Number(value);
-  if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n > 0xffffffff)
-    throw new CliError(`${flag} must be a para id (0 to 4294967295), got ${JSON.stringify(value ?? '')}`);
-  return n;
-}
+const paraFlag = (value: string | undefined, flag: string): number =>
+  integerFlag(value, flag, 0, U32_MAX, 'a para id (0 to 4294967295)');
 
 /** The proof file: a JSON array of hex trie nodes, or `{"proof": [...]}` as state_getReadProof answers. */
 export function readProofFile(path: string): Hex[] {

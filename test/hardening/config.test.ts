@@ -118,6 +118,15 @@ describe('enumerated settings fail closed', () => {
       assert.equal(resolveRpcMethods('auto', host), 'unsafe');
     for (const host of ['0.0.0.0', '::', '192.168.1.4', 'node.example'])
       assert.equal(resolveRpcMethods('auto', host), 'safe');
+    // Numbers as the node reads its flags: decimal digits only.
+    assert.equal(flags({ port: '9955' }).port, 9955);
+    for (const port of ['1e3', '0x10', ' 80', '80 ', '+80', '-1', '8.0', ''])
+      assert.throws(
+        () => flags({ port }),
+        (error: Error) =>
+          error.message === `--port must be an integer from 0 to 65535, got ${JSON.stringify(port)}`,
+        `--port ${JSON.stringify(port)}`,
+      );
   });
 });
 
