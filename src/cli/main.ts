@@ -250,7 +250,11 @@ function addSubscribe(program: Command): void {
   program
     .command('subscribe')
     .description("print a parachain's inbox (or outbox) updates from a running sidecar as JSON lines")
-    .option('--url <url>', 'the sidecar WebSocket URL', 'ws://127.0.0.1:9955')
+    .option(
+      '--url <urls>',
+      'the sidecar WebSocket URL, or several comma-separated (replicas): when one goes away the next is used, from the block after the last one printed',
+      'ws://127.0.0.1:9955',
+    )
     .option('--recipient <para>', 'subscribe to messages sent to this para')
     .option('--sender <para>', 'subscribe to messages sent by this para')
     .option('--from-block <n>', 'replay stored messages from this block first')

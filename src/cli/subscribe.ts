@@ -35,10 +35,17 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
     throw new CliError('--verify-with needs --recipient: proofs cover inboxes');
   if (flags.verifyWith !== undefined && flags.finality !== 'finalized')
     throw new CliError('--verify-with needs --finality finalized: proofs anchor in finalized headers');
+  const urls = flags.url
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  const notWs = urls.find((url) => !/^wss?:\/\/./.test(url));
+  if (urls.length === 0 || notWs !== undefined)
+    throw new CliError(`--url takes ws:// or wss:// URLs, comma-separated, got "${notWs ?? flags.url}"`);
   let client: XcmpClient;
   try {
     const verify = flags.verifyWith === undefined ? undefined : { headers: flags.verifyWith };
-    client = await XcmpClient.connect(flags.url, { reconnectMs: 1000, verify });
+    client = await XcmpClient.connect(urls, { reconnectMs: 1000, verify });
   } catch (error) {
     const target = flags.verifyWith === undefined ? flags.url : `${flags.url} (or ${flags.verifyWith})`;
     throw new CliError(`cannot connect to ${target}: ${(error as Error).message}`, EXIT_RUNTIME);

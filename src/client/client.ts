@@ -92,7 +92,10 @@ export interface ClientEvents {
 }
 
 export class XcmpClient extends EventEmitter<ClientEvents> {
-  readonly url: string;
+  /** The sidecars this client may use (replicas of one service, or sidecars on one chain), in order. */
+  readonly urls: readonly string[];
+  /** Index in `urls` of the one connected now (or tried last). */
+  #current = 0;
   readonly #options: Required<Omit<ClientOptions, 'verify'>>;
   #trusted: TrustedHash | null = null;
   #headerNode: XcmpClient | null = null;
@@ -105,14 +108,20 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   readonly #early = new Map<string, unknown[]>();
   #closing = false;
 
-  private constructor(url: string, options: ClientOptions) {
+  private constructor(urls: readonly string[], options: ClientOptions) {
     super();
-    this.url = url;
+    if (urls.length === 0) throw new Error('XcmpClient needs at least one sidecar URL');
+    this.urls = urls;
     this.#options = { reconnectMs: options.reconnectMs ?? 1000, timeoutMs: options.timeoutMs ?? 30_000 };
   }
 
-  static async connect(url: string, options: ClientOptions = {}): Promise<XcmpClient> {
-    const client = new XcmpClient(url, options);
+  /**
+   * Connects to `url`, or to the first of a list that answers. After a lost connection the client
+   * tries the next sidecar of the list in turn (then the one it lost) and resumes every
+   * subscription from the block after the last one delivered: nothing is lost or repeated.
+   */
+  static async connect(url: string | readonly string[], options: ClientOptions = {}): Promise<XcmpClient> {
+    const client = new XcmpClient(typeof url === 'string' ? [url] : url, options);
     const verify = options.verify;
     if (verify) {
       if (typeof verify.headers === 'string')
@@ -120,12 +129,32 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
       client.#trusted = trustedHashes(verify.headers, client.#headerNode, verify.headerWaitMs);
     }
     try {
-      await client.#open();
+      await client.#openAny();
     } catch (error) {
       await client.#headerNode?.close();
       throw error;
     }
     return client;
+  }
+
+  /** The sidecar in use now (or being tried). */
+  get url(): string {
+    return this.urls[this.#current]!;
+  }
+
+  /** Opens the current sidecar, else each of the others once in turn; fails with the last error. */
+  async #openAny(): Promise<void> {
+    let lastError: unknown;
+    for (let tried = 0; tried < this.urls.length; tried++) {
+      try {
+        await this.#open();
+        return;
+      } catch (error) {
+        lastError = error;
+        this.#current = (this.#current + 1) % this.urls.length;
+      }
+    }
+    throw lastError;
   }
 
   get connected(): boolean {
@@ -161,10 +190,12 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   }
 
   async #reconnect(): Promise<void> {
+    // With several sidecars, the next one first: the one just lost is likely still down.
+    this.#current = (this.#current + 1) % this.urls.length;
     while (!this.#closing) {
       await new Promise((r) => setTimeout(r, this.#options.reconnectMs));
       try {
-        await this.#open();
+        await this.#openAny();
       } catch {
         continue;
       }
