@@ -200,6 +200,19 @@ function notificationBeforeFirstEvent(method: string): string {
 }
 
 /**
+ * A new-spec event after which the node sends nothing more on the subscription (a follow's `stop`;
+ * a watched transaction's `finalized`, `invalid`, `dropped` or `error`): the proxy ends it too, so
+ * it no longer counts against the connection's subscriptions.
+ */
+function isLastEvent(method: string, result: unknown): boolean {
+  const event = (result as { event?: unknown } | null)?.event;
+  if (/^chainHead_v\d+_follow$/.test(method)) return event === 'stop';
+  if (/^transactionWatch_v\d+_submitAndWatch$/.test(method))
+    return event === 'finalized' || event === 'invalid' || event === 'dropped' || event === 'error';
+  return false;
+}
+
+/**
  * Subscriptions whose state lives on the node (a chainHead follow and the blocks it pinned, a watched
  * transaction): not renewed after a lost connection but ended with the spec's last event, so the
  * client follows again (or learns the transaction's fate another way).
@@ -389,6 +402,8 @@ export class RelayProxy {
             emit(result, name);
           },
           context,
+          // Ended by the node (its last event already sent), by a lost connection (the spec's last
+          // event here), or with an error notification.
           (error, lastEvent) => {
             if (lastEvent) emit(lastEvent, notification);
             end(lastEvent ? null : error);
@@ -405,17 +420,29 @@ export class RelayProxy {
     spec: SubscriptionSpec,
     emit: (result: unknown, notification: string) => void,
     context: RpcContext,
-    end: (error: RpcError, lastEvent: object | null) => void,
+    end: (error: RpcError | null, lastEvent: object | null) => void,
   ): Promise<() => void> {
     await this.#refuseUnsafe(spec.method);
     checkParams(spec.method, spec.params);
     const clientId = context.subscriptionId;
     const held = this.#heldBy(context.session);
     await this.#nodeBack();
-    let subscription: UpstreamSubscription;
+    let subscription: UpstreamSubscription | undefined;
+    let over = false;
+    const release = () => {
+      if (clientId !== undefined) held.delete(clientId);
+      void subscription?.unsubscribe();
+    };
     try {
       subscription = await this.#options.node.subscribe(spec, {
-        onEvent: emit,
+        onEvent: (result, method) => {
+          emit(result, method);
+          if (over || !isLastEvent(spec.method, result)) return;
+          over = true;
+          // The node has ended it: release it here too (an unsubscribe it answers false costs nothing).
+          queueMicrotask(release);
+          end(null, null);
+        },
         onEnd: (error) => {
           if (clientId !== undefined) held.delete(clientId);
           this.#options.onSubscriptionEnded?.();
@@ -431,11 +458,8 @@ export class RelayProxy {
     } catch (error) {
       throw upstreamError(spec.method, error);
     }
-    if (clientId !== undefined) held.set(clientId, subscription);
-    return () => {
-      if (clientId !== undefined) held.delete(clientId);
-      void subscription.unsubscribe();
-    };
+    if (clientId !== undefined && !over) held.set(clientId, subscription);
+    return release;
   }
 
   /**

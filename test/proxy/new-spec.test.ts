@@ -11,6 +11,7 @@ import { xxhashAsHex } from '@polkadot/util-crypto';
 import { createClient, type PolkadotClient } from 'polkadot-api';
 import { getWsProvider } from 'polkadot-api/ws';
 import WebSocket from 'ws';
+import { MAX_PINNED_BLOCKS } from '../../src/devnet/chain-head.ts';
 import type { Sidecar } from '../../src/sidecar.ts';
 import { tcpRelay } from '../helpers/relay.ts';
 import { type RpcFrame, rpcSocket } from '../helpers/rpc-socket.ts';
@@ -255,6 +256,40 @@ describe('new JSON-RPC spec (chainHead_v1, transaction_v1, chainSpec_v1) through
         unknown.error,
         { code: -32601, message: 'Method not found' },
         'not on the node: not found, as the node says',
+      );
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe('a follow the node stops', { timeout: 60_000 }, () => {
+  let stack: Stack;
+  before(async () => {
+    stack = await startStack({ initialBlocks: 2, paras: [2000, 2001], validators: 4 });
+  });
+  after(() => stack?.close());
+
+  it('passes the stop on and ends the subscription on the connection and on the node', async () => {
+    const client = await rpcSocket(stack.sidecar.server.url);
+    try {
+      const follow = (await client.call('chainHead_v1_follow', [false])).result as string;
+      await eventually(() => followEvents(client.notifications, follow).length > 0);
+      const held = stack.devnet.subscriptionCount;
+      // Never unpinning, the client passes the devnet's limit of pinned blocks: the node stops it.
+      await stack.devnet.newBlocks(MAX_PINNED_BLOCKS + 4);
+      await eventually(() => followEvents(client.notifications, follow).some((e) => e.event === 'stop'), {
+        what: "the node's stop, passed on",
+      });
+      await eventually(() => stack.devnet.subscriptionCount === held - 1, { what: 'released on the node' });
+      assert.equal(
+        (await client.call('chainHead_v1_unfollow', [follow])).result,
+        false,
+        'ended on the connection',
+      );
+      const again = (await client.call('chainHead_v1_follow', [false])).result as string;
+      await eventually(() =>
+        followEvents(client.notifications, again).some((e) => e.event === 'initialized'),
       );
     } finally {
       client.close();
