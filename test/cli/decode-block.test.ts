@@ -11,17 +11,19 @@ import { fixturesDir, fixturesPresent, METADATA_FILE, skipWithoutFixtures } from
 const block = (name: string) => join(fixturesDir, name, 'block.json');
 const events = (name: string) => join(fixturesDir, name, 'events.hex');
 
+/** `decode-block` on a fixture block, with the events of the same block unless another is named. */
+const decodeArgs = (blockName: string, eventsOf = blockName): string[] => [
+  'decode-block',
+  '--metadata',
+  METADATA_FILE,
+  '--block',
+  block(blockName),
+  '--events',
+  events(eventsOf),
+];
+
 function decodeJson(name: string): DecodeReport {
-  const result = runCli([
-    'decode-block',
-    '--metadata',
-    METADATA_FILE,
-    '--block',
-    block(name),
-    '--events',
-    events(name),
-    '--json',
-  ]);
+  const result = runCli([...decodeArgs(name), '--json']);
   assert.equal(result.status, 0, result.stderr);
   return JSON.parse(result.stdout) as DecodeReport;
 }
@@ -96,16 +98,7 @@ describe('xcmp-sidecar decode-block', { skip: skipWithoutFixtures }, () => {
   });
 
   it('prints a readable table by default', () => {
-    const name = 'polkadot-19772575';
-    const result = runCli([
-      'decode-block',
-      '--metadata',
-      METADATA_FILE,
-      '--block',
-      block(name),
-      '--events',
-      events(name),
-    ]);
+    const result = runCli(decodeArgs('polkadot-19772575'));
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /block #19772575 0xbbb99b1d/);
     assert.match(result.stdout, /297 bitfields, 28 backed candidates, 0 disputes/);
@@ -115,16 +108,7 @@ describe('xcmp-sidecar decode-block', { skip: skipWithoutFixtures }, () => {
   });
 
   it("the table shows each message's decoded XCM, instruction by instruction, as --json has it", () => {
-    const name = 'polkadot-19772575';
-    const args = [
-      'decode-block',
-      '--metadata',
-      METADATA_FILE,
-      '--block',
-      block(name),
-      '--events',
-      events(name),
-    ];
+    const args = decodeArgs('polkadot-19772575');
     const table = runCli(args).stdout.split('\n');
     const report = JSON.parse(runCli([...args, '--json']).stdout) as DecodeReport;
     const entries = Object.entries(report.slices).flatMap(([recipient, list]) =>
@@ -149,15 +133,7 @@ describe('xcmp-sidecar decode-block', { skip: skipWithoutFixtures }, () => {
   });
 
   it('events of another block are a verification failure, not a usage error: said so, nothing verified', () => {
-    const args = [
-      'decode-block',
-      '--metadata',
-      METADATA_FILE,
-      '--block',
-      block('polkadot-19772575'),
-      '--events',
-      events('polkadot-18468942'),
-    ];
+    const args = decodeArgs('polkadot-19772575', 'polkadot-18468942');
     const table = runCli(args);
     assert.match(table.stdout, /^events: the events are not this block's/m, 'the table says so');
     const result = runCli([...args, '--json']);

@@ -1,20 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { logger as polkadotLogger } from '@polkadot/util';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { createLogger, routeConsole } from '../../src/log.ts';
 import { fatalMessage, logLines, runCliAsync, spawnCli } from '../helpers/cli.ts';
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from '../helpers/ports.ts';
 
 describe('logs: stderr holds only pino JSON off a terminal', { concurrency: true }, () => {
   let devnet: Devnet;
@@ -53,7 +44,7 @@ describe('logs: stderr holds only pino JSON off a terminal', { concurrency: true
   });
 
   it('an unreachable node: the cause at once, then one fatal line naming it after the retries (exit 1)', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const startedAt = Date.now();
     const result = await runCliAsync(['--node', `ws://127.0.0.1:${port}`, '--db', ':memory:', '--port', '0']);
     const elapsed = Date.now() - startedAt;

@@ -54,7 +54,7 @@ describe('operator surface', () => {
     });
 
     it('--prometheus-port serves GET /metrics alone on its own port; a busy one is refused naming the flag', async () => {
-      const cli = spawnCli([
+      const withMetricsPort = (port: string) => [
         '--node',
         devnet.url,
         '--db',
@@ -62,8 +62,9 @@ describe('operator surface', () => {
         '--port',
         '0',
         '--prometheus-port',
-        '0',
-      ]);
+        port,
+      ];
+      const cli = spawnCli(withMetricsPort('0'));
       try {
         const [, metricsUrl] = await cli.until(/prometheus metrics: (http:\/\/\S+)/);
         const answer = await fetch(metricsUrl!);
@@ -78,16 +79,7 @@ describe('operator surface', () => {
         const post = await fetch(metricsUrl!, { method: 'POST', body: '{}' });
         assert.equal(post.status, 404, 'no JSON-RPC on the metrics port');
         const port = new URL(base).port;
-        const busy = await runCliAsync([
-          '--node',
-          devnet.url,
-          '--db',
-          ':memory:',
-          '--port',
-          '0',
-          '--prometheus-port',
-          port,
-        ]);
+        const busy = await runCliAsync(withMetricsPort(port));
         assert.equal(busy.status, 1);
         assert.match(
           fatalMessage(busy.stderr),

@@ -4,25 +4,17 @@
  * Two independent sidecars on one devnet stand in for replicas of one service.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../../src/client/index.ts';
 import type { Sidecar } from '../../src/sidecar.ts';
 import { messageId } from '../../src/store/types.ts';
 import { runCliAsync, spawnCli } from '../helpers/cli.ts';
+import { freePort } from '../helpers/ports.ts';
 import { advance, type Stack, sidecarOn, startStack } from '../helpers/sidecar.ts';
 import { eventually, storedUpTo } from '../helpers/wait.ts';
 
 const RECIPIENT = 2000;
-
-async function closedUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return `ws://127.0.0.1:${port}`;
-}
 
 describe('XcmpClient over several sidecars', () => {
   let stack: Stack;
@@ -39,7 +31,7 @@ describe('XcmpClient over several sidecars', () => {
   });
 
   it('starts on the first that answers, and when it goes away continues on the next with no gap and no repeat', async () => {
-    const down = await closedUrl();
+    const down = `ws://127.0.0.1:${await freePort()}`;
     const client = await XcmpClient.connect([down, stack.sidecar.server.url, second.server.url], {
       reconnectMs: 100,
     });
@@ -77,7 +69,7 @@ describe('XcmpClient over several sidecars', () => {
     const cli = spawnCli([
       'subscribe',
       '--url',
-      `${await closedUrl()},${second.server.url}`,
+      `${`ws://127.0.0.1:${await freePort()}`},${second.server.url}`,
       '--recipient',
       '2000',
       '--from-block',

@@ -14,6 +14,7 @@ import { startSidecar } from '../../src/sidecar.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import { runCliAsync } from '../helpers/cli.ts';
 import { notReadyNode } from '../helpers/not-ready-node.ts';
+import { freePort } from '../helpers/ports.ts';
 import { advance, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
 
@@ -25,14 +26,6 @@ function portIsFree(port: number): Promise<boolean> {
     probe.once('error', () => resolve(false));
     probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
 }
 
 function upgrade(url: string, origin?: string, host?: string): Promise<number> {

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,6 +13,7 @@ import { parse_to_json } from '@zombienet/dsl-parser-wrapper';
 import { parse } from 'smol-toml';
 import { startDevnet } from '../../src/devnet/index.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
+import { freePort } from '../helpers/ports.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const dir = join(repoRoot, 'config/zombienet');
@@ -239,14 +239,6 @@ describe('config/zombienet', () => {
     });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
 
 async function syncedTo(port: number, block: number): Promise<void> {
   let synced: number | null = null;
