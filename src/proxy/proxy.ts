@@ -138,21 +138,30 @@ function isKnownUnsafe(method: string): boolean {
 }
 
 /**
- * The unsubscribe method a subscribe method pairs with, by the naming rules of Substrate's RPC
+ * The naming rules of Substrate's RPC that pair a subscribe method with its unsubscribe
  * (`x_subscribeY`/`x_unsubscribeY`, `subscribe_x`, `…_follow`/`…_unfollow`,
- * `…_submitAndWatch…`/`…_unwatch…`); null when `method` is not a subscribe. This rule, not a list,
- * decides what the proxy forwards as a subscription, so methods a newer node adds need no change here.
+ * `…_submitAndWatch…`/`…_unwatch…`), each with the shape of that unsubscribe. These rules, not a
+ * list, decide what the proxy forwards as a subscription, so methods a newer node adds need no change.
  */
+const SUBSCRIPTION_RULES: readonly { subscribe: RegExp; unsubscribe: string; unsubscribeShape: RegExp }[] = [
+  {
+    subscribe: /^(\w+?)_subscribe(\w*)$/,
+    unsubscribe: '$1_unsubscribe$2',
+    unsubscribeShape: /^\w+?_unsubscribe\w*$/,
+  },
+  { subscribe: /^subscribe_(\w+)$/, unsubscribe: 'unsubscribe_$1', unsubscribeShape: /^unsubscribe_\w+$/ },
+  { subscribe: /^(\w+)_follow$/, unsubscribe: '$1_unfollow', unsubscribeShape: /^\w+_unfollow$/ },
+  {
+    subscribe: /^(\w+?)_submitAndWatch(\w*)$/,
+    unsubscribe: '$1_unwatch$2',
+    unsubscribeShape: /^\w+?_unwatch\w*$/,
+  },
+];
+
+/** The unsubscribe method `method` pairs with by SUBSCRIPTION_RULES; null when it is not a subscribe. */
 export function unsubscribeFor(method: string): string | null {
-  const rules: [RegExp, string][] = [
-    [/^(\w+?)_subscribe(\w*)$/, '$1_unsubscribe$2'],
-    [/^subscribe_(\w+)$/, 'unsubscribe_$1'],
-    [/^(\w+)_follow$/, '$1_unfollow'],
-    [/^(\w+?)_submitAndWatch(\w*)$/, '$1_unwatch$2'],
-  ];
-  for (const [pattern, unsubscribe] of rules)
-    if (pattern.test(method)) return method.replace(pattern, unsubscribe);
-  return null;
+  const rule = SUBSCRIPTION_RULES.find(({ subscribe }) => subscribe.test(method));
+  return rule ? method.replace(rule.subscribe, rule.unsubscribe) : null;
 }
 
 /** The other names Substrate nodes answer an unsubscribe to: singular and plural, British spelling. */
@@ -171,7 +180,7 @@ function unsubscribeAliases(unsubscribe: string): string[] {
 
 /** True for the unsubscribe methods `unsubscribeFor` pairs subscribe methods with. */
 export function isUnsubscribeMethod(method: string): boolean {
-  return /^(\w+?_unsubscribe\w*|unsubscribe_\w+|\w+_unfollow|\w+?_unwatch\w*)$/.test(method);
+  return SUBSCRIPTION_RULES.some(({ unsubscribeShape }) => unsubscribeShape.test(method));
 }
 
 /**
@@ -200,28 +209,34 @@ function notificationBeforeFirstEvent(method: string): string {
 }
 
 /**
- * A new-spec event after which the node sends nothing more on the subscription (a follow's `stop`;
- * a watched transaction's `finalized`, `invalid`, `dropped` or `error`): the proxy ends it too, so
- * it no longer counts against the connection's subscriptions.
+ * New-spec subscriptions whose state lives on the node (a chainHead follow and the blocks it pinned,
+ * a watched transaction): the events after which the node sends nothing more on them (the proxy ends
+ * them too, so they stop counting against the connection), and the spec's last event they end with
+ * when the node connection is lost (they are not renewed: the client follows again, or learns the
+ * transaction's fate another way).
  */
+const STATEFUL_SUBSCRIPTIONS: readonly {
+  method: RegExp;
+  lastEvents: ReadonlySet<string>;
+  onLoss: { event: string; error?: string };
+}[] = [
+  { method: /^chainHead_v\d+_follow$/, lastEvents: new Set(['stop']), onLoss: { event: 'stop' } },
+  {
+    method: /^transactionWatch_v\d+_submitAndWatch$/,
+    lastEvents: new Set(['finalized', 'invalid', 'dropped', 'error']),
+    onLoss: { event: 'dropped', error: 'the connection to the node was lost' },
+  },
+];
+
+const statefulKind = (method: string) => STATEFUL_SUBSCRIPTIONS.find((kind) => kind.method.test(method));
+
 function isLastEvent(method: string, result: unknown): boolean {
   const event = (result as { event?: unknown } | null)?.event;
-  if (/^chainHead_v\d+_follow$/.test(method)) return event === 'stop';
-  if (/^transactionWatch_v\d+_submitAndWatch$/.test(method))
-    return event === 'finalized' || event === 'invalid' || event === 'dropped' || event === 'error';
-  return false;
+  return typeof event === 'string' && statefulKind(method)?.lastEvents.has(event) === true;
 }
 
-/**
- * Subscriptions whose state lives on the node (a chainHead follow and the blocks it pinned, a watched
- * transaction): not renewed after a lost connection but ended with the spec's last event, so the
- * client follows again (or learns the transaction's fate another way).
- */
 function lastEventOnLoss(method: string): { event: string; error?: string } | null {
-  if (/^chainHead_v\d+_follow$/.test(method)) return { event: 'stop' };
-  if (/^transactionWatch_v\d+_submitAndWatch$/.test(method))
-    return { event: 'dropped', error: 'the connection to the node was lost' };
-  return null;
+  return statefulKind(method)?.onLoss ?? null;
 }
 
 export interface ShadowStats {
