@@ -159,16 +159,12 @@ async function connectNode(url: string, logger: Logger): Promise<NodeClient> {
 
 function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
   // NodeClient.connect resolved once the first connection was up, so every later one is a reconnect.
-  metrics.upstreamConnected.set(1);
+  metrics.connectedFrom(() => node.isConnected);
   node.on('connected', () => {
-    metrics.upstreamConnected.set(1);
     metrics.upstreamReconnects.inc();
     logger.info({ node: node.url }, 'reconnected to the node');
   });
-  node.on('disconnected', (error) => {
-    metrics.upstreamConnected.set(0);
-    logger.warn({ node: node.url, err: error.message }, 'lost the node');
-  });
+  node.on('disconnected', (error) => logger.warn({ node: node.url, err: error.message }, 'lost the node'));
 }
 
 function statusOf(

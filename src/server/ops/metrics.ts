@@ -165,10 +165,15 @@ export class Metrics {
     labelNames: ['mode', 'result'],
     registers: [this.registry],
   });
+  /** Whether the node connection is up, read at each scrape. */
+  #connected: (() => boolean) | null = null;
   readonly upstreamConnected = new Gauge({
     name: 'xcmp_upstream_connected',
     help: '1 while the connection to the relay node is up, 0 while it is down (ingest and the proxy wait)',
     registers: [this.registry],
+    collect: () => {
+      if (this.#connected) this.upstreamConnected.set(this.#connected() ? 1 : 0);
+    },
   });
   readonly upstreamReconnects = new Counter({
     name: 'xcmp_upstream_reconnects',
@@ -180,6 +185,11 @@ export class Metrics {
     this.#known = new Set([...contractMethodNames(), ...extraMethods]);
     collectDefaultMetrics({ register: this.registry, prefix: 'xcmp_' });
     this.buildInfo.set({ version: VERSION }, 1);
+  }
+
+  /** Reports `xcmp_upstream_connected` from `source`, read at each scrape. */
+  connectedFrom(source: () => boolean): void {
+    this.#connected = source;
   }
 
   /** Reports `xcmp_block_height` from `source`, read at each scrape. */
