@@ -5,6 +5,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Devnet } from '../devnet/index.ts';
+import type { BestChange } from '../ingest/best.ts';
 import { createLogger, type Logger, routeConsole } from '../log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
 import { DEFAULT_LIMITS, isLoopbackHost, type ServerLimits } from '../server/transport/server.ts';
@@ -239,13 +240,14 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
   let messagesSeen = false;
   const blockTimeMs = devnet?.config.blockTimeMs ?? null;
   // Until the first messages are stored, each new best block says what is pending and when to expect them.
-  sidecar.best.on('change', ({ announced }) => {
-    for (const block of messagesSeen ? [] : announced)
-      out(waitingForMessages(sidecar, `#${block.number} imported`, blockTimeMs));
-  });
+  const onBest = ({ announced }: BestChange) => {
+    for (const block of announced) out(waitingForMessages(sidecar, `#${block.number} imported`, blockTimeMs));
+  };
+  sidecar.best.on('change', onBest);
   sidecar.ingest.on('block', (write) => {
     const firstMessages = !messagesSeen && write.messages.length > 0;
     messagesSeen ||= write.messages.length > 0;
+    if (firstMessages) sidecar.best.off('change', onBest);
     if (!messagesSeen) {
       out(waitingForMessages(sidecar, `#${write.number} finalized`, blockTimeMs));
       return;
@@ -272,7 +274,8 @@ function waitingForMessages(sidecar: Sidecar, event: string, blockTimeMs: number
   const enacted = sidecar.best.path().find((block) => block.write.messages.length > 0);
   if (!enacted || best === null || finalized === null)
     return `${head} · messages come once a candidate that carries some is enacted and finalized`;
-  const blocks = Math.max(1, enacted.number + (best - finalized) - best);
+  // The best block enacting them is finalized once the head has moved `best - finalized` past it.
+  const blocks = Math.max(1, enacted.number - finalized);
   const eta = blockTimeMs === null ? '' : `, ~${Math.round((blocks * blockTimeMs) / 1000)} s`;
   return `${head} · ${enacted.write.messages.length} messages enacted at best #${enacted.number}, stored when it is finalized (in ${blocks} block${blocks === 1 ? '' : 's'}${eta})`;
 }
