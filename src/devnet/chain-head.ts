@@ -38,6 +38,11 @@ interface Follow {
 /** Follow subscriptions by connection, then by the id the client knows. */
 const follows = new WeakMap<object, Map<string, Follow>>();
 
+/** The connection's follow subscription the client names `id`, if it holds one. */
+function followNamed(context: RpcContext, id: unknown): Follow | undefined {
+  return typeof id === 'string' ? follows.get(context.session)?.get(id) : undefined;
+}
+
 function followsOf(session: object): Map<string, Follow> {
   let map = follows.get(session);
   if (!map) {
@@ -159,7 +164,7 @@ function followChain(
 /** The follow subscription and pinned block an operation names; null for an unknown subscription. */
 function target(chain: DevnetChain, params: readonly unknown[], context: RpcContext) {
   const [id, hash] = params;
-  const follow = typeof id === 'string' ? follows.get(context.session)?.get(id) : undefined;
+  const follow = followNamed(context, id);
   if (!follow) return null;
   const blockHash = hexParam(hash, 'block hash');
   const block = chain.block(blockHash);
@@ -253,7 +258,7 @@ function chainHeadMethods(chain: DevnetChain): [string, MethodHandler][] {
     [
       'chainHead_v1_unpin',
       ([id, hashes], context) => {
-        const follow = typeof id === 'string' ? follows.get(context.session)?.get(id) : undefined;
+        const follow = followNamed(context, id);
         if (!follow) return null;
         const list = (Array.isArray(hashes) ? hashes : [hashes]).map((h) => hexParam(h, 'block hash'));
         const unknown = list.find((hash) => !follow.pinned.has(hash));
