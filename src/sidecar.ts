@@ -27,7 +27,7 @@ import { type RpcServer, type ServerLimits, startServer } from './server/transpo
 import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
 import type { Store } from './store/interface.ts';
-import { MessageStore } from './store/store.ts';
+import { openStore } from './store/open.ts';
 import type { BlockWrite } from './store/types.ts';
 
 export interface SidecarOptions {
@@ -63,7 +63,7 @@ export interface Sidecar {
   readonly proxy: RelayProxy;
   /** `--prometheus-port`'s endpoint, when given. */
   readonly metricsServer: MetricsServer | null;
-  status(): StatusJson;
+  status(): Promise<StatusJson>;
   close(): Promise<void>;
 }
 
@@ -170,11 +170,15 @@ function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
 function statusOf(
   options: SidecarOptions,
   parts: { store: Store; ingest: Ingest; proxy: RelayProxy; facts: ChainFacts; peers: PeerReport | null },
-): () => StatusJson {
+): () => Promise<StatusJson> {
   const { store, ingest, proxy, facts, peers } = parts;
-  return () => {
+  return async () => {
     const s = ingest.status;
-    const counts = store.counts();
+    const [counts, recentFailures, gaps] = await Promise.all([
+      store.counts(),
+      store.recentFailures(10),
+      peers ? store.gaps() : [],
+    ]);
     return {
       node: { url: options.nodeUrl, connected: s.connected },
       chain: facts.name,
@@ -189,10 +193,10 @@ function statusOf(
         candidates: counts.candidates,
       },
       verificationFailures: counts.failuresByKind,
-      recentFailures: store.recentFailures(10),
+      recentFailures,
       lastError: s.lastError,
       inbound: { mode: proxy.serveInbound, ...proxy.shadow },
-      federation: peers ? peers.json(store.gaps()) : null,
+      federation: peers ? peers.json(gaps) : null,
     };
   };
 }
@@ -265,7 +269,7 @@ async function bridgeFromPeers(
 
 async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
   const { logger } = options;
-  const store: Store = MessageStore.open(options.dbPath);
+  const store: Store = await openStore(options.dbPath);
   started.add(() => store.close());
   if (store.created && options.dbPath !== ':memory:')
     logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
@@ -280,7 +284,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     const { best, finalized, cursor } = ingest.status;
     return { best, finalized, synced: cursor };
   });
-  const best = new BestView(node, store, ingest, logger);
+  const best = new BestView(node, ingest, logger);
   const hub = new SubscriptionHub(
     store,
     () => facts.xcm,

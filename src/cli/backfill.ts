@@ -7,7 +7,8 @@ import { HistoryUnavailableError, NodeClient } from '../chain/node.ts';
 import { Ingest } from '../ingest/ingest.ts';
 import { backfillFromPeers } from '../ingest/peer-backfill.ts';
 import { createLogger } from '../log.ts';
-import { MessageStore } from '../store/store.ts';
+import type { Store } from '../store/interface.ts';
+import { isPostgresUrl, openStore } from '../store/open.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 import { integerFlag, U32_MAX } from './numbers.ts';
 
@@ -28,21 +29,21 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
   const requestedTo = flags.to === undefined ? undefined : blockNumber(flags.to, '--to');
   if (requestedTo !== undefined && requestedFrom !== undefined && requestedTo < requestedFrom)
     throw new CliError('--to must not be below --from');
-  if (flags.db !== ':memory:') mkdirSync(dirname(flags.db), { recursive: true });
-  let store: MessageStore;
+  if (flags.db !== ':memory:' && !isPostgresUrl(flags.db)) mkdirSync(dirname(flags.db), { recursive: true });
+  let store: Store;
   try {
-    store = MessageStore.open(flags.db);
+    store = await openStore(flags.db);
   } catch (error) {
     throw new CliError((error as Error).message, EXIT_RUNTIME);
   }
-  const cursor = store.cursor();
+  const cursor = await store.cursor();
   if (!cursor && requestedFrom === undefined) {
-    store.close();
+    await store.close();
     throw new CliError(`the store ${flags.db} is empty: give --from, the first block to store`);
   }
   const from = requestedFrom ?? cursor!.number + 1;
   if (cursor && from > cursor.number + 1) {
-    store.close();
+    await store.close();
     throw new CliError(
       `the store ends at #${cursor.number}; --from ${from} would leave a gap (use --from ${cursor.number + 1})`,
     );
@@ -51,7 +52,7 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
   try {
     node = await NodeClient.connect(flags.node, { reconnectMs: 1_000 });
   } catch (error) {
-    store.close();
+    await store.close();
     throw new CliError((error as Error).message, EXIT_RUNTIME);
   }
   try {
@@ -74,23 +75,23 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
       if (servable === null) throw new CliError(`the node serves none of #${from}..#${to}`, EXIT_RUNTIME);
       start = servable;
     }
-    const before = store.counts();
+    const before = await store.counts();
     if (start <= to) await ingestRange({ node, store, start, to, log: flags.log });
-    const after = store.counts();
+    const after = await store.counts();
     process.stdout.write(
       `stored #${start}..#${to} from the node: ${after.messages - before.messages} messages (${after.unverifiedMessages - before.unverifiedMessages} unverified) in ${flags.db}\n`,
     );
     if (peers.length > 0) await historyFromPeers({ node, store, peers, from, log: flags.log });
   } finally {
     await node.disconnect();
-    store.close();
+    await store.close();
   }
 }
 
 /** Ingests #start..#to from the node with a progress bar; a pruned block stops it with advice. */
 async function ingestRange(options: {
   node: NodeClient;
-  store: MessageStore;
+  store: Store;
   start: number;
   to: number;
   log: string;
@@ -141,7 +142,7 @@ async function ingestRange(options: {
 /** The history before what the node served, from peers; exits 1 naming channels no peer proved. */
 async function historyFromPeers(options: {
   node: NodeClient;
-  store: MessageStore;
+  store: Store;
   peers: readonly string[];
   from: number;
   log: string;

@@ -229,6 +229,18 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
 function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): void {
   const { server, store } = sidecar;
   const out = (line: string) => process.stdout.write(`${line}\n`);
+  // Lines that read the store come out in the order of the events that asked for them.
+  let printed: Promise<void> = Promise.resolve();
+  const later = (line: Promise<string>) => {
+    printed = printed.then(() =>
+      line.then(
+        (text) => {
+          out(text);
+        },
+        () => undefined,
+      ),
+    );
+  };
   if (devnet) out(`devnet (a simulated Polkadot relay chain, not a node): ${devnet.url}`);
   out(`relay node: ${sidecar.node.url}`);
   out(`xcmp-sidecar JSON-RPC: ${server.url} (HTTP ${server.httpUrl}; /health /ready /metrics)`);
@@ -241,7 +253,8 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
   const blockTimeMs = devnet?.config.blockTimeMs ?? null;
   // Until the first messages are stored, each new best block says what is pending and when to expect them.
   const onBest = ({ announced }: BestChange) => {
-    for (const block of announced) out(waitingForMessages(sidecar, `#${block.number} imported`, blockTimeMs));
+    for (const block of announced)
+      later(waitingForMessages(sidecar, `#${block.number} imported`, blockTimeMs));
   };
   sidecar.best.on('change', onBest);
   sidecar.ingest.on('block', (write) => {
@@ -249,14 +262,15 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
     messagesSeen ||= write.messages.length > 0;
     if (firstMessages) sidecar.best.off('change', onBest);
     if (!messagesSeen) {
-      out(waitingForMessages(sidecar, `#${write.number} finalized`, blockTimeMs));
+      later(waitingForMessages(sidecar, `#${write.number} finalized`, blockTimeMs));
       return;
     }
     if (write.number % 5 !== 0 && !firstMessages) return;
-    const counts = store.counts();
-    const s = sidecar.status();
-    out(
-      `#${write.number} finalized (lag ${s.lag ?? '?'}) · ${counts.messages} messages stored (${counts.unverifiedMessages} unverified) · ${counts.candidates} candidates`,
+    later(
+      Promise.all([store.counts(), sidecar.status()]).then(
+        ([counts, s]) =>
+          `#${write.number} finalized (lag ${s.lag ?? '?'}) · ${counts.messages} messages stored (${counts.unverifiedMessages} unverified) · ${counts.candidates} candidates`,
+      ),
     );
   });
 }
@@ -265,11 +279,14 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
  * Progress before the first messages: what is pending and when they are expected. Messages the best
  * chain already enacted are stored once their block is finalized, `best - finalized` blocks later.
  */
-function waitingForMessages(sidecar: Sidecar, event: string, blockTimeMs: number | null): string {
+async function waitingForMessages(
+  sidecar: Sidecar,
+  event: string,
+  blockTimeMs: number | null,
+): Promise<string> {
   const { best, finalized, cursor } = sidecar.ingest.status;
-  const pending = sidecar.store
-    .candidatesActive(Math.max(0, (cursor ?? 0) - 16), null, 1000)
-    .filter((candidate) => candidate.status === 'backed');
+  const active = await sidecar.store.candidatesActive(Math.max(0, (cursor ?? 0) - 16), null, 1000);
+  const pending = active.filter((candidate) => candidate.status === 'backed');
   const head = `${event} (finalized #${finalized ?? '?'}, best #${best ?? '?'}) · no messages yet · ${pending.length} candidates pending availability`;
   const enacted = sidecar.best.path().find((block) => block.write.messages.length > 0);
   if (!enacted || best === null || finalized === null)

@@ -9,7 +9,6 @@ import type { NodeClient } from '../chain/node.ts';
 import { observeBlock } from '../derive/observe.ts';
 import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/bytes.ts';
-import type { StoreReader } from '../store/interface.ts';
 import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
 import { chainStateFrom, neededKeys } from './chain-state.ts';
 import { channelKeyOf, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
@@ -39,7 +38,6 @@ const MAX_DEPTH = 64;
 
 export class BestView extends EventEmitter<BestViewEvents> {
   readonly #node: NodeClient;
-  readonly #store: StoreReader;
   readonly #ingest: Ingest;
   readonly #log: Logger;
   /** Blocks computed, by hash. */
@@ -53,10 +51,9 @@ export class BestView extends EventEmitter<BestViewEvents> {
   /** Callers waiting for a block to be computed. */
   readonly #waiting = new Map<Hex, Set<() => void>>();
 
-  constructor(node: NodeClient, store: StoreReader, ingest: Ingest, logger: Logger) {
+  constructor(node: NodeClient, ingest: Ingest, logger: Logger) {
     super();
     this.#node = node;
-    this.#store = store;
     this.#ingest = ingest;
     this.#log = logger;
     ingest.on('bestHead', (head) => {
@@ -76,13 +73,13 @@ export class BestView extends EventEmitter<BestViewEvents> {
 
   /** The announced best chain above the stored block, oldest first. */
   path(): BestBlock[] {
-    const stored = this.#store.cursor()?.number ?? 0;
+    const stored = this.#ingest.storedCursor?.number ?? 0;
     return [...this.#announced.values()].filter((b) => b.number > stored).sort((a, b) => a.number - b.number);
   }
 
   /** The computed blocks from just above the stored block up to `hash` (oldest first); null when `hash` is not computed. */
   pathTo(hash: Hex): BestBlock[] | null {
-    const cursor = this.#store.cursor();
+    const cursor = this.#ingest.storedCursor;
     if (!cursor) return null;
     const path: BestBlock[] = [];
     let at = hash;
@@ -101,7 +98,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
    */
   whenComputed(hash: Hex, ms: number): Promise<boolean> {
     if (this.#blocks.has(hash)) return Promise.resolve(true);
-    const cursor = this.#store.cursor();
+    const cursor = this.#ingest.storedCursor;
     const following = cursor && this.#head && this.#head.number - cursor.number <= MAX_DEPTH;
     if (!following) return Promise.resolve(false);
     return new Promise((resolve) => {
@@ -135,7 +132,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
   }
 
   async #update(head: { number: number; hash: Hex }): Promise<void> {
-    const cursor = this.#store.cursor();
+    const cursor = this.#ingest.storedCursor;
     if (!cursor || head.number - cursor.number > MAX_DEPTH) return;
     // The path from the stored block to the new best head.
     const path: { number: number; hash: Hex }[] = [];
@@ -189,6 +186,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
   async #compute(hash: Hex, context: EnactContext): Promise<BestBlock> {
     const { metadata, input } = await this.#node.blockInput(hash);
     const observation = observeBlock(metadata, input);
+    await this.#ingest.recall(observation);
     const needs = storageNeeds(observation, context);
     const values = await readStorage(this.#node, neededKeys(needs), hash);
     const chain = chainStateFrom(metadata, needs, values);

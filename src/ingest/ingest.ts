@@ -12,11 +12,11 @@ import type { UpstreamSubscription } from '../chain/upstream.ts';
 import { type BlockObservation, observeBlock } from '../derive/observe.ts';
 import { hrmpChannelsKey } from '../derive/storage.ts';
 import type { Logger } from '../log.ts';
-import type { Hex } from '../protocol/bytes.ts';
+import { type Hex, toHex } from '../protocol/bytes.ts';
 import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import type { StoreWriter } from '../store/interface.ts';
-import type { BlockWrite } from '../store/types.ts';
+import type { BlockWrite, Cursor } from '../store/types.ts';
 import { chainStateFrom, neededKeys } from './chain-state.ts';
 import { type EnactContext, enactBlock, storageNeeds } from './enact.ts';
 import { CandidateLedger } from './ledger.ts';
@@ -104,6 +104,8 @@ export class Ingest extends EventEmitter<IngestEvents> {
   #unsubscribe: (() => Promise<void>) | null = null;
   readonly #ledger = new CandidateLedger();
   readonly #unwritten: Unwritten = { writes: [], metadata: [], since: 0 };
+  /** The store's cursor as last read or written: ingest is the store's only writer. */
+  #stored: Cursor | null = null;
 
   constructor(options: IngestOptions) {
     super();
@@ -116,7 +118,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
 
   get status(): IngestStatus {
     return {
-      cursor: this.#store.cursor()?.number ?? null,
+      cursor: this.#stored?.number ?? null,
       finalized: this.#finalized,
       best: this.#best,
       connected: this.#node.isConnected,
@@ -129,7 +131,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   async start(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    this.#ledger.load(this.#store.pendingCandidates(), this.#store.channels());
+    await this.#reload();
     await this.#subscribeHeads();
     this.#loop = this.#run();
   }
@@ -198,7 +200,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
     while (this.#running) {
       try {
         const target = await this.#target();
-        let cursor = this.#store.cursor()?.number ?? null;
+        let cursor = this.#stored?.number ?? null;
         if (cursor === null) {
           if (this.#seededFirst === null) {
             const first = Math.max(1, this.#options.startAt ?? target);
@@ -216,17 +218,17 @@ export class Ingest extends EventEmitter<IngestEvents> {
           if (this.#options.stopAt !== undefined && cursor >= this.#options.stopAt) {
             this.#running = false;
           }
-          if (cursor >= target || this.#batchFull()) this.#write();
+          if (cursor >= target || this.#batchFull()) await this.#write();
         }
-        this.#write();
+        await this.#write();
         this.#lastError = null;
         if (processed && cursor >= target) this.emit('synced', cursor);
         if (this.#running) await this.#idle();
       } catch (error) {
         this.#prefetcher.reset();
-        this.#writeAfterFailure();
+        await this.#writeAfterFailure();
         if (!this.#running) break;
-        const cursor = this.#store.cursor()?.number;
+        const cursor = this.#stored?.number;
         if (error instanceof HistoryUnavailableError) {
           // Retrying is kept (the node may be an archive node catching up), but it rarely helps.
           this.#lastError = `${error.message}: the node has pruned what ingest needs next; use an archive node (see docs/troubleshooting.md)`;
@@ -274,7 +276,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
   /** Seeds an empty store from the state before `first` (DESIGN.md §3.2). */
   async #seed(first: number): Promise<void> {
     const { channels, pending, watermarks } = await seedBefore(this.#node, first);
-    this.#store.seed(channels, pending, { at: first - 1, values: watermarks });
+    await this.#store.seed(channels, pending, { at: first - 1, values: watermarks });
     this.#ledger.load(pending, channels);
     this.#log.info(
       { first, channels: channels.length, pendingCandidates: pending.length },
@@ -296,7 +298,29 @@ export class Ingest extends EventEmitter<IngestEvents> {
   }
 
   #context(): EnactContext {
-    return this.#ledger.context(this.#store);
+    return this.#ledger.context();
+  }
+
+  /** The stored cursor (what the best-chain view builds on). */
+  get storedCursor(): Cursor | null {
+    return this.#stored;
+  }
+
+  /** Takes the ledger and cursor back to what the store holds (at start, or after a failed write). */
+  async #reload(): Promise<void> {
+    const [pending, channels, cursor] = await Promise.all([
+      this.#store.pendingCandidates(),
+      this.#store.channels(),
+      this.#store.cursor(),
+    ]);
+    this.#ledger.load(pending, channels);
+    this.#stored = cursor;
+  }
+
+  /** Reads from the store any settled candidate the block's events name, before enacting it. */
+  recall(observation: BlockObservation): Promise<void> {
+    const included = (observation.events?.included ?? []).map((event) => toHex(event.candidateHash));
+    return this.#ledger.recall(included, this.#store);
   }
 
   /**
@@ -318,12 +342,13 @@ export class Ingest extends EventEmitter<IngestEvents> {
   async #process(prepared: PreparedBlock): Promise<void> {
     const started = performance.now();
     const { block, observation } = prepared;
-    const cursor = this.#unwritten.writes.at(-1) ?? this.#store.cursor();
+    const cursor = this.#unwritten.writes.at(-1) ?? this.#stored;
     if (cursor && observation.parentHash !== cursor.hash) {
       throw new Error(
         `block #${block.number} (${block.hash}) does not build on the stored #${cursor.number} ${cursor.hash}: a different chain?`,
       );
     }
+    await this.recall(observation);
     const context = this.#context();
     const needs = storageNeeds(observation, context);
     const missing = neededKeys(needs).filter((key) => !prepared.storage.has(key));
@@ -349,17 +374,19 @@ export class Ingest extends EventEmitter<IngestEvents> {
   }
 
   /** Writes the enacted blocks in one transaction, then tells listeners block by block. */
-  #write(): void {
+  async #write(): Promise<void> {
     const writes = this.#unwritten.writes.splice(0);
     const metadata = this.#unwritten.metadata.splice(0);
     if (writes.length === 0) return;
     try {
-      this.#store.writeBlocks(writes);
+      await this.#store.writeBlocks(writes);
     } catch (error) {
       // The ledger is ahead of the store now: take it back to what the store holds.
-      this.#ledger.load(this.#store.pendingCandidates(), this.#store.channels());
+      await this.#reload();
       throw error;
     }
+    const last = writes.at(-1)!;
+    this.#stored = { number: last.number, hash: last.hash };
     this.#ledger.written();
     writes.forEach((write, i) => {
       this.#afterWrite(write);
@@ -368,9 +395,9 @@ export class Ingest extends EventEmitter<IngestEvents> {
   }
 
   /** After a node failure the blocks already enacted are still good: keep them, unless the store fails too. */
-  #writeAfterFailure(): void {
+  async #writeAfterFailure(): Promise<void> {
     try {
-      this.#write();
+      await this.#write();
     } catch (error) {
       this.#log.error(
         { err: (error as Error).message },
@@ -393,6 +420,11 @@ export class Ingest extends EventEmitter<IngestEvents> {
       );
     this.#blocksProcessed += 1;
     const retention = this.#options.retentionBlocks;
-    if (retention !== undefined && write.number % 100 === 0) this.#store.prune(retention);
+    if (retention !== undefined && write.number % 100 === 0)
+      this.#store
+        .prune(retention)
+        .catch((error: Error) =>
+          this.#log.error({ block: write.number, err: error.message }, 'pruning failed'),
+        );
   }
 }

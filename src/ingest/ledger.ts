@@ -15,6 +15,8 @@ export class CandidateLedger {
   readonly #channels = new Map<string, ChannelRecord>();
   /** Candidates backed in applied blocks that are not written yet, for lookups the store cannot answer. */
   readonly #unwritten = new Map<Hex, CandidateRecord>();
+  /** Settled candidates read back from the store because a block names them again (see `recall`). */
+  readonly #recalled = new Map<Hex, CandidateRecord>();
 
   /** Loads what the store holds (at start, after seeding, or after a failed write), replacing any earlier state. */
   load(candidates: readonly CandidateRecord[], channels: readonly ChannelRecord[]): void {
@@ -22,6 +24,7 @@ export class CandidateLedger {
     this.#egress.clear();
     this.#channels.clear();
     this.#unwritten.clear();
+    this.#recalled.clear();
     // Oldest first, so a candidate whose core a later one took is not loaded as pending again.
     for (const candidate of [...candidates].sort((a, b) => a.backedIn - b.backedIn)) {
       this.#freeCore(candidate);
@@ -49,6 +52,19 @@ export class CandidateLedger {
   /** The applied blocks are in the store now. */
   written(): void {
     this.#unwritten.clear();
+    this.#recalled.clear();
+  }
+
+  /**
+   * Reads from the store the candidates a block's CandidateIncluded events name that the ledger no
+   * longer holds (settled long ago), so enacting it (which does no I/O) finds them.
+   */
+  async recall(included: readonly Hex[], store: Pick<StoreWriter, 'candidate'>): Promise<void> {
+    for (const hash of included) {
+      if (this.#pending.has(hash) || this.#unwritten.has(hash) || this.#recalled.has(hash)) continue;
+      const record = await store.candidate(hash);
+      if (record) this.#recalled.set(hash, record);
+    }
   }
 
   /** Recipients of a sender's known channels. */
@@ -56,10 +72,11 @@ export class CandidateLedger {
     return [...(this.#egress.get(sender) ?? [])];
   }
 
-  /** The state enactment reads: from the ledger, else (a candidate settled long ago) the store. */
-  context(store: StoreWriter): EnactContext {
+  /** The state enactment reads: from the ledger, else (a candidate settled long ago) what `recall` read. */
+  context(): EnactContext {
     return {
-      candidate: (hash) => this.#pending.get(hash) ?? this.#unwritten.get(hash) ?? store.candidate(hash),
+      candidate: (hash) =>
+        this.#pending.get(hash) ?? this.#unwritten.get(hash) ?? this.#recalled.get(hash) ?? null,
       channel: (sender, recipient) => this.#channels.get(channelKeyOf(sender, recipient)) ?? null,
       egress: (sender) => this.egress(sender),
       pending: () => [...this.#pending.values()],

@@ -168,20 +168,20 @@ async function closeAll(clients: Map<string, XcmpClient | Error>): Promise<void>
  */
 export async function backfillFromPeers(options: PeerBackfillOptions): Promise<PeerBackfillResult> {
   const { store, node } = options;
-  const cursor = store.cursor();
+  const cursor = await store.cursor();
   if (!cursor) throw new Error('peer backfill needs at least one block stored from the node');
   const outcomes: PeerOutcome[] = [];
   const report = reporter(options, outcomes);
   const clients = await connectPeers(options.peers, options.logger);
   const unproven: string[] = [];
   try {
-    for (const channel of store.channels()) {
+    for (const channel of await store.channels()) {
       const { sender, recipient } = channel;
-      const history = store.channelHistory(sender, recipient);
+      const history = await store.channelHistory(sender, recipient);
       if (!history || history.completeFrom <= options.from) continue;
       const range = { sender, recipient, from: options.from, to: history.completeFrom - 1 };
       const own = {
-        held: store.channelMessages(sender, recipient, range.to, cursor.number),
+        held: await store.channelMessages(sender, recipient, range.to, cursor.number),
         nodeHead: await nodeHead(node, sender, recipient, cursor.hash),
         at: cursor.number,
       };
@@ -191,7 +191,7 @@ export async function backfillFromPeers(options: PeerBackfillOptions): Promise<P
         continue;
       }
       const { peer, accepted } = proven;
-      store.writePeerHistory(sender, recipient, {
+      await store.writePeerHistory(sender, recipient, {
         ...{ from: range.from, headBefore: accepted.startHead, peer },
         messages: accepted.messages,
       });
@@ -213,7 +213,7 @@ export async function bridgeGapFromPeers(
   options: Omit<PeerBackfillOptions, 'from'>,
 ): Promise<(PeerBackfillResult & { from: number; to: number }) | null> {
   const { store, node } = options;
-  const cursor = store.cursor();
+  const cursor = await store.cursor();
   if (!cursor) return null;
   const finalized = await node.finalizedNumber();
   const servable = await firstServable(node, cursor.number + 1, finalized);
@@ -232,7 +232,7 @@ export async function bridgeGapFromPeers(
     for (const channel of seed.channels) {
       const { sender, recipient } = channel;
       const range = { sender, recipient, from, to };
-      const startHead = store.headBefore(sender, recipient, from)?.head;
+      const startHead = (await store.headBefore(sender, recipient, from))?.head;
       const own = { held: [], nodeHead: channel.mqcHead, at: to };
       const proven = await proveChannel(clients, { range, own, startHead }, report);
       if (proven)
@@ -242,7 +242,7 @@ export async function bridgeGapFromPeers(
   } finally {
     await closeAll(clients);
   }
-  store.bridgeGap({
+  await store.bridgeGap({
     from,
     to: { number: to, hash: toHash },
     channels: seed.channels,

@@ -521,40 +521,40 @@ export class RelayProxy {
   }
 
   /** Where an answer at `at` comes from: a stored block, or the best-chain view's blocks above the stored one. */
-  #inboundSource(at: Hex): InboundSource | null {
+  async #inboundSource(at: Hex): Promise<InboundSource | null> {
     const { store, best } = this.#options;
-    const stored = store.blockNumber(at);
+    const stored = await store.blockNumber(at);
     if (stored !== null) return { stored, path: [] };
+    // The path starts just above the block the view built on; the store holds that one and older.
     const path = best?.pathTo(at);
-    const cursor = store.cursor();
-    return path && cursor ? { stored: cursor.number, path } : null;
+    return path && path.length > 0 ? { stored: path[0]!.write.number - 1, path } : null;
   }
 
   /**
    * The recipient's inbound channel contents at a stored or best-chain block, SCALE-encoded as the
    * runtime does; null when the sidecar cannot show it holds every message (the caller falls back).
    */
-  storeInbound(data: Hex, at: Hex | undefined): Uint8Array | null {
+  async storeInbound(data: Hex, at: Hex | undefined): Promise<Uint8Array | null> {
     const { store } = this.#options;
     const bytes = fromHex(data, 'call data');
     if (bytes.length !== 4 || !at) return null;
     const recipient = readU32(bytes, 0);
-    const source = this.#inboundSource(at.toLowerCase() as Hex);
+    const source = await this.#inboundSource(at.toLowerCase() as Hex);
     if (!source) return null;
     const writes = source.path.map((block) => block.write);
     const advanced = writes.flatMap((w) => w.watermarks).filter(([para]) => para === recipient);
-    const watermark = advanced.at(-1)?.[1] ?? store.watermarkAt(recipient, source.stored);
+    const watermark = advanced.at(-1)?.[1] ?? (await store.watermarkAt(recipient, source.stored));
     if (watermark === null) return null;
-    const senders = new Set(store.channels({ recipient }).map((c) => c.sender));
+    const senders = new Set((await store.channels({ recipient })).map((c) => c.sender));
     for (const write of writes)
       for (const c of write.channels) if (c.recipient === recipient) senders.add(c.sender);
     const inbound = [];
     for (const sender of [...senders].sort((a, b) => a - b)) {
       // Messages sent before the store holds the channel completely may still be queued.
-      const history = store.channelHistory(sender, recipient);
+      const history = await store.channelHistory(sender, recipient);
       if (!history || history.completeFrom > watermark + 1) return null;
       const messages = [
-        ...store.channelMessages(sender, recipient, watermark, source.stored),
+        ...(await store.channelMessages(sender, recipient, watermark, source.stored)),
         ...writes.flatMap((w) =>
           w.messages.filter((m) => m.sender === sender && m.recipient === recipient && m.sentAt > watermark),
         ),
@@ -567,9 +567,9 @@ export class RelayProxy {
 
   /** The store's answer; at a best-chain block the view is still computing, after waiting for it. */
   async #storeInboundSettled(data: Hex, at: Hex | undefined): Promise<Uint8Array | null> {
-    const answer = this.storeInbound(data, at);
+    const answer = await this.storeInbound(data, at);
     const best = this.#options.best;
-    if (answer || !best || !at || this.#options.store.blockNumber(at.toLowerCase() as Hex) !== null)
+    if (answer || !best || !at || (await this.#options.store.blockNumber(at.toLowerCase() as Hex)) !== null)
       return answer;
     return (await best.whenComputed(at.toLowerCase() as Hex, BEST_WAIT_MS))
       ? this.storeInbound(data, at)

@@ -38,67 +38,73 @@ export interface FailureSummary {
 
 export interface StoreReader {
   /** The last block written, or null on an empty store. */
-  cursor(): Cursor | null;
-  blockHash(number: number): Hex | null;
-  blockNumber(hash: Hex): number | null;
+  cursor(): Promise<Cursor | null>;
+  blockHash(number: number): Promise<Hex | null>;
+  blockNumber(hash: Hex): Promise<number | null>;
   /** The oldest block still held (after retention). */
-  firstBlock(): number | null;
-  candidate(candidateHash: Hex): CandidateRecord | null;
-  candidateMessages(candidateHash: Hex): MessageRecord[];
+  firstBlock(): Promise<number | null>;
+  candidate(candidateHash: Hex): Promise<CandidateRecord | null>;
+  candidateMessages(candidateHash: Hex): Promise<MessageRecord[]>;
   /** Up to `limit` candidates backed or settled at `fromBlock` or later (of one para, or all), by backing block. */
-  candidatesActive(fromBlock: number, paraId: number | null, limit: number): CandidateRecord[];
-  inbox(recipient: number, query?: MessageQuery): MessageRecord[];
-  outbox(sender: number, query?: MessageQuery): MessageRecord[];
-  /** A mailbox one message at a time, so a caller with a byte budget stops reading when it is spent. */
-  mailboxRows(kind: 'inbox' | 'outbox', paraId: number, query?: MessageQuery): Iterable<MessageRecord>;
-  message(id: string): MessageRecord | null;
-  channel(sender: number, recipient: number): ChannelRecord | null;
-  channels(filter?: { sender?: number; recipient?: number }): ChannelRecord[];
+  candidatesActive(fromBlock: number, paraId: number | null, limit: number): Promise<CandidateRecord[]>;
+  inbox(recipient: number, query?: MessageQuery): Promise<MessageRecord[]>;
+  outbox(sender: number, query?: MessageQuery): Promise<MessageRecord[]>;
+  /** A mailbox one message at a time (read in pages), so a caller with a byte budget stops reading when it is spent. */
+  mailboxRows(kind: 'inbox' | 'outbox', paraId: number, query?: MessageQuery): AsyncIterable<MessageRecord>;
+  message(id: string): Promise<MessageRecord | null>;
+  channel(sender: number, recipient: number): Promise<ChannelRecord | null>;
+  channels(filter?: { sender?: number; recipient?: number }): Promise<ChannelRecord[]>;
   /** Messages of one channel with `after < sentAt <= upTo`, in queue order. */
-  channelMessages(sender: number, recipient: number, after: number, upTo: number): MessageRecord[];
+  channelMessages(sender: number, recipient: number, after: number, upTo: number): Promise<MessageRecord[]>;
   /** From which block the store holds every message of a channel (null on an empty store). */
-  channelHistory(sender: number, recipient: number): ChannelHistory | null;
+  channelHistory(sender: number, recipient: number): Promise<ChannelHistory | null>;
   /** The channel's head before `block` when the store knows it (`head: null`: no message yet). */
-  headBefore(sender: number, recipient: number, block: number): { head: Hex | null } | undefined;
+  headBefore(sender: number, recipient: number, block: number): Promise<{ head: Hex | null } | undefined>;
   /** Up to `limit` messages of one channel with `from <= sentAt <= to`, in queue order. */
-  channelPage(sender: number, recipient: number, from: number, to: number, limit: number): MessageRecord[];
-  watermark(paraId: number): number | null;
-  watermarks(): Map<number, number>;
+  channelPage(
+    sender: number,
+    recipient: number,
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<MessageRecord[]>;
+  watermark(paraId: number): Promise<number | null>;
+  watermarks(): Promise<Map<number, number>>;
   /** Ranges skipped because the node had pruned them (bridged from peers where they proved out). */
-  gaps(): { from: number; to: number }[];
+  gaps(): Promise<{ from: number; to: number }[]>;
   /** A para's HRMP watermark as of block `number`. */
-  watermarkAt(paraId: number, number: number): number | null;
-  counts(): StoreCounts;
-  recentFailures(limit?: number): FailureSummary[];
+  watermarkAt(paraId: number, number: number): Promise<number | null>;
+  counts(): Promise<StoreCounts>;
+  recentFailures(limit?: number): Promise<FailureSummary[]>;
 }
 
 export interface StoreWriter {
-  cursor(): Cursor | null;
+  cursor(): Promise<Cursor | null>;
   /** Writes one finalized block and moves the cursor to it, atomically. */
-  writeBlock(write: BlockWrite): void;
+  writeBlock(write: BlockWrite): Promise<void>;
   /** Writes consecutive finalized blocks and moves the cursor to the last, atomically. */
-  writeBlocks(writes: readonly BlockWrite[]): void;
+  writeBlocks(writes: readonly BlockWrite[]): Promise<void>;
   /** Seeds an empty store with the state before its first block. */
   /** `watermarks`: every para's HRMP watermark at block `at` (the block before the first). */
   seed(
     channels: readonly ChannelRecord[],
     candidates: readonly CandidateRecord[],
     watermarks?: { readonly at: number; readonly values: readonly (readonly [number, number])[] },
-  ): void;
-  pendingCandidates(): CandidateRecord[];
-  candidate(candidateHash: Hex): CandidateRecord | null;
-  channel(sender: number, recipient: number): ChannelRecord | null;
-  channels(filter?: { sender?: number; recipient?: number }): ChannelRecord[];
+  ): Promise<void>;
+  pendingCandidates(): Promise<CandidateRecord[]>;
+  candidate(candidateHash: Hex): Promise<CandidateRecord | null>;
+  channel(sender: number, recipient: number): Promise<ChannelRecord | null>;
+  channels(filter?: { sender?: number; recipient?: number }): Promise<ChannelRecord[]>;
   /** Stores a channel's earlier history accepted from a peer; the channel is then complete from `from`. */
   writePeerHistory(
     sender: number,
     recipient: number,
     history: { from: number; headBefore: Hex | null; peer: string; messages: readonly MessageRecord[] },
-  ): void;
+  ): Promise<void>;
   /** Moves the cursor over a range the node no longer serves (see MessageStore.bridgeGap). */
-  bridgeGap(bridge: GapBridge): void;
+  bridgeGap(bridge: GapBridge): Promise<void>;
   /** Retention: drops what the watermark passed more than `keepBlocks` ago; returns how many messages went. */
-  prune(keepBlocks: number): number;
+  prune(keepBlocks: number): Promise<number>;
 }
 
 export interface Store extends StoreReader, StoreWriter {
@@ -107,5 +113,5 @@ export interface Store extends StoreReader, StoreWriter {
   readonly created: boolean;
   /** Why the store's file is no longer the one opened (deleted, replaced), or null. */
   fileProblem(): string | null;
-  close(): void;
+  close(): Promise<void>;
 }

@@ -8,11 +8,23 @@ import Database from 'better-sqlite3';
 import type { Hex } from '../protocol/bytes.ts';
 import type { FailureSummary, MessageQuery, Store, StoreCounts } from './interface.ts';
 import { type FileIdentity, fileIdentity, StoreLock, StoreLockedError } from './lock.ts';
+import { collect, mailboxPages } from './pages.ts';
+import {
+  blob,
+  type CandidateRow,
+  type ChannelRow,
+  candidateFromRow,
+  channelFromRow,
+  type HistoryRow,
+  hexOf,
+  historyFromRow,
+  type MessageRow,
+  messageFromRow,
+} from './rows.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import {
   type BlockWrite,
   type CandidateRecord,
-  type CandidateStatus,
   type ChannelHistory,
   type ChannelRecord,
   type Cursor,
@@ -23,132 +35,6 @@ import {
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
-}
-
-const blob = (hex: Hex): Buffer => Buffer.from(hex.slice(2), 'hex');
-const hexOf = (value: Uint8Array): Hex =>
-  `0x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
-
-interface MessageRow {
-  recipient: number;
-  sent_at: number;
-  sender: number;
-  idx: number;
-  data: Buffer;
-  hash: Buffer;
-  candidate_hash: Buffer;
-  block_hash: Buffer;
-  mqc_head_after: Buffer;
-  verified: number;
-  reason: string | null;
-  peer: string | null;
-  position: number | null;
-}
-
-interface HistoryRow {
-  sender: number;
-  recipient: number;
-  complete_from: number;
-  head_before: Buffer | null;
-  head_known: number;
-  peer: string | null;
-}
-
-interface CandidateRow {
-  candidate_hash: Buffer;
-  para_id: number;
-  descriptor: Buffer;
-  commitments: Buffer;
-  commitments_hash: Buffer;
-  relay_parent: Buffer;
-  backed_in: number;
-  core_index: number | null;
-  status: CandidateStatus;
-  enacted_in: number | null;
-  verified: number;
-  reason: string | null;
-  availability_votes: number;
-  availability_threshold: number;
-  hrmp_watermark: number | null;
-  settled_in: number | null;
-}
-
-interface ChannelRow {
-  sender: number;
-  recipient: number;
-  max_capacity: number;
-  max_total_size: number;
-  max_message_size: number;
-  msg_count: number;
-  total_size: number;
-  mqc_head: Buffer | null;
-  verified_at: number;
-  last_sent_at: number | null;
-}
-
-function messageFromRow(row: MessageRow): MessageRecord {
-  return {
-    sender: row.sender,
-    recipient: row.recipient,
-    sentAt: row.sent_at,
-    index: row.idx,
-    data: new Uint8Array(row.data),
-    hash: hexOf(row.hash),
-    candidateHash: hexOf(row.candidate_hash),
-    blockHash: hexOf(row.block_hash),
-    mqcHeadAfter: hexOf(row.mqc_head_after),
-    verified: row.verified === 1,
-    reason: row.reason,
-    ...(row.peer ? { peer: row.peer } : {}),
-    ...(row.position !== null ? { position: row.position } : {}),
-  };
-}
-
-function historyFromRow(row: HistoryRow): ChannelHistory {
-  return {
-    sender: row.sender,
-    recipient: row.recipient,
-    completeFrom: row.complete_from,
-    headBefore: row.head_before ? hexOf(row.head_before) : null,
-    headKnown: row.head_known === 1,
-    peer: row.peer,
-  };
-}
-
-function candidateFromRow(row: CandidateRow): CandidateRecord {
-  return {
-    candidateHash: hexOf(row.candidate_hash),
-    paraId: row.para_id,
-    descriptor: new Uint8Array(row.descriptor),
-    commitments: new Uint8Array(row.commitments),
-    commitmentsHash: hexOf(row.commitments_hash),
-    relayParent: hexOf(row.relay_parent),
-    backedIn: row.backed_in,
-    coreIndex: row.core_index,
-    status: row.status,
-    enactedIn: row.enacted_in,
-    verified: row.verified === 1,
-    reason: row.reason,
-    availabilityVotes: row.availability_votes,
-    availabilityThreshold: row.availability_threshold,
-    hrmpWatermark: row.hrmp_watermark,
-    settledIn: row.settled_in,
-  };
-}
-
-function channelFromRow(row: ChannelRow): ChannelRecord {
-  return {
-    sender: row.sender,
-    recipient: row.recipient,
-    maxCapacity: row.max_capacity,
-    maxTotalSize: row.max_total_size,
-    maxMessageSize: row.max_message_size,
-    msgCount: row.msg_count,
-    totalSize: row.total_size,
-    mqcHead: row.mqc_head ? hexOf(row.mqc_head) : null,
-    verifiedAt: row.verified_at,
-    lastSentAt: row.last_sent_at,
-  };
 }
 
 const MAX_U32 = 0xffffffff;
@@ -224,10 +110,13 @@ export class MessageStore implements Store {
       insertFailure: s(
         'INSERT INTO failures (block_number, kind, reason, para_id, candidate_hash) VALUES (?, ?, ?, ?, ?)',
       ),
-      inbox: s(`SELECT * FROM messages WHERE recipient = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
-        ORDER BY sent_at, sender, idx LIMIT ?`),
-      outbox: s(`SELECT * FROM messages WHERE sender = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
-        ORDER BY sent_at, recipient, idx LIMIT ?`),
+      // Keyset pages: rows after (sent_at, other para, idx) of the last row read.
+      inboxPage:
+        s(`SELECT * FROM messages WHERE recipient = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
+        AND (sent_at, sender, idx) > (?, ?, ?) ORDER BY sent_at, sender, idx LIMIT ?`),
+      outboxPage:
+        s(`SELECT * FROM messages WHERE sender = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
+        AND (sent_at, recipient, idx) > (?, ?, ?) ORDER BY sent_at, recipient, idx LIMIT ?`),
       message: s('SELECT * FROM messages WHERE recipient = ? AND sent_at = ? AND sender = ? AND idx = ?'),
       candidateMessages: s('SELECT * FROM messages WHERE candidate_hash = ? ORDER BY recipient, idx'),
       channel: s('SELECT * FROM channels WHERE sender = ? AND recipient = ?'),
@@ -319,7 +208,7 @@ export class MessageStore implements Store {
     }
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
     this.#lock?.release();
   }
@@ -338,13 +227,17 @@ export class MessageStore implements Store {
     return null;
   }
 
-  cursor(): Cursor | null {
+  async cursor(): Promise<Cursor | null> {
+    return this.#cursor();
+  }
+
+  #cursor(): Cursor | null {
     const row = this.#statements.cursor.get() as { number: number; hash: Buffer } | undefined;
     return row ? { number: row.number, hash: hexOf(row.hash) } : null;
   }
 
   /** The hash stored for a processed block, or null. */
-  blockHash(number: number): Hex | null {
+  async blockHash(number: number): Promise<Hex | null> {
     const row = this.#statements.blockHash.get(number) as { hash: Buffer } | undefined;
     return row ? hexOf(row.hash) : null;
   }
@@ -385,8 +278,8 @@ export class MessageStore implements Store {
   }
 
   /** Writes one finalized block and moves the cursor to it, atomically. */
-  writeBlock(write: BlockWrite): void {
-    this.writeBlocks([write]);
+  async writeBlock(write: BlockWrite): Promise<void> {
+    await this.writeBlocks([write]);
   }
 
   /**
@@ -394,9 +287,9 @@ export class MessageStore implements Store {
    * leaves the store before or after all of them. Catch-up writes many blocks per commit, because a
    * commit rewrites the same index pages for each block.
    */
-  writeBlocks(writes: readonly BlockWrite[]): void {
+  async writeBlocks(writes: readonly BlockWrite[]): Promise<void> {
     this.#db.transaction(() => {
-      let cursor = this.cursor();
+      let cursor = this.#cursor();
       for (const write of writes) {
         if (cursor && write.number !== cursor.number + 1) {
           throw new StoreError(`block #${write.number} does not follow the cursor #${cursor.number}`);
@@ -441,16 +334,16 @@ export class MessageStore implements Store {
    * Seeds an empty store from the state before its first block: channel heads and the candidates
    * pending availability then. Replaces any earlier seed (a start that crashed before its first block).
    */
-  seed(
+  async seed(
     channels: readonly ChannelRecord[],
     candidates: readonly CandidateRecord[],
     watermarks: { readonly at: number; readonly values: readonly (readonly [number, number])[] } = {
       at: 0,
       values: [],
     },
-  ): void {
+  ): Promise<void> {
     this.#db.transaction(() => {
-      if (this.cursor()) throw new StoreError('the store already holds blocks: it cannot be seeded again');
+      if (this.#cursor()) throw new StoreError('the store already holds blocks: it cannot be seeded again');
       this.#db.exec(
         'DELETE FROM channels; DELETE FROM candidates; DELETE FROM channel_history; DELETE FROM watermark_seeds;',
       );
@@ -473,12 +366,16 @@ export class MessageStore implements Store {
     })();
   }
 
-  candidate(candidateHash: Hex): CandidateRecord | null {
+  async candidate(candidateHash: Hex): Promise<CandidateRecord | null> {
     const row = this.#statements.candidate.get(blob(candidateHash)) as CandidateRow | undefined;
     return row ? candidateFromRow(row) : null;
   }
 
-  candidatesActive(fromBlock: number, paraId: number | null, limit: number): CandidateRecord[] {
+  async candidatesActive(
+    fromBlock: number,
+    paraId: number | null,
+    limit: number,
+  ): Promise<CandidateRecord[]> {
     const rows = this.#statements.candidatesActive.all({
       from: fromBlock,
       para: paraId,
@@ -487,39 +384,46 @@ export class MessageStore implements Store {
     return rows.map(candidateFromRow);
   }
 
-  pendingCandidates(): CandidateRecord[] {
+  async pendingCandidates(): Promise<CandidateRecord[]> {
     return (this.#statements.pendingCandidates.all() as CandidateRow[]).map(candidateFromRow);
   }
 
-  candidateMessages(candidateHash: Hex): MessageRecord[] {
+  async candidateMessages(candidateHash: Hex): Promise<MessageRecord[]> {
     return (this.#statements.candidateMessages.all(blob(candidateHash)) as MessageRow[]).map(messageFromRow);
   }
 
-  inbox(recipient: number, query: MessageQuery = {}): MessageRecord[] {
-    return [...this.mailboxRows('inbox', recipient, query)];
+  async inbox(recipient: number, query: MessageQuery = {}): Promise<MessageRecord[]> {
+    return collect(this.mailboxRows('inbox', recipient, query));
   }
 
-  outbox(sender: number, query: MessageQuery = {}): MessageRecord[] {
-    return [...this.mailboxRows('outbox', sender, query)];
+  async outbox(sender: number, query: MessageQuery = {}): Promise<MessageRecord[]> {
+    return collect(this.mailboxRows('outbox', sender, query));
   }
 
-  /**
-   * A mailbox's messages one row at a time, so a caller with a byte budget stops reading as soon as
-   * it is spent (breaking out of the loop ends the query). No other query may run until it ends.
-   */
-  *mailboxRows(kind: 'inbox' | 'outbox', paraId: number, query: MessageQuery = {}): Generator<MessageRecord> {
-    const statement = kind === 'inbox' ? this.#statements.inbox : this.#statements.outbox;
-    const rows = statement.iterate(
-      paraId,
-      query.fromBlock ?? 0,
-      query.toBlock ?? MAX_U32,
-      query.includeUnverified ? 1 : 0,
-      query.limit ?? -1,
-    ) as IterableIterator<MessageRow>;
-    for (const row of rows) yield messageFromRow(row);
+  /** A mailbox's messages in pages, so a caller with a byte budget stops reading as soon as it is spent. */
+  mailboxRows(
+    kind: 'inbox' | 'outbox',
+    paraId: number,
+    query: MessageQuery = {},
+  ): AsyncGenerator<MessageRecord> {
+    const statement = kind === 'inbox' ? this.#statements.inboxPage : this.#statements.outboxPage;
+    return mailboxPages(kind, query, async (after, limit) =>
+      (
+        statement.all(
+          paraId,
+          after?.sentAt ?? query.fromBlock ?? 0,
+          query.toBlock ?? MAX_U32,
+          query.includeUnverified ? 1 : 0,
+          after?.sentAt ?? -1,
+          after?.other ?? -1,
+          after?.index ?? -1,
+          limit,
+        ) as MessageRow[]
+      ).map(messageFromRow),
+    );
   }
 
-  message(id: string): MessageRecord | null {
+  async message(id: string): Promise<MessageRecord | null> {
     const key = parseMessageId(id);
     if (!key) return null;
     const row = this.#statements.message.get(key.recipient, key.sentAt, key.sender, key.index) as
@@ -528,12 +432,12 @@ export class MessageStore implements Store {
     return row ? messageFromRow(row) : null;
   }
 
-  channel(sender: number, recipient: number): ChannelRecord | null {
+  async channel(sender: number, recipient: number): Promise<ChannelRecord | null> {
     const row = this.#statements.channel.get(sender, recipient) as ChannelRow | undefined;
     return row ? channelFromRow(row) : null;
   }
 
-  channels(filter: { sender?: number; recipient?: number } = {}): ChannelRecord[] {
+  async channels(filter: { sender?: number; recipient?: number } = {}): Promise<ChannelRecord[]> {
     const sender = filter.sender ?? null;
     const recipient = filter.recipient ?? null;
     return (this.#statements.channels.all(sender, sender, recipient, recipient) as ChannelRow[]).map(
@@ -541,12 +445,12 @@ export class MessageStore implements Store {
     );
   }
 
-  watermark(paraId: number): number | null {
+  async watermark(paraId: number): Promise<number | null> {
     const row = this.#statements.watermark.get(paraId) as { watermark: number } | undefined;
     return row ? row.watermark : null;
   }
 
-  watermarks(): Map<number, number> {
+  async watermarks(): Promise<Map<number, number>> {
     return new Map(
       (this.#statements.watermarks.all() as { para_id: number; watermark: number }[]).map((r) => [
         r.para_id,
@@ -555,7 +459,7 @@ export class MessageStore implements Store {
     );
   }
 
-  counts(): StoreCounts {
+  async counts(): Promise<StoreCounts> {
     const messages = this.#statements.countMessages.get() as { total: number; unverified: number };
     const failures = this.#statements.failuresByKind.all() as { kind: string; total: number }[];
     return {
@@ -567,7 +471,7 @@ export class MessageStore implements Store {
     };
   }
 
-  recentFailures(limit = 20): FailureSummary[] {
+  async recentFailures(limit = 20): Promise<FailureSummary[]> {
     return (
       this.#statements.recentFailures.all(limit) as {
         block_number: number;
@@ -578,7 +482,7 @@ export class MessageStore implements Store {
     ).map((r) => ({ blockNumber: r.block_number, kind: r.kind, reason: r.reason, paraId: r.para_id }));
   }
 
-  blockNumber(hash: Hex): number | null {
+  async blockNumber(hash: Hex): Promise<number | null> {
     const row = this.#statements.blockNumber.get(blob(hash)) as { number: number } | undefined;
     return row ? row.number : null;
   }
@@ -588,18 +492,26 @@ export class MessageStore implements Store {
    * From which block the store holds every message of the channel. A channel with no record opened
    * after the store began: complete from the first block, from an empty head.
    */
-  channelHistory(sender: number, recipient: number): ChannelHistory | null {
+  async channelHistory(sender: number, recipient: number): Promise<ChannelHistory | null> {
+    return this.#channelHistory(sender, recipient);
+  }
+
+  #channelHistory(sender: number, recipient: number): ChannelHistory | null {
     const row = this.#statements.history.get(sender, recipient) as HistoryRow | undefined;
     if (row) return historyFromRow(row);
-    const first = this.firstBlock();
+    const first = this.#firstBlock();
     return first === null
       ? null
       : { sender, recipient, completeFrom: first, headBefore: null, headKnown: true, peer: null };
   }
 
   /** The channel's head before block `block`, if the store knows it (null head: no message yet). */
-  headBefore(sender: number, recipient: number, block: number): { head: Hex | null } | undefined {
-    const history = this.channelHistory(sender, recipient);
+  async headBefore(
+    sender: number,
+    recipient: number,
+    block: number,
+  ): Promise<{ head: Hex | null } | undefined> {
+    const history = this.#channelHistory(sender, recipient);
     if (!history || block < history.completeFrom) return undefined;
     const row = this.#statements.lastBefore.get(recipient, sender, block) as
       | { mqc_head_after: Buffer }
@@ -609,7 +521,13 @@ export class MessageStore implements Store {
   }
 
   /** Up to `limit` messages of one channel with `from <= sentAt <= to`, in queue order. */
-  channelPage(sender: number, recipient: number, from: number, to: number, limit: number): MessageRecord[] {
+  async channelPage(
+    sender: number,
+    recipient: number,
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<MessageRecord[]> {
     return (this.#statements.channelPage.all(recipient, sender, from, to, limit) as MessageRow[]).map(
       messageFromRow,
     );
@@ -619,11 +537,11 @@ export class MessageStore implements Store {
    * Stores a channel's history before what the store held, accepted from a peer (its head proven
    * by this sidecar's own node): the messages, and the channel now complete from `from`.
    */
-  writePeerHistory(
+  async writePeerHistory(
     sender: number,
     recipient: number,
     history: { from: number; headBefore: Hex | null; peer: string; messages: readonly MessageRecord[] },
-  ): void {
+  ): Promise<void> {
     const s = this.#statements;
     this.#db.transaction(() => {
       for (const m of history.messages)
@@ -633,12 +551,16 @@ export class MessageStore implements Store {
     })();
   }
 
-  firstBlock(): number | null {
+  async firstBlock(): Promise<number | null> {
+    return this.#firstBlock();
+  }
+
+  #firstBlock(): number | null {
     return (this.#statements.firstBlock.get() as { first: number | null }).first;
   }
 
   /** A para's HRMP watermark as of block `number`: that of its last candidate enacted by then. */
-  watermarkAt(paraId: number, number: number): number | null {
+  async watermarkAt(paraId: number, number: number): Promise<number | null> {
     const row = this.#statements.watermarkAt.get({ para: paraId, upTo: number }) as
       | { watermark: number | null; at: number }
       | undefined;
@@ -649,7 +571,7 @@ export class MessageStore implements Store {
   }
 
   /** Ranges skipped because the node had pruned them, bridged from peers where they proved out. */
-  gaps(): { from: number; to: number }[] {
+  async gaps(): Promise<{ from: number; to: number }[]> {
     return (this.#statements.gaps.all() as { from_block: number; to_block: number }[]).map((row) => ({
       from: row.from_block,
       to: row.to_block,
@@ -661,10 +583,10 @@ export class MessageStore implements Store {
    * pending candidates as the node reports them there, peer messages for the channels that proved
    * out, and, for the others, history complete only from the block after the range.
    */
-  bridgeGap(bridge: GapBridge): void {
+  async bridgeGap(bridge: GapBridge): Promise<void> {
     const s = this.#statements;
     this.#db.transaction(() => {
-      const cursor = this.cursor();
+      const cursor = this.#cursor();
       if (!cursor || bridge.from !== cursor.number + 1 || bridge.to.number < bridge.from)
         throw new StoreError(`a gap #${bridge.from}..#${bridge.to.number} does not follow the cursor`);
       for (const channel of bridge.channels) {
@@ -714,7 +636,12 @@ export class MessageStore implements Store {
   }
 
   /** Messages of one channel with `after < sentAt <= upTo`, in queue order. */
-  channelMessages(sender: number, recipient: number, after: number, upTo: number): MessageRecord[] {
+  async channelMessages(
+    sender: number,
+    recipient: number,
+    after: number,
+    upTo: number,
+  ): Promise<MessageRecord[]> {
     return (this.#statements.channelRange.all(recipient, sender, after, upTo) as MessageRow[]).map(
       messageFromRow,
     );
@@ -724,8 +651,8 @@ export class MessageStore implements Store {
    * Retention (DESIGN.md §4): drops messages whose recipient's watermark has passed them and that are
    * older than `keepBlocks` behind the cursor; returns how many went.
    */
-  prune(keepBlocks: number): number {
-    const cursor = this.cursor();
+  async prune(keepBlocks: number): Promise<number> {
+    const cursor = this.#cursor();
     if (!cursor) return 0;
     const before = cursor.number - keepBlocks;
     if (before <= 0) return 0;

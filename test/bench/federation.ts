@@ -67,7 +67,7 @@ export async function benchFederation(): Promise<void> {
     const peerMs = performance.now() - started;
     const accepted = result.outcomes.reduce((total, o) => total + o.messages, 0);
     const archive = await ingest(a.devnet.url, join(dir, 'archive.sqlite'), 1, first - 1);
-    const archiveMessages = archive.store.counts().messages;
+    const archiveMessages = (await archive.store.counts()).messages;
     console.log(
       `  from a peer, proven against the pruned node: ${accepted} messages of #1..#${first - 1} in ${peerMs.toFixed(0)} ms = ${((accepted * 1000) / peerMs).toFixed(0)} messages/s, ${(bytes / Math.max(1, accepted)).toFixed(0)} bytes/message on the wire`,
     );
@@ -77,7 +77,7 @@ export async function benchFederation(): Promise<void> {
     await layer.close();
     for (const run of [b, archive]) {
       await run.node.disconnect();
-      run.store.close();
+      await run.store.close();
     }
   } finally {
     await pruned.close();

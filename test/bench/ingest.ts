@@ -44,10 +44,10 @@ async function catchUp(name: string, devnetArgs: string[], blocks: number, port:
     await storedUpTo(store, finalized, 600_000);
     const seconds = (performance.now() - start) / 1000;
     clearInterval(sampler);
-    const counts = store.counts();
+    const counts = await store.counts();
     await ingest.stop();
     await node.disconnect();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
     const megabytes = (await blockBytes(port, finalized)) / 1e6;
     console.log(
@@ -97,7 +97,7 @@ function syntheticBlock(
   };
 }
 
-function storeBench(): void {
+async function storeBench(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'xcmp-bench-store-'));
   const store = MessageStore.open(join(dir, 'store.sqlite'));
   const data = new Uint8Array(200).fill(7);
@@ -105,7 +105,7 @@ function storeBench(): void {
   const recipients = 100;
   const perRecipient = 10;
   const start = performance.now();
-  for (let n = 1; n <= blocks; n++) store.writeBlock(syntheticBlock(n, recipients, perRecipient, data));
+  for (let n = 1; n <= blocks; n++) await store.writeBlock(syntheticBlock(n, recipients, perRecipient, data));
   const seconds = (performance.now() - start) / 1000;
   const total = blocks * recipients * perRecipient;
   console.log(
@@ -117,7 +117,7 @@ function storeBench(): void {
     const recipient = 2000 + Math.floor(Math.random() * recipients);
     const from = 1 + Math.floor(Math.random() * (blocks - 10));
     const t = performance.now();
-    returned += store.inbox(recipient, { fromBlock: from, toBlock: from + 9 }).length;
+    returned += (await store.inbox(recipient, { fromBlock: from, toBlock: from + 9 })).length;
     timings.push(performance.now() - t);
   }
   timings.sort((a, b) => a - b);
@@ -127,7 +127,7 @@ function storeBench(): void {
   const whole: number[] = [];
   for (let q = 0; q < 200; q++) {
     const t = performance.now();
-    store.inbox(2000 + (q % recipients));
+    await store.inbox(2000 + (q % recipients));
     whole.push(performance.now() - t);
   }
   whole.sort((a, b) => a - b);
@@ -137,16 +137,16 @@ function storeBench(): void {
   // Every recipient has taken in what was sent up to block 600: prune keeping 500 blocks drops #1..#500.
   const last = syntheticBlock(blocks + 1, 0, 0, data);
   const watermarks = Array.from({ length: recipients }, (_, r) => [2000 + r, 600] as const);
-  store.writeBlock({ ...last, watermarks });
+  await store.writeBlock({ ...last, watermarks });
   let pruneStart = performance.now();
-  const pruned = store.prune(blocks + 1 - 501);
+  const pruned = await store.prune(blocks + 1 - 501);
   const firstMs = performance.now() - pruneStart;
   pruneStart = performance.now();
-  store.prune(blocks + 1 - 501);
+  await store.prune(blocks + 1 - 501);
   console.log(
     `${'prune, 1M stored'.padEnd(40)} ${firstMs.toFixed(0).padStart(8)} ms for ${pruned.toLocaleString('en')} messages; again with nothing to remove ${(performance.now() - pruneStart).toFixed(1)} ms (no scan of the table)`,
   );
-  store.close();
+  await store.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -155,5 +155,5 @@ export async function benchIngest(): Promise<void> {
   if (!process.env.BENCH_SCALE_ONLY)
     await catchUp('catch-up, default devnet (4 paras)', ['--retain-blocks', '1000'], 500, 19_951);
   await catchUp('catch-up, --scale (100 paras, 400 ch.)', ['--scale', '--retain-blocks', '200'], 60, 19_952);
-  if (!process.env.BENCH_SCALE_ONLY) storeBench();
+  if (!process.env.BENCH_SCALE_ONLY) await storeBench();
 }

@@ -61,9 +61,9 @@ describe('xcmp-sidecar backfill', () => {
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stdout, /stored #10\.\.#30/);
     let store = MessageStore.open(db);
-    assert.equal(store.cursor()?.number, 30);
-    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 10, 30));
-    store.close();
+    assert.equal((await store.cursor())?.number, 30);
+    assert.deepEqual(await storedMessages(store, devnet.config.paras), devnetTruth(devnet, 10, 30));
+    await store.close();
 
     // Without --from it continues from the cursor, and reports the messages of its own range.
     const next = await runCliAsync(['backfill', '--to', '40', '--node', devnet.url, '--db', db]);
@@ -84,9 +84,9 @@ describe('xcmp-sidecar backfill', () => {
     assert.equal(more.status, 0, more.stderr);
     store = MessageStore.open(db);
     const finalized = devnet.chain.finalized.number;
-    assert.equal(store.cursor()?.number, finalized);
-    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 10, finalized));
-    store.close();
+    assert.equal((await store.cursor())?.number, finalized);
+    assert.deepEqual(await storedMessages(store, devnet.config.paras), devnetTruth(devnet, 10, finalized));
+    await store.close();
 
     const gap = await runCliAsync([
       'backfill',
@@ -141,8 +141,8 @@ describe('xcmp-sidecar backfill', () => {
         'the pruned block is logged at error with its context',
       );
       const store = MessageStore.open(fresh);
-      assert.equal(store.cursor(), null, 'nothing was stored');
-      store.close();
+      assert.equal(await store.cursor(), null, 'nothing was stored');
+      await store.close();
     } finally {
       await pruning.close();
     }

@@ -25,7 +25,7 @@ describe('xcmp-sidecar subscribe', () => {
 
   it('prints the inbox updates as JSON lines, replaying from --from-block', async () => {
     const cli = spawnCli(subscribeArgs('--recipient', '2000', '--from-block', '1'));
-    const stored = stack.sidecar.store.inbox(2000);
+    const stored = await stack.sidecar.store.inbox(2000);
     const lines = () => printedUpdates(cli);
     await eventually(() => lines().flatMap((l) => l.messages).length >= stored.length, {
       timeoutMs: 20_000,

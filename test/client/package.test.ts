@@ -94,7 +94,7 @@ describe('the package as a library: xcmp-sidecar/client from plain Node 20 and T
   it("docs/client.md's example runs as written, then resumes after the last block without repeats", async () => {
     const env = { XCMP_URL: stack.sidecar.server.url, XCMP_RECIPIENT: String(RECIPIENT) };
     const byBlock = new Map<number, MessageRecord[]>();
-    for (const m of stack.sidecar.store.inbox(RECIPIENT).filter((m) => m.verified))
+    for (const m of (await stack.sidecar.store.inbox(RECIPIENT)).filter((m) => m.verified))
       byBlock.set(m.sentAt, [...(byBlock.get(m.sentAt) ?? []), m]);
     const stored = [...byBlock.values()].map((messages) => ({ messages }));
     assert.ok(stored.length >= 3, `the devnet sent para ${RECIPIENT} messages in ${stored.length} blocks`);

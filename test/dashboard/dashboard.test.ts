@@ -78,8 +78,9 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     await page.waitForSelector('#connection[data-state="open"]');
     const chainWhenLive = (await page.evaluate('window.chainWhenLive')) as string[];
     assert.ok(chainWhenLive.length > 0);
+    const { chain } = await stack.sidecar.status();
     assert.ok(
-      chainWhenLive.every((label) => label === stack.sidecar.status().chain && label.startsWith('Devnet')),
+      chainWhenLive.every((label) => label === chain && label.startsWith('Devnet')),
       `the badge said live beside the chain label ${JSON.stringify(chainWhenLive)}`,
     );
     const channels = stack.devnet.config.channels.length;
@@ -93,10 +94,10 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     assert.match((await unverified.textContent()) ?? '', /unverified/);
     assert.match((await unverified.textContent()) ?? '', /2004→/);
 
-    const stored = stack.sidecar.store.inbox(1000, { includeUnverified: true, limit: 10_000 });
+    const stored = await stack.sidecar.store.inbox(1000, { includeUnverified: true, limit: 10_000 });
     const firstId = await page.locator('#messages tbody tr').first().getAttribute('data-id');
     assert.ok(firstId, 'a message row carries its id');
-    const newest = stack.sidecar.store.message(firstId);
+    const newest = await stack.sidecar.store.message(firstId);
     assert.ok(newest, `the newest row (${firstId}) is a stored message`);
     assert.ok(stored.length > 0);
 

@@ -114,14 +114,14 @@ describe('federation: history from a peer, proven against your own node', () => 
     ]);
 
   /** B's store equals A's for every channel over B's range: every message, order, sentAt, data. */
-  const assertEqualToA = (db: string) => {
+  const assertEqualToA = async (db: string) => {
     const b = MessageStore.open(db);
     try {
-      const end = b.cursor()!.number;
-      assert.equal(b.channels().length, 12);
-      for (const c of b.channels()) {
-        const ours = b.channelMessages(c.sender, c.recipient, 0, end);
-        const theirs = a.sidecar.store.channelMessages(c.sender, c.recipient, 0, end);
+      const end = (await b.cursor())!.number;
+      assert.equal((await b.channels()).length, 12);
+      for (const c of await b.channels()) {
+        const ours = await b.channelMessages(c.sender, c.recipient, 0, end);
+        const theirs = await a.sidecar.store.channelMessages(c.sender, c.recipient, 0, end);
         assert.deepEqual(ours.map(key), theirs.map(key), `${c.sender}>${c.recipient}`);
         assert.ok(
           ours.filter((m) => m.sentAt < first).every((m) => m.peer),
@@ -129,7 +129,7 @@ describe('federation: history from a peer, proven against your own node', () => 
         );
       }
     } finally {
-      b.close();
+      await b.close();
     }
   };
 
@@ -143,7 +143,7 @@ describe('federation: history from a peer, proven against your own node', () => 
       /from peers: \d+ messages on 12 channels proven against the node from #1; 0 peer answers rejected/,
     );
     assert.ok(first - 1 >= 500, `${first - 1} blocks of history from the peer`);
-    assertEqualToA(db);
+    await assertEqualToA(db);
 
     const b = await startSidecar({
       nodeUrl: pruned.url,
@@ -163,7 +163,7 @@ describe('federation: history from a peer, proven against your own node', () => 
         [message.source, message.peer, message.claimed],
         ['peer', a.sidecar.server.url, ['candidateHash', 'blockHash']],
       );
-      await assertInboundEqualsNode(b.server.url, pruned.url, pruned.config.paras, b.store.cursor()!);
+      await assertInboundEqualsNode(b.server.url, pruned.url, pruned.config.paras, (await b.store.cursor())!);
       const status = (await client.call('xcmp_status')).result as { inbound: { fallbacks: number } };
       assert.equal(status.inbound.fallbacks, 0, 'every answer came from the store');
     } finally {
@@ -174,20 +174,20 @@ describe('federation: history from a peer, proven against your own node', () => 
 
   it(`rejects a peer that alters, drops, inserts, reorders or shifts a message: ${LIES.length * 12} cases, every one`, async () => {
     const client = await XcmpClient.connect(a.sidecar.server.url);
-    const end = a.sidecar.store.cursor()!;
+    const end = (await a.sidecar.store.cursor())!;
     let cases = 0;
     try {
-      for (const c of a.sidecar.store.channels()) {
+      for (const c of await a.sidecar.store.channels()) {
         const range = { sender: c.sender, recipient: c.recipient, from: 1, to: first - 1 };
         const page = await client.call<Page>('xcmp_getChannelHistory', [
           c.sender,
           c.recipient,
           { fromBlock: 1, toBlock: first - 1, limit: 10_000 },
         ]);
-        const held = a.sidecar.store.channelMessages(c.sender, c.recipient, first - 1, end.number);
+        const held = await a.sidecar.store.channelMessages(c.sender, c.recipient, first - 1, end.number);
         const own = {
           held,
-          nodeHead: a.sidecar.store.channel(c.sender, c.recipient)!.mqcHead,
+          nodeHead: (await a.sidecar.store.channel(c.sender, c.recipient))!.mqcHead,
           at: end.number,
         };
         assert.equal(acceptPeerHistory(range, [page], own, 'honest').messages.length, page.messages.length);
@@ -218,7 +218,7 @@ describe('federation: history from a peer, proven against your own node', () => 
       const result = await backfill(db, [liar.url, a.sidecar.server.url]);
       assert.equal(result.status, 0, result.stderr);
       assert.match(result.stdout, /on 12 channels proven against the node from #1; 12 peer answers rejected/);
-      assertEqualToA(db);
+      await assertEqualToA(db);
     } finally {
       await liar.close();
     }
@@ -245,14 +245,17 @@ describe('federation: history from a peer, proven against your own node', () => 
       assert.match(lines[0]!, /channels (\d+>\d+, ){11}\d+>\d+ from #1/);
       const b = MessageStore.open(db);
       try {
-        assert.equal(b.inbox(2000, { fromBlock: 1, toBlock: first - 1, includeUnverified: true }).length, 0);
         assert.equal(
-          b.channelHistory(2000, 2001)!.completeFrom,
+          (await b.inbox(2000, { fromBlock: 1, toBlock: first - 1, includeUnverified: true })).length,
+          0,
+        );
+        assert.equal(
+          (await b.channelHistory(2000, 2001))!.completeFrom,
           first,
           'the store still says where its history starts',
         );
       } finally {
-        b.close();
+        await b.close();
       }
     } finally {
       await stale.close();

@@ -65,29 +65,29 @@ describe('service --peer: bridging what the node pruned while the sidecar was do
     const startAt = Math.max(1, pruned.chain.finalized.number - 10);
     const first = await sidecarB(db, [], startAt);
     await storedUpTo(first.store, pruned.chain.finalized.number);
-    const stoppedAt = first.store.cursor()!.number;
+    const stoppedAt = (await first.store.cursor())!.number;
     await first.close();
     await both(200);
     const b = await sidecarB(db, peers());
     const servable = pruned.chain.best.number - PRUNING + 2;
     await storedUpTo(b.store, pruned.chain.finalized.number);
-    assert.deepEqual(b.store.gaps(), [{ from: stoppedAt + 1, to: servable - 1 }]);
+    assert.deepEqual(await b.store.gaps(), [{ from: stoppedAt + 1, to: servable - 1 }]);
     return { b, gap: { from: stoppedAt + 1, to: servable - 1 } };
   }
 
   it('an honest peer: every channel proven across the gap, the store equals the peer’s, status and metrics say so', async () => {
     const { b, gap } = await downtime('honest', () => [a.sidecar.server.url]);
     try {
-      const end = b.store.cursor()!.number;
-      const start = b.store.firstBlock()!;
-      for (const c of b.store.channels()) {
-        const ours = b.store.channelMessages(c.sender, c.recipient, start - 1, end);
-        const theirs = a.sidecar.store.channelMessages(c.sender, c.recipient, start - 1, end);
+      const end = (await b.store.cursor())!.number;
+      const start = (await b.store.firstBlock())!;
+      for (const c of await b.store.channels()) {
+        const ours = await b.store.channelMessages(c.sender, c.recipient, start - 1, end);
+        const theirs = await a.sidecar.store.channelMessages(c.sender, c.recipient, start - 1, end);
         assert.deepEqual(ours.map(key), theirs.map(key), `${c.sender}>${c.recipient}`);
         const bridged = ours.filter((m) => m.sentAt >= gap.from && m.sentAt <= gap.to);
         assert.ok(bridged.length > 0 && bridged.every((m) => m.peer === a.sidecar.server.url));
       }
-      const status = b.status().federation!;
+      const status = (await b.status()).federation!;
       assert.deepEqual(status.unproven, []);
       assert.deepEqual(status.peers, [
         { url: a.sidecar.server.url, accepted: 12, rejected: 0, lastRejection: null },
@@ -95,7 +95,7 @@ describe('service --peer: bridging what the node pruned while the sidecar was do
       assert.deepEqual(status.gaps, [gap]);
       const metrics = await b.metrics.registry.metrics();
       assert.match(metrics, /xcmp_peer_answers_total\{result="accepted",kind=""\} 12/);
-      await assertInboundEqualsNode(b.server.url, pruned.url, pruned.config.paras, b.store.cursor()!);
+      await assertInboundEqualsNode(b.server.url, pruned.url, pruned.config.paras, (await b.store.cursor())!);
     } finally {
       await b.close();
     }
@@ -108,9 +108,13 @@ describe('service --peer: bridging what the node pruned while the sidecar was do
     });
     const { b, gap } = await downtime('liar', () => [liar.url]);
     try {
-      const inGap = pruned.config.paras.flatMap((p) =>
-        b.store.inbox(p, { fromBlock: gap.from, toBlock: gap.to, includeUnverified: true }),
-      );
+      const inGap = (
+        await Promise.all(
+          pruned.config.paras.map((p) =>
+            b.store.inbox(p, { fromBlock: gap.from, toBlock: gap.to, includeUnverified: true }),
+          ),
+        )
+      ).flat();
       assert.deepEqual(inGap, []);
       const client = await rpcSocket(b.server.url);
       try {
@@ -122,7 +126,7 @@ describe('service --peer: bridging what the node pruned while the sidecar was do
       } finally {
         client.close();
       }
-      const history = b.store.channelHistory(2000, 2001)!;
+      const history = (await b.store.channelHistory(2000, 2001))!;
       assert.equal(history.completeFrom, gap.to + 1, 'the channel says its history restarts after the gap');
     } finally {
       await b.close();

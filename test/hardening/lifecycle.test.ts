@@ -60,7 +60,7 @@ describe('lifecycle', () => {
       /not ready/,
     );
     assert.ok(await portIsFree(port), 'the RPC port was released');
-    MessageStore.open(db).close(); // the lock was released
+    await MessageStore.open(db).close(); // the lock was released
   });
 
   it('the CLI exits 1 on such a start instead of serving on with ingest dead', async () => {
@@ -93,7 +93,7 @@ describe('lifecycle', () => {
     assert.match(result.stderr, /choose another --db/);
     assert.throws(() => MessageStore.open(db), /is in use by process/, 'in the same process too');
     await advance(stack, 2);
-    assert.equal(stack.sidecar.store.cursor()?.number, stack.devnet.chain.finalized.number);
+    assert.equal((await stack.sidecar.store.cursor())?.number, stack.devnet.chain.finalized.number);
   });
 
   it('deleting the database file while running gives 503 within 10 s and stops ingest', async () => {
@@ -118,10 +118,10 @@ describe('lifecycle', () => {
     assert.equal((await fetch(`${stack.sidecar.server.httpUrl}/ready`)).status, 503);
     const metrics = await (await fetch(`${stack.sidecar.server.httpUrl}/metrics`)).text();
     assert.match(metrics, /^xcmp_store_available 0$/m);
-    const cursor = stack.sidecar.store.cursor()?.number;
+    const cursor = (await stack.sidecar.store.cursor())?.number;
     await stack.devnet.newBlocks(3);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    assert.equal(stack.sidecar.store.cursor()?.number, cursor, 'ingest wrote nothing more');
+    assert.equal((await stack.sidecar.store.cursor())?.number, cursor, 'ingest wrote nothing more');
   });
 
   it('--rpc-cors applies to WebSocket upgrades: a disallowed Origin gets 403, no Origin is allowed', async () => {

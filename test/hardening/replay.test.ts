@@ -26,7 +26,7 @@ describe('replays larger than the response limit', () => {
     cleanups.push(() => stack.close());
     await advance(stack, 80);
     const { sidecar } = stack;
-    const stored = sidecar.store.inbox(2000);
+    const stored = await sidecar.store.inbox(2000);
     assert.ok(stored.length > 100, `${stored.length} messages`);
 
     const raw = await rpcSocket(sidecar.server.url);
@@ -41,7 +41,7 @@ describe('replays larger than the response limit', () => {
     const updates: MailboxUpdateJson[] = [];
     await client.subscribeInbox(2000, (update) => updates.push(update), { fromBlock: 1 });
     await advance(stack, 5);
-    const all = sidecar.store.inbox(2000);
+    const all = await sidecar.store.inbox(2000);
     await eventually(() => updates.flatMap((u) => u.messages).length >= all.length, {
       what: 'every message delivered',
     });

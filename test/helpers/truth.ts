@@ -37,14 +37,20 @@ export function devnetTruth(devnet: Devnet, from: number, to: number): TruthMess
   return out.sort(order);
 }
 
-export function storedMessages(
+export async function storedMessages(
   store: MessageStore,
   recipients: readonly number[],
   from = 0,
   to = 0xffffffff,
-): TruthMessage[] {
-  return recipients
-    .flatMap((recipient) => store.inbox(recipient, { fromBlock: from, toBlock: to, includeUnverified: true }))
+): Promise<TruthMessage[]> {
+  return (
+    await Promise.all(
+      recipients.map((recipient) =>
+        store.inbox(recipient, { fromBlock: from, toBlock: to, includeUnverified: true }),
+      ),
+    )
+  )
+    .flat()
     .map((m) => ({
       sender: m.sender,
       recipient: m.recipient,

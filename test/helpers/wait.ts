@@ -19,15 +19,18 @@ export async function eventually<T>(
 
 /** Resolves once the store's cursor has reached `number`. */
 export async function storedUpTo(
-  store: { cursor(): { number: number } | null },
+  store: { cursor(): Promise<{ number: number } | null> },
   number: number,
   timeoutMs = 30_000,
 ): Promise<void> {
   try {
-    await eventually(() => (store.cursor()?.number ?? -1) >= number, { timeoutMs, intervalMs: 20 });
+    await eventually(async () => ((await store.cursor())?.number ?? -1) >= number, {
+      timeoutMs,
+      intervalMs: 20,
+    });
   } catch {
     throw new Error(
-      `store at #${number} not reached within ${timeoutMs} ms (at ${store.cursor()?.number ?? 'nothing'})`,
+      `store at #${number} not reached within ${timeoutMs} ms (at ${(await store.cursor())?.number ?? 'nothing'})`,
     );
   }
 }

@@ -100,12 +100,12 @@ describe('crash safety', () => {
     const store = MessageStore.open(db);
     try {
       assert.deepEqual(
-        storedMessages(store, devnet.config.paras),
+        await storedMessages(store, devnet.config.paras),
         devnetTruth(devnet, blocks.first, finalized),
       );
-      assert.equal(store.counts().unverifiedMessages, 0);
+      assert.equal((await store.counts()).unverifiedMessages, 0);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

@@ -66,12 +66,14 @@ describe('ingest against the devnet', () => {
     assert.ok(finalized >= 300);
     await storedUpTo(store, finalized, 60_000);
     const truth = devnetTruth(devnet, 1, finalized);
-    const stored = storedMessages(store, devnet.config.paras);
+    const stored = await storedMessages(store, devnet.config.paras);
     assert.equal(stored.length, truth.length);
     assert.deepEqual(stored, truth);
     // Tampered candidates' messages are stored unverified, with the reason.
-    const unverified = devnet.config.paras
-      .flatMap((p) => store.inbox(p, { includeUnverified: true }))
+    const unverified = (
+      await Promise.all(devnet.config.paras.map((p) => store.inbox(p, { includeUnverified: true })))
+    )
+      .flat()
       .filter((m) => !m.verified);
     assert.ok(
       unverified.length >= tampered.size,
@@ -79,18 +81,20 @@ describe('ingest against the devnet', () => {
     );
     for (const message of unverified)
       assert.match(message.reason!, /commitments: commitments hash .* differs from CandidateBacked/);
-    assert.equal(store.counts().failuresByKind.commitments, tampered.size);
-    assert.equal(store.counts().failuresByKind.mqc, undefined, 'no MQC mismatch on an honest chain');
+    assert.equal((await store.counts()).failuresByKind.commitments, tampered.size);
+    assert.equal((await store.counts()).failuresByKind.mqc, undefined, 'no MQC mismatch on an honest chain');
     // Timed-out candidates never deliver.
     assert.ok(timedOut.size >= 10);
-    const all = devnet.config.paras.flatMap((p) => store.inbox(p, { includeUnverified: true }));
+    const all = (
+      await Promise.all(devnet.config.paras.map((p) => store.inbox(p, { includeUnverified: true })))
+    ).flat();
     for (const message of all) assert.ok(!timedOut.has(message.candidateHash));
     for (const hash of timedOut) {
-      const candidate = store.candidate(hash as `0x${string}`);
+      const candidate = await store.candidate(hash as `0x${string}`);
       if (candidate) assert.equal(candidate.status, 'timedOut');
     }
     assert.ok(forks >= 8);
-    assert.equal(store.counts().blocks, finalized);
+    assert.equal((await store.counts()).blocks, finalized);
   });
 
   it('catching up 300 blocks writes runs of blocks per transaction, announces each block once, in order, once stored, and stores exactly the devnet truth', async () => {
@@ -110,12 +114,12 @@ describe('ingest against the devnet', () => {
     const writeBlocks = store.writeBlocks.bind(store);
     store.writeBlocks = (writes) => {
       transactions.push(writes.length);
-      writeBlocks(writes);
+      return writeBlocks(writes);
     };
     const announced: number[] = [];
-    ingest.on('block', (write) => {
+    ingest.on('block', async (write) => {
       assert.ok(
-        (store.cursor()?.number ?? 0) >= write.number,
+        ((await store.cursor())?.number ?? 0) >= write.number,
         `#${write.number} announced before it was stored`,
       );
       announced.push(write.number);
@@ -135,8 +139,8 @@ describe('ingest against the devnet', () => {
       transactions.length < finalized / 4,
       `${transactions.length} transactions for ${finalized} blocks`,
     );
-    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
-    assert.equal(store.counts().failuresByKind.mqc, undefined);
+    assert.deepEqual(await storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
+    assert.equal((await store.counts()).failuresByKind.mqc, undefined);
   });
 
   it('a candidate the runtime dropped (in the inherent, no CandidateBacked) is reported as not backed, not as a failure', async () => {
@@ -156,12 +160,12 @@ describe('ingest against the devnet', () => {
       [{ block: dropped!.number, paraId: 2001 }],
     );
     assert.equal(
-      store.candidate(notBacked[0]!.candidateHash as `0x${string}`),
+      await store.candidate(notBacked[0]!.candidateHash as `0x${string}`),
       null,
       'not kept as a candidate',
     );
-    assert.deepEqual(store.counts().failuresByKind, {}, 'no commitments failure');
-    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
+    assert.deepEqual((await store.counts()).failuresByKind, {}, 'no commitments failure');
+    assert.deepEqual(await storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
   });
 
   it('an included candidate keeps the availability votes counted in the block that enacted it, not the threshold', async () => {
@@ -169,7 +173,7 @@ describe('ingest against the devnet', () => {
     await ingest.start();
     await devnet.newBlocks(12);
     await storedUpTo(store, devnet.chain.finalized.number);
-    const included = store.candidatesActive(1, null, 1000).filter((c) => c.status === 'included');
+    const included = (await store.candidatesActive(1, null, 1000)).filter((c) => c.status === 'included');
     assert.ok(included.length > 0);
     // The devnet's model: when a candidate's chunk is due, every one of its validators votes for it.
     const { validators } = devnet.config;
@@ -202,8 +206,8 @@ describe('ingest against the devnet', () => {
       [],
       'no votes counted for it after its core went to another candidate',
     );
-    assert.deepEqual(store.counts().failuresByKind, {});
-    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
+    assert.deepEqual((await store.counts()).failuresByKind, {});
+    assert.deepEqual(await storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
   });
 
   it('started on a devnet 100 blocks in, verifies from the first block on (candidates pending availability recovered)', async () => {
@@ -214,20 +218,24 @@ describe('ingest against the devnet', () => {
     await devnet.newBlocks(20);
     await storedUpTo(store, devnet.chain.finalized.number);
     const truth = devnetTruth(devnet, first, devnet.chain.finalized.number);
-    const stored = storedMessages(store, devnet.config.paras);
+    const stored = await storedMessages(store, devnet.config.paras);
     assert.deepEqual(stored, truth);
-    const atFirst = devnet.config.paras.flatMap((p) =>
-      store.inbox(p, { fromBlock: first, toBlock: first, includeUnverified: true }),
-    );
+    const atFirst = (
+      await Promise.all(
+        devnet.config.paras.map((p) =>
+          store.inbox(p, { fromBlock: first, toBlock: first, includeUnverified: true }),
+        ),
+      )
+    ).flat();
     assert.ok(atFirst.length > 0, 'messages enacted in the very first block');
     assert.ok(
       atFirst.every((m) => m.verified),
       'and they are verified',
     );
-    const seeded = store.candidate(atFirst[0]!.candidateHash)!;
+    const seeded = (await store.candidate(atFirst[0]!.candidateHash))!;
     assert.ok(seeded.backedIn < first, 'their candidate was backed before the sidecar started');
     assert.equal(seeded.verified, true);
-    assert.equal(store.counts().unverifiedMessages, 0);
+    assert.equal((await store.counts()).unverifiedMessages, 0);
   });
 
   it('survives losing the node for 10 s and catches up with nothing missing', async () => {
@@ -246,7 +254,7 @@ describe('ingest against the devnet', () => {
     await relay.cut();
     devnet.startProducing(200); // the chain moves on while the sidecar is cut off
     await new Promise((r) => setTimeout(r, 10_000));
-    const cutAt = store.cursor()!.number;
+    const cutAt = (await store.cursor())!.number;
     await relay.restore();
     await eventually(() => node.isConnected, { what: 'reconnected' });
     devnet.stopProducing();
@@ -254,7 +262,7 @@ describe('ingest against the devnet', () => {
     const finalized = devnet.chain.finalized.number;
     assert.ok(finalized > cutAt + 30, `the chain advanced ${finalized - cutAt} blocks during the cut`);
     await storedUpTo(store, finalized, 30_000);
-    assert.deepEqual(storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
-    assert.equal(store.counts().blocks, finalized);
+    assert.deepEqual(await storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
+    assert.equal((await store.counts()).blocks, finalized);
   });
 });

@@ -35,7 +35,7 @@ describe('inbound HRMP contents at best-chain blocks', () => {
       else await stack.devnet.newBlocks(1);
       // At once, as a collator building on the new relay parent would.
       const head = chain.best;
-      if (head.number > (stack.sidecar.store.cursor()?.number ?? 0)) aboveStore += 1;
+      if (head.number > ((await stack.sidecar.store.cursor())?.number ?? 0)) aboveStore += 1;
       const answers = await Promise.all(
         DEFAULT_PARAS.map((para) =>
           collator.call('state_call', [

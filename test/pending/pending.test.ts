@@ -182,9 +182,9 @@ describe('pending push: every pending message is settled exactly once', () => {
     assert.equal(lifecycles.reasons.size, expected.size, 'dropped exactly the candidates a fault hit');
   });
 
-  it('every stored message was enacted in the stream, settling its pending announcement', () => {
+  it('every stored message was enacted in the stream, settling its pending announcement', async () => {
     const settled = new Set<string>();
-    const finalized = stack.sidecar.store.cursor()!.number;
+    const finalized = (await stack.sidecar.store.cursor())!.number;
     for (const [key, list] of lifecycles.events)
       if (
         list.at(-1) === 'messages' &&
@@ -192,13 +192,11 @@ describe('pending push: every pending message is settled exactly once', () => {
         lifecycles.enactedAt.get(key)! > 8
       )
         settled.add(key);
-    const stored = stack.sidecar.store
-      .inbox(2000)
-      .concat(
-        stack.sidecar.store.inbox(1000),
-        stack.sidecar.store.inbox(2001),
-        stack.sidecar.store.inbox(2004),
-      );
+    const stored = (await stack.sidecar.store.inbox(2000)).concat(
+      await stack.sidecar.store.inbox(1000),
+      await stack.sidecar.store.inbox(2001),
+      await stack.sidecar.store.inbox(2004),
+    );
     const late = stored.filter((m) => m.sentAt > 8);
     assert.ok(late.length > 2000);
     const candidates = new Set(late.map((m) => m.candidateHash));

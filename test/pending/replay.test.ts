@@ -28,7 +28,7 @@ describe('replays that cover the best chain and what is still pending', () => {
 
   it('pending with fromBlock: stored messages, then the best chain above them, then the candidates still pending', async () => {
     const chain = stack.devnet.chain;
-    const stored = stack.sidecar.store.cursor()!.number;
+    const stored = (await stack.sidecar.store.cursor())!.number;
     assert.ok(chain.best.number > stored, 'there are unfinalized blocks');
     const updates: MailboxUpdateJson[] = [];
     await client.subscribeInbox(2000, (u) => updates.push(u), { finality: 'pending', fromBlock: stored - 2 });
@@ -65,7 +65,7 @@ describe('replays that cover the best chain and what is still pending', () => {
   });
 
   it('a best subscriber with fromBlock also gets the blocks above the stored one', async () => {
-    const stored = stack.sidecar.store.cursor()!.number;
+    const stored = (await stack.sidecar.store.cursor())!.number;
     const updates: MailboxUpdateJson[] = [];
     await client.subscribeOutbox(1000, (u) => updates.push(u), { finality: 'best', fromBlock: stored });
     const best = stack.devnet.chain.best.number;
@@ -81,7 +81,7 @@ describe('replays that cover the best chain and what is still pending', () => {
 
   it('candidates replay from a block: finalized ones from the store, best ones above it', async () => {
     const store = stack.sidecar.store;
-    const stored = store.cursor()!.number;
+    const stored = (await store.cursor())!.number;
     const finalized: CandidateUpdateJson[] = [];
     await client.subscribeCandidates((u) => finalized.push(u), { fromBlock: stored - 4, paraId: 2001 });
     const best: CandidateUpdateJson[] = [];
@@ -91,12 +91,10 @@ describe('replays that cover the best chain and what is still pending', () => {
       what: 'replays up to the best head',
     });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const expected = store
-      .candidatesActive(stored - 4, 2001, 100)
-      .flatMap((c) => [
-        ...(c.backedIn >= stored - 4 ? [`backed@${c.backedIn}:${c.candidateHash}`] : []),
-        ...(c.settledIn != null ? [`${c.status}@${c.settledIn}:${c.candidateHash}`] : []),
-      ]);
+    const expected = (await store.candidatesActive(stored - 4, 2001, 100)).flatMap((c) => [
+      ...(c.backedIn >= stored - 4 ? [`backed@${c.backedIn}:${c.candidateHash}`] : []),
+      ...(c.settledIn != null ? [`${c.status}@${c.settledIn}:${c.candidateHash}`] : []),
+    ]);
     const got = finalized.map((u) => `${u.type}@${u.block.number}:${u.candidate.candidateHash}`);
     assert.deepEqual([...got].sort(), [...expected].sort());
     assert.ok(got.length >= 4);

@@ -34,7 +34,7 @@ describe('proof: true on the wire', () => {
   it('xcmp_getInbox proves every inbound head at the cursor, equal to what the store holds', async () => {
     const answer = await client.call('xcmp_getInbox', [2000, { proof: true }]);
     const mailbox = answer.result as MailboxJson;
-    const cursor = stack.sidecar.store.cursor()!;
+    const cursor = (await stack.sidecar.store.cursor())!;
     assert.deepEqual(mailbox.proof!.block, { number: cursor.number, hash: cursor.hash });
     const proven = await proveInboxHeads(2000, trusted(stack, cursor.number), mailbox.proof!);
     assert.deepEqual([...proven.heads.keys()].sort(), [1000, 2001, 2004]);
@@ -67,7 +67,7 @@ describe('proof: true on the wire', () => {
       for (const socket of sockets) await socket.call('xcmp_subscribeInbox', [2004, { proof: true }]);
       const before = await reads();
       await advance(stack, 10);
-      const end = stack.sidecar.store.cursor()!.number;
+      const end = (await stack.sidecar.store.cursor())!.number;
       const last = (socket: RpcSocket) =>
         (socket.notifications.at(-1)?.params?.result as MailboxUpdateJson | undefined)?.block.number;
       await eventually(() => sockets.every((socket) => last(socket) === end), {
@@ -134,7 +134,7 @@ describe('a proof subscription that cannot continue', () => {
       const emitted: unknown[] = [];
       const ended: RpcError[] = [];
       const view = { recipient: 2000, decode: false, includeUnverified: false };
-      feed.subscribe(
+      await feed.subscribe(
         view,
         undefined,
         (u) => emitted.push(u),
@@ -167,7 +167,7 @@ describe('proof-only updates', () => {
       const answer = await client.call('xcmp_subscribeInbox', [2001, { proof: true }]);
       assert.equal(typeof answer.result, 'string');
       for (let i = 0; i < 5; i++) await advance(stack, 7);
-      const end = stack.sidecar.store.cursor()!.number;
+      const end = (await stack.sidecar.store.cursor())!.number;
       const updates = () => client.notifications.map((n) => n.params!.result as MailboxUpdateJson);
       await eventually(() => updates().at(-1)!.block.number > end - PROOF_INTERVAL, {
         what: 'the last proof update',

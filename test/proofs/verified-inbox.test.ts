@@ -44,10 +44,14 @@ async function consume(
 }
 
 /** What the store holds for `recipient` in (after, upTo], as the wire shows it. */
-function truth(stack: Stack, recipient: number, after: number, upTo: number): MessageJson[] {
-  return stack.sidecar.store
-    .inbox(recipient, { fromBlock: after + 1, toBlock: upTo, includeUnverified: true, limit: 100_000 })
-    .map((m) => messageJson(m));
+async function truth(stack: Stack, recipient: number, after: number, upTo: number): Promise<MessageJson[]> {
+  const rows = await stack.sidecar.store.inbox(recipient, {
+    fromBlock: after + 1,
+    toBlock: upTo,
+    includeUnverified: true,
+    limit: 100_000,
+  });
+  return rows.map((m) => messageJson(m));
 }
 
 const strip = ({ verified: _v, reason: _r, ...m }: MessageJson) => m;
@@ -76,12 +80,12 @@ describe('verified inbox against relay proofs', () => {
     const start = live.lastSeen()!;
     try {
       for (let i = 0; i < 12; i++) await advance(stack, 10);
-      const end = stack.sidecar.store.cursor()!.number;
+      const end = (await stack.sidecar.store.cursor())!.number;
       await provenUpTo([live, resumed], end);
       assert.deepEqual(live.rejected, []);
       assert.deepEqual(resumed.rejected, []);
-      const expectedLive = truth(stack, 2000, start, live.lastSeen()!);
-      const expectedResumed = truth(stack, 2001, 0, resumed.lastSeen()!);
+      const expectedLive = await truth(stack, 2000, start, live.lastSeen()!);
+      const expectedResumed = await truth(stack, 2001, 0, resumed.lastSeen()!);
       assert.ok(expectedLive.length >= 100, `${expectedLive.length} messages to 2000`);
       assert.deepEqual(live.delivered.map(strip), expectedLive.map(strip));
       assert.deepEqual(resumed.delivered.map(strip), expectedResumed.map(strip));
@@ -104,7 +108,7 @@ describe('verified inbox against relay proofs', () => {
       while (layer.tampered.length < 200) await advance(stack, 5);
       layer.lying = false;
       await advance(stack, 12); // past the proof interval: every consumer gets an honest update
-      const end = stack.sidecar.store.cursor()!.number;
+      const end = (await stack.sidecar.store.cursor())!.number;
       await provenUpTo(consumers, end);
 
       const missed = layer.tampered.filter(
@@ -117,14 +121,14 @@ describe('verified inbox against relay proofs', () => {
       );
       const lies = new Set(layer.tampered.map((t) => t.lie));
       assert.equal(lies.size, 7, `every kind of lie was told: ${[...lies].join(', ')}`);
-      consumers.forEach((consumer, i) => {
-        const expected = truth(stack, consumer.recipient, starts[i]!, consumer.lastSeen()!);
+      for (const [i, consumer] of consumers.entries()) {
+        const expected = await truth(stack, consumer.recipient, starts[i]!, consumer.lastSeen()!);
         assert.deepEqual(
           consumer.delivered.map(strip),
           expected.map(strip),
           `recipient ${consumer.recipient}`,
         );
-      });
+      }
     } finally {
       for (const consumer of consumers) await consumer.client.close();
       await layer.close();
@@ -141,7 +145,7 @@ describe('verified inbox against relay proofs', () => {
       '--recipient',
       '2000',
       '--from-block',
-      String(stack.sidecar.store.cursor()!.number + 1),
+      String((await stack.sidecar.store.cursor())!.number + 1),
       '--verify-with',
       stack.devnet.url,
     ]);
@@ -153,7 +157,7 @@ describe('verified inbox against relay proofs', () => {
       await eventually(() => layer.tampered.length >= 3, { what: '3 lies told' });
       layer.lying = false;
       await advance(stack, 3);
-      const end = stack.sidecar.store.cursor()!.number;
+      const end = (await stack.sidecar.store.cursor())!.number;
       const lines = () =>
         cli
           .stdout()
@@ -177,7 +181,7 @@ describe('verified inbox against relay proofs', () => {
       const delivered = lines().flatMap((u) => u.messages);
       const first = delivered[0]!.sentAt;
       const last = delivered[delivered.length - 1]!.sentAt;
-      assert.deepEqual(delivered.map(strip), truth(stack, 2000, first - 1, last).map(strip));
+      assert.deepEqual(delivered.map(strip), (await truth(stack, 2000, first - 1, last)).map(strip));
       assert.equal(cli.child.exitCode, null, 'still running');
     } finally {
       await cli.stop();
@@ -197,11 +201,11 @@ describe('verified inbox against relay proofs', () => {
       client.on('verificationError', (error) => rejected.push(error));
       const sub = await client.subscribeInbox(2000, (update) => delivered.push(...update.messages));
       await advance(empty, 6);
-      const end = empty.sidecar.store.cursor()!.number;
+      const end = (await empty.sidecar.store.cursor())!.number;
       await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
       assert.deepEqual(rejected, []);
       assert.ok(delivered.length > 0);
-      assert.deepEqual(delivered.map(strip), truth(empty, 2000, 0, end).map(strip));
+      assert.deepEqual(delivered.map(strip), (await truth(empty, 2000, 0, end)).map(strip));
     } finally {
       await client.close();
       await empty.close();
@@ -223,9 +227,9 @@ describe('verified inbox against relay proofs', () => {
       layer.lying = false;
       layer.lyingInRanges = false;
       await advance(stack, 2);
-      const end = stack.sidecar.store.cursor()!.number;
+      const end = (await stack.sidecar.store.cursor())!.number;
       await provenUpTo([consumer], end);
-      assert.deepEqual(consumer.delivered.map(strip), truth(stack, 2000, start, end).map(strip));
+      assert.deepEqual(consumer.delivered.map(strip), (await truth(stack, 2000, start, end)).map(strip));
     } finally {
       await consumer.client.close();
       await layer.close();
@@ -251,10 +255,10 @@ describe('verified inbox against relay proofs', () => {
       await advance(stack, 3);
       await eventually(() => client.connected, { what: 'reconnected' });
       await advance(stack, 2);
-      const end = stack.sidecar.store.cursor()!.number;
+      const end = (await stack.sidecar.store.cursor())!.number;
       await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
       assert.deepEqual(rejected, []);
-      assert.deepEqual(delivered.map(strip), truth(stack, 2001, start, end).map(strip));
+      assert.deepEqual(delivered.map(strip), (await truth(stack, 2001, start, end)).map(strip));
     } finally {
       await client.close();
       await layer.close();
@@ -272,15 +276,15 @@ describe('verified inbox against relay proofs', () => {
     const rejected: VerificationError[] = [];
     client.on('verificationError', (error) => rejected.push(error));
     try {
-      const from = stack.sidecar.store.cursor()!.number - 5;
+      const from = (await stack.sidecar.store.cursor())!.number - 5;
       const sub = await client.subscribeInbox(2004, (update) => delivered.push(...update.messages), {
         fromBlock: from,
       });
       await advance(stack, 3);
-      const end = stack.sidecar.store.cursor()!.number;
+      const end = (await stack.sidecar.store.cursor())!.number;
       await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
       assert.deepEqual(rejected, []);
-      assert.deepEqual(delivered.map(strip), truth(stack, 2004, from - 1, end).map(strip));
+      assert.deepEqual(delivered.map(strip), (await truth(stack, 2004, from - 1, end)).map(strip));
     } finally {
       await client.close();
     }

@@ -144,7 +144,7 @@ describe('new JSON-RPC spec (chainHead_v1, transaction_v1, chainSpec_v1) through
     ]);
     assert.equal(inbox.messages.length, 5);
     const status = await proxied._request<{ synced: number }>('xcmp_status', []);
-    assert.equal(status.synced, stack.sidecar.store.cursor()?.number);
+    assert.equal(status.synced, (await stack.sidecar.store.cursor())?.number);
   });
 
   it("rpc_methods through the sidecar lists the node's new-spec methods", async () => {

@@ -153,7 +153,7 @@ describe('relay RPC proxy', () => {
     await advance(stack, 100);
     let fromStore = 0;
     let total = 0;
-    const cursor = stack.sidecar.store.cursor()!.number;
+    const cursor = (await stack.sidecar.store.cursor())!.number;
     for (let number = cursor - 99; number <= cursor; number++) {
       const hash = stack.devnet.chain.blockAt(number)!.hash;
       for (const recipient of stack.devnet.config.paras) {
@@ -163,7 +163,7 @@ describe('relay RPC proxy', () => {
           data,
           hash,
         ]);
-        const store = stack.sidecar.proxy.storeInbound(data, hash);
+        const store = await stack.sidecar.proxy.storeInbound(data, hash);
         total += 1;
         if (store) {
           fromStore += 1;
@@ -245,7 +245,7 @@ describe('shadow mode and a lying node', () => {
         toHex(u32le(recipient)),
         stack.devnet.chain.blockAt(number)!.hash,
       ]);
-    const cursor = stack.sidecar.store.cursor()!.number;
+    const cursor = (await stack.sidecar.store.cursor())!.number;
     for (let n = cursor - 10; n <= cursor; n++) for (const r of stack.devnet.config.paras) await ask(r, n);
     let status = await provider.send<StatusJson>('xcmp_status', []);
     assert.equal(status.inbound.mode, 'shadow');

@@ -61,7 +61,7 @@ describe('health while the node is gone', () => {
     const ready = await get('/ready');
     assert.equal(ready.status, 503);
     assert.match(ready.body.reason ?? '', /not connected to the node/);
-    assert.equal(sidecar.status().node.connected, false);
+    assert.equal((await sidecar.status()).node.connected, false);
     const whileDown = await (await fetch(`${sidecar.server.httpUrl}/metrics`)).text();
     assert.match(
       whileDown,
@@ -69,7 +69,7 @@ describe('health while the node is gone', () => {
       'the metric an alert watches says the node is down',
     );
     // The store stays readable while the node is away.
-    assert.ok(sidecar.store.inbox(2000).length > 0);
+    assert.ok((await sidecar.store.inbox(2000)).length > 0);
 
     await relay.restore();
     await devnet.newBlocks(3);
@@ -81,7 +81,7 @@ describe('health while the node is gone', () => {
     assert.match(metrics, /^xcmp_upstream_connected 1$/m);
     const height = (status: string) =>
       Number(new RegExp(`^xcmp_block_height\\{status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
-    assert.equal(height('synced'), sidecar.store.cursor()?.number);
+    assert.equal(height('synced'), (await sidecar.store.cursor())?.number);
     assert.equal(height('finalized'), devnet.chain.finalized.number);
     assert.ok(height('best') >= height('finalized'));
     assert.match(

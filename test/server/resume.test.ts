@@ -42,16 +42,16 @@ describe('subscriptions that never miss a message', () => {
     await storedUpTo(restarted.store, stack.devnet.chain.finalized.number);
     await stack.devnet.newBlocks(4);
     await storedUpTo(restarted.store, stack.devnet.chain.finalized.number);
-    const last = restarted.store.cursor()!.number;
+    const last = (await restarted.store.cursor())!.number;
     await waitUntil(
       () => subscription.lastSeenBlock === last,
       `client to see #${last} (at ${subscription.lastSeenBlock})`,
     );
 
     const delivered = seen.flatMap((u) => u.messages.map((m) => m.id));
-    const stored = restarted.store
-      .inbox(2001)
-      .map((m) => `${m.sentAt}-${m.sender}-${m.recipient}-${m.index}`);
+    const stored = (await restarted.store.inbox(2001)).map(
+      (m) => `${m.sentAt}-${m.sender}-${m.recipient}-${m.index}`,
+    );
     assert.equal(new Set(delivered).size, delivered.length, 'nothing twice');
     assert.deepEqual(delivered, stored, 'exactly the stored messages, in order');
     assert.ok(stored.length > 40);

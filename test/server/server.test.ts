@@ -188,7 +188,7 @@ describe('sidecar JSON-RPC server', () => {
     );
     assert.deepEqual([...exported].sort(), [...documented].filter((n) => !n.endsWith('_')).sort());
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
-    assert.equal(value(/^xcmp_blocks_processed (\d+)/m), stack.sidecar.store.counts().blocks);
+    assert.equal(value(/^xcmp_blocks_processed (\d+)/m), (await stack.sidecar.store.counts()).blocks);
     assert.ok(value(/^xcmp_messages_stored\{verified="true"\} (\d+)/m) > 0);
     assert.equal(value(/^xcmp_head_lag_blocks (\d+)/m), 0);
     assert.match(text, /^xcmp_process_resident_memory_bytes \d+/m);

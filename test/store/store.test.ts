@@ -42,9 +42,9 @@ function block(
 }
 
 describe('MessageStore', () => {
-  it('creates the schema in WAL mode and records its version', () => {
+  it('creates the schema in WAL mode and records its version', async () => {
     const path = join(dir, 'fresh.sqlite');
-    MessageStore.open(path).close();
+    await MessageStore.open(path).close();
     const db = new Database(path);
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
@@ -78,37 +78,43 @@ describe('MessageStore', () => {
     assert.throws(() => MessageStore.open(foreign), /holds tables but no xcmp-sidecar schema version/);
   });
 
-  it('writes a block and its cursor together, and refuses a gap', () => {
+  it('writes a block and its cursor together, and refuses a gap', async () => {
     const store = MessageStore.open(':memory:');
-    assert.equal(store.cursor(), null);
-    store.writeBlock(block(10, [{ sender: 2000, recipient: 2001 }]));
-    assert.deepEqual(store.cursor(), { number: 10, hash: h(10) });
-    assert.throws(() => store.writeBlock(block(12)), /does not follow the cursor #10/);
-    assert.deepEqual(store.cursor(), { number: 10, hash: h(10) });
-    assert.equal(store.counts().messages, 1, 'the refused block left nothing behind');
-    store.close();
+    assert.equal(await store.cursor(), null);
+    await store.writeBlock(block(10, [{ sender: 2000, recipient: 2001 }]));
+    assert.deepEqual(await store.cursor(), { number: 10, hash: h(10) });
+    await assert.rejects(() => store.writeBlock(block(12)), /does not follow the cursor #10/);
+    assert.deepEqual(await store.cursor(), { number: 10, hash: h(10) });
+    assert.equal((await store.counts()).messages, 1, 'the refused block left nothing behind');
+    await store.close();
   });
 
-  it('writes consecutive blocks in one transaction: all of them with the cursor at the last, or none', () => {
+  it('writes consecutive blocks in one transaction: all of them with the cursor at the last, or none', async () => {
     const store = MessageStore.open(':memory:');
-    store.writeBlock(block(1));
-    store.writeBlocks([block(2, [{ sender: 1, recipient: 2 }]), block(3, [{ sender: 1, recipient: 2 }])]);
-    assert.deepEqual(store.cursor(), { number: 3, hash: h(3) });
-    assert.equal(store.counts().messages, 2);
+    await store.writeBlock(block(1));
+    await store.writeBlocks([
+      block(2, [{ sender: 1, recipient: 2 }]),
+      block(3, [{ sender: 1, recipient: 2 }]),
+    ]);
+    assert.deepEqual(await store.cursor(), { number: 3, hash: h(3) });
+    assert.equal((await store.counts()).messages, 2);
     // A gap inside the run, and a failing write at its end: the blocks before them are undone too.
-    assert.throws(() => store.writeBlocks([block(4), block(6)]), /block #6 does not follow the cursor #4/);
+    await assert.rejects(
+      () => store.writeBlocks([block(4), block(6)]),
+      /block #6 does not follow the cursor #4/,
+    );
     const broken = block(5, [
       { sender: 1, recipient: 2 },
       { sender: 1, recipient: 2 },
     ]);
-    assert.throws(() => store.writeBlocks([block(4, [{ sender: 1, recipient: 3 }]), broken]));
-    assert.deepEqual(store.cursor(), { number: 3, hash: h(3) });
-    assert.equal(store.counts().messages, 2);
-    assert.equal(store.counts().blocks, 3);
-    store.close();
+    await assert.rejects(() => store.writeBlocks([block(4, [{ sender: 1, recipient: 3 }]), broken]));
+    assert.deepEqual(await store.cursor(), { number: 3, hash: h(3) });
+    assert.equal((await store.counts()).messages, 2);
+    assert.equal((await store.counts()).blocks, 3);
+    await store.close();
   });
 
-  it('migrates a schema-4 database: candidates move to a rowid table with every field kept', () => {
+  it('migrates a schema-4 database: candidates move to a rowid table with every field kept', async () => {
     const path = join(dir, 'schema4.sqlite');
     const old = new Database(path);
     old.pragma('journal_mode = WAL');
@@ -159,7 +165,7 @@ describe('MessageStore', () => {
     );
     old.close();
     const store = MessageStore.open(path);
-    const included = store.candidate(h(0x22))!;
+    const included = (await store.candidate(h(0x22)))!;
     assert.equal(included.paraId, 2000);
     assert.deepEqual(
       [
@@ -174,10 +180,15 @@ describe('MessageStore', () => {
     );
     assert.equal(included.commitments.length, 1500);
     assert.deepEqual(
-      store.pendingCandidates().map((c) => [c.candidateHash, c.verified, c.reason, c.availabilityVotes]),
+      (await store.pendingCandidates()).map((c) => [
+        c.candidateHash,
+        c.verified,
+        c.reason,
+        c.availabilityVotes,
+      ]),
       [[h(0x11), false, 'no CandidateBacked', 3]],
     );
-    store.close();
+    await store.close();
     const db = new Database(path, { readonly: true });
     assert.equal(db.pragma('user_version', { simple: true }), SCHEMA_VERSION);
     const table = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'candidates'").get() as {
@@ -202,37 +213,37 @@ describe('MessageStore', () => {
     db.close();
   });
 
-  it('rolls back a block whose write fails midway: no partial messages, cursor unchanged', () => {
+  it('rolls back a block whose write fails midway: no partial messages, cursor unchanged', async () => {
     const store = MessageStore.open(':memory:');
-    store.writeBlock(block(1, [{ sender: 1, recipient: 2 }]));
+    await store.writeBlock(block(1, [{ sender: 1, recipient: 2 }]));
     // Two messages with the same identity violate the unique index after the first was inserted.
     const broken = block(2, [
       { sender: 1, recipient: 2 },
       { sender: 1, recipient: 2 },
     ]);
-    assert.throws(() => store.writeBlock(broken));
-    assert.equal(store.cursor()?.number, 1);
-    assert.equal(store.counts().messages, 1);
-    assert.equal(store.counts().blocks, 1);
-    store.close();
+    await assert.rejects(() => store.writeBlock(broken));
+    assert.equal((await store.cursor())?.number, 1);
+    assert.equal((await store.counts()).messages, 1);
+    assert.equal((await store.counts()).blocks, 1);
+    await store.close();
   });
 
-  it('answers inbox, outbox and message queries in (sentAt, sender, index) order, hiding unverified unless asked', () => {
+  it('answers inbox, outbox and message queries in (sentAt, sender, index) order, hiding unverified unless asked', async () => {
     const store = MessageStore.open(':memory:');
-    store.writeBlock(
+    await store.writeBlock(
       block(1, [
         { sender: 2004, recipient: 2000 },
         { sender: 2001, recipient: 2000 },
         { sender: 2000, recipient: 2001 },
       ]),
     );
-    store.writeBlock(
+    await store.writeBlock(
       block(2, [
         { sender: 2001, recipient: 2000, verified: false },
         { sender: 2001, recipient: 2000, index: 1 },
       ]),
     );
-    const inbox = store.inbox(2000);
+    const inbox = await store.inbox(2000);
     assert.deepEqual(
       inbox.map((m) => [m.sentAt, m.sender, m.index]),
       [
@@ -241,14 +252,14 @@ describe('MessageStore', () => {
         [2, 2001, 1],
       ],
     );
-    assert.equal(store.inbox(2000, { includeUnverified: true }).length, 4);
+    assert.equal((await store.inbox(2000, { includeUnverified: true })).length, 4);
     assert.deepEqual(
-      store.inbox(2000, { fromBlock: 2 }).map((m) => m.sentAt),
+      (await store.inbox(2000, { fromBlock: 2 })).map((m) => m.sentAt),
       [2],
     );
-    assert.deepEqual(store.inbox(2000, { toBlock: 1 }).length, 2);
+    assert.deepEqual((await store.inbox(2000, { toBlock: 1 })).length, 2);
     assert.deepEqual(
-      store.outbox(2001, { includeUnverified: true }).map((m) => [m.recipient, m.sentAt, m.index]),
+      (await store.outbox(2001, { includeUnverified: true })).map((m) => [m.recipient, m.sentAt, m.index]),
       [
         [2000, 1, 0],
         [2000, 2, 0],
@@ -256,30 +267,30 @@ describe('MessageStore', () => {
       ],
     );
     const first = inbox[0]!;
-    assert.deepEqual(store.message(messageId(first)), first);
-    assert.equal(store.message('not-an-id'), null);
-    assert.equal(store.counts().unverifiedMessages, 1);
-    store.close();
+    assert.deepEqual(await store.message(messageId(first)), first);
+    assert.equal(await store.message('not-an-id'), null);
+    assert.equal((await store.counts()).unverifiedMessages, 1);
+    await store.close();
   });
 
-  it('prunes only messages the watermark has passed and that are older than the window', () => {
+  it('prunes only messages the watermark has passed and that are older than the window', async () => {
     const store = MessageStore.open(':memory:');
     for (let n = 1; n <= 10; n++)
-      store.writeBlock({
+      await store.writeBlock({
         ...block(n, [
           { sender: 1, recipient: 2 },
           { sender: 2, recipient: 1 },
         ]),
         watermarks: n === 10 ? [[2, 6]] : [],
       });
-    const removed = store.prune(3); // older than block 7, and sent at or before the recipient's watermark
+    const removed = await store.prune(3); // older than block 7, and sent at or before the recipient's watermark
     assert.equal(removed, 6, 'messages to para 2 sent at 1..6');
     assert.deepEqual(
-      store.inbox(2).map((m) => m.sentAt),
+      (await store.inbox(2)).map((m) => m.sentAt),
       [7, 8, 9, 10],
     );
-    assert.equal(store.inbox(1).length, 10, 'para 1 has no watermark yet: nothing pruned');
-    store.close();
+    assert.equal((await store.inbox(1)).length, 10, 'para 1 has no watermark yet: nothing pruned');
+    await store.close();
   });
 });
 
@@ -302,17 +313,17 @@ describe('HRMP watermarks as of a block', () => {
     hrmpWatermark,
   });
 
-  it('come from the seed until the para enacts a candidate, and are unknown across a skipped range', () => {
+  it('come from the seed until the para enacts a candidate, and are unknown across a skipped range', async () => {
     const store = MessageStore.open(':memory:');
-    store.seed([], [], { at: 0, values: [[7, 3]] });
-    store.writeBlock(block(1));
-    store.writeBlock(block(2));
-    assert.equal(store.watermarkAt(7, 2), 3, 'from the seed');
-    assert.equal(store.watermarkAt(8, 2), null, 'no seed, no enactment');
-    store.writeBlock({ ...block(3), newCandidates: [enacted(7, 3, 5), enacted(8, 3, 1)] });
-    assert.equal(store.watermarkAt(7, 2), 3, 'before the enactment: still the seed');
-    assert.equal(store.watermarkAt(7, 3), 5, 'from the enactment on');
-    store.bridgeGap({
+    await store.seed([], [], { at: 0, values: [[7, 3]] });
+    await store.writeBlock(block(1));
+    await store.writeBlock(block(2));
+    assert.equal(await store.watermarkAt(7, 2), 3, 'from the seed');
+    assert.equal(await store.watermarkAt(8, 2), null, 'no seed, no enactment');
+    await store.writeBlock({ ...block(3), newCandidates: [enacted(7, 3, 5), enacted(8, 3, 1)] });
+    assert.equal(await store.watermarkAt(7, 2), 3, 'before the enactment: still the seed');
+    assert.equal(await store.watermarkAt(7, 3), 5, 'from the enactment on');
+    await store.bridgeGap({
       from: 4,
       to: { number: 9, hash: h(9) },
       channels: [],
@@ -320,11 +331,11 @@ describe('HRMP watermarks as of a block', () => {
       watermarks: [[7, 8]],
       filled: new Map(),
     });
-    store.writeBlock({ ...block(10), parentHash: h(9) });
-    assert.deepEqual(store.gaps(), [{ from: 4, to: 9 }]);
-    assert.equal(store.watermarkAt(7, 10), 8, 'the node reported it at the end of the range');
-    assert.equal(store.watermarkAt(8, 10), null, 'para 8 may have moved inside the range: unknown');
-    assert.equal(store.watermarkAt(8, 3), 1, 'before the range it is still known');
-    store.close();
+    await store.writeBlock({ ...block(10), parentHash: h(9) });
+    assert.deepEqual(await store.gaps(), [{ from: 4, to: 9 }]);
+    assert.equal(await store.watermarkAt(7, 10), 8, 'the node reported it at the end of the range');
+    assert.equal(await store.watermarkAt(8, 10), null, 'para 8 may have moved inside the range: unknown');
+    assert.equal(await store.watermarkAt(8, 3), 1, 'before the range it is still known');
+    await store.close();
   });
 });

@@ -38,7 +38,7 @@ import { candidateJson, channelJson, messageJson } from './wire.ts';
 export interface SidecarBackend {
   readonly store: StoreReader;
   readonly hub: SubscriptionHub;
-  status(): StatusJson;
+  status(): Promise<StatusJson>;
   /** The VersionedXcm codec of the runtime in force, for `decode: true`. */
   xcm(): TypeCodec | null;
   /** Methods answered beyond the contract (the node's, through the proxy). */
@@ -55,31 +55,35 @@ function notFound(what: string): RpcError {
  * A mailbox answer, serialized message by message against the request's byte budget: a result
  * that would pass the response limit stops being built there (-32008) instead of after the fact.
  */
-function mailbox(
+async function mailbox(
   backend: SidecarBackend,
   kind: 'inbox' | 'outbox',
   paraId: number,
   options: MessageQueryOptionsJson = {},
   maxBytes: number,
   proof?: InboxProofJson,
-): RawJson {
+): Promise<RawJson> {
   const { store } = backend;
-  const channels =
-    kind === 'inbox' ? store.channels({ recipient: paraId }) : store.channels({ sender: paraId });
+  const [cursor, channels, watermark] = await Promise.all([
+    store.cursor(),
+    kind === 'inbox' ? store.channels({ recipient: paraId }) : store.channels({ sender: paraId }),
+    kind === 'inbox' ? store.watermark(paraId) : null,
+  ]);
   const mqcHeads = Object.fromEntries(
     channels.map((c) => [String(kind === 'inbox' ? c.sender : c.recipient), c.mqcHead]),
   );
   const head = JSON.stringify({
     paraId,
-    at: store.cursor(),
-    watermark: kind === 'inbox' ? store.watermark(paraId) : null,
+    at: cursor,
+    watermark,
   } satisfies Omit<MailboxJson, 'messages' | 'mqcHeads'>).slice(0, -1);
   const tail = proof
     ? `${JSON.stringify(mqcHeads)},"proof":${JSON.stringify(proof)}`
     : JSON.stringify(mqcHeads);
+  // Nothing past the cursor read above: a block written meanwhile is not half in this answer.
   const query = {
     fromBlock: options.fromBlock,
-    toBlock: options.toBlock,
+    toBlock: Math.min(options.toBlock ?? Number.MAX_SAFE_INTEGER, cursor?.number ?? 0),
     includeUnverified: options.includeUnverified,
     limit: options.limit ?? DEFAULT_LIMIT,
   };
@@ -87,7 +91,7 @@ function mailbox(
   // One concatenation chain, flattened once when it is written: no array of parts, no join copy.
   let messages = '';
   let size = head.length + tail.length + 32;
-  for (const message of store.mailboxRows(kind, paraId, query)) {
+  for await (const message of store.mailboxRows(kind, paraId, query)) {
     const json = JSON.stringify(messageJson(message, xcm));
     size += json.length + 1;
     if (size > maxBytes) throw tooBig(maxBytes);
@@ -108,13 +112,13 @@ async function provenMailbox(
   maxBytes: number,
 ): Promise<RawJson> {
   const feed = provenFeed(backend.hub, 'inbox', undefined);
-  const cursor = backend.store.cursor();
+  const cursor = await backend.store.cursor();
   if (!cursor) throw notFound('a stored block to prove (the store is empty)');
   let upTo = Math.min(options.toBlock ?? cursor.number, cursor.number);
   const limit = options.limit ?? DEFAULT_LIMIT;
   const query = { ...options, toBlock: upTo, limit: limit + 1 };
   let count = 0;
-  for (const message of backend.store.mailboxRows('inbox', recipient, query)) {
+  for await (const message of backend.store.mailboxRows('inbox', recipient, query)) {
     if (count++ === limit) {
       if (message.sentAt <= (options.fromBlock ?? 0))
         throw new RpcError(
@@ -126,7 +130,8 @@ async function provenMailbox(
   }
   let proof: InboxProofAt;
   try {
-    proof = await feed.proof(recipient, { number: upTo, hash: backend.store.blockHash(upTo) ?? undefined });
+    const hash = (await backend.store.blockHash(upTo)) ?? undefined;
+    proof = await feed.proof(recipient, { number: upTo, hash });
   } catch (error) {
     throw new RpcError(
       -32603,
@@ -168,8 +173,8 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
         context.maxResultBytes,
       );
     },
-    xcmp_getChannel: ([sender, recipient]) => {
-      const channel = store.channel(sender as number, recipient as number);
+    xcmp_getChannel: async ([sender, recipient]) => {
+      const channel = await store.channel(sender as number, recipient as number);
       if (!channel) throw notFound(`channel ${sender}→${recipient}`);
       return channelJson(channel);
     },
@@ -181,15 +186,15 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
         range as ChannelHistoryOptionsJson,
         context.maxResultBytes,
       ),
-    xcmp_getChannels: ([filter]) =>
-      store.channels((filter as { sender?: number; recipient?: number }) ?? {}).map(channelJson),
-    xcmp_getCandidate: ([hash]) => {
-      const candidate = store.candidate(hash as Hex);
+    xcmp_getChannels: async ([filter]) =>
+      (await store.channels((filter as { sender?: number; recipient?: number }) ?? {})).map(channelJson),
+    xcmp_getCandidate: async ([hash]) => {
+      const candidate = await store.candidate(hash as Hex);
       if (!candidate) throw notFound(`candidate ${hash}`);
-      return candidateJson(candidate, store.candidateMessages(candidate.candidateHash));
+      return candidateJson(candidate, await store.candidateMessages(candidate.candidateHash));
     },
-    xcmp_getMessage: ([id, options]) => {
-      const message = store.message(id as string);
+    xcmp_getMessage: async ([id, options]) => {
+      const message = await store.message(id as string);
       if (!message) throw notFound(`message ${id}`);
       return messageJson(
         message,

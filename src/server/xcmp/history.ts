@@ -11,27 +11,26 @@ import { RawJson, RpcError, tooBig } from '../transport/jsonrpc.ts';
 
 const DEFAULT_LIMIT = 1000;
 
-export function channelHistory(
+export async function channelHistory(
   store: StoreReader,
   sender: number,
   recipient: number,
   range: ChannelHistoryOptionsJson,
   maxBytes: number,
-): RawJson {
+): Promise<RawJson> {
   const channel = `${sender}>${recipient}`;
-  const cursor = store.cursor();
-  const history = store.channelHistory(sender, recipient);
+  const [cursor, history] = await Promise.all([store.cursor(), store.channelHistory(sender, recipient)]);
   if (!cursor || !history) throw new RpcError(AppErrors.notFound.code, 'Not found: no block stored yet');
   const fromBlock = Math.max(range.fromBlock, history.completeFrom);
   let toBlock = Math.min(range.toBlock ?? cursor.number, cursor.number);
-  const start = store.headBefore(sender, recipient, fromBlock);
+  const start = await store.headBefore(sender, recipient, fromBlock);
   if (!start || toBlock < fromBlock)
     throw new RpcError(
       AppErrors.notFound.code,
       `Not found: this sidecar holds channel ${channel} completely from #${history.completeFrom} to #${cursor.number}`,
     );
   const limit = range.limit ?? DEFAULT_LIMIT;
-  const rows = store.channelPage(sender, recipient, fromBlock, toBlock, limit + 1);
+  const rows = await store.channelPage(sender, recipient, fromBlock, toBlock, limit + 1);
   if (rows.length > limit) {
     // Never cut a block in two: stop before the block the limit falls in.
     const cut = rows[limit]!.sentAt;

@@ -1,8 +1,10 @@
 /**
  * Subscription fan-out. Each update is serialized once per distinct view (para, options) and the
- * same JSON text goes to every subscriber of that view; replay from `fromBlock` and the switch to
- * live updates happen in one synchronous step, so nothing can be written in between (no gap, no
- * duplicate). Best and pending views follow the pending lifecycle (derive/pending.ts).
+ * same JSON text goes to every subscriber of that view. A replay from `fromBlock` reads the store
+ * until it reaches the last block the live feed announced, then registers the subscriber in the
+ * same synchronous step, and the subscriber skips live blocks its replay already held: no gap, no
+ * duplicate, whichever store answers and however long it takes. Best and pending views follow the
+ * pending lifecycle (derive/pending.ts).
  */
 import type { MailboxUpdateJson } from '../../../rpc/schemas.ts';
 import {
@@ -16,7 +18,7 @@ import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, MessageRecord } from '../../store/types.ts';
 import { RawJson } from '../transport/jsonrpc.ts';
 import { type BestChainSource, CandidateFeed } from './candidate-feed.ts';
-import { addListener, countListeners, replayWithin } from './listeners.ts';
+import { addListener, countListeners, ReplayBudget } from './listeners.ts';
 import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
 import { messageJson, pendingMessageJson } from './wire.ts';
 
@@ -36,6 +38,8 @@ type Emit = (result: RawJson) => void;
 interface Listener {
   readonly view: MailboxView;
   readonly emit: Emit;
+  /** The last finalized block its replay held: live finalized updates up to it are not sent again. */
+  readonly replayedTo: number;
 }
 
 export interface HubObserver {
@@ -82,6 +86,8 @@ export class SubscriptionHub {
   readonly #observer: HubObserver | undefined;
   readonly #best: BestChainSource | null;
   readonly #lifecycle = new PendingLifecycle();
+  /** The last finalized block announced to the live feed (onFinalized). */
+  #announced = 0;
   readonly candidates: CandidateFeed;
   /** Inbox subscribers with `proof: true`; null when there is no node to read proofs from. */
   readonly proven: ProvenInboxFeed | null;
@@ -124,40 +130,70 @@ export class SubscriptionHub {
    * subscriber until its subscribe response is sent, so it counts as a response: past
    * `maxReplayBytes` the subscription is refused (-32008) and nothing is registered.
    */
-  subscribeMailbox(
+  async subscribeMailbox(
     view: MailboxView,
     fromBlock: number | undefined,
     emit: Emit,
     maxReplayBytes = Number.MAX_SAFE_INTEGER,
-  ): () => void {
+  ): Promise<() => void> {
+    let replayedTo = this.#announced;
     if (fromBlock !== undefined) {
       const why = `Replay from block ${fromBlock} is too big: read older blocks with xcmp_get${view.kind === 'inbox' ? 'Inbox' : 'Outbox'} (paged by fromBlock/limit), then subscribe from a later fromBlock`;
-      for (const update of replayWithin(this.#replay(view, fromBlock), maxReplayBytes, why)) emit(update);
+      const budget = new ReplayBudget(maxReplayBytes, why);
+      const stored = await this.#replayStored(view, fromBlock, budget);
+      replayedTo = stored.upTo;
+      // No await from here on: the best chain and pending state are read and the listener added at once.
+      const updates = [
+        ...stored.updates,
+        ...budget.take(this.#replayAbove(view, Math.max(fromBlock, replayedTo + 1))),
+      ];
+      for (const update of updates) emit(update);
     }
-    return addListener(this.#mailboxes, viewKey(view), { view, emit });
+    return addListener(this.#mailboxes, viewKey(view), { view, emit, replayedTo });
   }
 
-  /** Stored messages from `fromBlock`, one update per block; best and pending views then get the best chain above it and what is still pending. */
-  *#replay(view: MailboxView, fromBlock: number): Generator<RawJson> {
-    const cursor = this.#store.cursor();
-    if (!cursor) return;
-    const query = { fromBlock, toBlock: cursor.number, includeUnverified: view.includeUnverified };
-    let batch: MessageRecord[] = [];
-    const flush = () => {
-      const first = batch[0]!;
-      const body: UpdateBody = {
-        type: 'messages',
-        block: { number: first.sentAt, hash: first.blockHash },
-        messages: batch,
+  /**
+   * Stored messages from `fromBlock`, one update per block, read until the store's cursor is no
+   * older than the last block the live feed announced (blocks written meanwhile are read too).
+   */
+  async #replayStored(
+    view: MailboxView,
+    fromBlock: number,
+    budget: ReplayBudget,
+  ): Promise<{ upTo: number; updates: RawJson[] }> {
+    const updates: RawJson[] = [];
+    let upTo = fromBlock - 1;
+    do {
+      const cursor = await this.#store.cursor();
+      if (!cursor || cursor.number <= upTo) break;
+      const query = {
+        fromBlock: upTo + 1,
+        toBlock: cursor.number,
+        includeUnverified: view.includeUnverified,
       };
-      batch = [];
-      return this.#encode(view, body, 'finalized');
-    };
-    for (const message of this.#store.mailboxRows(view.kind, view.paraId, query)) {
-      if (batch.length > 0 && batch[0]!.sentAt !== message.sentAt) yield flush();
-      batch.push(message);
-    }
-    if (batch.length > 0) yield flush();
+      let batch: MessageRecord[] = [];
+      const flush = () => {
+        const first = batch[0]!;
+        const body: UpdateBody = {
+          type: 'messages',
+          block: { number: first.sentAt, hash: first.blockHash },
+          messages: batch,
+        };
+        batch = [];
+        updates.push(budget.count(this.#encode(view, body, 'finalized')));
+      };
+      for await (const message of this.#store.mailboxRows(view.kind, view.paraId, query)) {
+        if (batch.length > 0 && batch[0]!.sentAt !== message.sentAt) flush();
+        batch.push(message);
+      }
+      if (batch.length > 0) flush();
+      upTo = cursor.number;
+    } while (this.#announced > upTo);
+    return { upTo: Math.max(upTo, this.#announced), updates };
+  }
+
+  /** For best and pending views: the best chain above the stored replay, then what is still pending. */
+  *#replayAbove(view: MailboxView, fromBlock: number): Generator<RawJson> {
     if (view.finality === 'finalized' || !this.#best) return;
     for (const block of this.#best.path()) {
       if (block.number < fromBlock) continue;
@@ -179,6 +215,7 @@ export class SubscriptionHub {
   /** Sends an update to every view of `finalities` it concerns; each view's JSON is built once. */
   #fanOut(finalities: readonly Finality[], body: UpdateBody, since: number): void {
     if (this.#mailboxes.size === 0) return;
+    const finalized = finalities.includes('finalized');
     const items = [...body.messages, ...(body.pending ?? [])];
     if (items.length === 0) return;
     let sent = 0;
@@ -194,8 +231,11 @@ export class SubscriptionHub {
               const shown = viewBody(view, body);
               if (!shown) continue;
               const json = this.#encode(view, shown);
-              for (const listener of listeners) listener.emit(json);
-              sent += listeners.size;
+              for (const listener of listeners) {
+                if (finalized && listener.replayedTo >= body.block.number) continue;
+                listener.emit(json);
+                sent += 1;
+              }
             }
           }
         }
@@ -206,6 +246,7 @@ export class SubscriptionHub {
 
   /** A finalized block was stored. */
   onFinalized(write: BlockWrite, since = performance.now()): void {
+    this.#announced = Math.max(this.#announced, write.number);
     this.#fanOut(
       ['finalized'],
       { type: 'messages', block: { number: write.number, hash: write.hash }, messages: write.messages },

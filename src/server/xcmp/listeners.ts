@@ -24,13 +24,27 @@ export function countListeners<K, T>(sets: Map<K, Set<T>>): number {
  * it is built only while it fits `maxBytes`, else the subscription is refused (-32008, `tooBigWhy`)
  * before anything is sent or registered.
  */
-export function replayWithin(updates: Iterable<RawJson>, maxBytes: number, tooBigWhy: string): RawJson[] {
-  let bytes = 0;
-  const held: RawJson[] = [];
-  for (const update of updates) {
-    bytes += update.json.length;
-    if (bytes > maxBytes) throw tooBig(maxBytes, tooBigWhy);
-    held.push(update);
+export class ReplayBudget {
+  readonly #maxBytes: number;
+  readonly #why: string;
+  #bytes = 0;
+
+  constructor(maxBytes: number, tooBigWhy: string) {
+    this.#maxBytes = maxBytes;
+    this.#why = tooBigWhy;
   }
-  return held;
+
+  /** Counts one update against the budget (throws -32008 past it) and returns it. */
+  count(update: RawJson): RawJson {
+    this.#bytes += update.json.length;
+    if (this.#bytes > this.#maxBytes) throw tooBig(this.#maxBytes, this.#why);
+    return update;
+  }
+
+  /** Counts every update, one at a time, so encoding stops where the budget does. */
+  take(updates: Iterable<RawJson>): RawJson[] {
+    const held: RawJson[] = [];
+    for (const update of updates) held.push(this.count(update));
+    return held;
+  }
 }

@@ -10,7 +10,7 @@ import type { InboxProofAt } from '../../chain/proofs.ts';
 import type { Hex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
-import type { BlockWrite, MessageRecord } from '../../store/types.ts';
+import type { BlockWrite, Cursor, MessageRecord } from '../../store/types.ts';
 import { RawJson, RpcError, tooBig } from '../transport/jsonrpc.ts';
 import { addListener, countListeners } from './listeners.ts';
 import { messageJson } from './wire.ts';
@@ -47,6 +47,8 @@ export function proofJson(proof: InboxProofAt): InboxProofJson {
 
 export class ProvenInboxFeed {
   readonly #store: StoreReader;
+  /** The last finalized block announced to the live feed. */
+  #announced = 0;
   readonly #proofs: InboxProofs;
   readonly #xcm: () => TypeCodec | null;
   readonly #listeners = new Map<number, Set<ProofListener>>();
@@ -72,31 +74,22 @@ export class ProvenInboxFeed {
    * Starts with one update at the store's cursor C: the messages from `fromBlock` to C (none
    * without `fromBlock`) and the proof at C. Live updates follow from C + 1.
    */
-  subscribe(
+  async subscribe(
     view: ProvenView,
     fromBlock: number | undefined,
     emit: (update: RawJson) => void,
     end: (error: RpcError) => void,
     maxReplayBytes: number,
-  ): () => void {
-    const cursor = this.#store.cursor();
-    const listener: ProofListener = { view, emit, end, from: 0, last: -1, open: true };
-    if (cursor) {
-      const messages: MessageRecord[] = [];
-      let bytes = 0;
-      const query = { fromBlock, toBlock: cursor.number, includeUnverified: view.includeUnverified };
-      const rows = fromBlock === undefined ? [] : this.#store.mailboxRows('inbox', view.recipient, query);
-      for (const message of rows) {
-        bytes += message.data.length * 2 + MESSAGE_JSON_OVERHEAD;
-        if (bytes > maxReplayBytes)
-          throw tooBig(
-            maxReplayBytes,
-            `Replay from block ${fromBlock} is too big: read older blocks with xcmp_getInbox (proof: true, paged by fromBlock/limit), then subscribe from a later fromBlock`,
-          );
-        messages.push(message);
-      }
-      listener.from = cursor.number + 1;
-      this.#send(listener, [listener], cursor, messages);
+  ): Promise<() => void> {
+    const listener: ProofListener = { view, emit, end, from: this.#announced + 1, last: -1, open: true };
+    // Read again until the start update reaches the last block the live feed announced.
+    let start: { cursor: Cursor; messages: MessageRecord[] } | null;
+    do start = await this.#start(view, fromBlock, maxReplayBytes);
+    while (start && start.cursor.number < this.#announced);
+    // No await from here on: the start update is queued and the listener added at once.
+    if (start) {
+      listener.from = start.cursor.number + 1;
+      this.#send(listener, [listener], start.cursor, start.messages);
     }
     const remove = addListener(this.#listeners, view.recipient, listener);
     return () => {
@@ -105,8 +98,33 @@ export class ProvenInboxFeed {
     };
   }
 
+  /** The stored cursor and the messages from `fromBlock` up to it (none without `fromBlock`). */
+  async #start(
+    view: ProvenView,
+    fromBlock: number | undefined,
+    maxReplayBytes: number,
+  ): Promise<{ cursor: Cursor; messages: MessageRecord[] } | null> {
+    const cursor = await this.#store.cursor();
+    if (!cursor) return null;
+    const messages: MessageRecord[] = [];
+    if (fromBlock === undefined) return { cursor, messages };
+    let bytes = 0;
+    const query = { fromBlock, toBlock: cursor.number, includeUnverified: view.includeUnverified };
+    for await (const message of this.#store.mailboxRows('inbox', view.recipient, query)) {
+      bytes += message.data.length * 2 + MESSAGE_JSON_OVERHEAD;
+      if (bytes > maxReplayBytes)
+        throw tooBig(
+          maxReplayBytes,
+          `Replay from block ${fromBlock} is too big: read older blocks with xcmp_getInbox (proof: true, paged by fromBlock/limit), then subscribe from a later fromBlock`,
+        );
+      messages.push(message);
+    }
+    return { cursor, messages };
+  }
+
   /** A finalized block was stored: updates for listeners with messages in it, or due a proof. */
   onFinalized(write: BlockWrite): void {
+    this.#announced = Math.max(this.#announced, write.number);
     for (const [recipient, set] of this.#listeners) {
       const messages = write.messages.filter((m) => m.recipient === recipient);
       const due = [...set].filter((listener) => {

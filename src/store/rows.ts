@@ -1,0 +1,135 @@
+/** Database rows as both stores read them (same column names), and their mapping to records. */
+import type { Hex } from '../protocol/bytes.ts';
+import type {
+  CandidateRecord,
+  CandidateStatus,
+  ChannelHistory,
+  ChannelRecord,
+  MessageRecord,
+} from './types.ts';
+
+export const blob = (hex: Hex): Buffer => Buffer.from(hex.slice(2), 'hex');
+export const hexOf = (value: Uint8Array): Hex =>
+  `0x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+
+export interface MessageRow {
+  recipient: number;
+  sent_at: number;
+  sender: number;
+  idx: number;
+  data: Buffer;
+  hash: Buffer;
+  candidate_hash: Buffer;
+  block_hash: Buffer;
+  mqc_head_after: Buffer;
+  verified: number;
+  reason: string | null;
+  peer: string | null;
+  position: number | null;
+}
+
+export interface HistoryRow {
+  sender: number;
+  recipient: number;
+  complete_from: number;
+  head_before: Buffer | null;
+  head_known: number;
+  peer: string | null;
+}
+
+export interface CandidateRow {
+  candidate_hash: Buffer;
+  para_id: number;
+  descriptor: Buffer;
+  commitments: Buffer;
+  commitments_hash: Buffer;
+  relay_parent: Buffer;
+  backed_in: number;
+  core_index: number | null;
+  status: CandidateStatus;
+  enacted_in: number | null;
+  verified: number;
+  reason: string | null;
+  availability_votes: number;
+  availability_threshold: number;
+  hrmp_watermark: number | null;
+  settled_in: number | null;
+}
+
+export interface ChannelRow {
+  sender: number;
+  recipient: number;
+  max_capacity: number;
+  max_total_size: number;
+  max_message_size: number;
+  msg_count: number;
+  total_size: number;
+  mqc_head: Buffer | null;
+  verified_at: number;
+  last_sent_at: number | null;
+}
+
+export function messageFromRow(row: MessageRow): MessageRecord {
+  return {
+    sender: row.sender,
+    recipient: row.recipient,
+    sentAt: row.sent_at,
+    index: row.idx,
+    data: new Uint8Array(row.data),
+    hash: hexOf(row.hash),
+    candidateHash: hexOf(row.candidate_hash),
+    blockHash: hexOf(row.block_hash),
+    mqcHeadAfter: hexOf(row.mqc_head_after),
+    verified: row.verified === 1,
+    reason: row.reason,
+    ...(row.peer ? { peer: row.peer } : {}),
+    ...(row.position !== null ? { position: row.position } : {}),
+  };
+}
+
+export function historyFromRow(row: HistoryRow): ChannelHistory {
+  return {
+    sender: row.sender,
+    recipient: row.recipient,
+    completeFrom: row.complete_from,
+    headBefore: row.head_before ? hexOf(row.head_before) : null,
+    headKnown: row.head_known === 1,
+    peer: row.peer,
+  };
+}
+
+export function candidateFromRow(row: CandidateRow): CandidateRecord {
+  return {
+    candidateHash: hexOf(row.candidate_hash),
+    paraId: row.para_id,
+    descriptor: new Uint8Array(row.descriptor),
+    commitments: new Uint8Array(row.commitments),
+    commitmentsHash: hexOf(row.commitments_hash),
+    relayParent: hexOf(row.relay_parent),
+    backedIn: row.backed_in,
+    coreIndex: row.core_index,
+    status: row.status,
+    enactedIn: row.enacted_in,
+    verified: row.verified === 1,
+    reason: row.reason,
+    availabilityVotes: row.availability_votes,
+    availabilityThreshold: row.availability_threshold,
+    hrmpWatermark: row.hrmp_watermark,
+    settledIn: row.settled_in,
+  };
+}
+
+export function channelFromRow(row: ChannelRow): ChannelRecord {
+  return {
+    sender: row.sender,
+    recipient: row.recipient,
+    maxCapacity: row.max_capacity,
+    maxTotalSize: row.max_total_size,
+    maxMessageSize: row.max_message_size,
+    msgCount: row.msg_count,
+    totalSize: row.total_size,
+    mqcHead: row.mqc_head ? hexOf(row.mqc_head) : null,
+    verifiedAt: row.verified_at,
+    lastSentAt: row.last_sent_at,
+  };
+}
