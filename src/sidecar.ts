@@ -7,11 +7,14 @@ import type { StatusJson } from '../rpc/schemas.ts';
 import { NodeClient } from './chain/node.ts';
 import { InboxProofSource } from './chain/proofs.ts';
 import { relayLayout } from './derive/layout.ts';
-import { BestView } from './ingest/best.ts';
-import { Ingest } from './ingest/ingest.ts';
+import { type BestBase, BestView } from './ingest/best.ts';
+import type { Head } from './ingest/heads.ts';
+import { Ingest, type IngestStatus } from './ingest/ingest.ts';
 import { bridgeGapFromPeers, PeerReport } from './ingest/peer-backfill.ts';
+import { Replica } from './ingest/replica.ts';
 import type { Logger } from './log.ts';
 import type { TypeCodec } from './protocol/codec.ts';
+import type { RuntimeMetadata } from './protocol/metadata.ts';
 import {
   isUnsubscribeMethod,
   RelayProxy,
@@ -28,6 +31,7 @@ import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
 import type { Store } from './store/interface.ts';
 import { openStore } from './store/open.ts';
+import { BlockFollower } from './store/pg-roles.ts';
 import type { BlockWrite } from './store/types.ts';
 
 export interface SidecarOptions {
@@ -49,12 +53,30 @@ export interface SidecarOptions {
   readonly peers?: readonly string[];
   /** A port of its own for `GET /metrics` (it is on the RPC port too). */
   readonly prometheus?: { readonly host: string; readonly port: number };
+  /**
+   * `all` (default): ingest and serve. `api`: serve from a PostgreSQL store another process (a
+   * `--role writer`) writes, following its commits by LISTEN/NOTIFY. The writer is `startWriter`.
+   */
+  readonly role?: 'all' | 'api';
+}
+
+/** Where the sidecar's finalized blocks come from: its own ingest, or (API replica) the writer's commits. */
+export interface ChainFeed extends BestBase {
+  readonly status: IngestStatus;
+  announcedAt(number: number): number | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  on(event: 'block', listener: (write: BlockWrite, metadata: RuntimeMetadata) => void): unknown;
+  on(event: 'bestHead', listener: (head: Head) => void): unknown;
+  off(event: 'block', listener: (write: BlockWrite, metadata: RuntimeMetadata) => void): unknown;
 }
 
 export interface Sidecar {
   readonly server: RpcServer;
   readonly store: Store;
-  readonly ingest: Ingest;
+  /** Ingest (role all), or the replica following the writer (role api). */
+  readonly ingest: ChainFeed;
+  readonly role: 'all' | 'api';
   readonly node: NodeClient;
   readonly hub: SubscriptionHub;
   /** Unfinalized blocks above the store, enacted in memory. */
@@ -73,7 +95,7 @@ const STORE_CHECK_MS = 2_000;
 const NODE_CONNECT_TIMEOUT_MS = 10_000;
 
 /** Resources started so far, closed in reverse order when a later step fails or on close(). */
-class Started {
+export class Started {
   readonly #closers: (() => Promise<void> | void)[] = [];
   add(close: () => Promise<void> | void): void {
     this.#closers.push(close);
@@ -110,7 +132,7 @@ class ChainFacts {
 }
 
 /** Records a stored block in the metrics. */
-function countBlock(metrics: Metrics, write: BlockWrite, finalized: number | null): void {
+export function countBlock(metrics: Metrics, write: BlockWrite, finalized: number | null): void {
   metrics.blocksProcessed.inc();
   const verified = write.messages.filter((m) => m.verified).length;
   metrics.messagesStored.inc({ verified: 'true' }, verified);
@@ -123,7 +145,7 @@ function countBlock(metrics: Metrics, write: BlockWrite, finalized: number | nul
 /** Feeds the hub: finalized blocks from ingest, best-chain blocks and retractions from the best view. */
 function feedHub(
   hub: SubscriptionHub,
-  ingest: Ingest,
+  ingest: ChainFeed,
   best: BestView,
   facts: ChainFacts,
   metrics: Metrics,
@@ -140,7 +162,7 @@ function feedHub(
 }
 
 /** Connects to the node, saying once why the first attempt failed and once that it is up. */
-async function connectNode(url: string, logger: Logger): Promise<NodeClient> {
+export async function connectNode(url: string, logger: Logger): Promise<NodeClient> {
   const timeoutMs = NODE_CONNECT_TIMEOUT_MS;
   const node = await NodeClient.connect(url, {
     reconnectMs: 1_000,
@@ -157,7 +179,7 @@ async function connectNode(url: string, logger: Logger): Promise<NodeClient> {
   return node;
 }
 
-function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
+export function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
   // NodeClient.connect resolved once the first connection was up, so every later one is a reconnect.
   metrics.connectedFrom(() => node.isConnected);
   node.on('connected', () => {
@@ -169,7 +191,7 @@ function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): void {
 
 function statusOf(
   options: SidecarOptions,
-  parts: { store: Store; ingest: Ingest; proxy: RelayProxy; facts: ChainFacts; peers: PeerReport | null },
+  parts: { store: Store; ingest: ChainFeed; proxy: RelayProxy; facts: ChainFacts; peers: PeerReport | null },
 ): () => Promise<StatusJson> {
   const { store, ingest, proxy, facts, peers } = parts;
   return async () => {
@@ -278,8 +300,10 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const facts = new ChainFacts(node);
   const metrics = new Metrics();
   const proofs = new InboxProofSource(node, () => metrics.proofReads.inc());
+  const role = options.role ?? 'all';
+  const replica = role === 'api' ? await followWriter(options, store, node, started) : null;
   const { retentionBlocks, startAt } = options;
-  const ingest = new Ingest({ node, store, logger, retentionBlocks, startAt });
+  const ingest: ChainFeed = replica?.feed ?? new Ingest({ node, store, logger, retentionBlocks, startAt });
   metrics.heightsFrom(() => {
     const { best, finalized, cursor } = ingest.status;
     return { best, finalized, synced: cursor };
@@ -304,7 +328,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
       },
     },
   );
-  const peers = await bridgeFromPeers(options, store, node, metrics);
+  const peers = role === 'all' ? await bridgeFromPeers(options, store, node, metrics) : null;
   feedHub(hub, ingest, best, facts, metrics);
   watchNode(node, metrics, logger);
   const proxy = relayProxy(options, node, store, metrics, best);
@@ -338,7 +362,8 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
       nodeUrl: options.nodeUrl,
       readyLag: options.readyLag ?? 3,
       ingest: () => ingest.status,
-      storeProblem: () => storeWatch.problem,
+      storeProblem: () => storeWatch.problem ?? replica?.problem() ?? null,
+      role: replica ? () => replica.report() : () => ({ role: 'all' }),
     }),
   });
   started.add(() => server.close());
@@ -350,14 +375,51 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   started.add(() => ingest.stop());
   started.add(gaugeSubscribers(hub, metrics));
   const close = () => started.closeAll();
-  return { server, store, ingest, node, hub, best, metrics, proxy, metricsServer, status, close };
+  return { server, store, ingest, role, node, hub, best, metrics, proxy, metricsServer, status, close };
+}
+
+/** How long a replica may see the writer's cursor stand still, while the node finalizes blocks, before saying the writer is down. */
+const WRITER_SILENT_MS = 30_000;
+
+/**
+ * An API replica's feed: LISTEN for the writer's commits (reconnecting), the replica following
+ * them, and what /health says of both: whether PostgreSQL is reachable and the writer alive.
+ */
+async function followWriter(options: SidecarOptions, store: Store, node: NodeClient, started: Started) {
+  const { logger } = options;
+  const follower = new BlockFollower(options.dbPath, async () => (await store.cursor())?.number ?? null);
+  const feed = new Replica({ node, store, commits: follower, logger });
+  let advancedAt = Date.now();
+  let lastCursor: number | null = null;
+  follower.on('advanced', (number) => {
+    if (number !== lastCursor) advancedAt = Date.now();
+    lastCursor = number;
+  });
+  follower.on('listening', (up, error) =>
+    up
+      ? logger.info("listening for the writer's commits")
+      : logger.warn({ err: error?.message }, 'lost the PostgreSQL connection for LISTEN: reconnecting'),
+  );
+  await follower.start();
+  started.add(() => follower.stop());
+  const writerAlive = () => {
+    const { finalized, cursor } = feed.status;
+    const behind = finalized !== null && cursor !== null && finalized - cursor > (options.readyLag ?? 3);
+    return !behind || Date.now() - advancedAt < WRITER_SILENT_MS;
+  };
+  return {
+    feed,
+    problem: () =>
+      follower.listening ? null : 'cannot reach PostgreSQL (the LISTEN connection is down): reconnecting',
+    report: () => ({ role: 'api', writerAlive: writerAlive(), listening: follower.listening }),
+  };
 }
 
 /**
  * Checks every STORE_CHECK_MS that the database file is still the one opened: deleted or replaced,
  * ingest stops (writing on would lose the history unseen) and /health says why.
  */
-function watchStoreFile(store: Store, ingest: Ingest, metrics: Metrics, logger: Logger) {
+function watchStoreFile(store: Store, ingest: ChainFeed, metrics: Metrics, logger: Logger) {
   let problem: string | null = null;
   metrics.storeAvailable.set(1);
   const timer = setInterval(() => {

@@ -8,7 +8,8 @@ import { Ingest } from '../ingest/ingest.ts';
 import { backfillFromPeers } from '../ingest/peer-backfill.ts';
 import { createLogger } from '../log.ts';
 import type { Store } from '../store/interface.ts';
-import { isPostgresUrl, openStore } from '../store/open.ts';
+import { openStore } from '../store/open.ts';
+import { isPostgresUrl } from '../store/url.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 import { integerFlag, U32_MAX } from './numbers.ts';
 

@@ -38,7 +38,7 @@ function addServiceOptions(program: Command): Command {
     .addOption(
       envOption(
         '--db <path>',
-        'SQLite database file (default data/xcmp.sqlite; a fresh data/devnet.sqlite on the devnet)',
+        'SQLite database file (default data/xcmp.sqlite; a fresh data/devnet.sqlite on the devnet), or a PostgreSQL URL postgres://user:password@host:port/database',
       ),
     )
     .addOption(
@@ -82,6 +82,13 @@ function addServiceOptions(program: Command): Command {
       envOption(
         '--peer <urls>',
         'peer xcmp-sidecars, comma-separated: blocks the node pruned while this one was down are bridged from them, kept only where they prove out against the node',
+      ),
+    )
+    .addOption(
+      envOption(
+        '--role <role>',
+        "all: ingest and serve; writer: ingest only, into a PostgreSQL --db, holding the chain's writer lock (a second writer waits as a standby); api: serve from that PostgreSQL store, following the writer",
+        'all',
       ),
     )
     .addOption(

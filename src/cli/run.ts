@@ -9,7 +9,8 @@ import type { BestChange } from '../ingest/best.ts';
 import { createLogger, type Logger, routeConsole } from '../log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
 import { DEFAULT_LIMITS, isLoopbackHost, type ServerLimits } from '../server/transport/server.ts';
-import { type Sidecar, startSidecar } from '../sidecar.ts';
+import { type Sidecar, type SidecarOptions, startSidecar } from '../sidecar.ts';
+import { isPostgresUrl, redactUrl } from '../store/url.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 import { integerFlag } from './numbers.ts';
 
@@ -45,6 +46,7 @@ export interface RunFlags {
   readonly rpcCors: string;
   readonly rpcMethods: string;
   readonly serveInbound: string;
+  readonly role: string;
   readonly peer?: string;
   readonly prometheusPort?: string;
   readonly prometheusHost: string;
@@ -64,6 +66,7 @@ export interface RunOptions {
   readonly rpcMethods: RpcMethodsMode;
   readonly serveInbound: ServeInboundMode;
   readonly peers: string[];
+  readonly role: SidecarRole;
   readonly prometheus?: { readonly host: string; readonly port: number };
 }
 
@@ -79,6 +82,22 @@ export function choiceFlag<T extends string>(value: string, flag: string, choice
 export function resolveRpcMethods(mode: 'safe' | 'unsafe' | 'auto', host: string): RpcMethodsMode {
   if (mode !== 'auto') return mode;
   return isLoopbackHost(host) ? 'unsafe' : 'safe';
+}
+
+export type SidecarRole = 'all' | 'writer' | 'api';
+
+/** `--role writer` and `api` share one PostgreSQL store and follow one node's chain: refused otherwise. */
+function roleFlag(flags: RunFlags, peers: readonly string[]): SidecarRole {
+  const role = choiceFlag(flags.role, '--role', ['all', 'writer', 'api'] as const);
+  if (role === 'all') return role;
+  if (flags.db === undefined || !isPostgresUrl(flags.db))
+    throw new CliError(
+      `--role ${role} needs a PostgreSQL --db (postgres://user:password@host:port/database)`,
+    );
+  if (flags.node === undefined)
+    throw new CliError(`--role ${role} needs --node: every process of a deployment follows the same chain`);
+  if (peers.length > 0) throw new CliError(`--peer works with --role all only, not --role ${role}`);
+  return role;
 }
 
 export function runOptions(flags: RunFlags): RunOptions {
@@ -103,6 +122,7 @@ export function runOptions(flags: RunFlags): RunOptions {
   if (badPeer !== undefined) throw new CliError(`--peer takes ws:// or wss:// URLs, got "${badPeer}"`);
   return {
     peers,
+    role: roleFlag(flags, peers),
     prometheus:
       flags.prometheusPort === undefined
         ? undefined
@@ -169,14 +189,18 @@ export async function runSidecar(options: RunOptions): Promise<void> {
     restoreConsole();
     throw new CliError(message, EXIT_RUNTIME, true);
   }
-  const { sidecar, devnet, dbPath } = started;
-  printWelcome(sidecar, devnet, dbPath);
+  const { sidecar, writer, devnet, dbPath } = started;
+  if (sidecar) printWelcome(sidecar, devnet, dbPath);
+  else
+    process.stdout.write(
+      `writer for ${options.node} into ${redactUrl(dbPath)}; /health /ready /metrics at ${writer.server.httpUrl}\n`,
+    );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   logger.info({ signal }, 'shutting down');
-  await sidecar.close();
+  await (sidecar ?? writer).close();
   await devnet?.close();
   logger.info('stopped');
   restoreConsole();
@@ -201,10 +225,10 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
     // Each devnet run is a new simulated chain: start its store afresh.
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
   }
-  if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
+  if (dbPath !== ':memory:' && !isPostgresUrl(dbPath)) mkdirSync(dirname(dbPath), { recursive: true });
   const nodeUrl = options.node ?? devnet!.url;
   try {
-    const sidecar = await startSidecar({
+    const sidecarOptions: SidecarOptions = {
       nodeUrl,
       dbPath,
       host: options.host,
@@ -217,8 +241,13 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
       serveInbound: options.serveInbound,
       peers: options.peers,
       prometheus: options.prometheus,
-    });
-    return { sidecar, devnet, dbPath };
+      role: options.role === 'api' ? 'api' : 'all',
+    };
+    if (options.role === 'writer') {
+      const { startWriter } = await import('../writer.ts');
+      return { writer: await startWriter(sidecarOptions), sidecar: null, devnet, dbPath };
+    }
+    return { writer: null, sidecar: await startSidecar(sidecarOptions), devnet, dbPath };
   } catch (error) {
     await devnet?.close();
     throw error;
@@ -246,7 +275,7 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
   out(`xcmp-sidecar JSON-RPC: ${server.url} (HTTP ${server.httpUrl}; /health /ready /metrics)`);
   out(`dashboard: ${server.httpUrl}/`);
   if (sidecar.metricsServer) out(`prometheus metrics: ${sidecar.metricsServer.httpUrl}/metrics`);
-  out(`store: ${dbPath}`);
+  out(`store: ${redactUrl(dbPath)}`);
   out("subscribe to para 2000's inbox:");
   out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);
   let messagesSeen = false;

@@ -6,13 +6,14 @@
 import { EventEmitter } from 'node:events';
 import { readStorage } from '../chain/blocks.ts';
 import type { NodeClient } from '../chain/node.ts';
+import type { BlockObservation } from '../derive/observe.ts';
 import { observeBlock } from '../derive/observe.ts';
 import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/bytes.ts';
-import type { BlockWrite, CandidateRecord, ChannelRecord } from '../store/types.ts';
+import type { BlockWrite, CandidateRecord, ChannelRecord, Cursor } from '../store/types.ts';
 import { chainStateFrom, neededKeys } from './chain-state.ts';
 import { channelKeyOf, type EnactContext, enactBlock, storageNeeds } from './enact.ts';
-import type { Ingest } from './ingest.ts';
+import type { Head } from './heads.ts';
 
 export interface BestBlock {
   readonly number: number;
@@ -36,9 +37,23 @@ export interface BestViewEvents {
 /** How far ahead of the store the view goes; beyond it (catching up) it waits. */
 const MAX_DEPTH = 64;
 
+/**
+ * What the view builds on: the stored block and the candidate ledger there. Ingest is one; an API
+ * replica following a writer through the database is the other.
+ */
+export interface BestBase {
+  readonly storedCursor: Cursor | null;
+  /** The ledger as of the stored cursor; null while blocks are enacted and not written yet. */
+  enactContext(): EnactContext | null;
+  /** Reads from the store the settled candidates a block's events name, before enacting it. */
+  recall(observation: BlockObservation): Promise<void>;
+  on(event: 'bestHead', listener: (head: Head) => void): unknown;
+  on(event: 'block', listener: (write: BlockWrite) => void): unknown;
+}
+
 export class BestView extends EventEmitter<BestViewEvents> {
   readonly #node: NodeClient;
-  readonly #ingest: Ingest;
+  readonly #ingest: BestBase;
   readonly #log: Logger;
   /** Blocks computed, by hash. */
   readonly #blocks = new Map<Hex, BestBlock>();
@@ -51,7 +66,7 @@ export class BestView extends EventEmitter<BestViewEvents> {
   /** Callers waiting for a block to be computed. */
   readonly #waiting = new Map<Hex, Set<() => void>>();
 
-  constructor(node: NodeClient, ingest: Ingest, logger: Logger) {
+  constructor(node: NodeClient, ingest: BestBase, logger: Logger) {
     super();
     this.#node = node;
     this.#ingest = ingest;

@@ -7,18 +7,17 @@
  */
 import { EventEmitter } from 'node:events';
 import { BlockPrefetcher, type FetchedBlock, fetchBlock, readStorage } from '../chain/blocks.ts';
-import { HistoryUnavailableError, type NodeClient, NodeError } from '../chain/node.ts';
-import type { UpstreamSubscription } from '../chain/upstream.ts';
+import { HistoryUnavailableError, type NodeClient } from '../chain/node.ts';
 import { type BlockObservation, observeBlock } from '../derive/observe.ts';
 import { hrmpChannelsKey } from '../derive/storage.ts';
 import type { Logger } from '../log.ts';
 import { type Hex, toHex } from '../protocol/bytes.ts';
-import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import type { StoreWriter } from '../store/interface.ts';
 import type { BlockWrite, Cursor } from '../store/types.ts';
 import { chainStateFrom, neededKeys } from './chain-state.ts';
 import { type EnactContext, enactBlock, storageNeeds } from './enact.ts';
+import { followHeads } from './heads.ts';
 import { CandidateLedger } from './ledger.ts';
 import { seedBefore } from './seed.ts';
 
@@ -149,51 +148,22 @@ export class Ingest extends EventEmitter<IngestEvents> {
   }
 
   async #subscribeHeads(): Promise<void> {
-    const onHead = (kind: 'finalized' | 'best') => (result: unknown) => {
-      const header = result as HeaderJson | null;
-      if (!header || typeof header.number !== 'string') return;
-      const number = headerNumber(header);
-      if (kind === 'finalized') {
-        this.#finalized = Math.max(this.#finalized ?? 0, number);
+    this.#unsubscribe = await followHeads(this.#node, this.#log, this.#options.retryMs ?? 1000, {
+      running: () => this.#running,
+      finalized: (head) => {
+        this.#finalized = Math.max(this.#finalized ?? 0, head.number);
         this.#headFresh = true;
-        this.#knownHashes.set(number, blockHash(header));
+        this.#knownHashes.set(head.number, head.hash);
         if (this.#knownHashes.size > 64) this.#knownHashes.delete(this.#knownHashes.keys().next().value!);
-        this.#announcedAt.set(number, performance.now());
+        this.#announcedAt.set(head.number, performance.now());
         if (this.#announcedAt.size > 64) this.#announcedAt.delete(this.#announcedAt.keys().next().value!);
         this.#wake?.();
-      } else {
-        this.#best = number;
-        this.emit('bestHead', {
-          number,
-          hash: blockHash(header),
-          parentHash: header.parentHash.toLowerCase() as Hex,
-        });
-      }
-    };
-    const held: UpstreamSubscription[] = [];
-    const follow = async (kind: 'finalized' | 'best', method: string, unsubscribe: string) => {
-      const onEnd = (error: Error) => {
-        // The node would not renew it after a reconnect: ask again until it does (the loop polls meanwhile).
-        this.#log.warn(
-          { err: error.message, method },
-          'head subscription ended by the node; subscribing again',
-        );
-        setTimeout(() => {
-          if (this.#running) follow(kind, method, unsubscribe).catch(() => onEnd(error));
-        }, this.#options.retryMs ?? 1000).unref();
-      };
-      const subscription = await this.#node
-        .subscribe({ method, params: [], unsubscribe }, { onEvent: onHead(kind), onEnd })
-        .catch((error: Error) => {
-          throw new NodeError(`${method} failed at ${this.#node.url}: ${error.message}`);
-        });
-      held.push(subscription);
-    };
-    await follow('finalized', 'chain_subscribeFinalizedHeads', 'chain_unsubscribeFinalizedHeads');
-    await follow('best', 'chain_subscribeNewHeads', 'chain_unsubscribeNewHeads');
-    this.#unsubscribe = async () => {
-      await Promise.all(held.splice(0).map((s) => s.unsubscribe()));
-    };
+      },
+      best: (head) => {
+        this.#best = head.number;
+        this.emit('bestHead', head);
+      },
+    });
   }
 
   async #run(): Promise<void> {

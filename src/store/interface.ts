@@ -47,6 +47,8 @@ export interface StoreReader {
   candidateMessages(candidateHash: Hex): Promise<MessageRecord[]>;
   /** Up to `limit` candidates backed or settled at `fromBlock` or later (of one para, or all), by backing block. */
   candidatesActive(fromBlock: number, paraId: number | null, limit: number): Promise<CandidateRecord[]>;
+  /** Candidates backed and not yet included or timed out. */
+  pendingCandidates(): Promise<CandidateRecord[]>;
   inbox(recipient: number, query?: MessageQuery): Promise<MessageRecord[]>;
   outbox(sender: number, query?: MessageQuery): Promise<MessageRecord[]>;
   /** A mailbox one message at a time (read in pages), so a caller with a byte budget stops reading when it is spent. */
@@ -75,6 +77,12 @@ export interface StoreReader {
   /** A para's HRMP watermark as of block `number`. */
   watermarkAt(paraId: number, number: number): Promise<number | null>;
   counts(): Promise<StoreCounts>;
+  /**
+   * A stored block as its write reads back (for API replicas that follow a writer): its messages,
+   * the candidates it backed (as backed) and settled, and its failures; channel states and
+   * watermarks are not kept per block and come back empty. Null when the block is not held.
+   */
+  storedBlock(number: number): Promise<BlockWrite | null>;
   recentFailures(limit?: number): Promise<FailureSummary[]>;
 }
 

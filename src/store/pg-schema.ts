@@ -1,6 +1,7 @@
 /**
  * The PostgreSQL schema: the same tables, columns and indexes as the SQLite store at its schema
- * version 5 (schema.ts), in PostgreSQL's types. Versioned the same way: each migration runs once,
+ * version 5 (schema.ts), in PostgreSQL's types, plus an index of messages by block, which API
+ * replicas read each new block by. Versioned the same way: each migration runs once,
  * in order, in a transaction, and `xcmp_schema.version` records it; a newer version is refused.
  */
 export const PG_MIGRATIONS: readonly string[] = [

@@ -14,11 +14,13 @@ import {
   type ChannelRow,
   candidateFromRow,
   channelFromRow,
+  type FailureRow,
   type HistoryRow,
   hexOf,
   historyFromRow,
   type MessageRow,
   messageFromRow,
+  storedBlockFrom,
 } from './rows.ts';
 import { StoreError } from './store.ts';
 import {
@@ -32,6 +34,7 @@ import {
   type MessageRecord,
   parseMessageId,
 } from './types.ts';
+import { redactUrl } from './url.ts';
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
@@ -46,17 +49,6 @@ const TYPES = {
 /** A lock key of the schema migration (any fixed number: it only has to be the same in every process). */
 const MIGRATION_LOCK = 0x78636d70;
 
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'postgres://…';
-  }
-}
-
 /** Connection settings every pool and client of a store uses. */
 export function pgConfig(url: string): pg.ClientConfig {
   return { connectionString: url, types: TYPES, connectionTimeoutMillis: 5_000 };
@@ -66,8 +58,11 @@ async function migrate(client: pg.PoolClient, where: string): Promise<void> {
   await client.query('BEGIN');
   try {
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query('CREATE TABLE IF NOT EXISTS xcmp_schema (id INTEGER PRIMARY KEY CHECK (id = 0), version INTEGER NOT NULL)');
-    const row = (await client.query<{ version: number }>('SELECT version FROM xcmp_schema WHERE id = 0')).rows[0];
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS xcmp_schema (id INTEGER PRIMARY KEY CHECK (id = 0), version INTEGER NOT NULL)',
+    );
+    const row = (await client.query<{ version: number }>('SELECT version FROM xcmp_schema WHERE id = 0'))
+      .rows[0];
     const version = row?.version ?? 0;
     if (version > PG_SCHEMA_VERSION)
       throw new StoreError(
@@ -103,7 +98,11 @@ function openError(where: string, error: unknown): StoreError {
 const U32_MAX = 0xffffffff;
 
 /** The last value per key, in the order the keys were first seen. */
-function lastByKey<T>(items: readonly T[], key: (item: T) => string, merge?: (before: T, after: T) => T): T[] {
+function lastByKey<T>(
+  items: readonly T[],
+  key: (item: T) => string,
+  merge?: (before: T, after: T) => T,
+): T[] {
   const byKey = new Map<string, T>();
   for (const item of items) {
     const k = key(item);
@@ -131,8 +130,10 @@ export class PgStore implements Store {
   static async open(url: string, options: { readonly poolSize?: number } = {}): Promise<PgStore> {
     const where = redactUrl(url);
     const pool = new pg.Pool({ ...pgConfig(url), max: options.poolSize ?? 8 });
-    // An idle connection the server drops (restart, failover) is an error event, not a crash.
+    // A connection the server drops (restart, failover), idle or checked out between queries, is an
+    // error event: the query in flight, or the next one, fails and says why; the process carries on.
     pool.on('error', () => undefined);
+    pool.on('connect', (client) => client.on('error', () => undefined));
     try {
       const client = await pool.connect();
       try {
@@ -191,8 +192,29 @@ export class PgStore implements Store {
     return row ? hexOf(row.hash) : null;
   }
 
+  async storedBlock(number: number): Promise<BlockWrite | null> {
+    const block = await this.#row<{ number: number; hash: Buffer; parent_hash: Buffer }>(
+      'SELECT number, hash, parent_hash FROM blocks WHERE number = $1',
+      [number],
+    );
+    if (!block) return null;
+    const [messages, candidates, failures] = await Promise.all([
+      this.#rows<MessageRow>('SELECT * FROM messages WHERE sent_at = $1 ORDER BY recipient, sender, idx', [
+        number,
+      ]),
+      this.#rows<CandidateRow>(
+        'SELECT * FROM candidates WHERE backed_in = $1 OR settled_in = $1 ORDER BY id',
+        [number],
+      ),
+      this.#rows<FailureRow>('SELECT * FROM failures WHERE block_number = $1 ORDER BY id', [number]),
+    ]);
+    return storedBlockFrom(block, messages, candidates, failures);
+  }
+
   async blockNumber(hash: Hex): Promise<number | null> {
-    const row = await this.#row<{ number: number }>('SELECT number FROM blocks WHERE hash = $1', [blob(hash)]);
+    const row = await this.#row<{ number: number }>('SELECT number FROM blocks WHERE hash = $1', [
+      blob(hash),
+    ]);
     return row ? row.number : null;
   }
 
@@ -215,7 +237,11 @@ export class PgStore implements Store {
     return rows.map(messageFromRow);
   }
 
-  async candidatesActive(fromBlock: number, paraId: number | null, limit: number): Promise<CandidateRecord[]> {
+  async candidatesActive(
+    fromBlock: number,
+    paraId: number | null,
+    limit: number,
+  ): Promise<CandidateRecord[]> {
     const rows = await this.#rows<CandidateRow>(
       `SELECT * FROM candidates WHERE (backed_in >= $1 OR settled_in >= $1)
         AND ($2::bigint IS NULL OR para_id = $2) ORDER BY backed_in, candidate_hash LIMIT $3`,
@@ -238,7 +264,11 @@ export class PgStore implements Store {
     return collect(this.mailboxRows('outbox', sender, query));
   }
 
-  mailboxRows(kind: 'inbox' | 'outbox', paraId: number, query: MessageQuery = {}): AsyncGenerator<MessageRecord> {
+  mailboxRows(
+    kind: 'inbox' | 'outbox',
+    paraId: number,
+    query: MessageQuery = {},
+  ): AsyncGenerator<MessageRecord> {
     const [own, other] = kind === 'inbox' ? ['recipient', 'sender'] : ['sender', 'recipient'];
     const sql = `SELECT * FROM messages WHERE ${own} = $1 AND sent_at BETWEEN $2 AND $3 AND (verified = 1 OR $4)
       AND (sent_at, ${other}, idx) > ($5, $6, $7) ORDER BY sent_at, ${other}, idx LIMIT $8`;
@@ -281,7 +311,12 @@ export class PgStore implements Store {
     return rows.map(channelFromRow);
   }
 
-  async channelMessages(sender: number, recipient: number, after: number, upTo: number): Promise<MessageRecord[]> {
+  async channelMessages(
+    sender: number,
+    recipient: number,
+    after: number,
+    upTo: number,
+  ): Promise<MessageRecord[]> {
     const rows = await this.#rows<MessageRow>(
       `SELECT * FROM messages WHERE recipient = $1 AND sender = $2 AND sent_at > $3 AND sent_at <= $4
         ORDER BY sent_at, idx`,
@@ -291,10 +326,10 @@ export class PgStore implements Store {
   }
 
   async channelHistory(sender: number, recipient: number): Promise<ChannelHistory | null> {
-    const row = await this.#row<HistoryRow>('SELECT * FROM channel_history WHERE sender = $1 AND recipient = $2', [
-      sender,
-      recipient,
-    ]);
+    const row = await this.#row<HistoryRow>(
+      'SELECT * FROM channel_history WHERE sender = $1 AND recipient = $2',
+      [sender, recipient],
+    );
     if (row) return historyFromRow(row);
     const first = await this.firstBlock();
     return first === null
@@ -302,7 +337,11 @@ export class PgStore implements Store {
       : { sender, recipient, completeFrom: first, headBefore: null, headKnown: true, peer: null };
   }
 
-  async headBefore(sender: number, recipient: number, block: number): Promise<{ head: Hex | null } | undefined> {
+  async headBefore(
+    sender: number,
+    recipient: number,
+    block: number,
+  ): Promise<{ head: Hex | null } | undefined> {
     const history = await this.channelHistory(sender, recipient);
     if (!history || block < history.completeFrom) return undefined;
     const row = await this.#row<{ mqc_head_after: Buffer }>(
@@ -330,14 +369,17 @@ export class PgStore implements Store {
   }
 
   async watermark(paraId: number): Promise<number | null> {
-    const row = await this.#row<{ watermark: number }>('SELECT watermark FROM watermarks WHERE para_id = $1', [
-      paraId,
-    ]);
+    const row = await this.#row<{ watermark: number }>(
+      'SELECT watermark FROM watermarks WHERE para_id = $1',
+      [paraId],
+    );
     return row ? row.watermark : null;
   }
 
   async watermarks(): Promise<Map<number, number>> {
-    const rows = await this.#rows<{ para_id: number; watermark: number }>('SELECT para_id, watermark FROM watermarks');
+    const rows = await this.#rows<{ para_id: number; watermark: number }>(
+      'SELECT para_id, watermark FROM watermarks',
+    );
     return new Map(rows.map((r) => [r.para_id, r.watermark]));
   }
 
@@ -373,7 +415,9 @@ export class PgStore implements Store {
       ),
       this.#row<{ total: number }>('SELECT COUNT(*) AS total FROM candidates'),
       this.#row<{ total: number }>('SELECT COUNT(*) AS total FROM blocks'),
-      this.#rows<{ kind: string; total: number }>('SELECT kind, COUNT(*) AS total FROM failures GROUP BY kind'),
+      this.#rows<{ kind: string; total: number }>(
+        'SELECT kind, COUNT(*) AS total FROM failures GROUP BY kind',
+      ),
     ]);
     return {
       blocks: blocks!.total,
@@ -385,11 +429,18 @@ export class PgStore implements Store {
   }
 
   async recentFailures(limit = 20): Promise<FailureSummary[]> {
-    const rows = await this.#rows<{ block_number: number; kind: string; reason: string; para_id: number | null }>(
-      'SELECT block_number, kind, reason, para_id FROM failures ORDER BY id DESC LIMIT $1',
-      [limit],
-    );
-    return rows.map((r) => ({ blockNumber: r.block_number, kind: r.kind, reason: r.reason, paraId: r.para_id }));
+    const rows = await this.#rows<{
+      block_number: number;
+      kind: string;
+      reason: string;
+      para_id: number | null;
+    }>('SELECT block_number, kind, reason, para_id FROM failures ORDER BY id DESC LIMIT $1', [limit]);
+    return rows.map((r) => ({
+      blockNumber: r.block_number,
+      kind: r.kind,
+      reason: r.reason,
+      paraId: r.para_id,
+    }));
   }
 
   async writeBlock(write: BlockWrite): Promise<void> {
@@ -411,14 +462,26 @@ export class PgStore implements Store {
         cursor = { number: write.number, hash: write.hash };
       }
       await insertBlocks(client, writes);
-      await insertCandidates(client, writes.flatMap((w) => w.newCandidates));
+      await insertCandidates(
+        client,
+        writes.flatMap((w) => w.newCandidates),
+      );
       await updateCandidates(
         client,
         writes.flatMap((w) => w.candidateUpdates.map((update) => ({ update, block: w.number }))),
       );
-      await insertMessages(client, writes.flatMap((w) => w.messages));
-      await upsertChannels(client, writes.flatMap((w) => w.channels));
-      await upsertWatermarks(client, writes.flatMap((w) => w.watermarks));
+      await insertMessages(
+        client,
+        writes.flatMap((w) => w.messages),
+      );
+      await upsertChannels(
+        client,
+        writes.flatMap((w) => w.channels),
+      );
+      await upsertWatermarks(
+        client,
+        writes.flatMap((w) => w.watermarks),
+      );
       await insertFailures(client, writes);
       await setCursor(client, cursor!);
     });
@@ -435,7 +498,9 @@ export class PgStore implements Store {
     await this.#transaction(async (client) => {
       if (await cursorOf(client, true))
         throw new StoreError('the store already holds blocks: it cannot be seeded again');
-      await client.query('DELETE FROM channels; DELETE FROM candidates; DELETE FROM channel_history; DELETE FROM watermark_seeds');
+      await client.query(
+        'DELETE FROM channels; DELETE FROM candidates; DELETE FROM channel_history; DELETE FROM watermark_seeds',
+      );
       await seedWatermarks(client, watermarks.at, watermarks.values);
       await upsertChannels(client, channels);
       // Seeded at the block before the first one: the store holds everything from the first on.
@@ -472,13 +537,23 @@ export class PgStore implements Store {
             filled.messages.map((m) => ({ ...m, verified: true, reason: null, peer: filled.peer })),
           );
         else
-          await upsertHistory(client, channel.sender, channel.recipient, bridge.to.number + 1, channel.mqcHead, null);
+          await upsertHistory(
+            client,
+            channel.sender,
+            channel.recipient,
+            bridge.to.number + 1,
+            channel.mqcHead,
+            null,
+          );
       }
       await upsertChannels(client, bridge.channels);
       await client.query("DELETE FROM candidates WHERE status = 'backed'");
       await insertCandidates(client, bridge.pending);
       await seedWatermarks(client, bridge.to.number, bridge.watermarks);
-      await client.query('INSERT INTO gaps (from_block, to_block) VALUES ($1, $2)', [bridge.from, bridge.to.number]);
+      await client.query('INSERT INTO gaps (from_block, to_block) VALUES ($1, $2)', [
+        bridge.from,
+        bridge.to.number,
+      ]);
       await setCursor(client, bridge.to);
     });
   }
@@ -510,7 +585,10 @@ async function cursorOf(db: Queryable, forUpdate = false): Promise<Cursor | null
 
 async function channelOf(db: Queryable, sender: number, recipient: number): Promise<ChannelRecord | null> {
   const row = (
-    await db.query<ChannelRow>('SELECT * FROM channels WHERE sender = $1 AND recipient = $2', [sender, recipient])
+    await db.query<ChannelRow>('SELECT * FROM channels WHERE sender = $1 AND recipient = $2', [
+      sender,
+      recipient,
+    ])
   ).rows[0];
   return row ? channelFromRow(row) : null;
 }
@@ -647,7 +725,10 @@ async function upsertChannels(client: Queryable, channels: readonly ChannelRecor
   );
 }
 
-async function upsertWatermarks(client: Queryable, values: readonly (readonly [number, number])[]): Promise<void> {
+async function upsertWatermarks(
+  client: Queryable,
+  values: readonly (readonly [number, number])[],
+): Promise<void> {
   const last = lastByKey(values, ([para]) => String(para));
   if (last.length === 0) return;
   await client.query(

@@ -1,11 +1,13 @@
 /** Database rows as both stores read them (same column names), and their mapping to records. */
 import type { Hex } from '../protocol/bytes.ts';
 import type {
+  BlockWrite,
   CandidateRecord,
   CandidateStatus,
   ChannelHistory,
   ChannelRecord,
   MessageRecord,
+  VerificationFailure,
 } from './types.ts';
 
 export const blob = (hex: Hex): Buffer => Buffer.from(hex.slice(2), 'hex');
@@ -67,6 +69,51 @@ export interface ChannelRow {
   mqc_head: Buffer | null;
   verified_at: number;
   last_sent_at: number | null;
+}
+
+/** A stored block's rows as a `BlockWrite` (see StoreReader.storedBlock). */
+export function storedBlockFrom(
+  block: { number: number; hash: Buffer; parent_hash: Buffer },
+  messages: readonly MessageRow[],
+  candidates: readonly CandidateRow[],
+  failures: readonly FailureRow[],
+): BlockWrite {
+  const records = candidates.map(candidateFromRow);
+  return {
+    number: block.number,
+    hash: hexOf(block.hash),
+    parentHash: hexOf(block.parent_hash),
+    // As they were when this block backed them.
+    newCandidates: records
+      .filter((c) => c.backedIn === block.number)
+      .map((c) => ({ ...c, status: 'backed', enactedIn: null, availabilityVotes: 0, settledIn: null })),
+    candidateUpdates: records
+      .filter((c) => c.settledIn === block.number)
+      .map((c) => ({
+        candidateHash: c.candidateHash,
+        status: c.status,
+        enactedIn: c.enactedIn,
+        availabilityVotes: c.availabilityVotes,
+      })),
+    messages: messages.map(messageFromRow),
+    channels: [],
+    watermarks: [],
+    failures: failures.map((f) => ({
+      blockNumber: f.block_number,
+      kind: f.kind as VerificationFailure['kind'],
+      reason: f.reason,
+      paraId: f.para_id,
+      candidateHash: f.candidate_hash ? hexOf(f.candidate_hash) : null,
+    })),
+  };
+}
+
+export interface FailureRow {
+  block_number: number;
+  kind: string;
+  reason: string;
+  para_id: number | null;
+  candidate_hash: Buffer | null;
 }
 
 export function messageFromRow(row: MessageRow): MessageRecord {

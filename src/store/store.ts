@@ -15,11 +15,13 @@ import {
   type ChannelRow,
   candidateFromRow,
   channelFromRow,
+  type FailureRow,
   type HistoryRow,
   hexOf,
   historyFromRow,
   type MessageRow,
   messageFromRow,
+  storedBlockFrom,
 } from './rows.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
 import {
@@ -133,6 +135,10 @@ export class MessageStore implements Store {
       failuresByKind: s('SELECT kind, COUNT(*) AS total FROM failures GROUP BY kind'),
       recentFailures: s('SELECT block_number, kind, reason, para_id FROM failures ORDER BY id DESC LIMIT ?'),
       blockNumber: s('SELECT number FROM blocks WHERE hash = ?'),
+      storedBlock: s('SELECT number, hash, parent_hash FROM blocks WHERE number = ?'),
+      blockMessages: s('SELECT * FROM messages WHERE sent_at = ? ORDER BY recipient, sender, idx'),
+      blockCandidates: s('SELECT * FROM candidates WHERE backed_in = ? OR settled_in = ? ORDER BY id'),
+      blockFailures: s('SELECT * FROM failures WHERE block_number = ? ORDER BY id'),
       firstBlock: s('SELECT MIN(number) AS first FROM blocks'),
       insertGap: s('INSERT INTO gaps (from_block, to_block) VALUES (?, ?)'),
       insertWatermarkSeed: s(
@@ -480,6 +486,20 @@ export class MessageStore implements Store {
         para_id: number | null;
       }[]
     ).map((r) => ({ blockNumber: r.block_number, kind: r.kind, reason: r.reason, paraId: r.para_id }));
+  }
+
+  async storedBlock(number: number): Promise<BlockWrite | null> {
+    const s = this.#statements;
+    const block = s.storedBlock.get(number) as
+      | { number: number; hash: Buffer; parent_hash: Buffer }
+      | undefined;
+    if (!block) return null;
+    return storedBlockFrom(
+      block,
+      s.blockMessages.all(number) as MessageRow[],
+      s.blockCandidates.all(number, number) as CandidateRow[],
+      s.blockFailures.all(number) as FailureRow[],
+    );
   }
 
   async blockNumber(hash: Hex): Promise<number | null> {

@@ -79,6 +79,43 @@ describe('enumerated settings fail closed', () => {
     });
   }
 
+  for (const value of ['', 'bogus', 'writers', ' api']) {
+    it(`--role ${JSON.stringify(value)} exits 2 naming the flag`, async () => {
+      for (const [argv, env, named] of [
+        [['--role', value], {}, '--role'],
+        [[], { XCMP_ROLE: value }, '--role'],
+        [['--config', configFile({ role: value })], {}, 'field "role"'],
+      ] as const) {
+        const result = await mainWith([...argv, '--devnet-port', '0'], env);
+        assert.equal(result.code, 2, result.stderr);
+        assert.ok(
+          result.stderr.includes(`${named} must be one of all, writer, api, got ${JSON.stringify(value)}`),
+          result.stderr,
+        );
+      }
+    });
+  }
+
+  it('--role writer and api need a PostgreSQL --db and --node, and take no --peer', async () => {
+    const pgUrl = 'postgres://u:p@127.0.0.1:1/db';
+    for (const [argv, message] of [
+      [['--role', 'writer', '--node', 'ws://127.0.0.1:1'], /--role writer needs a PostgreSQL --db/],
+      [
+        ['--role', 'api', '--node', 'ws://127.0.0.1:1', '--db', 'data/x.sqlite'],
+        /--role api needs a PostgreSQL --db/,
+      ],
+      [['--role', 'api', '--db', pgUrl], /--role api needs --node/],
+      [
+        ['--role', 'writer', '--db', pgUrl, '--node', 'ws://127.0.0.1:1', '--peer', 'ws://127.0.0.1:2'],
+        /--peer works with --role all only/,
+      ],
+    ] as const) {
+      const result = await mainWith([...argv, '--devnet-port', '0']);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+  });
+
   it('the real process exits 2 for XCMP_RPC_METHODS=bogus, before it starts anything', async () => {
     const result = await runCliAsync(['--devnet-port', '0', '--port', '0'], { XCMP_RPC_METHODS: 'bogus' });
     assert.equal(result.status, 2, result.stderr);
@@ -106,6 +143,7 @@ describe('enumerated settings fail closed', () => {
         rpcCors: 'all',
         rpcMethods: 'safe',
         serveInbound: 'store',
+        role: 'all',
         ...over,
       });
     assert.equal(flags({ rpcMethods: 'Safe' }).rpcMethods, 'safe');

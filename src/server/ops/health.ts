@@ -12,6 +12,8 @@ export interface HealthInputs {
   readonly ingest: () => IngestStatus;
   /** Why the store cannot be trusted now (file deleted or replaced), or null. */
   readonly storeProblem: () => string | null;
+  /** The process's role and what it knows of the others (`role`, `writerAlive`, …), shown in both reports. */
+  readonly role: () => Record<string, unknown>;
 }
 
 export function healthPolicies(inputs: HealthInputs): { health(): HealthReport; ready(): HealthReport } {
@@ -21,18 +23,23 @@ export function healthPolicies(inputs: HealthInputs): { health(): HealthReport; 
   return {
     health: () => {
       const s = inputs.ingest();
+      const role = inputs.role();
       const reason = problem(s) ?? s.lastError;
-      return reason ? { ok: false, reason } : { ok: true, synced: s.cursor, finalized: s.finalized };
+      return reason
+        ? { ok: false, reason, ...role }
+        : { ok: true, synced: s.cursor, finalized: s.finalized, ...role };
     },
     ready: () => {
       const s = inputs.ingest();
+      const role = inputs.role();
       const reason = problem(s);
-      if (reason) return { ok: false, reason };
-      if (s.cursor === null || s.finalized === null) return { ok: false, reason: 'no block stored yet' };
+      if (reason) return { ok: false, reason, ...role };
+      if (s.cursor === null || s.finalized === null)
+        return { ok: false, reason: 'no block stored yet', ...role };
       const lag = s.finalized - s.cursor;
-      if (lag <= inputs.readyLag) return { ok: true, synced: s.cursor, finalized: s.finalized };
+      if (lag <= inputs.readyLag) return { ok: true, synced: s.cursor, finalized: s.finalized, ...role };
       const behind = `catching up: ${lag} blocks behind the finalized head`;
-      return { ok: false, reason: behind, synced: s.cursor, finalized: s.finalized };
+      return { ok: false, reason: behind, synced: s.cursor, finalized: s.finalized, ...role };
     },
   };
 }
