@@ -2,15 +2,19 @@
  * Ingest and store benchmarks: catch-up blocks/s from a devnet in another process (realistic and
  * --scale), RSS during catch-up, store insert rate, and inbox query latency over 1,000,000 messages.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { NodeClient } from '../../src/chain/node.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { silentLogger } from '../../src/log.ts';
 import type { Hex } from '../../src/protocol/bytes.ts';
+import type { Store } from '../../src/store/interface.ts';
+import { PgStore } from '../../src/store/postgres.ts';
 import { MessageStore } from '../../src/store/store.ts';
 import type { BlockWrite } from '../../src/store/types.ts';
+import { startPostgres } from '../helpers/postgres.ts';
 import { storedUpTo } from '../helpers/wait.ts';
 import { percentile } from './measure.ts';
 import { devnetProcess, finalizedNumber, makeBlocks, rpc, sleep } from './processes.ts';
@@ -97,20 +101,27 @@ function syntheticBlock(
   };
 }
 
-async function storeBench(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'xcmp-bench-store-'));
-  const store = MessageStore.open(join(dir, 'store.sqlite'));
+/** The store benchmark on one backend: `open` gives an empty store, `label` names it in the figures. */
+async function storeBench(
+  label: string,
+  open: () => Promise<Store>,
+  size: () => Promise<number>,
+): Promise<void> {
+  const store = await open();
+  const name = (what: string) => `${label}: ${what}`.padEnd(52);
   const data = new Uint8Array(200).fill(7);
   const blocks = 1000;
   const recipients = 100;
   const perRecipient = 10;
   const start = performance.now();
+  // As ingest writes at the head: one block per transaction.
   for (let n = 1; n <= blocks; n++) await store.writeBlock(syntheticBlock(n, recipients, perRecipient, data));
   const seconds = (performance.now() - start) / 1000;
   const total = blocks * recipients * perRecipient;
   console.log(
-    `${'store insert (1,000 messages per block)'.padEnd(40)} ${(total / seconds).toFixed(0).padStart(8)} messages/s  ${(blocks / seconds).toFixed(1)} blocks/s  (${total.toLocaleString('en')} messages of 200 B)`,
+    `${name('store insert (1,000 messages per block)')} ${(total / seconds).toFixed(0).padStart(8)} messages/s  ${(blocks / seconds).toFixed(1)} blocks/s  (${total.toLocaleString('en')} messages of 200 B)`,
   );
+  console.log(`${name('size on disk with 1M messages')} ${((await size()) / 1e6).toFixed(0).padStart(8)} MB`);
   const timings: number[] = [];
   let returned = 0;
   for (let q = 0; q < 2000; q++) {
@@ -122,7 +133,7 @@ async function storeBench(): Promise<void> {
   }
   timings.sort((a, b) => a - b);
   console.log(
-    `${'inbox query, 10-block range, 1M stored'.padEnd(40)} p50 ${percentile(timings, 50).toFixed(3)} ms  p99 ${percentile(timings, 99).toFixed(3)} ms  (${(returned / 2000).toFixed(0)} messages per answer)`,
+    `${name('inbox query, 10-block range, 1M stored')} p50 ${percentile(timings, 50).toFixed(3)} ms  p99 ${percentile(timings, 99).toFixed(3)} ms  (${(returned / 2000).toFixed(0)} messages per answer)`,
   );
   const whole: number[] = [];
   for (let q = 0; q < 200; q++) {
@@ -132,7 +143,7 @@ async function storeBench(): Promise<void> {
   }
   whole.sort((a, b) => a - b);
   console.log(
-    `${'inbox query, whole history (10,000 msgs)'.padEnd(40)} p50 ${percentile(whole, 50).toFixed(2)} ms  p99 ${percentile(whole, 99).toFixed(2)} ms`,
+    `${name('inbox query, whole history (10,000 msgs)')} p50 ${percentile(whole, 50).toFixed(2)} ms  p99 ${percentile(whole, 99).toFixed(2)} ms`,
   );
   // Every recipient has taken in what was sent up to block 600: prune keeping 500 blocks drops #1..#500.
   const last = syntheticBlock(blocks + 1, 0, 0, data);
@@ -144,10 +155,41 @@ async function storeBench(): Promise<void> {
   pruneStart = performance.now();
   await store.prune(blocks + 1 - 501);
   console.log(
-    `${'prune, 1M stored'.padEnd(40)} ${firstMs.toFixed(0).padStart(8)} ms for ${pruned.toLocaleString('en')} messages; again with nothing to remove ${(performance.now() - pruneStart).toFixed(1)} ms (no scan of the table)`,
+    `${name('prune, 1M stored')} ${firstMs.toFixed(0).padStart(8)} ms for ${pruned.toLocaleString('en')} messages; again with nothing to remove ${(performance.now() - pruneStart).toFixed(1)} ms (no scan of the table)`,
   );
   await store.close();
+}
+
+/** Inserts and queries over 1,000,000 messages on both stores, in the same run. */
+export async function benchStore(): Promise<void> {
+  console.log(
+    '\nstore: SQLite and PostgreSQL in the same run (1,000,000 messages of 200 B, 1,000 per block)',
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'xcmp-bench-store-'));
+  const file = join(dir, 'store.sqlite');
+  const fileSize = async () =>
+    ['', '-wal'].reduce(
+      (total, suffix) => total + (existsSync(file + suffix) ? statSync(file + suffix).size : 0),
+      0,
+    );
+  await storeBench('SQLite', async () => MessageStore.open(file), fileSize);
   rmSync(dir, { recursive: true, force: true });
+  const postgres = await startPostgres();
+  try {
+    const url = await postgres.database();
+    const databaseSize = async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const { rows } = await client.query<{ size: string }>(
+        'SELECT pg_database_size(current_database()) AS size',
+      );
+      await client.end();
+      return Number(rows[0]!.size);
+    };
+    await storeBench('PostgreSQL', () => PgStore.open(url), databaseSize);
+  } finally {
+    await postgres.close();
+  }
 }
 
 export async function benchIngest(): Promise<void> {
@@ -155,5 +197,5 @@ export async function benchIngest(): Promise<void> {
   if (!process.env.BENCH_SCALE_ONLY)
     await catchUp('catch-up, default devnet (4 paras)', ['--retain-blocks', '1000'], 500, 19_951);
   await catchUp('catch-up, --scale (100 paras, 400 ch.)', ['--scale', '--retain-blocks', '200'], 60, 19_952);
-  if (!process.env.BENCH_SCALE_ONLY) await storeBench();
+  if (!process.env.BENCH_SCALE_ONLY) await benchStore();
 }

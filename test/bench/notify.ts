@@ -10,13 +10,13 @@ import { openSubscribers } from './subscribers.ts';
 
 const DEVNET_PORT = 19_976;
 
-function rssMb(pid: number): number {
+export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
 /** Receipt times of inbox updates, by block number. */
-function timedByBlock(): {
+export function timedByBlock(): {
   received: Map<number, number[]>;
   onNotification: (text: string, at: number) => void;
 } {
@@ -52,11 +52,12 @@ async function scrape(port: number): Promise<string> {
 }
 
 /** Rounds of one block each; returns every subscriber's receipt delay after the block was produced. */
-async function latencyRounds(
+export async function latencyRounds(
   devnetPort: number,
   received: Map<number, number[]>,
   subscribers: number,
   rounds: number,
+  onBlock?: (number: number, times: readonly number[]) => void,
 ): Promise<number[]> {
   const samples: number[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -66,6 +67,7 @@ async function latencyRounds(
     const deadline = producedAt + 10_000;
     while ((received.get(number)?.length ?? 0) < subscribers && performance.now() < deadline) await sleep(1);
     for (const t of received.get(number) ?? []) samples.push(t - producedAt);
+    onBlock?.(number, received.get(number) ?? []);
     received.delete(number);
     await sleep(subscribers >= 10_000 ? 300 : 50);
   }

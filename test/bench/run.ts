@@ -3,13 +3,14 @@ import { benchAbuse } from './abuse.ts';
 import { benchDecode } from './decode.ts';
 import { benchDevnet } from './devnet.ts';
 import { benchFederation } from './federation.ts';
-import { benchIngest } from './ingest.ts';
+import { benchIngest, benchStore } from './ingest.ts';
 import { benchNotify } from './notify.ts';
 import { benchPapi } from './papi.ts';
 import { benchPeer } from './peer.ts';
 import { benchPending } from './pending.ts';
 import { benchProof } from './proof.ts';
 import { benchProxy } from './proxy.ts';
+import { benchScale } from './scale.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   abuse: benchAbuse,
@@ -23,6 +24,8 @@ const benches: Record<string, () => Promise<void>> = {
   pending: benchPending,
   proof: benchProof,
   proxy: benchProxy,
+  scale: benchScale,
+  store: benchStore,
 };
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !(name in benches));

@@ -66,7 +66,12 @@ async function subscribers(
       );
     }),
   );
-  return { subs, close: () => sockets.forEach((s) => s.close()) };
+  return {
+    subs,
+    close: () => {
+      for (const socket of sockets) socket.close();
+    },
+  };
 }
 
 /** The message ids an update sequence carries, in order. */
@@ -210,35 +215,6 @@ describe('writer, standby and API replicas on PostgreSQL', () => {
     for (const para of paras)
       truth.set(para, (await store.inbox(para, { toBlock: last, limit: 1_000_000 })).map(messageId));
     const live = groups.slice(0, 2);
-    const progress = () =>
-      JSON.stringify({
-        truth: paras.map((p) => truth.get(p)!.length),
-        replicas: live.map((g) =>
-          paras.map((p) =>
-            g.subs
-              .filter((s) => s.para === p)
-              .map((s) => idsOf(s.updates).length)
-              .sort()
-              .filter((v, i, a) => a.indexOf(v) === i)
-              .join('/'),
-          ),
-        ),
-        ended: live.map((g) => g.subs.filter((s) => s.ended).length),
-        clients: viaClient.map((ids) => ids.length),
-      });
-    setTimeout(() => {
-      console.log('PROGRESS', progress());
-      for (const p of replicaProcesses)
-        console.log(
-          'STDERR',
-          p
-            .stderr()
-            .split('\n')
-            .filter((l) => /warn|error|"level":[45]/.test(l))
-            .slice(0, 8)
-            .join('\n'),
-        );
-    }, 15_000).unref();
     await eventually(
       () =>
         live.every((g) => g.subs.every((s) => idsOf(s.updates).length === truth.get(s.para)!.length)) &&
@@ -248,9 +224,8 @@ describe('writer, standby and API replicas on PostgreSQL', () => {
     for (const group of live)
       for (const sub of group.subs)
         assert.deepEqual(idsOf(sub.updates), truth.get(sub.para), `para ${sub.para}`);
-    viaClient.forEach((ids, i) =>
-      assert.deepEqual(ids, truth.get(paras[i]!), `XcmpClient for ${paras[i]} across the replica kill`),
-    );
+    for (const [i, ids] of viaClient.entries())
+      assert.deepEqual(ids, truth.get(paras[i]!), `XcmpClient for ${paras[i]} across the replica kill`);
     assert.ok(
       clients.every((c) => c.url === replicas[0]!.ws),
       'the clients moved to the first replica',
