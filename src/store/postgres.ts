@@ -565,21 +565,15 @@ export class PgStore implements Store {
     if (before <= 0) return 0;
     return this.#transaction(async (client) => {
       // Only recipients with a watermark: their messages at or below it have been taken in. One
-      // delete per recipient, on the inbox index: a join over the watermarks scans every message.
-      let removed = 0;
-      const { rows } = await client.query<{ para_id: number; watermark: number }>(
-        'SELECT para_id, watermark FROM watermarks',
+      // statement: PostgreSQL walks the messages below the window on the by-block index.
+      const removed = await client.query(
+        `DELETE FROM messages m USING watermarks w
+          WHERE m.recipient = w.para_id AND m.sent_at < $1 AND m.sent_at <= w.watermark`,
+        [before],
       );
-      for (const { para_id, watermark } of rows) {
-        const result = await client.query(
-          'DELETE FROM messages WHERE recipient = $1 AND sent_at < $2 AND sent_at <= $3',
-          [para_id, before, watermark],
-        );
-        removed += result.rowCount ?? 0;
-      }
       await client.query('DELETE FROM blocks WHERE number < $1', [before]);
       await client.query("DELETE FROM candidates WHERE status != 'backed' AND backed_in < $1", [before]);
-      return removed;
+      return removed.rowCount ?? 0;
     });
   }
 }
