@@ -152,6 +152,12 @@ describe('writer, standby and API replicas on PostgreSQL', () => {
     const replicaProcesses = [spawn('api'), spawn('api'), spawn('api')];
     const replicas = await Promise.all(replicaProcesses.map(replicaUrls));
     const paras = devnet.config.paras;
+    for (const replica of replicas) {
+      const { status, body } = await health(replica.http);
+      assert.equal(status, 200);
+      assert.equal(body.role, 'api');
+      assert.equal(body.writerAlive, true, 'the writer committed lately');
+    }
     const groups = await Promise.all(replicas.map((r) => subscribers(r.ws, paras, SUBSCRIBERS_PER_REPLICA)));
     // XcmpClients on the third replica, the first as their fallback.
     const clients = await Promise.all(

@@ -285,7 +285,7 @@ function candidatesSubscription(hub: SubscriptionHub): SubscriptionHandler {
   return {
     notification: spec.notification,
     unsubscribe: spec.unsubscribe,
-    subscribe: (params, emit, context) => {
+    subscribe: (params, emit, context, end) => {
       const [filter] = validateParams('xcmp_subscribeCandidates', spec.params, params) as [
         CandidateSubscriptionOptionsJson | undefined,
       ];
@@ -294,6 +294,7 @@ function candidatesSubscription(hub: SubscriptionHub): SubscriptionHandler {
         filter?.fromBlock,
         emit,
         context.maxResultBytes,
+        (error) => end(error),
       );
     },
   };

@@ -7,7 +7,7 @@ import type { LifecycleBlock } from '../../derive/pending.ts';
 import type { Hex } from '../../protocol/bytes.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, CandidateRecord } from '../../store/types.ts';
-import { RawJson, tooBig } from '../transport/jsonrpc.ts';
+import { RawJson, RpcError, tooBig } from '../transport/jsonrpc.ts';
 import { addListener, countListeners, ReplayBudget } from './listeners.ts';
 import { candidateJson } from './wire.ts';
 
@@ -15,6 +15,8 @@ type Emit = (result: RawJson) => void;
 
 interface Subscriber {
   readonly emit: Emit;
+  /** Ends the subscription with an error (it cannot continue). */
+  readonly end: (error: RpcError) => void;
   /** The last finalized block its replay held: live finalized updates up to it are not sent again. */
   readonly replayedTo: number;
 }
@@ -66,6 +68,7 @@ export class CandidateFeed {
     fromBlock: number | undefined,
     emit: Emit,
     maxReplayBytes: number,
+    end: (error: RpcError) => void = () => undefined,
   ): Promise<() => void> {
     let replayedTo = this.#sent;
     if (fromBlock !== undefined) {
@@ -80,13 +83,13 @@ export class CandidateFeed {
       const updates = [...stored.updates, ...this.#replayBest(filter, stored.upTo)];
       for (const json of budget.take(this.#encoded(filter.finality, updates))) emit(json);
     }
-    const subscriber: Subscriber = { emit, replayedTo };
+    const subscriber: Subscriber = { emit, end, replayedTo };
     return addListener(this.#subscribers, `${filter.finality}:${filter.paraId ?? '*'}`, subscriber);
   }
 
   /** Sends a finalized block's updates once its candidates are read, after the blocks before it. */
   onFinalized(write: BlockWrite): void {
-    this.#inTurn(async () => {
+    this.#inTurn(write.number, async () => {
       const updates = this.#subscribers.size === 0 ? [] : await this.#storedUpdates(write);
       this.#sent = Math.max(this.#sent, write.number);
       this.#send('finalized', updates, write.number);
@@ -94,11 +97,11 @@ export class CandidateFeed {
   }
 
   onFollowed(block: LifecycleBlock): void {
-    this.#inTurn(async () => this.#send('best', await this.#lifecycleUpdates(block)));
+    this.#inTurn(block.write.number, async () => this.#send('best', await this.#lifecycleUpdates(block)));
   }
 
   onLeft(block: LifecycleBlock): void {
-    this.#inTurn(async () => {
+    this.#inTurn(block.write.number, async () => {
       const updates = (await this.#lifecycleUpdates(block)).map((u) => ({
         ...u,
         type: 'retracted' as const,
@@ -107,9 +110,18 @@ export class CandidateFeed {
     });
   }
 
-  /** Runs `send` after every update before it was sent, so updates keep the order of their events. */
-  #inTurn(send: () => Promise<void>): void {
-    this.#turn = this.#turn.then(send).catch(() => undefined);
+  /**
+   * Runs `send` after every update before it was sent, so updates keep the order of their events.
+   * When the store cannot be read, every subscriber is ended with the block to resume from: a
+   * subscription that would go on with a hole in it is not left open.
+   */
+  #inTurn(block: number, send: () => Promise<void>): void {
+    this.#turn = this.#turn.then(send).catch((error: Error) => {
+      const reason = `Cannot read the candidates of block #${block} from the store (${error.message}): subscribe again with fromBlock ${block}`;
+      const subscribers = [...this.#subscribers.values()].flatMap((set) => [...set]);
+      this.#subscribers.clear();
+      for (const subscriber of subscribers) subscriber.end(new RpcError(-32603, reason));
+    });
   }
 
   /** A best-chain block's updates: its settled candidates as the view computed them, else as stored. */
