@@ -1,0 +1,118 @@
+/**
+ * An API replica's best-chain, pending and candidate views: built on the writer's commits read back
+ * from PostgreSQL and the replica's own node connection, they carry what a `--role all` sidecar on
+ * the same devnet sends, block for block.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { silentLogger } from '../../src/log.ts';
+import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import { startWriter, type WriterService } from '../../src/writer.ts';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
+import { rpcSocket } from '../helpers/rpc-socket.ts';
+import { type Stack, startStack } from '../helpers/sidecar.ts';
+import { eventually, storedUpTo } from '../helpers/wait.ts';
+
+interface Seen {
+  readonly key: string;
+}
+
+/** Subscribes and returns the updates received, each as `type@block:ids` (or a candidate's `type@block:hash`). */
+async function follow(
+  url: string,
+  method: string,
+  params: unknown[],
+): Promise<{ seen: () => string[]; close(): void }> {
+  const socket = await rpcSocket(url);
+  const answer = await socket.call(method, params);
+  assert.equal(answer.error, undefined, JSON.stringify(answer.error));
+  const seen = () =>
+    socket.notifications.map((n) => {
+      const r = n.params!.result as {
+        type: string;
+        block: { number: number };
+        messages?: { id: string }[];
+        pending?: { candidateHash: string; position: number }[];
+        candidate?: { candidateHash: string };
+      };
+      const items = r.candidate
+        ? [r.candidate.candidateHash]
+        : [
+            ...(r.messages ?? []).map((m) => m.id),
+            ...(r.pending ?? []).map((p) => `${p.candidateHash}/${p.position}`),
+          ];
+      return `${r.type}@${r.block.number}:${items.join(',')}`;
+    });
+  return { seen, close: () => socket.close() };
+}
+
+describe('an API replica', () => {
+  let postgres: TestPostgres;
+  let stack: Stack;
+  let writer: WriterService;
+  let replica: Sidecar;
+
+  before(async () => {
+    postgres = await startPostgres();
+    const url = await postgres.database();
+    stack = await startStack({ initialBlocks: 2 });
+    const common = {
+      nodeUrl: stack.devnet.url,
+      dbPath: url,
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+    };
+    writer = await startWriter({ ...common, startAt: 1 });
+    await eventually(() => writer.writer.state === 'active', { what: 'the writer took the lock' });
+    await stack.devnet.newBlocks(2);
+    await storedUpTo(writer.store, stack.devnet.chain.finalized.number);
+    replica = await startSidecar({ ...common, role: 'api' });
+  });
+
+  after(async () => {
+    await replica?.close();
+    await writer?.close();
+    await stack?.close();
+    await postgres?.close();
+  });
+
+  it('sends the best, pending and candidate updates a --role all sidecar sends', async () => {
+    await storedUpTo(stack.sidecar.store, stack.devnet.chain.finalized.number);
+    const views = [
+      ['xcmp_subscribeInbox', [2000, { finality: 'best' }]],
+      ['xcmp_subscribeInbox', [2001, { finality: 'pending' }]],
+      ['xcmp_subscribeCandidates', [{ finality: 'finalized' }]],
+    ] as const;
+    const subscribe = (url: string) =>
+      Promise.all(views.map(([method, params]) => follow(url, method, [...params])));
+    const [all, api] = await Promise.all([
+      subscribe(stack.sidecar.server.url),
+      subscribe(replica.server.url),
+    ]);
+    // Compared from the first block made after both subscribed (before it, each sent what it had then).
+    const first = stack.devnet.chain.best.number + 1;
+    for (let i = 0; i < 12; i++) {
+      await stack.devnet.newBlocks(1);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    const last = stack.devnet.chain.finalized.number;
+    await storedUpTo(replica.store, last);
+    const upTo = (keys: string[]) =>
+      keys.filter((k) => {
+        const block = Number(/@(\d+):/.exec(k)![1]);
+        return block >= first && block <= last - 1;
+      });
+    for (const [i, [method, params]] of views.entries()) {
+      const what = `${method} ${JSON.stringify(params)}`;
+      await eventually(
+        () => upTo(api[i]!.seen()).length >= upTo(all[i]!.seen()).length && upTo(all[i]!.seen()).length > 0,
+        {
+          what: `${what} on the replica`,
+        },
+      );
+      assert.deepEqual(upTo(api[i]!.seen()), upTo(all[i]!.seen()), what);
+    }
+    for (const f of [...all, ...api]) f.close();
+  });
+});
