@@ -13,10 +13,6 @@ import { rpcSocket } from '../helpers/rpc-socket.ts';
 import { type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually, storedUpTo } from '../helpers/wait.ts';
 
-interface Seen {
-  readonly key: string;
-}
-
 /** Subscribes and returns the updates received, each as `type@block:ids` (or a candidate's `type@block:hash`). */
 async function follow(
   url: string,
