@@ -33,12 +33,18 @@ export class WriterRole extends EventEmitter<IngestEvents> {
   #running = false;
   #loop: Promise<void> | null = null;
   readonly #abort = new AbortController();
+  /** Resolves when `stop()` is called: a tenure waiting for its lock to be lost ends then too. */
+  readonly #stopped: Promise<void>;
+  #stop: () => void = () => undefined;
 
   constructor(options: WriterRoleOptions) {
     super();
     this.#options = options;
     this.#node = options.node;
     this.#log = options.logger;
+    this.#stopped = new Promise((resolve) => {
+      this.#stop = resolve;
+    });
   }
 
   get state(): WriterState {
@@ -78,6 +84,7 @@ export class WriterRole extends EventEmitter<IngestEvents> {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#stop();
     this.#abort.abort();
     await this.#ingest?.stop();
     await this.#lock?.release();
@@ -118,8 +125,8 @@ export class WriterRole extends EventEmitter<IngestEvents> {
     this.#ingest = ingest;
     this.#log.info('took the writer lock: ingesting from the stored cursor');
     await ingest.start();
-    const error = await lost;
-    if (!this.#running) return;
+    const error = await Promise.race([lost, this.#stopped]);
+    if (!this.#running || !error) return;
     this.#state = 'standby';
     this.#lostReason = `lost the writer lock: ${error.message}`;
     this.#log.error({ err: error.message }, 'lost the writer lock: ingest stopped; waiting to take it again');

@@ -111,4 +111,16 @@ describe('an API replica', () => {
     }
     for (const f of [...all, ...api]) f.close();
   });
+
+  it('stops when asked: the replica and the writer close within 5 s', async () => {
+    const within = (closing: Promise<void>, what: string) =>
+      Promise.race([
+        closing,
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`${what} did not close within 5 s`)), 5_000).unref(),
+        ),
+      ]);
+    await within(replica.close(), 'the replica');
+    await within(writer.close(), 'the writer');
+  });
 });

@@ -251,5 +251,8 @@ describe('writer, standby and API replicas on PostgreSQL', () => {
     );
     for (const client of clients) await client.close();
     for (const group of groups) group.close();
+    // Asked to stop, the active writer and a replica exit 0 (as under systemd's SIGTERM).
+    assert.equal(await writerB.stop('SIGTERM'), 0, 'the writer stopped cleanly');
+    assert.equal(await replicaProcesses[0]!.stop('SIGTERM'), 0, 'a replica stopped cleanly');
   });
 });
