@@ -12,11 +12,21 @@ export interface MailboxKey {
   readonly index: number;
 }
 
-export type ReadPage = (after: MailboxKey | null, limit: number) => Promise<MessageRecord[]>;
+/**
+ * One page's query parameters, in the order both stores' page queries take them: the para, the
+ * block range (from the last row read on), unverified rows shown (1) or not (0), the last row's
+ * key (all -1 on the first page: before any row), and the row limit.
+ */
+export type PageParams = [number, number, number, 0 | 1, number, number, number, number];
+
+export type ReadPage = (params: PageParams) => Promise<MessageRecord[]>;
+
+const MAX_U32 = 0xffffffff;
 
 /** A mailbox's rows, page after page, up to `query.limit` (none: all). */
 export async function* mailboxPages(
   kind: 'inbox' | 'outbox',
+  paraId: number,
   query: MessageQuery,
   readPage: ReadPage,
 ): AsyncGenerator<MessageRecord> {
@@ -24,7 +34,16 @@ export async function* mailboxPages(
   let after: MailboxKey | null = null;
   while (remaining > 0) {
     const want = Math.min(MAILBOX_PAGE, remaining);
-    const page = await readPage(after, want);
+    const page = await readPage([
+      paraId,
+      after?.sentAt ?? query.fromBlock ?? 0,
+      query.toBlock ?? MAX_U32,
+      query.includeUnverified ? 1 : 0,
+      after?.sentAt ?? -1,
+      after?.other ?? -1,
+      after?.index ?? -1,
+      want,
+    ]);
     for (const row of page) yield row;
     if (page.length < want) return;
     remaining -= page.length;

@@ -16,10 +16,13 @@ import {
   channelFromRow,
   type FailureRow,
   type HistoryRow,
+  headBeforeFrom,
   hexOf,
+  historyFromFirstBlock,
   historyFromRow,
   type MessageRow,
   messageFromRow,
+  pruneBefore,
   storedBlockFrom,
 } from './rows.ts';
 import { StoreError } from './store.ts';
@@ -94,8 +97,6 @@ function openError(where: string, error: unknown): StoreError {
   if (error instanceof StoreError) return error;
   return new StoreError(`cannot open the database ${where}: ${(error as Error).message}`);
 }
-
-const U32_MAX = 0xffffffff;
 
 /** The last value per key, in the order the keys were first seen. */
 function lastByKey<T>(
@@ -270,21 +271,10 @@ export class PgStore implements Store {
     query: MessageQuery = {},
   ): AsyncGenerator<MessageRecord> {
     const [own, other] = kind === 'inbox' ? ['recipient', 'sender'] : ['sender', 'recipient'];
-    const sql = `SELECT * FROM messages WHERE ${own} = $1 AND sent_at BETWEEN $2 AND $3 AND (verified = 1 OR $4)
+    const sql = `SELECT * FROM messages WHERE ${own} = $1 AND sent_at BETWEEN $2 AND $3 AND (verified = 1 OR $4 = 1)
       AND (sent_at, ${other}, idx) > ($5, $6, $7) ORDER BY sent_at, ${other}, idx LIMIT $8`;
-    return mailboxPages(kind, query, async (after, limit) =>
-      (
-        await this.#rows<MessageRow>(sql, [
-          paraId,
-          after?.sentAt ?? query.fromBlock ?? 0,
-          query.toBlock ?? U32_MAX,
-          query.includeUnverified ?? false,
-          after?.sentAt ?? -1,
-          after?.other ?? -1,
-          after?.index ?? -1,
-          limit,
-        ])
-      ).map(messageFromRow),
+    return mailboxPages(kind, paraId, query, async (params) =>
+      (await this.#rows<MessageRow>(sql, params)).map(messageFromRow),
     );
   }
 
@@ -299,7 +289,11 @@ export class PgStore implements Store {
   }
 
   async channel(sender: number, recipient: number): Promise<ChannelRecord | null> {
-    return channelOf(this.#pool, sender, recipient);
+    const row = await this.#row<ChannelRow>('SELECT * FROM channels WHERE sender = $1 AND recipient = $2', [
+      sender,
+      recipient,
+    ]);
+    return row ? channelFromRow(row) : null;
   }
 
   async channels(filter: { sender?: number; recipient?: number } = {}): Promise<ChannelRecord[]> {
@@ -330,11 +324,7 @@ export class PgStore implements Store {
       'SELECT * FROM channel_history WHERE sender = $1 AND recipient = $2',
       [sender, recipient],
     );
-    if (row) return historyFromRow(row);
-    const first = await this.firstBlock();
-    return first === null
-      ? null
-      : { sender, recipient, completeFrom: first, headBefore: null, headKnown: true, peer: null };
+    return row ? historyFromRow(row) : historyFromFirstBlock(sender, recipient, await this.firstBlock());
   }
 
   async headBefore(
@@ -344,13 +334,12 @@ export class PgStore implements Store {
   ): Promise<{ head: Hex | null } | undefined> {
     const history = await this.channelHistory(sender, recipient);
     if (!history || block < history.completeFrom) return undefined;
-    const row = await this.#row<{ mqc_head_after: Buffer }>(
+    const last = await this.#row<{ mqc_head_after: Buffer }>(
       `SELECT mqc_head_after FROM messages WHERE recipient = $1 AND sender = $2 AND sent_at < $3
         ORDER BY sent_at DESC, idx DESC LIMIT 1`,
       [recipient, sender, block],
     );
-    if (row) return { head: hexOf(row.mqc_head_after) };
-    return history.headKnown ? { head: history.headBefore } : undefined;
+    return headBeforeFrom(history, last);
   }
 
   async channelPage(
@@ -559,10 +548,8 @@ export class PgStore implements Store {
   }
 
   async prune(keepBlocks: number): Promise<number> {
-    const cursor = await this.cursor();
-    if (!cursor) return 0;
-    const before = cursor.number - keepBlocks;
-    if (before <= 0) return 0;
+    const before = pruneBefore(await this.cursor(), keepBlocks);
+    if (before === null) return 0;
     return this.#transaction(async (client) => {
       // Only recipients with a watermark: their messages at or below it have been taken in. One
       // statement: PostgreSQL walks the messages below the window on the by-block index.
@@ -582,16 +569,6 @@ async function cursorOf(db: Queryable, forUpdate = false): Promise<Cursor | null
   const sql = `SELECT number, hash FROM cursor WHERE id = 0${forUpdate ? ' FOR UPDATE' : ''}`;
   const row = (await db.query<{ number: number; hash: Buffer }>(sql)).rows[0];
   return row ? { number: row.number, hash: hexOf(row.hash) } : null;
-}
-
-async function channelOf(db: Queryable, sender: number, recipient: number): Promise<ChannelRecord | null> {
-  const row = (
-    await db.query<ChannelRow>('SELECT * FROM channels WHERE sender = $1 AND recipient = $2', [
-      sender,
-      recipient,
-    ])
-  ).rows[0];
-  return row ? channelFromRow(row) : null;
 }
 
 async function setCursor(client: Queryable, cursor: Cursor): Promise<void> {

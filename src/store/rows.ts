@@ -1,4 +1,7 @@
-/** Database rows as both stores read them (same column names), and their mapping to records. */
+/**
+ * Database rows as both stores read them (same column names), their mapping to records, and the
+ * rules both stores apply to what they read.
+ */
 import type { Hex } from '../protocol/bytes.ts';
 import type {
   BlockWrite,
@@ -6,6 +9,7 @@ import type {
   CandidateStatus,
   ChannelHistory,
   ChannelRecord,
+  Cursor,
   MessageRecord,
   VerificationFailure,
 } from './types.ts';
@@ -179,4 +183,37 @@ export function channelFromRow(row: ChannelRow): ChannelRecord {
     verifiedAt: row.verified_at,
     lastSentAt: row.last_sent_at,
   };
+}
+
+/**
+ * A channel with no history record opened after the store began: complete from the store's first
+ * block, from an empty head. Null on an empty store.
+ */
+export function historyFromFirstBlock(
+  sender: number,
+  recipient: number,
+  first: number | null,
+): ChannelHistory | null {
+  return first === null
+    ? null
+    : { sender, recipient, completeFrom: first, headBefore: null, headKnown: true, peer: null };
+}
+
+/**
+ * The channel's head before a block the history covers: the head after the last message before
+ * it, else the head the history starts from, when known.
+ */
+export function headBeforeFrom(
+  history: ChannelHistory,
+  last: { mqc_head_after: Buffer } | undefined,
+): { head: Hex | null } | undefined {
+  if (last) return { head: hexOf(last.mqc_head_after) };
+  return history.headKnown ? { head: history.headBefore } : undefined;
+}
+
+/** Retention: the first block whose messages are kept, or null when nothing is old enough to go. */
+export function pruneBefore(cursor: Cursor | null, keepBlocks: number): number | null {
+  if (!cursor) return null;
+  const before = cursor.number - keepBlocks;
+  return before > 0 ? before : null;
 }

@@ -17,10 +17,13 @@ import {
   channelFromRow,
   type FailureRow,
   type HistoryRow,
+  headBeforeFrom,
   hexOf,
+  historyFromFirstBlock,
   historyFromRow,
   type MessageRow,
   messageFromRow,
+  pruneBefore,
   storedBlockFrom,
 } from './rows.ts';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.ts';
@@ -38,8 +41,6 @@ import {
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
-
-const MAX_U32 = 0xffffffff;
 
 function openError(path: string, error: unknown): StoreError {
   if (error instanceof StoreError) return error;
@@ -413,19 +414,8 @@ export class MessageStore implements Store {
     query: MessageQuery = {},
   ): AsyncGenerator<MessageRecord> {
     const statement = kind === 'inbox' ? this.#statements.inboxPage : this.#statements.outboxPage;
-    return mailboxPages(kind, query, async (after, limit) =>
-      (
-        statement.all(
-          paraId,
-          after?.sentAt ?? query.fromBlock ?? 0,
-          query.toBlock ?? MAX_U32,
-          query.includeUnverified ? 1 : 0,
-          after?.sentAt ?? -1,
-          after?.other ?? -1,
-          after?.index ?? -1,
-          limit,
-        ) as MessageRow[]
-      ).map(messageFromRow),
+    return mailboxPages(kind, paraId, query, async (params) =>
+      (statement.all(...params) as MessageRow[]).map(messageFromRow),
     );
   }
 
@@ -518,11 +508,7 @@ export class MessageStore implements Store {
 
   #channelHistory(sender: number, recipient: number): ChannelHistory | null {
     const row = this.#statements.history.get(sender, recipient) as HistoryRow | undefined;
-    if (row) return historyFromRow(row);
-    const first = this.#firstBlock();
-    return first === null
-      ? null
-      : { sender, recipient, completeFrom: first, headBefore: null, headKnown: true, peer: null };
+    return row ? historyFromRow(row) : historyFromFirstBlock(sender, recipient, this.#firstBlock());
   }
 
   /** The channel's head before block `block`, if the store knows it (null head: no message yet). */
@@ -533,11 +519,10 @@ export class MessageStore implements Store {
   ): Promise<{ head: Hex | null } | undefined> {
     const history = this.#channelHistory(sender, recipient);
     if (!history || block < history.completeFrom) return undefined;
-    const row = this.#statements.lastBefore.get(recipient, sender, block) as
+    const last = this.#statements.lastBefore.get(recipient, sender, block) as
       | { mqc_head_after: Buffer }
       | undefined;
-    if (row) return { head: hexOf(row.mqc_head_after) };
-    return history.headKnown ? { head: history.headBefore } : undefined;
+    return headBeforeFrom(history, last);
   }
 
   /** Up to `limit` messages of one channel with `from <= sentAt <= to`, in queue order. */
@@ -672,10 +657,8 @@ export class MessageStore implements Store {
    * older than `keepBlocks` behind the cursor; returns how many went.
    */
   async prune(keepBlocks: number): Promise<number> {
-    const cursor = this.#cursor();
-    if (!cursor) return 0;
-    const before = cursor.number - keepBlocks;
-    if (before <= 0) return 0;
+    const before = pruneBefore(this.#cursor(), keepBlocks);
+    if (before === null) return 0;
     return this.#db.transaction(() => {
       // Only recipients with a watermark: their messages at or below it have been taken in.
       let removed = 0;
