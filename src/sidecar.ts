@@ -162,6 +162,18 @@ function feedHub(
 }
 
 /** Connects to the node, saying once why the first attempt failed and once that it is up. */
+/** `--prometheus-port`'s own endpoint, when given, closed with the rest. */
+export async function startPrometheus(
+  options: SidecarOptions,
+  metrics: Metrics,
+  started: Started,
+): Promise<MetricsServer | null> {
+  if (!options.prometheus) return null;
+  const server = await startMetricsServer(metrics, options.prometheus.host, options.prometheus.port);
+  started.add(() => server.close());
+  return server;
+}
+
 export async function connectNode(url: string, logger: Logger): Promise<NodeClient> {
   const timeoutMs = NODE_CONNECT_TIMEOUT_MS;
   const node = await NodeClient.connect(url, {
@@ -367,10 +379,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     }),
   });
   started.add(() => server.close());
-  const metricsServer = options.prometheus
-    ? await startMetricsServer(metrics, options.prometheus.host, options.prometheus.port)
-    : null;
-  if (metricsServer) started.add(() => metricsServer.close());
+  const metricsServer = await startPrometheus(options, metrics, started);
   await ingest.start();
   started.add(() => ingest.stop());
   started.add(gaugeSubscribers(hub, metrics));

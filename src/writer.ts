@@ -6,9 +6,16 @@
 import { WriterRole } from './ingest/writer.ts';
 import { healthPolicies } from './server/ops/health.ts';
 import { Metrics } from './server/ops/metrics.ts';
-import { type MetricsServer, startMetricsServer } from './server/ops/metrics-server.ts';
+import type { MetricsServer } from './server/ops/metrics-server.ts';
 import { type RpcServer, startServer } from './server/transport/server.ts';
-import { connectNode, countBlock, type SidecarOptions, Started, watchNode } from './sidecar.ts';
+import {
+  connectNode,
+  countBlock,
+  type SidecarOptions,
+  Started,
+  startPrometheus,
+  watchNode,
+} from './sidecar.ts';
 import type { Store } from './store/interface.ts';
 import { openStore } from './store/open.ts';
 import { isPostgresUrl } from './store/url.ts';
@@ -63,10 +70,7 @@ async function assembleWriter(options: SidecarOptions, started: Started): Promis
     ...writerHealth(options, writer),
   });
   started.add(() => server.close());
-  const metricsServer = options.prometheus
-    ? await startMetricsServer(metrics, options.prometheus.host, options.prometheus.port)
-    : null;
-  if (metricsServer) started.add(() => metricsServer.close());
+  const metricsServer = await startPrometheus(options, metrics, started);
   await writer.start();
   started.add(() => writer.stop());
   return { server, store, writer, metrics, metricsServer, close: () => started.closeAll() };
