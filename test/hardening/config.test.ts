@@ -44,57 +44,47 @@ function configFile(content: object): string {
 }
 
 describe('enumerated settings fail closed', () => {
-  const bad = [' safe', '', 'bogus', 'safe,unsafe', 'unsafe ', 'saf'];
-  for (const value of bad) {
-    it(`--rpc-methods ${JSON.stringify(value)} exits 2 naming the flag (flag, env and config file)`, async () => {
-      for (const [argv, env, named] of [
-        [['--rpc-methods', value], {}, '--rpc-methods'],
-        [[], { XCMP_RPC_METHODS: value }, '--rpc-methods'],
-        [['--config', configFile({ rpcMethods: value })], {}, 'field "rpcMethods"'],
-      ] as const) {
-        const result = await mainWith([...argv, '--devnet-port', '0'], env);
-        assert.equal(result.code, 2, `${JSON.stringify(argv)} ${JSON.stringify(env)}: ${result.stderr}`);
-        assert.ok(
-          result.stderr.includes(`${named} must be one of safe, unsafe, auto, got ${JSON.stringify(value)}`),
-          result.stderr,
-        );
-      }
-    });
-  }
-
-  for (const value of [' store', '', 'bogus', 'stor', 'shadow!']) {
-    it(`--serve-inbound ${JSON.stringify(value)} exits 2 naming the flag`, async () => {
-      for (const [argv, env, named] of [
-        [['--serve-inbound', value], {}, '--serve-inbound'],
-        [[], { XCMP_SERVE_INBOUND: value }, '--serve-inbound'],
-        [['--config', configFile({ serveInbound: value })], {}, 'field "serveInbound"'],
-      ] as const) {
-        const result = await mainWith([...argv, '--devnet-port', '0'], env);
-        assert.equal(result.code, 2, result.stderr);
-        assert.ok(
-          result.stderr.includes(`${named} must be one of store, node, shadow, got ${JSON.stringify(value)}`),
-          result.stderr,
-        );
-      }
-    });
-  }
-
-  for (const value of ['', 'bogus', 'writers', ' api']) {
-    it(`--role ${JSON.stringify(value)} exits 2 naming the flag`, async () => {
-      for (const [argv, env, named] of [
-        [['--role', value], {}, '--role'],
-        [[], { XCMP_ROLE: value }, '--role'],
-        [['--config', configFile({ role: value })], {}, 'field "role"'],
-      ] as const) {
-        const result = await mainWith([...argv, '--devnet-port', '0'], env);
-        assert.equal(result.code, 2, result.stderr);
-        assert.ok(
-          result.stderr.includes(`${named} must be one of all, writer, api, got ${JSON.stringify(value)}`),
-          result.stderr,
-        );
-      }
-    });
-  }
+  // Each enumerated flag, its environment variable and config field, its choices, and values it refuses.
+  const enumerated = [
+    {
+      flag: '--rpc-methods',
+      env: 'XCMP_RPC_METHODS',
+      field: 'rpcMethods',
+      choices: 'safe, unsafe, auto',
+      bad: [' safe', '', 'bogus', 'safe,unsafe', 'unsafe ', 'saf'],
+    },
+    {
+      flag: '--serve-inbound',
+      env: 'XCMP_SERVE_INBOUND',
+      field: 'serveInbound',
+      choices: 'store, node, shadow',
+      bad: [' store', '', 'bogus', 'stor', 'shadow!'],
+    },
+    {
+      flag: '--role',
+      env: 'XCMP_ROLE',
+      field: 'role',
+      choices: 'all, writer, api',
+      bad: ['', 'bogus', 'writers', ' api'],
+    },
+  ] as const;
+  for (const { flag, env: envName, field, choices, bad } of enumerated)
+    for (const value of bad) {
+      it(`${flag} ${JSON.stringify(value)} exits 2 naming the flag (flag, env and config file)`, async () => {
+        for (const [argv, env, named] of [
+          [[flag, value], {}, flag],
+          [[], { [envName]: value }, flag],
+          [['--config', configFile({ [field]: value })], {}, `field "${field}"`],
+        ] as const) {
+          const result = await mainWith([...argv, '--devnet-port', '0'], env);
+          assert.equal(result.code, 2, `${JSON.stringify(argv)} ${JSON.stringify(env)}: ${result.stderr}`);
+          assert.ok(
+            result.stderr.includes(`${named} must be one of ${choices}, got ${JSON.stringify(value)}`),
+            result.stderr,
+          );
+        }
+      });
+    }
 
   it('--role writer and api need a PostgreSQL --db and --node, and take no --peer', async () => {
     const pgUrl = 'postgres://u:p@127.0.0.1:1/db';
