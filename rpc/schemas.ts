@@ -186,6 +186,13 @@ export const Candidate = z.strictObject({
   candidateHash: Hash,
   paraId: ParaId,
   descriptor: HexString,
+  descriptorVersion: z
+    .enum(['v1', 'v2', 'v3', 'unknown'])
+    .describe('as the runtime tells it (docs/verification.md#descriptor-versions)'),
+  scheduling: z
+    .strictObject({ parent: Hash, sessionOffset: z.number().int() })
+    .nullable()
+    .describe('v3 descriptors: the scheduling parent and scheduling session offset; null otherwise'),
   commitmentsHash: Hash,
   relayParent: Hash,
   backedIn: BlockNumber,

@@ -5,6 +5,7 @@ import type { RelayLayout } from '../derive/layout.ts';
 import type { BlockObservation } from '../derive/observe.ts';
 import { type Hex, toHex } from '../protocol/bytes.ts';
 import type { DecodedValue } from '../protocol/codec.ts';
+import { descriptorScheduling } from '../protocol/descriptor.ts';
 import { blake2_256 } from '../protocol/hash.ts';
 import { splitXcmpMessage } from '../protocol/xcmp.ts';
 
@@ -41,6 +42,8 @@ export interface DecodeReport {
     readonly commitmentsVerified: boolean;
     readonly verificationError: string | null;
     readonly descriptorVersion: string;
+    /** v3 descriptors: what they schedule by (null for other versions). */
+    readonly scheduling: { readonly parent: Hex; readonly sessionOffset: number } | null;
     readonly hrmpWatermark: number;
     readonly upwardMessages: number;
     readonly horizontalMessages: readonly {
@@ -111,6 +114,7 @@ export function decodeReport(observation: BlockObservation, layout: RelayLayout)
       commitmentsVerified: candidate.commitmentsVerified,
       verificationError: candidate.verificationError,
       descriptorVersion: candidate.descriptorVersion,
+      scheduling: descriptorScheduling(candidate.descriptorBytes),
       hrmpWatermark: candidate.commitments.hrmpWatermark,
       upwardMessages: candidate.commitments.upwardMessages.length,
       horizontalMessages: candidate.commitments.horizontalMessages.map((message) => ({
@@ -206,6 +210,10 @@ export function formatReportTable(report: DecodeReport): string {
         String(c.hrmpWatermark),
       ].join(' '),
     );
+    if (c.scheduling)
+      lines.push(
+        `    scheduling parent ${c.scheduling.parent}, session offset ${c.scheduling.sessionOffset}`,
+      );
     if (c.verificationError) lines.push(`    ${c.verificationError}`);
   }
   const recipients = Object.keys(report.slices);

@@ -60,6 +60,37 @@ describe('candidate descriptor', () => {
     assert.equal(parsed.collator, toHex(inReserved2.subarray(36, 68)));
   });
 
+  it('parses a v3 descriptor (version 1, polkadot-sdk #10472): scheduling parent and session offset from the reserved bytes', () => {
+    const bytes = v2Descriptor(1);
+    bytes[43] = 2; // scheduling_session_offset
+    bytes.set(filled(32, 0x77), 164); // scheduling_parent
+    const descriptor = parseDescriptor(bytes);
+    assert.equal(descriptor.version, 'v3');
+    assert.ok(descriptor.version === 'v3');
+    assert.equal(descriptor.schedulingParent, toHex(filled(32, 0x77)));
+    assert.equal(descriptor.schedulingSessionOffset, 2);
+    assert.equal(descriptor.coreIndex, 261);
+    assert.equal(descriptor.sessionIndex, 4242);
+    assert.equal(descriptor.paraHead, toHex(filled(32, 0x55)));
+    // A v3 whose scheduling parent is all zero is still v3 (the version byte decides).
+    assert.equal(descriptorVersion(v2Descriptor(1)), 'v3');
+  });
+
+  it('is v1, not v3, when version byte 1 comes with a non-zero byte v3 keeps reserved', () => {
+    for (const at of [44, 67, 196, 227]) {
+      const bytes = v2Descriptor(1);
+      bytes.set(filled(32, 0x77), 164);
+      bytes[at] = 9;
+      assert.equal(descriptorVersion(bytes), 'v1', `byte ${at}`);
+    }
+  });
+
+  it('a v2 descriptor with a scheduling parent filled in is v1 (only version 1 frees those bytes)', () => {
+    const bytes = v2Descriptor(0);
+    bytes.set(filled(32, 0x77), 164);
+    assert.equal(descriptorVersion(bytes), 'v1');
+  });
+
   it('refuses anything but 292 bytes', () => {
     assert.throws(() => parseDescriptor(new Uint8Array(291)), ScaleError);
     assert.throws(() => parseDescriptor(new Uint8Array(293)), ScaleError);

@@ -70,11 +70,16 @@ describe('sidecar JSON-RPC server', () => {
       updates.every((u) => u.type === 'messages' && u.finality === 'finalized' && u.messages.length === 3),
     );
     assert.equal(await provider.unsubscribe('xcmp_inbox', 'xcmp_unsubscribeInbox', id), true);
-    const candidate = await provider.send<{ candidateHash: string; status: string; messages: unknown[] }>(
-      'xcmp_getCandidate',
-      [updates[0]!.messages[0]!.candidateHash],
-    );
+    const candidate = await provider.send<{
+      candidateHash: string;
+      status: string;
+      messages: unknown[];
+      descriptorVersion: string;
+      scheduling: unknown;
+    }>('xcmp_getCandidate', [updates[0]!.messages[0]!.candidateHash]);
     assert.equal(candidate.status, 'included');
+    assert.equal(candidate.descriptorVersion, 'v2');
+    assert.equal(candidate.scheduling, null);
     assert.ok(candidate.messages.length >= 1);
     const message = await provider.send<{ id: string; xcm: { format: string } }>('xcmp_getMessage', [
       updates[0]!.messages[0]!.id,

@@ -3,6 +3,7 @@ import type { CandidateJson, ChannelJson, MessageJson, PendingMessageJson } from
 import type { PendingMessage } from '../../derive/pending.ts';
 import { toHex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
+import { descriptorScheduling, descriptorVersion } from '../../protocol/descriptor.ts';
 import { splitXcmpMessage } from '../../protocol/xcmp.ts';
 import {
   type CandidateRecord,
@@ -60,6 +61,8 @@ export function candidateJson(
     candidateHash: record.candidateHash,
     paraId: record.paraId,
     descriptor: toHex(record.descriptor),
+    descriptorVersion: descriptorVersion(record.descriptor),
+    scheduling: descriptorScheduling(record.descriptor),
     commitmentsHash: record.commitmentsHash,
     relayParent: record.relayParent,
     backedIn: record.backedIn,
