@@ -10,7 +10,8 @@ import { relayLayout } from './derive/layout.ts';
 import { type BestBase, BestView } from './ingest/best.ts';
 import type { Head } from './ingest/heads.ts';
 import { Ingest, type IngestStatus } from './ingest/ingest.ts';
-import { bridgeGapFromPeers, PeerReport } from './ingest/peer-backfill.ts';
+import { PeerReport, peerBridge } from './ingest/peer-backfill.ts';
+import type { BridgedRange } from './ingest/pruned.ts';
 import { Replica } from './ingest/replica.ts';
 import type { Logger } from './log.ts';
 import type { TypeCodec } from './protocol/codec.ts';
@@ -68,6 +69,7 @@ export interface ChainFeed extends BestBase {
   stop(): Promise<void>;
   on(event: 'block', listener: (write: BlockWrite, metadata: RuntimeMetadata) => void): unknown;
   on(event: 'bestHead', listener: (head: Head) => void): unknown;
+  on(event: 'bridged', listener: (range: BridgedRange) => void): unknown;
   off(event: 'block', listener: (write: BlockWrite, metadata: RuntimeMetadata) => void): unknown;
 }
 
@@ -158,6 +160,7 @@ function feedHub(
     hub.onFinalized(write, since);
     countBlock(metrics, write, ingest.status.finalized);
   });
+  ingest.on('bridged', (range) => hub.onBridged(range));
   best.on('change', (change) => hub.onBestChange(change));
 }
 
@@ -265,40 +268,38 @@ function gaugeSubscribers(hub: SubscriptionHub, metrics: Metrics): () => void {
   return () => clearInterval(timer);
 }
 
-/** With peers: blocks the node pruned since the store's cursor are bridged from them before ingest resumes. */
-async function bridgeFromPeers(
-  options: SidecarOptions,
-  store: Store,
-  node: NodeClient,
-  metrics: Metrics,
-): Promise<PeerReport | null> {
+/**
+ * With peers: whenever the node has pruned the blocks after the store's cursor (at start after a
+ * downtime, or after an outage while running), ingest bridges them from the peers; the report
+ * says what they proved, for xcmp_status, /metrics and the log.
+ */
+function peerFederation(options: SidecarOptions, store: Store, node: NodeClient, metrics: Metrics) {
   const peers = options.peers ?? [];
   if (peers.length === 0) return null;
   const report = new PeerReport(peers);
-  const result = await bridgeGapFromPeers({
+  const { logger } = options;
+  const pruned = peerBridge({
     store,
     node,
     peers,
-    logger: options.logger,
+    logger,
     onOutcome: (outcome) => {
       report.record(outcome);
-      metrics.peerAnswers.inc({
-        result: outcome.accepted ? 'accepted' : 'rejected',
-        kind: outcome.kind ?? '',
-      });
+      const result = outcome.accepted ? 'accepted' : 'rejected';
+      metrics.peerAnswers.inc({ result, kind: outcome.kind ?? '' });
+    },
+    onBridge: (result) => {
+      report.addUnproven(result.unproven);
+      const level = result.unproven.length > 0 ? 'error' : 'info';
+      logger[level](
+        { from: result.from, to: result.to.number, unproven: result.unproven },
+        result.unproven.length > 0
+          ? 'bridged pruned blocks: no peer proved some channels, their history restarts after the gap'
+          : 'bridged pruned blocks from peers: every channel proven',
+      );
     },
   });
-  if (result) {
-    report.unproven = result.unproven;
-    const level = result.unproven.length > 0 ? 'error' : 'info';
-    options.logger[level](
-      { from: result.from, to: result.to, unproven: result.unproven },
-      result.unproven.length > 0
-        ? 'bridged pruned blocks: no peer proved some channels, their history restarts after the gap'
-        : 'bridged pruned blocks from peers: every channel proven',
-    );
-  }
-  return report;
+  return { report, pruned };
 }
 
 async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
@@ -315,7 +316,10 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const role = options.role ?? 'all';
   const replica = role === 'api' ? await followWriter(options, store, node, started) : null;
   const { retentionBlocks, startAt } = options;
-  const ingest: ChainFeed = replica?.feed ?? new Ingest({ node, store, logger, retentionBlocks, startAt });
+  const federation = role === 'all' ? peerFederation(options, store, node, metrics) : null;
+  const ingest: ChainFeed =
+    replica?.feed ??
+    new Ingest({ node, store, logger, retentionBlocks, startAt, pruned: federation?.pruned });
   metrics.heightsFrom(() => {
     const { best, finalized, cursor } = ingest.status;
     return { best, finalized, synced: cursor };
@@ -340,7 +344,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
       },
     },
   );
-  const peers = role === 'all' ? await bridgeFromPeers(options, store, node, metrics) : null;
+  const peers = federation?.report ?? null;
   feedHub(hub, ingest, best, facts, metrics);
   watchNode(node, metrics, logger);
   const proxy = relayProxy(options, node, store, metrics, best);

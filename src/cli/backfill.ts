@@ -2,11 +2,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { firstServable } from '../chain/blocks.ts';
 import { HistoryUnavailableError, NodeClient } from '../chain/node.ts';
 import { Ingest } from '../ingest/ingest.ts';
-import { backfillFromPeers } from '../ingest/peer-backfill.ts';
-import { createLogger } from '../log.ts';
+import { backfillFromPeers, type PeerBackfillResult, peerBridge } from '../ingest/peer-backfill.ts';
+import { type BridgedRange, followableFrom, type PrunedHistory } from '../ingest/pruned.ts';
+import { createLogger, type Logger } from '../log.ts';
 import type { Store } from '../store/interface.ts';
 import { openStore } from '../store/open.ts';
 import { isPostgresUrl } from '../store/url.ts';
@@ -71,33 +71,48 @@ export async function runBackfill(flags: BackfillFlags): Promise<void> {
     }
     if (to < start && !cursor) throw new CliError(`--from ${from} is above the finalized head #${finalized}`);
     if (!cursor && peers.length > 0) {
-      // A pruned node: follow it from the first block it still serves; peers fill what came before.
-      const servable = await firstServable(node, from, to);
-      if (servable === null) throw new CliError(`the node serves none of #${from}..#${to}`, EXIT_RUNTIME);
-      start = servable;
+      // A pruned node: follow it from where it can still be followed; peers fill what came before.
+      const followable = await followableFrom(node, from, to);
+      if (followable === null) throw new CliError(`the node serves none of #${from}..#${to}`, EXIT_RUNTIME);
+      start = followable;
     }
+    const logger = createLogger({ level: flags.log });
+    const bridges: (PeerBackfillResult & BridgedRange)[] = [];
+    const pruned =
+      peers.length > 0
+        ? peerBridge({ store, node, peers, logger, upTo: to, onBridge: (result) => bridges.push(result) })
+        : undefined;
     const before = await store.counts();
-    if (start <= to) await ingestRange({ node, store, start, to, log: flags.log });
+    if (start <= to) start = await ingestRange({ node, store, start, to, logger, pruned });
     const after = await store.counts();
     process.stdout.write(
       `stored #${start}..#${to} from the node: ${after.messages - before.messages} messages (${after.unverifiedMessages - before.unverifiedMessages} unverified) in ${flags.db}\n`,
     );
-    if (peers.length > 0) await historyFromPeers({ node, store, peers, from, log: flags.log });
+    for (const bridge of bridges) reportBridge(bridge);
+    const unproven = bridges.flatMap((bridge) =>
+      bridge.unproven.map((c) => `${c} in #${bridge.from}..#${bridge.to}`),
+    );
+    if (peers.length > 0) await historyFromPeers({ node, store, peers, from, logger, unproven });
   } finally {
     await node.disconnect();
     await store.close();
   }
 }
 
-/** Ingests #start..#to from the node with a progress bar; a pruned block stops it with advice. */
+/**
+ * Ingests #start..#to from the node with a progress bar; a pruned block stops it with advice, unless
+ * `pruned` (peers) takes ingest past it. Resolves with the first block ingested from the node.
+ */
 async function ingestRange(options: {
   node: NodeClient;
   store: Store;
   start: number;
   to: number;
-  log: string;
-}): Promise<void> {
-  const { node, store, start, to } = options;
+  logger: Logger;
+  pruned?: PrunedHistory;
+}): Promise<number> {
+  const { node, store, to } = options;
+  let start = options.start;
   const bar = new SingleBar({
     format:
       'backfill [{bar}] {percentage}% | #{block} of #{start}..#{last} | {rate} blocks/s | ETA {eta_formatted}',
@@ -110,16 +125,19 @@ async function ingestRange(options: {
   const ingest = new Ingest({
     node,
     store,
-    logger: createLogger({ level: options.log }),
+    logger: options.logger,
     startAt: start,
     stopAt: to,
+    pruned: options.pruned,
   });
   ingest.on('block', (write) => {
+    // The node may have pruned the first block before ingest reached it: it started later.
+    start = ingest.firstBlock ?? start;
     const seconds = (Date.now() - startedAt) / 1000;
     const done = write.number - start + 1;
     bar.update(done, { rate: (seconds > 0 ? done / seconds : 0).toFixed(1), block: write.number });
   });
-  // A pruned block or state will not come back: stop instead of retrying forever.
+  // A pruned block or state will not come back (and no peer takes ingest past it): stop instead of retrying forever.
   const pruned = new Promise<never>((_, reject) =>
     ingest.on('interrupted', (error) => {
       if (error instanceof HistoryUnavailableError) reject(error);
@@ -138,18 +156,31 @@ async function ingestRange(options: {
   }
   await ingest.stop();
   bar.stop();
+  return ingest.firstBlock ?? start;
 }
 
-/** The history before what the node served, from peers; exits 1 naming channels no peer proved. */
+/** One line per range bridged from peers while ingesting (the node pruned it meanwhile). */
+function reportBridge(bridge: PeerBackfillResult & BridgedRange): void {
+  const accepted = bridge.outcomes.filter((o) => o.accepted);
+  const messages = accepted.reduce((total, o) => total + o.messages, 0);
+  process.stdout.write(
+    `the node pruned #${bridge.from}..#${bridge.to.number} while backfilling: ${messages} messages on ${accepted.length} channels from peers, proven against the node\n`,
+  );
+}
+
+/**
+ * The history before what the node served, from peers; exits 1 naming channels no peer proved
+ * (here, or in a range bridged while ingesting: `unproven`).
+ */
 async function historyFromPeers(options: {
   node: NodeClient;
   store: Store;
   peers: readonly string[];
   from: number;
-  log: string;
+  logger: Logger;
+  unproven: readonly string[];
 }): Promise<void> {
-  const { node, store, peers, from } = options;
-  const logger = createLogger({ level: options.log });
+  const { node, store, peers, from, logger } = options;
   const result = await backfillFromPeers({ store, node, peers, from, logger });
   const accepted = result.outcomes.filter((o) => o.accepted);
   const messages = accepted.reduce((total, o) => total + o.messages, 0);
@@ -157,9 +188,14 @@ async function historyFromPeers(options: {
   process.stdout.write(
     `from peers: ${messages} messages on ${accepted.length} channels proven against the node from #${from}; ${rejected} peer answers rejected\n`,
   );
-  if (result.unproven.length > 0)
+  const unproven = [
+    ...(result.unproven.length > 0 ? [`${result.unproven.join(', ')} from #${from}`] : []),
+    ...options.unproven,
+  ];
+  const count = result.unproven.length + options.unproven.length;
+  if (unproven.length > 0)
     throw new CliError(
-      `no peer could prove channel${result.unproven.length > 1 ? 's' : ''} ${result.unproven.join(', ')} from #${from}`,
+      `no peer could prove channel${count > 1 ? 's' : ''} ${unproven.join('; ')}`,
       EXIT_RUNTIME,
     );
 }

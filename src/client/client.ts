@@ -40,6 +40,21 @@ export class XcmpRpcError extends Error {
   }
 }
 
+interface RpcErrorObject {
+  readonly code: number;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+interface NotificationParams {
+  readonly subscription: string;
+  readonly result?: unknown;
+  readonly error?: RpcErrorObject;
+}
+
+/** A subscription notification: an update, or the error the server ended it with. */
+type Notification = { readonly result: unknown } | { readonly error: RpcErrorObject };
+
 interface Pending {
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
@@ -85,8 +100,10 @@ export interface ClientOptions {
 export interface ClientEvents {
   connected: [];
   disconnected: [];
-  /** A subscription was re-established after a reconnect. */
+  /** A subscription was re-established after a reconnect, or after the server ended it. */
   resubscribed: [string];
+  /** The server ended a subscription with this error; it is taken up again after `reconnectMs`. */
+  subscriptionError: [string, XcmpRpcError];
   /** An inbox update failed verification (verify mode): nothing of it was delivered. */
   verificationError: [VerificationError];
 }
@@ -104,8 +121,8 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   readonly #pending = new Map<number, Pending>();
   readonly #subscriptions = new Set<ClientSubscription>();
   readonly #byServerId = new Map<string, ClientSubscription>();
-  /** Notifications that arrived before their subscribe response. */
-  readonly #early = new Map<string, unknown[]>();
+  /** Notifications (results, or the error that ended it) that arrived before their subscribe response was handled. */
+  readonly #early = new Map<string, Notification[]>();
   #closing = false;
 
   private constructor(urls: readonly string[], options: ClientOptions) {
@@ -226,12 +243,15 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
       return;
     }
     if (message.method && message.params) {
-      const sub = this.#byServerId.get(message.params.subscription);
-      if (sub) sub.onUpdate(message.params.result);
+      const { subscription, result, error } = message.params as NotificationParams;
+      const notification: Notification = error ? { error } : { result };
+      const sub = this.#byServerId.get(subscription);
+      if (sub) this.#notified(sub, notification);
       else {
-        const early = this.#early.get(message.params.subscription) ?? [];
-        early.push(message.params.result);
-        this.#early.set(message.params.subscription, early);
+        // The subscribe response is on its way to #activate: keep this until it registers the id.
+        const early = this.#early.get(subscription) ?? [];
+        early.push(notification);
+        this.#early.set(subscription, early);
       }
       return;
     }
@@ -243,6 +263,32 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
     if (message.error)
       pending.reject(new XcmpRpcError(message.error.code, message.error.message, message.error.data));
     else pending.resolve(message.result);
+  }
+
+  /**
+   * The server ended a subscription with an error (it could not go on: a proof it could not read,
+   * a store it could not read). It is taken up again after `reconnectMs`, from where it stood.
+   */
+  #notified(sub: ClientSubscription, notification: Notification): void {
+    if ('result' in notification) sub.onUpdate(notification.result);
+    else if (sub.serverId) this.#onEnded(sub, sub.serverId, notification.error);
+  }
+
+  #onEnded(sub: ClientSubscription, serverId: string, error: RpcErrorObject): void {
+    this.#byServerId.delete(serverId);
+    sub.serverId = null;
+    this.emit('subscriptionError', sub.subscribe, new XcmpRpcError(error.code, error.message, error.data));
+    if (this.#closing || this.#options.reconnectMs === 0) return;
+    const retry = async () => {
+      if (sub.closed || this.#closing || sub.serverId !== null || !this.connected) return;
+      try {
+        await this.#activate(sub);
+        this.emit('resubscribed', sub.subscribe);
+      } catch {
+        setTimeout(() => void retry(), this.#options.reconnectMs).unref();
+      }
+    };
+    setTimeout(() => void retry(), this.#options.reconnectMs).unref();
   }
 
   /** A raw JSON-RPC call (any method: the contract's, or the node's through the sidecar's proxy). */
@@ -274,8 +320,9 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
     }
     sub.serverId = serverId;
     this.#byServerId.set(serverId, sub);
-    for (const update of this.#early.get(serverId) ?? []) sub.onUpdate(update);
+    const early = this.#early.get(serverId) ?? [];
     this.#early.delete(serverId);
+    for (const notification of early) this.#notified(sub, notification);
   }
 
   async #subscribe(

@@ -19,6 +19,7 @@ import { chainStateFrom, neededKeys } from './chain-state.ts';
 import { type EnactContext, enactBlock, storageNeeds } from './enact.ts';
 import { followHeads } from './heads.ts';
 import { CandidateLedger } from './ledger.ts';
+import type { BridgedRange, PrunedHistory } from './pruned.ts';
 import { seedBefore } from './seed.ts';
 
 export interface IngestOptions {
@@ -35,6 +36,8 @@ export interface IngestOptions {
   readonly stopAt?: number;
   /** Delay before retrying after the node failed. */
   readonly retryMs?: number;
+  /** When the node no longer holds what comes next: where to go on (peers fill the rest). */
+  readonly pruned?: PrunedHistory;
 }
 
 export interface IngestStatus {
@@ -53,6 +56,8 @@ export interface IngestEvents {
   bestHead: [{ number: number; hash: Hex; parentHash: Hex }];
   /** The node failed; ingest retries from the cursor. */
   interrupted: [Error];
+  /** Blocks the node had pruned were bridged (the store's cursor jumped over them, peers filled them). */
+  bridged: [BridgedRange];
   /** The cursor reached the finalized head. */
   synced: [number];
 }
@@ -94,6 +99,8 @@ export class Ingest extends EventEmitter<IngestEvents> {
   readonly #announcedAt = new Map<number, number>();
   /** First block to process when the store was empty at start (after seeding). */
   #seededFirst: number | null = null;
+  /** A later first block, when the node pruned the one asked for before ingest reached it. */
+  #restartAt: number | null = null;
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
   #finalized: number | null = null;
@@ -173,12 +180,13 @@ export class Ingest extends EventEmitter<IngestEvents> {
         let cursor = this.#stored?.number ?? null;
         if (cursor === null) {
           if (this.#seededFirst === null) {
-            const first = Math.max(1, this.#options.startAt ?? target);
+            const first = Math.max(1, this.#restartAt ?? this.#options.startAt ?? target);
             await this.#seed(first);
             this.#seededFirst = first;
           }
           cursor = this.#seededFirst - 1;
         }
+        if (this.#options.stopAt !== undefined && cursor >= this.#options.stopAt) this.#running = false;
         let processed = false;
         while (this.#running && cursor < target) {
           const block = await this.#prefetcher.take(cursor + 1, target);
@@ -198,6 +206,7 @@ export class Ingest extends EventEmitter<IngestEvents> {
         this.#prefetcher.reset();
         await this.#writeAfterFailure();
         if (!this.#running) break;
+        if (error instanceof HistoryUnavailableError && (await this.#movePastPruned(error))) continue;
         const cursor = this.#stored?.number;
         if (error instanceof HistoryUnavailableError) {
           // Retrying is kept (the node may be an archive node catching up), but it rarely helps.
@@ -213,6 +222,40 @@ export class Ingest extends EventEmitter<IngestEvents> {
         this.emit('interrupted', error as Error);
         await sleep(this.#options.retryMs ?? 1000);
       }
+    }
+  }
+
+  /**
+   * The node dropped what ingest needs next: with another source for it, start later (empty store)
+   * or bridge the pruned blocks (peers fill them). False when there is no way on.
+   */
+  async #movePastPruned(error: HistoryUnavailableError): Promise<boolean> {
+    const pruned = this.#options.pruned;
+    if (!pruned) return false;
+    try {
+      if (this.#stored === null) {
+        const asked = this.#seededFirst ?? this.#restartAt ?? this.#options.startAt ?? 1;
+        const first = await pruned.restartAt(asked + 1, this.#options.stopAt);
+        if (first === null) return false;
+        this.#log.warn(
+          { asked, first, err: error.message },
+          'the node pruned the first block: starting later',
+        );
+        this.#seededFirst = null;
+        this.#restartAt = first;
+        return true;
+      }
+      const bridged = await pruned.bridge();
+      if (!bridged) return false;
+      await this.#reload();
+      this.emit('bridged', bridged);
+      return true;
+    } catch (bridgeError) {
+      this.#log.error(
+        { cursor: this.#stored?.number ?? null, err: (bridgeError as Error).message },
+        'could not move past the blocks the node pruned',
+      );
+      return false;
     }
   }
 
@@ -269,6 +312,11 @@ export class Ingest extends EventEmitter<IngestEvents> {
 
   #context(): EnactContext {
     return this.#ledger.context();
+  }
+
+  /** The first block ingest took from the node on an empty store (later than asked when the node pruned it). */
+  get firstBlock(): number | null {
+    return this.#seededFirst;
   }
 
   /** The stored cursor (what the best-chain view builds on). */

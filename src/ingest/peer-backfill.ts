@@ -6,7 +6,6 @@
  */
 import type { Logger } from 'pino';
 import type { ChannelHistoryJson, FederationJson } from '../../rpc/schemas.ts';
-import { firstServable } from '../chain/blocks.ts';
 import type { NodeClient } from '../chain/node.ts';
 import { XcmpClient, XcmpRpcError } from '../client/client.ts';
 import {
@@ -20,7 +19,8 @@ import { decodeHrmpChannel } from '../derive/proof.ts';
 import { hrmpChannelsKey } from '../derive/storage.ts';
 import { fromHex, type Hex } from '../protocol/bytes.ts';
 import type { Store } from '../store/interface.ts';
-import type { MessageRecord } from '../store/types.ts';
+import type { ChannelHistory, MessageRecord } from '../store/types.ts';
+import { type BridgedRange, followableFrom, type PrunedHistory } from './pruned.ts';
 import { seedBefore } from './seed.ts';
 
 /** Messages asked per page; halved while the peer says the page is over its response limit. */
@@ -163,6 +163,34 @@ async function closeAll(clients: Map<string, XcmpClient | Error>): Promise<void>
 }
 
 /**
+ * What a channel's earlier history must end at: the head this store holds just before the block
+ * from which it is complete. That head was read from this sidecar's own node (seeding, a bridge)
+ * while the node still had that block, or proven so before; no read of a block the node may have
+ * pruned since. A store from before heads were kept asks the node at its cursor instead.
+ */
+async function ownChainBefore(
+  store: Store,
+  node: NodeClient,
+  history: ChannelHistory,
+  cursor: { number: number; hash: Hex },
+): Promise<OwnChain> {
+  const { sender, recipient, completeFrom } = history;
+  if (history.headKnown) return { held: [], nodeHead: history.headBefore, at: completeFrom - 1 };
+  return {
+    held: await store.channelMessages(sender, recipient, completeFrom - 1, cursor.number),
+    nodeHead: await nodeHead(node, sender, recipient, cursor.hash),
+    at: cursor.number,
+  };
+}
+
+/** Accepted messages this store does not hold yet (a channel restarted after a gap holds some). */
+async function notHeld(store: Store, range: PeerRange, messages: readonly MessageRecord[]) {
+  const held = await store.channelMessages(range.sender, range.recipient, range.from - 1, range.to);
+  const keys = new Set(held.map((m) => `${m.sentAt}/${m.index}`));
+  return messages.filter((m) => !keys.has(`${m.sentAt}/${m.index}`));
+}
+
+/**
  * For every channel the store knows, fills what it lacks from `from` on, from the first peer that
  * proves it. Channels already complete from `from` are left alone.
  */
@@ -180,11 +208,7 @@ export async function backfillFromPeers(options: PeerBackfillOptions): Promise<P
       const history = await store.channelHistory(sender, recipient);
       if (!history || history.completeFrom <= options.from) continue;
       const range = { sender, recipient, from: options.from, to: history.completeFrom - 1 };
-      const own = {
-        held: await store.channelMessages(sender, recipient, range.to, cursor.number),
-        nodeHead: await nodeHead(node, sender, recipient, cursor.hash),
-        at: cursor.number,
-      };
+      const own = await ownChainBefore(store, node, history, cursor);
       const proven = await proveChannel(clients, { range, own }, report);
       if (!proven) {
         unproven.push(`${sender}>${recipient}`);
@@ -193,7 +217,7 @@ export async function backfillFromPeers(options: PeerBackfillOptions): Promise<P
       const { peer, accepted } = proven;
       await store.writePeerHistory(sender, recipient, {
         ...{ from: range.from, headBefore: accepted.startHead, peer },
-        messages: accepted.messages,
+        messages: await notHeld(store, range, accepted.messages),
       });
     }
   } finally {
@@ -203,25 +227,26 @@ export async function backfillFromPeers(options: PeerBackfillOptions): Promise<P
 }
 
 /**
- * A store that resumes on a node which pruned the blocks after its cursor: the range up to the
- * first block the node serves is skipped and each channel's messages in it are taken from peers,
- * proven from the head this store holds at its cursor to the head the node reports at the range's
- * end. Channels no peer proves are complete only from after the range (and reported). Null when
- * there is no such range.
+ * A store whose node pruned the blocks after its cursor (a downtime, an outage, a slow backfill):
+ * the range up to the block ingest goes on from (followableFrom: with a margin past the first the
+ * node serves, at most `upTo + 1`) is skipped and each channel's messages in it are taken from
+ * peers, proven from the head this store holds at its cursor to the head the node reports at the
+ * range's end. Channels no peer proves are complete only from after the range (and reported). Null
+ * when there is no such range.
  */
 export async function bridgeGapFromPeers(
-  options: Omit<PeerBackfillOptions, 'from'>,
-): Promise<(PeerBackfillResult & { from: number; to: number }) | null> {
+  options: Omit<PeerBackfillOptions, 'from'> & { readonly upTo?: number },
+): Promise<(PeerBackfillResult & BridgedRange) | null> {
   const { store, node } = options;
   const cursor = await store.cursor();
   if (!cursor) return null;
-  const finalized = await node.finalizedNumber();
-  const servable = await firstServable(node, cursor.number + 1, finalized);
-  if (servable === null || servable === cursor.number + 1) return null;
+  const last = Math.min(await node.finalizedNumber(), (options.upTo ?? Number.MAX_SAFE_INTEGER) + 1);
+  const resumeAt = await followableFrom(node, cursor.number + 1, last);
+  if (resumeAt === null || resumeAt === cursor.number + 1) return null;
   const from = cursor.number + 1;
-  const to = servable - 1;
+  const to = resumeAt - 1;
   options.logger.warn({ from, to }, 'the node pruned the blocks after the store: bridging them from peers');
-  const seed = await seedBefore(node, servable);
+  const seed = await seedBefore(node, resumeAt);
   const toHash = (await node.blockHash(to)) as Hex;
   const outcomes: PeerOutcome[] = [];
   const report = reporter(options, outcomes);
@@ -250,7 +275,34 @@ export async function bridgeGapFromPeers(
     watermarks: seed.watermarks,
     filled,
   });
-  return { outcomes, unproven, from, to };
+  const messages = [...filled.values()]
+    .flatMap((f) => f.messages.map((m) => ({ ...m, peer: f.peer })))
+    .sort(
+      (a, b) => a.sentAt - b.sentAt || a.sender - b.sender || a.recipient - b.recipient || a.index - b.index,
+    );
+  return { outcomes, unproven, from, to: { number: to, hash: toHash }, messages };
+}
+
+/**
+ * Ingest's way past pruned blocks with peers: an empty store starts later (peers fill what came
+ * before afterwards, backfillFromPeers), a store with a cursor bridges the gap at once. `onBridge`
+ * hears every bridge's result (for status, metrics and logs).
+ */
+export function peerBridge(
+  options: Omit<PeerBackfillOptions, 'from'> & {
+    readonly upTo?: number;
+    readonly onBridge?: (result: PeerBackfillResult & BridgedRange) => void;
+  },
+): PrunedHistory {
+  return {
+    restartAt: async (first, last) =>
+      followableFrom(options.node, first, last ?? (await options.node.finalizedNumber())),
+    bridge: async () => {
+      const result = await bridgeGapFromPeers(options);
+      if (result) options.onBridge?.(result);
+      return result;
+    },
+  };
 }
 
 /** What the service reports of its peers (`xcmp_status.federation`). */
@@ -272,8 +324,9 @@ export class PeerReport {
     }
   };
 
-  set unproven(channels: readonly string[]) {
-    this.#unproven = [...channels];
+  /** Channels a bridge could not prove (each named once, across bridges). */
+  addUnproven(channels: readonly string[]): void {
+    this.#unproven = [...new Set([...this.#unproven, ...channels])];
   }
 
   json(gaps: readonly { from: number; to: number }[]): FederationJson {

@@ -17,11 +17,14 @@ import type { EnactContext } from './enact.ts';
 import { followHeads, type Head } from './heads.ts';
 import type { IngestStatus } from './ingest.ts';
 import { CandidateLedger } from './ledger.ts';
+import type { BridgedRange } from './pruned.ts';
 
 export interface ReplicaEvents {
   /** A block the writer committed, read back from the store (with the metadata to decode it). */
   block: [BlockWrite, RuntimeMetadata];
   bestHead: [Head];
+  /** Never emitted: a replica does not bridge (its writer does, and commits the range). */
+  bridged: [BridgedRange];
 }
 
 /** Announces the highest block the writer committed (LISTEN/NOTIFY, and a poll). */

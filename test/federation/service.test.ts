@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ChannelHistoryJson, StatusJson } from '../../rpc/schemas.ts';
+import type { ChannelHistoryJson, MailboxUpdateJson, StatusJson } from '../../rpc/schemas.ts';
+import { XcmpClient } from '../../src/client/client.ts';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { createLogger, silentLogger } from '../../src/log.ts';
 import { toHex } from '../../src/protocol/bytes.ts';
@@ -16,9 +17,10 @@ import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
 import type { MessageRecord } from '../../src/store/types.ts';
 import { assertInboundEqualsNode } from '../helpers/inbound.ts';
 import { startRewritingLayer } from '../helpers/lying-layer.ts';
+import { tcpRelay } from '../helpers/relay.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
 import { type Stack, startStack } from '../helpers/sidecar.ts';
-import { storedUpTo } from '../helpers/wait.ts';
+import { eventually, storedUpTo } from '../helpers/wait.ts';
 
 const PRUNING = 64;
 const key = (m: MessageRecord) => `${m.sentAt}/${m.sender}/${m.index}/${toHex(m.data)}`;
@@ -35,9 +37,9 @@ describe('service --peer: bridging what the node pruned while the sidecar was do
     }
     await storedUpTo(a.sidecar.store, a.devnet.chain.finalized.number, 60_000);
   };
-  const sidecarB = (dbPath: string, peers: string[], startAt = 1) =>
+  const sidecarB = (dbPath: string, peers: string[], startAt = 1, nodeUrl = pruned.url) =>
     startSidecar({
-      nodeUrl: pruned.url,
+      nodeUrl,
       dbPath,
       host: '127.0.0.1',
       port: 0,
@@ -71,8 +73,12 @@ describe('service --peer: bridging what the node pruned while the sidecar was do
     const b = await sidecarB(db, peers());
     const servable = pruned.chain.best.number - PRUNING + 2;
     await storedUpTo(b.store, pruned.chain.finalized.number);
-    assert.deepEqual(await b.store.gaps(), [{ from: stoppedAt + 1, to: servable - 1 }]);
-    return { b, gap: { from: stoppedAt + 1, to: servable - 1 } };
+    const gaps = await b.store.gaps();
+    assert.equal(gaps.length, 1);
+    // Ingest goes on a margin past the first block the node serves (a quarter of what it keeps).
+    const margin = Math.floor((pruned.chain.finalized.number - servable) / 4);
+    assert.deepEqual(gaps[0], { from: stoppedAt + 1, to: servable - 1 + margin });
+    return { b, gap: gaps[0]! };
   }
 
   it('an honest peer: every channel proven across the gap, the store equals the peer’s, status and metrics say so', async () => {
@@ -131,6 +137,69 @@ describe('service --peer: bridging what the node pruned while the sidecar was do
     } finally {
       await b.close();
       await liar.close();
+    }
+  });
+
+  it('an outage longer than the pruning window while running: bridged at once, live and proven subscribers get every message once', async () => {
+    await both(20);
+    const relay = await tcpRelay(pruned.port);
+    const startAt = Math.max(1, pruned.chain.finalized.number - 10);
+    const b = await sidecarB(join(dir, 'outage.sqlite'), [a.sidecar.server.url], startAt, relay.url);
+    const client = await XcmpClient.connect(b.server.url);
+    const verifying = await XcmpClient.connect(b.server.url, { verify: { headers: pruned.url } });
+    const plain: MailboxUpdateJson[] = [];
+    const proven: MailboxUpdateJson[] = [];
+    const failures: Error[] = [];
+    verifying.on('verificationError', (error) => failures.push(error));
+    try {
+      await storedUpTo(b.store, pruned.chain.finalized.number);
+      const subscribedAt = (await b.store.cursor())!.number;
+      await client.subscribeInbox(2001, (u) => plain.push(u));
+      await verifying.subscribeInbox(2001, (u) => proven.push(u));
+      await both(10);
+      await storedUpTo(b.store, pruned.chain.finalized.number);
+      const before = (await b.store.cursor())!.number;
+      await relay.cut();
+      await both(200);
+      await relay.restore();
+      await storedUpTo(b.store, pruned.chain.finalized.number, 60_000);
+      const [gap] = await b.store.gaps();
+      assert.ok(
+        gap && gap.from === before + 1 && gap.to >= pruned.chain.best.number - PRUNING,
+        JSON.stringify(gap),
+      );
+      const end = (await b.store.cursor())!.number;
+      const expected = (await a.sidecar.store.inbox(2001, { fromBlock: subscribedAt + 1, toBlock: end })).map(
+        key,
+      );
+      assert.ok(
+        expected.filter((k) => Number(k.split('/')[0]) >= gap.from && Number(k.split('/')[0]) <= gap.to)
+          .length > 0,
+      );
+      const seen = (updates: MailboxUpdateJson[]) =>
+        updates.flatMap((u) =>
+          u.messages
+            .filter((m) => m.sentAt <= end)
+            .map((m) => `${m.sentAt}/${m.sender}/${m.index}/${m.data}`),
+        );
+      await eventually(
+        () => seen(plain).length >= expected.length && seen(proven).length >= expected.length,
+        {
+          what: 'every message delivered',
+          timeoutMs: 15_000,
+        },
+      );
+      assert.deepEqual(seen(plain), expected, 'the live subscriber: no gap, no repeat');
+      assert.deepEqual(seen(proven), expected, 'the proving subscriber: every message proven');
+      assert.deepEqual(failures, []);
+      const status = (await b.status()).federation!;
+      assert.deepEqual(status.gaps, [gap]);
+      assert.deepEqual(status.unproven, []);
+    } finally {
+      await client.close();
+      await verifying.close();
+      await b.close();
+      await relay.close();
     }
   });
 });

@@ -13,6 +13,7 @@ import {
   PendingLifecycle,
   type PendingMessage,
 } from '../../derive/pending.ts';
+import type { BridgedRange } from '../../ingest/pruned.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import type { BlockWrite, MessageRecord } from '../../store/types.ts';
@@ -23,6 +24,19 @@ import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
 import { messageJson, pendingMessageJson } from './wire.ts';
 
 export type MailboxKind = 'inbox' | 'outbox';
+
+/** Messages in block order, one group per block (its hash as the messages carry it). */
+function groupByBlock(
+  messages: readonly MessageRecord[],
+): { block: { number: number; hash: `0x${string}` }; messages: MessageRecord[] }[] {
+  const groups: { block: { number: number; hash: `0x${string}` }; messages: MessageRecord[] }[] = [];
+  for (const message of messages) {
+    const last = groups.at(-1);
+    if (last?.block.number === message.sentAt) last.messages.push(message);
+    else groups.push({ block: { number: message.sentAt, hash: message.blockHash }, messages: [message] });
+  }
+  return groups;
+}
 export type Finality = MailboxUpdateJson['finality'];
 
 export interface MailboxView {
@@ -255,6 +269,18 @@ export class SubscriptionHub {
     this.proven?.onFinalized(write);
     this.candidates.onFinalized(write);
     this.#deliver(this.#lifecycle.finalized({ number: write.number, hash: write.hash, write }), since);
+  }
+
+  /**
+   * The store's cursor jumped over blocks the node had pruned (DESIGN.md §12): finalized
+   * subscribers get the messages peers proved for them, block by block, as if those blocks had been
+   * stored one by one; proof subscribers one update at the range's end, proven there.
+   */
+  onBridged(bridge: BridgedRange, since = performance.now()): void {
+    this.#announced = Math.max(this.#announced, bridge.to.number);
+    for (const block of groupByBlock(bridge.messages))
+      this.#fanOut(['finalized'], { type: 'messages', ...block }, since);
+    this.proven?.onBridged(bridge);
   }
 
   /** The best head moved: blocks left the best chain (newest first), others joined it (oldest first). */

@@ -7,6 +7,7 @@
  */
 import type { InboxProofJson, MailboxUpdateJson } from '../../../rpc/schemas.ts';
 import type { InboxProofAt } from '../../chain/proofs.ts';
+import type { BridgedRange } from '../../ingest/pruned.ts';
 import type { Hex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
@@ -133,6 +134,19 @@ export class ProvenInboxFeed {
         return shown.length > 0 || write.number - listener.last >= PROOF_INTERVAL;
       });
       if (due.length > 0) this.#send(due[0]!, due, write, messages);
+    }
+  }
+
+  /**
+   * The store's cursor jumped over pruned blocks, filled from peers: each subscriber gets their
+   * messages in one update at the range's end, proven there (its heads chain from the last update).
+   */
+  onBridged(bridge: BridgedRange): void {
+    this.#announced = Math.max(this.#announced, bridge.to.number);
+    for (const [recipient, set] of this.#listeners) {
+      const due = [...set].filter((listener) => listener.from <= bridge.to.number);
+      const messages = bridge.messages.filter((m) => m.recipient === recipient);
+      if (due.length > 0) this.#send(due[0]!, due, bridge.to, messages);
     }
   }
 
