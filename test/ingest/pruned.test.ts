@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { NodeClient } from '../../src/chain/node.ts';
-import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import type { Devnet } from '../../src/devnet/index.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { peerBridge } from '../../src/ingest/peer-backfill.ts';
 import { silentLogger } from '../../src/log.ts';
