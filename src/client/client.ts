@@ -123,6 +123,8 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   readonly #byServerId = new Map<string, ClientSubscription>();
   /** Notifications (results, or the error that ended it) that arrived before their subscribe response was handled. */
   readonly #early = new Map<string, Notification[]>();
+  /** Subscribe calls in flight: only while one is, a notification for an unknown id is kept. */
+  #subscribing = 0;
   #closing = false;
 
   private constructor(urls: readonly string[], options: ClientOptions) {
@@ -249,6 +251,8 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
       if (sub) this.#notified(sub, notification);
       else {
         // The subscribe response is on its way to #activate: keep this until it registers the id.
+        // With no subscribe in flight it is a stray (a subscription already given up): dropped.
+        if (this.#subscribing === 0) return;
         const early = this.#early.get(subscription) ?? [];
         early.push(notification);
         this.#early.set(subscription, early);
@@ -269,6 +273,11 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
    * The server ended a subscription with an error (it could not go on: a proof it could not read,
    * a store it could not read). It is taken up again after `reconnectMs`, from where it stood.
    */
+  /** Forgets notifications kept for ids no subscribe call claimed. */
+  #dropStrays(): void {
+    if (this.#subscribing === 0) this.#early.clear();
+  }
+
   #notified(sub: ClientSubscription, notification: Notification): void {
     if ('result' in notification) sub.onUpdate(notification.result);
     else if (sub.serverId) this.#onEnded(sub, sub.serverId, notification.error);
@@ -309,14 +318,20 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
 
   async #activate(sub: ClientSubscription): Promise<void> {
     let serverId: string;
-    for (;;) {
-      try {
-        serverId = await this.call<string>(sub.subscribe, sub.params());
-        break;
-      } catch (error) {
-        if (!(error instanceof XcmpRpcError && error.code === RESPONSE_TOO_BIG && sub.catchUp)) throw error;
-        await sub.catchUp(); // moves params() past what it delivered
+    this.#subscribing += 1;
+    try {
+      for (;;) {
+        try {
+          serverId = await this.call<string>(sub.subscribe, sub.params());
+          break;
+        } catch (error) {
+          if (!(error instanceof XcmpRpcError && error.code === RESPONSE_TOO_BIG && sub.catchUp)) throw error;
+          await sub.catchUp(); // moves params() past what it delivered
+        }
       }
+    } finally {
+      this.#subscribing -= 1;
+      if (this.#subscribing === 0) queueMicrotask(() => this.#dropStrays());
     }
     sub.serverId = serverId;
     this.#byServerId.set(serverId, sub);
