@@ -26,7 +26,10 @@ import { backedCandidateRecord } from './enact.ts';
 export interface Seed {
   readonly channels: ChannelRecord[];
   readonly pending: CandidateRecord[];
-  /** Every para's `Hrmp::HrmpWatermarks` value then. */
+  /**
+   * Every para's `Hrmp::HrmpWatermarks` value then; 0 for a recipient of a channel that has none
+   * (it never enacted a candidate, so the runtime never pruned its queue: as a watermark of 0).
+   */
   readonly watermarks: (readonly [number, number])[];
 }
 
@@ -43,11 +46,11 @@ export async function seedBefore(node: NodeClient, first: number): Promise<Seed>
     const chain = decodeChannel(metadata, value);
     channels.push({ sender, recipient, ...chain, verifiedAt: first - 1, lastSentAt: null });
   }
-  return {
-    channels,
-    pending: await pendingAt(node, parentHash, metadata),
-    watermarks: await watermarksAt(node, parentHash),
-  };
+  const watermarks = await watermarksAt(node, parentHash);
+  const known = new Set(watermarks.map(([para]) => para));
+  for (const recipient of new Set(channels.map((c) => c.recipient)))
+    if (!known.has(recipient)) watermarks.push([recipient, 0]);
+  return { channels, pending: await pendingAt(node, parentHash, metadata), watermarks };
 }
 
 /** `Hrmp::HrmpWatermarks` of every para at `at`. */
