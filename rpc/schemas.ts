@@ -22,7 +22,7 @@ export const MailboxFinality = z.enum(['finalized', 'best', 'pending']);
 export const DropReason = z
   .enum(['timedOut', 'retracted', 'replaced', 'notEnacted'])
   .describe(
-    '"timedOut": CandidateTimedOut; "retracted": its backing block left the best chain; "replaced": that, and the new best chain backs another candidate of the para at the same height; "notEnacted": its core was given to another candidate, or 32 blocks passed, without enactment or time-out',
+    '"timedOut": CandidateTimedOut; "retracted": its backing block left the best chain; "replaced": that, and the new best chain backs another candidate of the para at the same height; "notEnacted": it was freed (a dispute concluded against it, or its core was given to another candidate), or the runtime\'s availability timeout (ActiveConfig: group_rotation_frequency + paras_availability_period) passed, without enactment or time-out',
   );
 
 /** How many messages one answer may be asked for. */
@@ -180,7 +180,11 @@ export const Channel = z.strictObject({
   lastSentAt: BlockNumber.nullable(),
 });
 
-export const CandidateStatus = z.enum(['backed', 'included', 'timedOut']);
+export const CandidateStatus = z
+  .enum(['backed', 'included', 'timedOut', 'freed'])
+  .describe(
+    '"freed": dropped from pending availability without enactment or time-out (a dispute concluded against it, or its core was given to another candidate)',
+  );
 
 export const Candidate = z.strictObject({
   candidateHash: Hash,
@@ -199,6 +203,7 @@ export const Candidate = z.strictObject({
   coreIndex: z.number().int().nullable(),
   status: CandidateStatus,
   enactedIn: BlockNumber.nullable(),
+  settledIn: BlockNumber.nullable().describe('the block that included, timed out or freed it; null while backed'),
   verified: z.boolean(),
   reason: z.string().nullable(),
   availability: z.strictObject({ votes: z.number().int(), threshold: z.number().int() }),
@@ -287,8 +292,10 @@ export const CandidateSubscriptionOptions = z
 
 export const CandidateUpdate = z.strictObject({
   type: z
-    .enum(['backed', 'availability', 'included', 'timedOut', 'retracted'])
-    .describe('"retracted": the block of an update you were sent left the best chain (finality "best")'),
+    .enum(['backed', 'availability', 'included', 'timedOut', 'freed', 'retracted'])
+    .describe(
+      '"freed": it left pending availability without enactment or time-out (see Candidate.status); "retracted": the block of an update you were sent left the best chain (finality "best")',
+    ),
   finality: Finality,
   block: BlockRef,
   candidate: Candidate.omit({ messages: true }),

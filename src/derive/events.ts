@@ -28,6 +28,8 @@ export interface CandidateEvents {
   readonly backed: readonly CandidateEvent[];
   readonly included: readonly CandidateEvent[];
   readonly timedOut: readonly CandidateEvent[];
+  /** Candidates a dispute concluded against in this block (`ParasDisputes.DisputeConcluded`, Invalid). */
+  readonly disputedInvalid: readonly Uint8Array[];
   readonly eventCount: number;
 }
 
@@ -92,6 +94,8 @@ function walkEvents(layout: EventsLayout, events: Uint8Array): CandidateEvents {
   const backed: CandidateEvent[] = [];
   const included: CandidateEvent[] = [];
   const timedOut: CandidateEvent[] = [];
+  const disputedInvalid: Uint8Array[] = [];
+  const disputes = layout.disputeConcluded;
   const phaseAt = layout.record.indexOf('phase');
   const eventAt = layout.record.indexOf('event');
   const phase = layout.record.codecs[phaseAt]!;
@@ -120,10 +124,13 @@ function walkEvents(layout: EventsLayout, events: Uint8Array): CandidateEvents {
         pos = layout.paraInclusionEvent.skip(events, pos + 1);
       }
     } else {
+      // DisputeConcluded(candidate_hash: [u8; 32], result): the hash first, the result after it.
+      if (disputes && palletIndex === disputes.palletIndex && events[pos + 1] === disputes.variantIndex)
+        if (events[pos + 34] === disputes.invalidIndex) disputedInvalid.push(events.subarray(pos + 2, pos + 34));
       pos = layout.runtimeEvent.skip(events, pos);
     }
     for (const codec of tail) pos = codec.skip(events, pos);
   }
   if (pos !== events.length) throw new ScaleError(`events end at ${pos} of ${events.length} bytes`);
-  return { backed, included, timedOut, eventCount: count };
+  return { backed, included, timedOut, disputedInvalid, eventCount: count };
 }

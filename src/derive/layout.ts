@@ -41,6 +41,19 @@ export interface EventsLayout {
   readonly included: CandidateEventLayout;
   readonly timedOut: CandidateEventLayout;
   readonly receipt: FieldWalker;
+  /**
+   * `ParasDisputes.DisputeConcluded(candidate_hash, result)`: a dispute concluded against a
+   * candidate pending availability frees it (the runtime drops it without a ParaInclusion event).
+   * Null on a runtime without it.
+   */
+  readonly disputeConcluded: DisputeConcludedLayout | null;
+}
+
+export interface DisputeConcludedLayout {
+  readonly palletIndex: number;
+  readonly variantIndex: number;
+  /** The `DisputeResult` variant index of `Invalid`. */
+  readonly invalidIndex: number;
 }
 
 export interface RelayLayout {
@@ -126,6 +139,7 @@ function eventsLayout(metadata: RuntimeMetadata, codecs: CodecRegistry): EventsL
   };
   const backed = candidateEvent('CandidateBacked');
   return {
+    disputeConcluded: disputeConcludedLayout(metadata, codecs, runtimeEventType),
     record,
     runtimeEvent: codecs.codec(runtimeEventType),
     paraInclusionIndex: palletVariant.index,
@@ -135,6 +149,25 @@ function eventsLayout(metadata: RuntimeMetadata, codecs: CodecRegistry): EventsL
     timedOut: candidateEvent('CandidateTimedOut'),
     receipt: structWalker(metadata, codecs, backed.fields[0]!.id),
   };
+}
+
+function disputeConcludedLayout(
+  metadata: RuntimeMetadata,
+  codecs: CodecRegistry,
+  runtimeEventType: number,
+): DisputeConcludedLayout | null {
+  const palletVariant = variantsOf(metadata, runtimeEventType).find((v) => v.name === 'ParasDisputes');
+  const eventType = metadata.palletsByName.get('ParasDisputes')?.eventType ?? null;
+  if (!palletVariant || eventType === null) return null;
+  const concluded = variantsOf(metadata, eventType).find((v) => v.name === 'DisputeConcluded');
+  const [hash, result] = concluded?.fields ?? [];
+  // The byte offsets events.ts reads: a 32-byte hash, then a one-byte result.
+  if (!concluded || !hash || !result) return null;
+  if (codecs.codec(hash.type).fixedSize !== 32 || codecs.codec(result.type).fixedSize !== 1) return null;
+  const resultType = result.type;
+  const invalid = variantsOf(metadata, resultType).find((v) => v.name === 'Invalid');
+  if (!invalid) return null;
+  return { palletIndex: palletVariant.index, variantIndex: concluded.index, invalidIndex: invalid.index };
 }
 
 const layouts = new WeakMap<RuntimeMetadata, RelayLayout>();

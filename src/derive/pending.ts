@@ -57,7 +57,11 @@ interface OpenCandidate {
   readonly messages: readonly PendingMessage[];
 }
 
-/** Blocks a backed candidate may stay open without enactment, time-out or its core being reused. */
+/**
+ * Blocks a backed candidate may stay open without enactment, time-out or its core being reused,
+ * while no block has said (its active configuration's `group_rotation_frequency +
+ * paras_availability_period`, BlockWrite.availabilityTimeout).
+ */
 export const NOT_ENACTED_AFTER = 32;
 
 /** Finalized blocks remembered, to recognise a late best-view announcement of them. */
@@ -82,6 +86,8 @@ export class PendingLifecycle {
   readonly #seen = new Map<Hex, number>();
   /** Announced as pending, not settled. */
   readonly #open = new Map<Hex, OpenCandidate>();
+  /** Blocks after backing by which the runtime enacts or times out a candidate, as the latest block's configuration says. */
+  #timeout = NOT_ENACTED_AFTER;
   /** Settled on the best chain: enacted (reopened if that block is retracted) or dropped (final). */
   readonly #settled = new Map<
     Hex,
@@ -107,6 +113,7 @@ export class PendingLifecycle {
     for (const block of announced) {
       if (this.#seen.has(block.hash)) continue;
       this.#seen.set(block.hash, block.number);
+      this.#timeout = block.write.availabilityTimeout ?? this.#timeout;
       events.push({ type: 'followed', block });
       this.#enact(block, events);
       for (const candidate of block.write.newCandidates)
@@ -174,6 +181,9 @@ export class PendingLifecycle {
       } else if (update.status === 'timedOut') {
         const detail = `CandidateTimedOut at #${block.number}: availability was not reached in time`;
         this.#drop(update.candidateHash, open, ref(block), 'timedOut', detail, events);
+      } else if (update.status === 'freed') {
+        const detail = `freed at #${block.number} without enactment: a dispute concluded against it, or its core was given to another candidate`;
+        this.#drop(update.candidateHash, open, ref(block), 'notEnacted', detail, events);
       }
     }
   }
@@ -211,8 +221,8 @@ export class PendingLifecycle {
 
   #expire(head: BlockRef, events: LifecycleEvent[]): void {
     for (const [hash, open] of this.#open) {
-      if (head.number - open.backedAt.number <= NOT_ENACTED_AFTER) continue;
-      const detail = `not enacted within ${NOT_ENACTED_AFTER} blocks of its backing at #${open.backedAt.number}`;
+      if (head.number - open.backedAt.number <= this.#timeout) continue;
+      const detail = `not enacted within ${this.#timeout} blocks of its backing at #${open.backedAt.number} (the runtime's availability timeout)`;
       this.#drop(hash, open, head, 'notEnacted', detail, events);
     }
   }

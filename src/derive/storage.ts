@@ -72,6 +72,28 @@ export function decodeParaIds(value: Uint8Array): number[] {
 
 export const HRMP_WATERMARKS_PREFIX: Hex = u8aToHex(prefix('Hrmp', 'HrmpWatermarks')) as Hex;
 
+/** `Configuration::ActiveConfig`, the host configuration in force (a plain value). */
+export const ACTIVE_CONFIG_KEY: Hex = u8aToHex(prefix('Configuration', 'ActiveConfig')) as Hex;
+
+/**
+ * From the active host configuration: the blocks after its backing by which the runtime has
+ * enacted a candidate or timed it out. The runtime times out a pending candidate only across a group
+ * rotation boundary, `paras_availability_period` blocks after the rotation that follows its backing
+ * (polkadot-sdk `scheduler::availability_timeout_predicate`), so `group_rotation_frequency +
+ * paras_availability_period` bounds it. Both live in `scheduler_params` on newer runtimes, at the
+ * top level on older ones. Null when the configuration has neither.
+ */
+export function decodeAvailabilityTimeout(metadata: RuntimeMetadata, value: Uint8Array): number | null {
+  const type = metadata.palletsByName.get('Configuration')?.storage.get('ActiveConfig')?.valueType;
+  if (type === undefined) return null;
+  type Periods = { groupRotationFrequency?: number; parasAvailabilityPeriod?: number };
+  const config = relayLayout(metadata).codecs.decodeAll(type, value) as Periods & { schedulerParams?: Periods };
+  const periods = config.schedulerParams ?? config;
+  const { groupRotationFrequency, parasAvailabilityPeriod } = periods;
+  if (typeof groupRotationFrequency !== 'number' || typeof parasAvailabilityPeriod !== 'number') return null;
+  return groupRotationFrequency + parasAvailabilityPeriod;
+}
+
 export function hrmpWatermarkKey(para: number): Hex {
   return u8aToHex(u8aConcat(prefix('Hrmp', 'HrmpWatermarks'), twox64Concat(u32le(para)))) as Hex;
 }

@@ -251,7 +251,7 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
     const number = produced.state.number;
     const timestamp = 1_700_000_000_000 + number * 6000;
     const extrinsics = [this.#timestampExtrinsic(timestamp), this.#inherentExtrinsic(parent, produced)];
-    const eventsBytes = this.#eventsValue(produced.events);
+    const eventsBytes = this.#eventsValue(produced.events, produced.disputed);
     const storage = new Map(parent.storage);
     storage.set(this.#keys.systemEvents, u8aToHex(eventsBytes) as Hex);
     storage.set(this.#keys.systemNumber, u8aToHex(u32(number)) as Hex);
@@ -325,9 +325,14 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
     return u8aToHex(this.encoder.encode('Bytes', u8aConcat(Uint8Array.of(0x04), call))) as Hex;
   }
 
-  /** `System.Events`: ExtrinsicSuccess for the timestamp, the candidate events, ExtrinsicSuccess for the inherent. */
-  #eventsValue(events: readonly CandidateEventRecord[]): Uint8Array {
+  /**
+   * `System.Events`: ExtrinsicSuccess for the timestamp; the inherent's events, disputes concluded
+   * first (the runtime processes them before availability and backing), then the candidate events;
+   * ExtrinsicSuccess for the inherent.
+   */
+  #eventsValue(events: readonly CandidateEventRecord[], disputed: readonly Candidate[]): Uint8Array {
     const records: Uint8Array[] = [this.#keys.extrinsicSuccess(0)];
+    for (const candidate of disputed) records.push(this.#keys.disputeConcludedRecord(candidate));
     for (const event of events) records.push(this.#keys.candidateEventRecord(event));
     records.push(this.#keys.extrinsicSuccess(1));
     return u8aConcat(this.encoder.encode('Compact<u32>', records.length), ...records);
@@ -360,10 +365,12 @@ async function assembleGenesis(
   const state = runtime.genesis();
   const storage = new Map<string, Hex>();
   for (const channel of state.channels.values()) keys.writeChannel(storage, channel);
-  for (const para of config.paras) {
+  // Channels may reach paras that back no candidates (receivers only): they have indexes too.
+  const channelParas = config.channels.flat();
+  for (const para of new Set([...config.paras, ...channelParas]))
     keys.writeParaIndexes(storage, para, runtime.ingress(state, para), runtime.egress(state, para));
-    keys.writePara(storage, para, state);
-  }
+  for (const para of config.paras) keys.writePara(storage, para, state);
+  keys.writeActiveConfig(storage, config);
   // The seed makes devnets with different seeds different chains, as genesis hashes are.
   storage.set(keys.systemNumber, u8aToHex(u32(0)) as Hex);
   storage.set(keys.systemParentHash, u8aToHex(blake2AsU8a(u32(config.seed), 256)) as Hex);
@@ -452,6 +459,24 @@ class StorageKeys {
     return this.#encoder.encodeType(
       this.#encoder.storageEntry('Hrmp', 'HrmpChannelContents').valueType,
       (channel?.contents ?? []).map((m) => ({ sentAt: m.sentAt, data: u8aToHex(m.data) })),
+    );
+  }
+
+  /**
+   * `Configuration::ActiveConfig`: the runtime's type, zero but for the periods the sidecar reads
+   * (in `scheduler_params` where the runtime has it, else at the top level).
+   */
+  writeActiveConfig(storage: Map<string, Hex>, config: DevnetConfig): void {
+    const entry = this.#encoder.storageEntry('Configuration', 'ActiveConfig');
+    const periods = {
+      groupRotationFrequency: config.groupRotationFrequency,
+      parasAvailabilityPeriod: config.parasAvailabilityPeriod,
+    };
+    const nested = this.#encoder.fieldNames(entry.valueType).includes('scheduler_params');
+    const value = nested ? { schedulerParams: periods } : periods;
+    storage.set(
+      this.#encoder.storageKey('Configuration', 'ActiveConfig'),
+      u8aToHex(this.#encoder.encodeType(entry.valueType, value)) as Hex,
     );
   }
 
@@ -581,6 +606,11 @@ class StorageKeys {
     return this.#record(extrinsicIndex, 'System', 'ExtrinsicSuccess', [
       { weight: { refTime: 1_000_000, proofSize: 1_000 }, class: 'Mandatory', paysFee: 'Yes' },
     ]);
+  }
+
+  /** `ParasDisputes.DisputeConcluded(candidate_hash, Invalid)`. */
+  disputeConcludedRecord(candidate: Candidate): Uint8Array {
+    return this.#record(1, 'ParasDisputes', 'DisputeConcluded', [u8aToHex(candidate.candidateHash), 'Invalid']);
   }
 
   candidateEventRecord(event: CandidateEventRecord): Uint8Array {

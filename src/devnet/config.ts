@@ -29,6 +29,9 @@ export interface DevnetConfig {
    * answer as pruned ("State already discarded", null bodies); headers stay. null: an archive node.
    */
   readonly statePruning: number | null;
+  /** `ActiveConfig`'s group rotation frequency and availability period (Polkadot: 10 and 10). */
+  readonly groupRotationFrequency: number;
+  readonly parasAvailabilityPeriod: number;
   readonly seed: number;
 }
 
@@ -54,6 +57,8 @@ export function devnetConfig(overrides: Partial<DevnetConfig> = {}): DevnetConfi
     blockTimeMs: 6000,
     retainBlocks: 256,
     statePruning: null,
+    groupRotationFrequency: 10,
+    parasAvailabilityPeriod: 10,
     seed: 1,
     ...overrides,
     paras,

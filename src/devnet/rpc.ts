@@ -305,6 +305,7 @@ function devMethods(control: DevnetControl): Entry[] {
           tamperCommitments?: number[];
           dropBacked?: number[];
           dispute?: number[];
+          free?: number[];
         };
         const count = o.count ?? 1;
         if (!Number.isInteger(count) || count < 1 || count > 1000)
@@ -314,6 +315,7 @@ function devMethods(control: DevnetControl): Entry[] {
           tamperCommitments: new Set(o.tamperCommitments ?? []),
           dropBacked: new Set(o.dropBacked ?? []),
           dispute: new Set(o.dispute ?? []),
+          free: new Set(o.free ?? []),
         });
       },
     ],

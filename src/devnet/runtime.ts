@@ -86,10 +86,16 @@ export interface BlockFaults {
    */
   readonly dropBacked?: ReadonlySet<number>;
   /**
-   * Paras whose candidate pending availability is freed at this block without any event, as the
-   * runtime frees a candidate disputed as invalid: never enacted, and its core taken by the next one.
+   * Paras whose candidate pending availability is freed at this block because a dispute concluded
+   * against it: `ParasDisputes.DisputeConcluded(hash, Invalid)`, no ParaInclusion event, never
+   * enacted, and its core taken by the next one.
    */
   readonly dispute?: ReadonlySet<number>;
+  /**
+   * Paras whose candidate pending availability is freed at this block without any event at all (as
+   * a runtime that clears its cores does): only the next candidate on the core tells.
+   */
+  readonly free?: ReadonlySet<number>;
 }
 
 export interface SignedBitfieldValue {
@@ -103,6 +109,8 @@ export interface ProducedBlock {
   readonly bitfields: readonly SignedBitfieldValue[];
   readonly backed: readonly Candidate[];
   readonly events: readonly CandidateEventRecord[];
+  /** Candidates a dispute concluded against in this block (freed from pending availability). */
+  readonly disputed: readonly Candidate[];
   /** Channels and paras whose storage changed. */
   readonly touchedChannels: ReadonlySet<string>;
   readonly touchedParas: ReadonlySet<number>;
@@ -203,7 +211,13 @@ export class RelayRuntimeModel {
     const touchedParas = new Set<number>();
     const events: CandidateEventRecord[] = [];
 
-    for (const para of faults.dispute ?? []) if (pending.delete(para)) touchedParas.add(para);
+    const disputed: Candidate[] = [];
+    for (const para of faults.dispute ?? []) {
+      const candidate = pending.get(para);
+      if (candidate && pending.delete(para)) disputed.push(candidate);
+    }
+    for (const candidate of disputed) touchedParas.add(candidate.paraId);
+    for (const para of faults.free ?? []) if (pending.delete(para)) touchedParas.add(para);
     // Availability: validators vote for cores whose candidate becomes available now.
     const cores = this.config.paras.length;
     const threshold = this.config.validators - Math.floor((this.config.validators - 1) / 3);
@@ -254,6 +268,7 @@ export class RelayRuntimeModel {
       bitfields,
       backed,
       events,
+      disputed,
       touchedChannels,
       touchedParas,
     };

@@ -208,7 +208,8 @@ export class BestView extends EventEmitter<BestViewEvents> {
     const write = enactBlock(observation, context, chain, needs);
     const updated = write.candidateUpdates.flatMap((update) => {
       const before = context.candidate(update.candidateHash);
-      return before ? [{ ...before, ...update }] : [];
+      const settledIn = update.status === 'backed' ? null : observation.number;
+      return before ? [{ ...before, ...update, settledIn }] : [];
     });
     return { number: observation.number, hash, parentHash: observation.parentHash, write, updated };
   }

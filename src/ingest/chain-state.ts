@@ -1,5 +1,7 @@
 /** The relay storage an enactment needs (`storageNeeds`): its keys, and its decoded values. Pure. */
 import {
+  ACTIVE_CONFIG_KEY,
+  decodeAvailabilityTimeout,
   decodeChannel,
   decodeChannelContents,
   hrmpChannelContentsKey,
@@ -9,8 +11,10 @@ import type { Hex } from '../protocol/bytes.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import { type ChainState, channelKeyOf, type StorageNeeds } from './enact.ts';
 
+/** Every block reads the active configuration too (the availability timeout; one more key in the same read). */
 export function neededKeys(needs: StorageNeeds): Hex[] {
   return [
+    ACTIVE_CONFIG_KEY,
     ...needs.channels.map(([s, r]) => hrmpChannelsKey(s, r)),
     ...needs.contents.map(([s, r]) => hrmpChannelContentsKey(s, r)),
   ];
@@ -22,7 +26,9 @@ export function chainStateFrom(
   needs: StorageNeeds,
   values: ReadonlyMap<Hex, Uint8Array | null>,
 ): ChainState {
+  const config = values.get(ACTIVE_CONFIG_KEY);
   return {
+    availabilityTimeout: config ? decodeAvailabilityTimeout(metadata, config) : null,
     channels: new Map(
       needs.channels.map(([s, r]) => {
         const value = values.get(hrmpChannelsKey(s, r));

@@ -111,6 +111,8 @@ export interface ChainState {
   readonly channels: ReadonlyMap<string, ChainChannel | null>;
   /** `HrmpChannelContents` at this block for channels whose candidate is untrusted. */
   readonly contents: ReadonlyMap<string, readonly InboundMessage[]>;
+  /** Blocks after backing by which a candidate is enacted or timed out, from the active configuration. */
+  readonly availabilityTimeout?: number | null;
 }
 
 type Fail = (failure: Omit<VerificationFailure, 'blockNumber'>) => void;
@@ -140,11 +142,32 @@ function backedIn(observation: BlockObservation, fail: Fail): CandidateRecord[] 
     });
 }
 
-/** Candidate lifecycle: included, timed out, or availability votes that moved. */
+/**
+ * Candidates freed at this block without being enacted or timed out: a dispute concluded against
+ * them (`DisputeConcluded`, Invalid), or (no event at all) a new candidate was backed on their core.
+ */
+function freedCandidates(
+  observation: BlockObservation,
+  context: EnactContext,
+  newCandidates: readonly CandidateRecord[],
+  finished: ReadonlySet<Hex>,
+): Hex[] {
+  const disputed = new Set((observation.events?.disputedInvalid ?? []).map((hash) => toHex(hash)));
+  const takenCores = new Set(newCandidates.map((c) => c.coreIndex).filter((core) => core !== null));
+  const taken = (c: CandidateRecord) =>
+    c.coreIndex !== null && takenCores.has(c.coreIndex) && !newCandidates.some((n) => n.candidateHash === c.candidateHash);
+  return context
+    .pending()
+    .filter((c) => !finished.has(c.candidateHash) && (disputed.has(c.candidateHash) || taken(c)))
+    .map((c) => c.candidateHash);
+}
+
+/** Candidate lifecycle: included, timed out, freed, or availability votes that moved. */
 function candidateUpdates(
   observation: BlockObservation,
   context: EnactContext,
   enacted: readonly Enactment[],
+  newCandidates: readonly CandidateRecord[],
 ): CandidateUpdate[] {
   const { number, availability } = observation;
   const updates: CandidateUpdate[] = [];
@@ -164,6 +187,10 @@ function candidateUpdates(
   for (const event of observation.events?.timedOut ?? []) {
     const candidateHash = toHex(event.candidateHash);
     updates.push({ candidateHash, status: 'timedOut', enactedIn: null, availabilityVotes: 0 });
+    finished.add(candidateHash);
+  }
+  for (const candidateHash of freedCandidates(observation, context, newCandidates, finished)) {
+    updates.push({ candidateHash, status: 'freed', enactedIn: null, availabilityVotes: 0 });
     finished.add(candidateHash);
   }
   for (const pending of context.pending()) {
@@ -329,7 +356,7 @@ export function enactBlock(
     hash: observation.hash,
     parentHash: observation.parentHash,
     newCandidates,
-    candidateUpdates: candidateUpdates(observation, context, plan.enacted),
+    candidateUpdates: candidateUpdates(observation, context, plan.enacted, newCandidates),
     messages,
     channels,
     watermarks,
@@ -337,5 +364,6 @@ export function enactBlock(
     notBacked: observation.candidates
       .filter((c) => c.droppedByRuntime)
       .map((c) => ({ paraId: c.paraId, candidateHash: c.candidateHash })),
+    availabilityTimeout: chain.availabilityTimeout ?? null,
   };
 }

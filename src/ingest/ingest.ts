@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { BlockPrefetcher, type FetchedBlock, fetchBlock, readStorage } from '../chain/blocks.ts';
 import { HistoryUnavailableError, type NodeClient } from '../chain/node.ts';
 import { type BlockObservation, observeBlock } from '../derive/observe.ts';
-import { hrmpChannelsKey } from '../derive/storage.ts';
+import { ACTIVE_CONFIG_KEY, hrmpChannelsKey } from '../derive/storage.ts';
 import type { Logger } from '../log.ts';
 import { type Hex, toHex } from '../protocol/bytes.ts';
 import type { RuntimeMetadata } from '../protocol/metadata.ts';
@@ -351,9 +351,12 @@ export class Ingest extends EventEmitter<IngestEvents> {
     if (observation.hash !== block.hash) {
       throw new Error(`block #${number}: header hashes to ${observation.hash}, the node said ${block.hash}`);
     }
-    const keys = (observation.events?.included ?? []).flatMap((event) =>
-      this.#ledger.egress(event.paraId).map((recipient) => hrmpChannelsKey(event.paraId, recipient)),
-    );
+    const keys = [
+      ACTIVE_CONFIG_KEY,
+      ...(observation.events?.included ?? []).flatMap((event) =>
+        this.#ledger.egress(event.paraId).map((recipient) => hrmpChannelsKey(event.paraId, recipient)),
+      ),
+    ];
     return { block, observation, storage: await readStorage(this.#node, keys, block.hash) };
   }
 

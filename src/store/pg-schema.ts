@@ -110,6 +110,62 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (para_id, at)
   );
   `,
+  // 2: a candidate freed without enactment or time-out has a status of its own (as SQLite's 6);
+  // and xcmp_status's counts are kept as they change, by statement-level triggers on every table
+  // they count, instead of a COUNT(*) over the whole table on every status call.
+  `
+  ALTER TABLE candidates DROP CONSTRAINT candidates_status_check;
+  ALTER TABLE candidates ADD CONSTRAINT candidates_status_check
+    CHECK (status IN ('backed', 'included', 'timedOut', 'freed'));
+  CREATE TABLE xcmp_counts (name TEXT PRIMARY KEY, total BIGINT NOT NULL);
+  INSERT INTO xcmp_counts (name, total)
+    SELECT 'blocks', COUNT(*) FROM blocks
+    UNION ALL SELECT 'messages', COUNT(*) FROM messages
+    UNION ALL SELECT 'unverified', COUNT(*) FROM messages WHERE verified = 0
+    UNION ALL SELECT 'candidates', COUNT(*) FROM candidates
+    UNION ALL SELECT 'failure:' || kind, COUNT(*) FROM failures GROUP BY kind;
+  -- One function per shape of count; 'changed' is the statement's inserted or deleted rows.
+  CREATE FUNCTION xcmp_count_table() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE xcmp_counts
+      SET total = total + (CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END) * (SELECT COUNT(*) FROM changed)
+      WHERE name = TG_ARGV[0];
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION xcmp_count_messages() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    sign BIGINT := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
+  BEGIN
+    UPDATE xcmp_counts c SET total = c.total + sign * d.n
+      FROM (SELECT 'messages' AS name, COUNT(*) AS n FROM changed
+            UNION ALL SELECT 'unverified', COUNT(*) FROM changed WHERE verified = 0) d
+      WHERE c.name = d.name;
+    RETURN NULL;
+  END $$;
+  CREATE FUNCTION xcmp_count_failures() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    INSERT INTO xcmp_counts (name, total)
+      SELECT 'failure:' || kind, (CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END) * COUNT(*) FROM changed GROUP BY kind
+      ON CONFLICT (name) DO UPDATE SET total = xcmp_counts.total + EXCLUDED.total;
+    RETURN NULL;
+  END $$;
+  CREATE TRIGGER blocks_counted_in AFTER INSERT ON blocks REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_table('blocks');
+  CREATE TRIGGER blocks_counted_out AFTER DELETE ON blocks REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_table('blocks');
+  CREATE TRIGGER candidates_counted_in AFTER INSERT ON candidates REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_table('candidates');
+  CREATE TRIGGER candidates_counted_out AFTER DELETE ON candidates REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_table('candidates');
+  CREATE TRIGGER messages_counted_in AFTER INSERT ON messages REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_messages();
+  CREATE TRIGGER messages_counted_out AFTER DELETE ON messages REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_messages();
+  CREATE TRIGGER failures_counted_in AFTER INSERT ON failures REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_failures();
+  CREATE TRIGGER failures_counted_out AFTER DELETE ON failures REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_failures();
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
@@ -126,6 +182,7 @@ export const PG_TABLES = [
   'channel_history',
   'gaps',
   'watermark_seeds',
+  'xcmp_counts',
 ] as const;
 
 /** The channel writers notify on each committed write (payload: `<number>:<hash>` of its last block). */

@@ -397,23 +397,19 @@ export class PgStore implements Store {
     return gap ? null : row.watermark;
   }
 
+  /** Kept by triggers as rows come and go (pg-schema.ts migration 2): one small read, not a count. */
   async counts(): Promise<StoreCounts> {
-    const [messages, candidates, blocks, failures] = await Promise.all([
-      this.#row<{ total: number; unverified: number }>(
-        'SELECT COUNT(*) AS total, COUNT(*) FILTER (WHERE verified = 0) AS unverified FROM messages',
-      ),
-      this.#row<{ total: number }>('SELECT COUNT(*) AS total FROM candidates'),
-      this.#row<{ total: number }>('SELECT COUNT(*) AS total FROM blocks'),
-      this.#rows<{ kind: string; total: number }>(
-        'SELECT kind, COUNT(*) AS total FROM failures GROUP BY kind',
-      ),
-    ]);
+    const rows = await this.#rows<{ name: string; total: string }>('SELECT name, total FROM xcmp_counts');
+    const total = new Map(rows.map((r) => [r.name, Number(r.total)]));
+    const failures = rows
+      .filter((r) => r.name.startsWith('failure:') && Number(r.total) > 0)
+      .map((r) => [r.name.slice('failure:'.length), Number(r.total)]);
     return {
-      blocks: blocks!.total,
-      messages: messages!.total,
-      unverifiedMessages: messages!.unverified,
-      candidates: candidates!.total,
-      failuresByKind: Object.fromEntries(failures.map((r) => [r.kind, r.total])),
+      blocks: total.get('blocks') ?? 0,
+      messages: total.get('messages') ?? 0,
+      unverifiedMessages: total.get('unverified') ?? 0,
+      candidates: total.get('candidates') ?? 0,
+      failuresByKind: Object.fromEntries(failures),
     };
   }
 

@@ -159,6 +159,37 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX candidates_backed ON candidates (backed_in);
   CREATE INDEX candidates_settled ON candidates (settled_in) WHERE settled_in IS NOT NULL;
   `,
+  // 6: a candidate freed without enactment or time-out (a dispute concluded against it, or its
+  // core was given to another) has a status of its own; SQLite cannot change a CHECK in place.
+  `
+  CREATE TABLE candidates_v6 (
+    id INTEGER PRIMARY KEY,
+    candidate_hash BLOB NOT NULL UNIQUE,
+    para_id INTEGER NOT NULL,
+    descriptor BLOB NOT NULL,
+    commitments BLOB NOT NULL,
+    commitments_hash BLOB NOT NULL,
+    relay_parent BLOB NOT NULL,
+    backed_in INTEGER NOT NULL,
+    core_index INTEGER,
+    status TEXT NOT NULL CHECK (status IN ('backed', 'included', 'timedOut', 'freed')),
+    enacted_in INTEGER,
+    verified INTEGER NOT NULL,
+    reason TEXT,
+    availability_votes INTEGER NOT NULL,
+    availability_threshold INTEGER NOT NULL,
+    hrmp_watermark INTEGER,
+    settled_in INTEGER
+  );
+  INSERT INTO candidates_v6 SELECT * FROM candidates ORDER BY id;
+  DROP TABLE candidates;
+  ALTER TABLE candidates_v6 RENAME TO candidates;
+  CREATE INDEX candidates_para ON candidates (para_id, backed_in);
+  CREATE INDEX candidates_pending ON candidates (status) WHERE status = 'backed';
+  CREATE INDEX candidates_enacted ON candidates (para_id, enacted_in) WHERE status = 'included';
+  CREATE INDEX candidates_backed ON candidates (backed_in);
+  CREATE INDEX candidates_settled ON candidates (settled_in) WHERE settled_in IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,7 +2,8 @@
 import type { ChainChannel } from '../derive/storage.ts';
 import type { Hex } from '../protocol/bytes.ts';
 
-export type CandidateStatus = 'backed' | 'included' | 'timedOut';
+/** `freed`: dropped from pending availability without being enacted or timed out (a dispute concluded against it, or its core was given to another candidate). */
+export type CandidateStatus = 'backed' | 'included' | 'timedOut' | 'freed';
 
 export interface CandidateRecord {
   readonly candidateHash: Hex;
@@ -23,7 +24,7 @@ export interface CandidateRecord {
   readonly availabilityThreshold: number;
   /** The commitments' `hrmp_watermark` (null for rows written before schema 2). */
   readonly hrmpWatermark: number | null;
-  /** Block that included it or timed it out (stored candidates; null while pending or before schema 4). */
+  /** Block that included, timed out or freed it (stored candidates; null while pending or before schema 4). */
   readonly settledIn?: number | null;
 }
 
@@ -98,6 +99,11 @@ export interface BlockWrite {
   readonly failures: readonly VerificationFailure[];
   /** Candidates in the inherent that the runtime dropped (no CandidateBacked): reported, not kept. */
   readonly notBacked?: readonly { readonly paraId: number; readonly candidateHash: Hex }[];
+  /**
+   * From the block's active configuration: blocks after backing by which the runtime has enacted a
+   * candidate or timed it out (null: the configuration does not say). Not kept in the store.
+   */
+  readonly availabilityTimeout?: number | null;
 }
 
 export interface Cursor {

@@ -187,28 +187,31 @@ describe('ingest against the devnet', () => {
     }
   });
 
-  it('a candidate freed without an event (a dispute) gets no availability updates once its core is taken', async () => {
-    const { devnet, store, ingest } = await setup({}, { startAt: 1 });
-    const updated: { block: number; candidateHash: string }[] = [];
-    ingest.on('block', (write) => {
-      for (const u of write.candidateUpdates)
-        updated.push({ block: write.number, candidateHash: u.candidateHash });
+  for (const fault of ['dispute', 'free'] as const)
+    it(`a candidate freed without enactment (${fault === 'dispute' ? 'DisputeConcluded, Invalid' : 'no event: its core taken'}) is "freed" at that block, then gets no updates`, async () => {
+      const { devnet, store, ingest } = await setup({}, { startAt: 1 });
+      const updated: { block: number; candidateHash: string; status: string }[] = [];
+      ingest.on('block', (write) => {
+        for (const u of write.candidateUpdates)
+          updated.push({ block: write.number, candidateHash: u.candidateHash, status: u.status });
+      });
+      await ingest.start();
+      await devnet.newBlocks(4);
+      const freed = toHex(devnet.chain.best.state.pending.get(2000)!.candidateHash);
+      const [freedAt] = await devnet.newBlocks(1, { [fault]: new Set([2000]) });
+      await devnet.newBlocks(8);
+      const finalized = devnet.chain.finalized.number;
+      await storedUpTo(store, finalized);
+      assert.deepEqual(
+        updated.filter((u) => u.candidateHash === freed && u.block >= freedAt!.number),
+        [{ block: freedAt!.number, candidateHash: freed, status: 'freed' }],
+        'freed once, and no votes counted for it after its core went to another candidate',
+      );
+      const record = (await store.candidate(freed))!;
+      assert.deepEqual([record.status, record.settledIn], ['freed', freedAt!.number]);
+      assert.deepEqual((await store.counts()).failuresByKind, {});
+      assert.deepEqual(await storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
     });
-    await ingest.start();
-    await devnet.newBlocks(4);
-    const freed = toHex(devnet.chain.best.state.pending.get(2000)!.candidateHash);
-    const [disputed] = await devnet.newBlocks(1, { dispute: new Set([2000]) });
-    await devnet.newBlocks(8);
-    const finalized = devnet.chain.finalized.number;
-    await storedUpTo(store, finalized);
-    assert.deepEqual(
-      updated.filter((u) => u.candidateHash === freed && u.block >= disputed!.number),
-      [],
-      'no votes counted for it after its core went to another candidate',
-    );
-    assert.deepEqual((await store.counts()).failuresByKind, {});
-    assert.deepEqual(await storedMessages(store, devnet.config.paras), devnetTruth(devnet, 1, finalized));
-  });
 
   it('started on a devnet 100 blocks in, verifies from the first block on (candidates pending availability recovered)', async () => {
     const { devnet, store, ingest } = await setup({ initialBlocks: 100 });

@@ -69,6 +69,7 @@ export function candidateJson(
     coreIndex: record.coreIndex,
     status: record.status,
     enactedIn: record.enactedIn,
+    settledIn: record.settledIn ?? null,
     verified: record.verified,
     reason: record.reason,
     availability: { votes: record.availabilityVotes, threshold: record.availabilityThreshold },
