@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { NodeClient } from '../../src/chain/node.ts';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
@@ -84,13 +85,15 @@ describe('SQLite and PostgreSQL stores', () => {
   let devnet: Devnet;
   let node: NodeClient;
   const stores: { name: string; store: Store; ingest: Ingest }[] = [];
+  let pgUrl: string;
 
   before(async () => {
     postgres = await startPostgres();
     devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000, finalityLag: 2 });
     node = await NodeClient.connect(devnet.url, { reconnectMs: 200 });
     const sqlite = MessageStore.open(join(mkdtempSync(join(tmpdir(), 'xcmp-backends-')), 'store.sqlite'));
-    const pg = await PgStore.open(await postgres.database());
+    pgUrl = await postgres.database();
+    const pg = await PgStore.open(pgUrl);
     for (const [name, store] of [
       ['SQLite', sqlite],
       ['PostgreSQL', pg],
@@ -148,5 +151,36 @@ describe('SQLite and PostgreSQL stores', () => {
     assert.ok(pruned[0]! > 0, 'pruning removed messages');
     assert.equal(pruned[1], pruned[0], 'both pruned as many');
     await assertSameAnswers('after pruning');
+  });
+
+  it('PostgreSQL reads xcmp_status counts from counters its triggers keep (equal to COUNT(*)), not from a scan', async () => {
+    const store = stores.find((s) => s.name === 'PostgreSQL')!.store;
+    const client = new pg.Client({ connectionString: pgUrl });
+    await client.connect();
+    try {
+      const counted = async (sql: string) => Number((await client.query(sql)).rows[0].n);
+      const scanned = {
+        blocks: await counted('SELECT COUNT(*) AS n FROM blocks'),
+        messages: await counted('SELECT COUNT(*) AS n FROM messages'),
+        unverifiedMessages: await counted('SELECT COUNT(*) AS n FROM messages WHERE verified = 0'),
+        candidates: await counted('SELECT COUNT(*) AS n FROM candidates'),
+      };
+      const counts = await store.counts();
+      assert.deepEqual(
+        {
+          blocks: counts.blocks,
+          messages: counts.messages,
+          unverifiedMessages: counts.unverifiedMessages,
+          candidates: counts.candidates,
+        },
+        scanned,
+      );
+      assert.ok(scanned.unverifiedMessages > 0 && scanned.candidates > 0);
+      await client.query("UPDATE xcmp_counts SET total = total + 1000 WHERE name = 'messages'");
+      assert.equal((await store.counts()).messages, scanned.messages + 1000, 'read from the counter');
+      await client.query("UPDATE xcmp_counts SET total = total - 1000 WHERE name = 'messages'");
+    } finally {
+      await client.end();
+    }
   });
 });
