@@ -126,7 +126,8 @@ function walkEvents(layout: EventsLayout, events: Uint8Array): CandidateEvents {
     } else {
       // DisputeConcluded(candidate_hash: [u8; 32], result): the hash first, the result after it.
       if (disputes && palletIndex === disputes.palletIndex && events[pos + 1] === disputes.variantIndex)
-        if (events[pos + 34] === disputes.invalidIndex) disputedInvalid.push(events.subarray(pos + 2, pos + 34));
+        if (events[pos + 34] === disputes.invalidIndex)
+          disputedInvalid.push(events.subarray(pos + 2, pos + 34));
       pos = layout.runtimeEvent.skip(events, pos);
     }
     for (const codec of tail) pos = codec.skip(events, pos);

@@ -87,7 +87,9 @@ export function decodeAvailabilityTimeout(metadata: RuntimeMetadata, value: Uint
   const type = metadata.palletsByName.get('Configuration')?.storage.get('ActiveConfig')?.valueType;
   if (type === undefined) return null;
   type Periods = { groupRotationFrequency?: number; parasAvailabilityPeriod?: number };
-  const config = relayLayout(metadata).codecs.decodeAll(type, value) as Periods & { schedulerParams?: Periods };
+  const config = relayLayout(metadata).codecs.decodeAll(type, value) as Periods & {
+    schedulerParams?: Periods;
+  };
   const periods = config.schedulerParams ?? config;
   const { groupRotationFrequency, parasAvailabilityPeriod } = periods;
   if (typeof groupRotationFrequency !== 'number' || typeof parasAvailabilityPeriod !== 'number') return null;

@@ -610,7 +610,10 @@ class StorageKeys {
 
   /** `ParasDisputes.DisputeConcluded(candidate_hash, Invalid)`. */
   disputeConcludedRecord(candidate: Candidate): Uint8Array {
-    return this.#record(1, 'ParasDisputes', 'DisputeConcluded', [u8aToHex(candidate.candidateHash), 'Invalid']);
+    return this.#record(1, 'ParasDisputes', 'DisputeConcluded', [
+      u8aToHex(candidate.candidateHash),
+      'Invalid',
+    ]);
   }
 
   candidateEventRecord(event: CandidateEventRecord): Uint8Array {

@@ -155,7 +155,9 @@ function freedCandidates(
   const disputed = new Set((observation.events?.disputedInvalid ?? []).map((hash) => toHex(hash)));
   const takenCores = new Set(newCandidates.map((c) => c.coreIndex).filter((core) => core !== null));
   const taken = (c: CandidateRecord) =>
-    c.coreIndex !== null && takenCores.has(c.coreIndex) && !newCandidates.some((n) => n.candidateHash === c.candidateHash);
+    c.coreIndex !== null &&
+    takenCores.has(c.coreIndex) &&
+    !newCandidates.some((n) => n.candidateHash === c.candidateHash);
   return context
     .pending()
     .filter((c) => !finished.has(c.candidateHash) && (disputed.has(c.candidateHash) || taken(c)))

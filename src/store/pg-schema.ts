@@ -110,13 +110,22 @@ export const PG_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (para_id, at)
   );
   `,
-  // 2: a candidate freed without enactment or time-out has a status of its own (as SQLite's 6);
+  // 2: a candidate freed without enactment or time-out has a status of its own, and each block's
+  // candidate updates are kept in order (as SQLite's 6);
   // and xcmp_status's counts are kept as they change, by statement-level triggers on every table
   // they count, instead of a COUNT(*) over the whole table on every status call.
   `
   ALTER TABLE candidates DROP CONSTRAINT candidates_status_check;
   ALTER TABLE candidates ADD CONSTRAINT candidates_status_check
     CHECK (status IN ('backed', 'included', 'timedOut', 'freed'));
+  CREATE TABLE candidate_updates (
+    block_number BIGINT NOT NULL,
+    position INTEGER NOT NULL,
+    candidate_hash BYTEA NOT NULL,
+    status TEXT NOT NULL,
+    availability_votes INTEGER NOT NULL,
+    PRIMARY KEY (block_number, position)
+  );
   CREATE TABLE xcmp_counts (name TEXT PRIMARY KEY, total BIGINT NOT NULL);
   INSERT INTO xcmp_counts (name, total)
     SELECT 'blocks', COUNT(*) FROM blocks
@@ -183,6 +192,7 @@ export const PG_TABLES = [
   'gaps',
   'watermark_seeds',
   'xcmp_counts',
+  'candidate_updates',
 ] as const;
 
 /** The channel writers notify on each committed write (payload: `<number>:<hash>` of its last block). */

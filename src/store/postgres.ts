@@ -11,6 +11,7 @@ import { BLOCKS_CHANNEL, PG_MIGRATIONS, PG_SCHEMA_VERSION, PG_TABLES } from './p
 import {
   blob,
   type CandidateRow,
+  type CandidateUpdateRow,
   type ChannelRow,
   candidateFromRow,
   channelFromRow,
@@ -199,7 +200,7 @@ export class PgStore implements Store {
       [number],
     );
     if (!block) return null;
-    const [messages, candidates, failures] = await Promise.all([
+    const [messages, candidates, failures, updates] = await Promise.all([
       this.#rows<MessageRow>('SELECT * FROM messages WHERE sent_at = $1 ORDER BY recipient, sender, idx', [
         number,
       ]),
@@ -208,8 +209,12 @@ export class PgStore implements Store {
         [number],
       ),
       this.#rows<FailureRow>('SELECT * FROM failures WHERE block_number = $1 ORDER BY id', [number]),
+      this.#rows<CandidateUpdateRow>(
+        'SELECT candidate_hash, status, availability_votes FROM candidate_updates WHERE block_number = $1 ORDER BY position',
+        [number],
+      ),
     ]);
-    return storedBlockFrom(block, messages, candidates, failures);
+    return storedBlockFrom(block, messages, candidates, failures, updates);
   }
 
   async blockNumber(hash: Hex): Promise<number | null> {
@@ -453,7 +458,9 @@ export class PgStore implements Store {
       );
       await updateCandidates(
         client,
-        writes.flatMap((w) => w.candidateUpdates.map((update) => ({ update, block: w.number }))),
+        writes.flatMap((w) =>
+          w.candidateUpdates.map((update, position) => ({ update, block: w.number, position })),
+        ),
       );
       await insertMessages(
         client,
@@ -555,6 +562,7 @@ export class PgStore implements Store {
         [before],
       );
       await client.query('DELETE FROM blocks WHERE number < $1', [before]);
+      await client.query('DELETE FROM candidate_updates WHERE block_number < $1', [before]);
       await client.query("DELETE FROM candidates WHERE status != 'backed' AND backed_in < $1", [before]);
       return removed.rowCount ?? 0;
     });
@@ -617,13 +625,27 @@ async function insertCandidates(client: Queryable, candidates: readonly Candidat
   );
 }
 
-/** Candidate updates of consecutive blocks; a candidate updated twice keeps the later one, as in order. */
+/**
+ * Candidate updates of consecutive blocks; a candidate updated twice keeps the later one, as in
+ * order. Every update is also kept in each block's log, in order.
+ */
 async function updateCandidates(
   client: Queryable,
-  updates: readonly { readonly update: CandidateUpdate; readonly block: number }[],
+  updates: readonly { readonly update: CandidateUpdate; readonly block: number; readonly position: number }[],
 ): Promise<void> {
   const last = lastByKey(updates, (u) => u.update.candidateHash);
   if (last.length === 0) return;
+  await client.query(
+    `INSERT INTO candidate_updates (block_number, position, candidate_hash, status, availability_votes)
+      SELECT * FROM unnest($1::bigint[], $2::int[], $3::bytea[], $4::text[], $5::int[])`,
+    [
+      updates.map((u) => u.block),
+      updates.map((u) => u.position),
+      updates.map((u) => blob(u.update.candidateHash)),
+      updates.map((u) => u.update.status),
+      updates.map((u) => u.update.availabilityVotes),
+    ],
+  );
   await client.query(
     `UPDATE candidates c SET status = u.status, enacted_in = u.enacted_in, availability_votes = u.votes,
         settled_in = u.settled_in

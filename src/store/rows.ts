@@ -76,13 +76,32 @@ export interface ChannelRow {
 }
 
 /** A stored block's rows as a `BlockWrite` (see StoreReader.storedBlock). */
+/** A block's candidate update as kept (schema 6 / PostgreSQL 2), in the order its write had them. */
+export interface CandidateUpdateRow {
+  candidate_hash: Buffer;
+  status: string;
+  availability_votes: number;
+}
+
+/**
+ * A stored block as its write reads back. Its candidate updates come from the kept log (every
+ * update, availability votes included, in write order); blocks written before it was kept give
+ * the candidates they settled, as the store holds them now.
+ */
 export function storedBlockFrom(
   block: { number: number; hash: Buffer; parent_hash: Buffer },
   messages: readonly MessageRow[],
   candidates: readonly CandidateRow[],
   failures: readonly FailureRow[],
+  updates: readonly CandidateUpdateRow[] = [],
 ): BlockWrite {
   const records = candidates.map(candidateFromRow);
+  const logged = updates.map((u) => ({
+    candidateHash: hexOf(u.candidate_hash),
+    status: u.status as CandidateStatus,
+    enactedIn: u.status === 'included' ? block.number : null,
+    availabilityVotes: u.availability_votes,
+  }));
   return {
     number: block.number,
     hash: hexOf(block.hash),
@@ -91,14 +110,17 @@ export function storedBlockFrom(
     newCandidates: records
       .filter((c) => c.backedIn === block.number)
       .map((c) => ({ ...c, status: 'backed', enactedIn: null, availabilityVotes: 0, settledIn: null })),
-    candidateUpdates: records
-      .filter((c) => c.settledIn === block.number)
-      .map((c) => ({
-        candidateHash: c.candidateHash,
-        status: c.status,
-        enactedIn: c.enactedIn,
-        availabilityVotes: c.availabilityVotes,
-      })),
+    candidateUpdates:
+      logged.length > 0
+        ? logged
+        : records
+            .filter((c) => c.settledIn === block.number)
+            .map((c) => ({
+              candidateHash: c.candidateHash,
+              status: c.status,
+              enactedIn: c.enactedIn,
+              availabilityVotes: c.availabilityVotes,
+            })),
     messages: messages.map(messageFromRow),
     channels: [],
     watermarks: [],

@@ -160,8 +160,18 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX candidates_settled ON candidates (settled_in) WHERE settled_in IS NOT NULL;
   `,
   // 6: a candidate freed without enactment or time-out (a dispute concluded against it, or its
-  // core was given to another) has a status of its own; SQLite cannot change a CHECK in place.
+  // core was given to another) has a status of its own; SQLite cannot change a CHECK in place. And
+  // each block's candidate updates are kept in order (availability votes included), so a block
+  // read back (API replicas) carries every update its write had.
   `
+  CREATE TABLE candidate_updates (
+    block_number INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    candidate_hash BLOB NOT NULL,
+    status TEXT NOT NULL,
+    availability_votes INTEGER NOT NULL,
+    PRIMARY KEY (block_number, position)
+  ) WITHOUT ROWID;
   CREATE TABLE candidates_v6 (
     id INTEGER PRIMARY KEY,
     candidate_hash BLOB NOT NULL UNIQUE,

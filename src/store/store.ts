@@ -12,6 +12,7 @@ import { collect, mailboxPages } from './pages.ts';
 import {
   blob,
   type CandidateRow,
+  type CandidateUpdateRow,
   type ChannelRow,
   candidateFromRow,
   channelFromRow,
@@ -140,6 +141,13 @@ export class MessageStore implements Store {
       blockMessages: s('SELECT * FROM messages WHERE sent_at = ? ORDER BY recipient, sender, idx'),
       blockCandidates: s('SELECT * FROM candidates WHERE backed_in = ? OR settled_in = ? ORDER BY id'),
       blockFailures: s('SELECT * FROM failures WHERE block_number = ? ORDER BY id'),
+      blockCandidateUpdates: s(
+        'SELECT candidate_hash, status, availability_votes FROM candidate_updates WHERE block_number = ? ORDER BY position',
+      ),
+      insertCandidateUpdate: s(
+        'INSERT INTO candidate_updates (block_number, position, candidate_hash, status, availability_votes) VALUES (?, ?, ?, ?, ?)',
+      ),
+      pruneCandidateUpdates: s('DELETE FROM candidate_updates WHERE block_number < ?'),
       firstBlock: s('SELECT MIN(number) AS first FROM blocks'),
       insertGap: s('INSERT INTO gaps (from_block, to_block) VALUES (?, ?)'),
       insertWatermarkSeed: s(
@@ -314,7 +322,7 @@ export class MessageStore implements Store {
     for (const c of write.newCandidates) {
       this.#insertCandidate(c);
     }
-    for (const u of write.candidateUpdates)
+    write.candidateUpdates.forEach((u, position) => {
       s.updateCandidate.run(
         u.status,
         u.enactedIn,
@@ -322,6 +330,14 @@ export class MessageStore implements Store {
         u.status === 'backed' ? null : write.number,
         blob(u.candidateHash),
       );
+      s.insertCandidateUpdate.run(
+        write.number,
+        position,
+        blob(u.candidateHash),
+        u.status,
+        u.availabilityVotes,
+      );
+    });
     for (const m of write.messages) this.#insertMessage(m);
     for (const c of write.channels) {
       this.#upsertChannel(c);
@@ -489,6 +505,7 @@ export class MessageStore implements Store {
       s.blockMessages.all(number) as MessageRow[],
       s.blockCandidates.all(number, number) as CandidateRow[],
       s.blockFailures.all(number) as FailureRow[],
+      s.blockCandidateUpdates.all(number) as CandidateUpdateRow[],
     );
   }
 
@@ -668,6 +685,7 @@ export class MessageStore implements Store {
       }[])
         removed += this.#statements.pruneMessages.run(para_id, before, watermark).changes;
       this.#statements.pruneBlocks.run(before);
+      this.#statements.pruneCandidateUpdates.run(before);
       this.#statements.pruneCandidates.run(before);
       return removed;
     })();

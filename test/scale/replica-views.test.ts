@@ -1,7 +1,7 @@
 /**
  * An API replica's best-chain, pending and candidate views: built on the writer's commits read back
  * from PostgreSQL and the replica's own node connection, they carry what a `--role all` sidecar on
- * the same devnet sends, block for block.
+ * the same devnet sends, block for block, availability votes between backing and enactment included.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -51,7 +51,8 @@ describe('an API replica', () => {
   before(async () => {
     postgres = await startPostgres();
     const url = await postgres.database();
-    stack = await startStack({ initialBlocks: 2 });
+    // Two blocks from backing to enactment: votes counted in between are pushed as `availability`.
+    stack = await startStack({ initialBlocks: 2, enactmentDelay: 2 });
     const common = {
       nodeUrl: stack.devnet.url,
       dbPath: url,
@@ -79,6 +80,7 @@ describe('an API replica', () => {
       ['xcmp_subscribeInbox', [2000, { finality: 'best' }]],
       ['xcmp_subscribeInbox', [2001, { finality: 'pending' }]],
       ['xcmp_subscribeCandidates', [{ finality: 'finalized' }]],
+      ['xcmp_subscribeCandidates', [{ finality: 'best' }]],
     ] as const;
     const subscribe = (url: string) =>
       Promise.all(views.map(([method, params]) => follow(url, method, [...params])));
@@ -108,6 +110,11 @@ describe('an API replica', () => {
         },
       );
       assert.deepEqual(upTo(api[i]!.seen()), upTo(all[i]!.seen()), what);
+      if (method === 'xcmp_subscribeCandidates')
+        assert.ok(
+          upTo(all[i]!.seen()).some((k) => k.startsWith('availability@')),
+          `${what}: availability updates`,
+        );
     }
     for (const f of [...all, ...api]) f.close();
   });
