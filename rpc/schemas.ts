@@ -48,6 +48,8 @@ export const MessageQueryOptions = z
   })
   .describe('message query options');
 
+const BlockRefInput = z.strictObject({ number: BlockNumber, hash: Hash });
+
 export const SubscriptionOptions = z
   .strictObject({
     finality: MailboxFinality.optional().describe(
@@ -63,6 +65,27 @@ export const SubscriptionOptions = z
       .optional()
       .describe(
         'xcmp_subscribeInbox, finalized only: every update carries an InboxProof; the first update is at the current block (with the replay when fromBlock is given), and a "proof" update with no messages comes at least every 10 blocks',
+      ),
+    markFinalized: z
+      .boolean()
+      .optional()
+      .describe(
+        'best/pending only: also send a "finalized" update (no messages) at the stored block when subscribing, and whenever a block whose messages you were sent is finalized: where to resume from (docs/resume.md)',
+      ),
+    resume: z
+      .strictObject({
+        known: z
+          .array(BlockRefInput)
+          .max(256)
+          .describe('best blocks from fromBlock on whose messages you were sent and not retracted'),
+        open: z
+          .array(Hash)
+          .max(1024)
+          .describe('candidates announced pending and not yet dropped or enacted in a block before fromBlock'),
+      })
+      .optional()
+      .describe(
+        'best/pending with fromBlock: what you already hold. Blocks of `known` still on the chain are not sent again, those that left it are retracted ("retracted", messages as this sidecar knows them, possibly none), `open` candidates are not announced again, and those that will not be enacted any more are dropped',
       ),
   })
   .describe('subscription options');
@@ -265,15 +288,16 @@ export const Status = z.strictObject({
 
 export const MailboxUpdate = z.strictObject({
   type: z
-    .enum(['messages', 'retracted', 'proof', 'pending', 'dropped'])
+    .enum(['messages', 'retracted', 'proof', 'pending', 'dropped', 'finalized'])
     .describe(
-      '"retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true); "pending": messages of candidates backed in block (in `pending`); "dropped": pending messages that will not be enacted (in `pending`, with `reason`)',
+      '"retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true); "pending": messages of candidates backed in block (in `pending`); "dropped": pending messages that will not be enacted (in `pending`, with `reason`; `candidateHash` names the candidate); "finalized": no messages, block is final (markFinalized)',
     ),
   finality: MailboxFinality,
   block: BlockRef,
   messages: z.array(Message),
   pending: z.array(PendingMessage).optional().describe('"pending" and "dropped" updates'),
   reason: DropReason.optional().describe('"dropped" updates'),
+  candidateHash: Hash.optional().describe('"dropped" updates: the candidate whose messages will not be enacted'),
   detail: z.string().optional().describe('"dropped" updates: what happened'),
   proof: InboxProof.optional().describe('with proof: true: the proof at block'),
 });

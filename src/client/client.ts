@@ -18,6 +18,7 @@ import type {
   StatusJson,
   SubscriptionOptionsJson,
 } from '../../rpc/schemas.ts';
+import { BestStream } from './best-stream.ts';
 import { groupByBlock } from './blocks.ts';
 import {
   InboxVerifier,
@@ -387,16 +388,20 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
     options: SubscriptionOptionsJson,
   ): Promise<Subscription> {
     let lastSeen: number | null = options.fromBlock !== undefined ? options.fromBlock - 1 : null;
-    const finality = options.finality ?? 'finalized';
+    // Best and pending: what was told and held decides the resume (best-stream.ts).
+    const best = (options.finality ?? 'finalized') === 'finalized' ? null : new BestStream(options.fromBlock);
+    const seen = () => (best ? best.finalBlock : lastSeen);
     const params = () => {
+      if (best) return [paraId, best.params(options)];
       // Resume from the block after the last finalized one delivered.
       const fromBlock = lastSeen === null ? options.fromBlock : lastSeen + 1;
-      return [
-        paraId,
-        { ...options, ...(fromBlock === undefined || finality !== 'finalized' ? {} : { fromBlock }) },
-      ];
+      return [paraId, { ...options, ...(fromBlock === undefined ? {} : { fromBlock }) }];
     };
     const deliver = (update: MailboxUpdateJson) => {
+      if (best) {
+        for (const shown of best.take(update)) onUpdate(shown);
+        return;
+      }
       if (update.finality === 'finalized' && update.type === 'messages') {
         if (lastSeen !== null && update.block.number <= lastSeen) return; // already delivered
         lastSeen = update.block.number;
@@ -407,8 +412,8 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
     // again from the block after the last one delivered.
     let pageSize = CATCH_UP_PAGE;
     const catchUp = async () => {
-      const before = lastSeen;
-      const fromBlock = lastSeen === null ? (options.fromBlock ?? 0) : lastSeen + 1;
+      const before = seen();
+      const fromBlock = before === null ? (options.fromBlock ?? 0) : before + 1;
       const query = { decode: options.decode, includeUnverified: options.includeUnverified };
       const method: MethodName = kind === 'Inbox' ? 'xcmp_getInbox' : 'xcmp_getOutbox';
       const read = async (range: { fromBlock: number; toBlock?: number }, limit: number) => {
@@ -434,15 +439,18 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
         blocks = groupByBlock((await read({ fromBlock: only, toBlock: only }, 10_000)).messages);
       }
       for (const block of blocks) deliver({ type: 'messages', finality: 'finalized', ...block });
-      if (!full && page.at) lastSeen = Math.max(lastSeen ?? 0, page.at.number);
-      if (lastSeen === before)
+      if (!full && page.at) {
+        if (best) best.take({ type: 'finalized', finality: 'finalized', block: page.at, messages: [] });
+        else lastSeen = Math.max(lastSeen ?? 0, page.at.number);
+      }
+      if (seen() === before)
         throw new Error(`catching up ${method} for ${paraId} made no progress at block ${fromBlock}`);
     };
     return this.#subscribe(
       kind === 'Inbox' ? 'xcmp_subscribeInbox' : 'xcmp_subscribeOutbox',
       params,
       (raw) => deliver(raw as MailboxUpdateJson),
-      () => lastSeen,
+      seen,
       catchUp,
     );
   }

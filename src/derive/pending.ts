@@ -39,6 +39,7 @@ export type LifecycleEvent =
   | {
       readonly type: 'dropped';
       readonly block: BlockRef;
+      readonly candidateHash: Hex;
       readonly reason: DropReason;
       readonly detail: string;
       readonly messages: readonly PendingMessage[];
@@ -66,6 +67,20 @@ export const NOT_ENACTED_AFTER = 32;
 
 /** Finalized blocks remembered, to recognise a late best-view announcement of them. */
 const KEEP_FINAL = 128;
+/** Drops remembered after they are final, for subscribers that resume (what they missed). */
+const KEEP_DROPS = 4096;
+
+/** What became of an announced candidate, as far as this lifecycle knows. */
+export type CandidateFate =
+  | { readonly state: 'open' }
+  | { readonly state: 'enacted'; readonly at: BlockRef }
+  | {
+      readonly state: 'dropped';
+      readonly at: BlockRef;
+      readonly reason: DropReason;
+      readonly detail: string;
+      readonly messages: readonly PendingMessage[];
+    };
 
 export function pendingMessages(candidate: CandidateRecord): PendingMessage[] {
   const [commitments] = decodeCommitments(candidate.commitments);
@@ -93,6 +108,17 @@ export class PendingLifecycle {
     Hex,
     { readonly how: 'enacted' | 'dropped'; readonly at: BlockRef; readonly open: OpenCandidate }
   >();
+
+  /** Recent drops, kept past finality (oldest evicted first). */
+  readonly #drops = new Map<Hex, Extract<CandidateFate, { state: 'dropped' }>>();
+
+  /** What became of a candidate: open, enacted on the best chain, or dropped; null when not known (or long final). */
+  fate(hash: Hex): CandidateFate | null {
+    if (this.#open.has(hash)) return { state: 'open' };
+    const settled = this.#settled.get(hash);
+    if (settled?.how === 'enacted') return { state: 'enacted', at: settled.at };
+    return this.#drops.get(hash) ?? null;
+  }
 
   /** Candidates announced and still open, oldest backing first (for a replay). */
   open(): readonly { readonly backedAt: BlockRef; readonly messages: readonly PendingMessage[] }[] {
@@ -237,6 +263,8 @@ export class PendingLifecycle {
   ): void {
     this.#open.delete(hash);
     this.#settled.set(hash, { how: 'dropped', at, open });
-    events.push({ type: 'dropped', block: at, reason, detail, messages: open.messages });
+    this.#drops.set(hash, { state: 'dropped', at, reason, detail, messages: open.messages });
+    if (this.#drops.size > KEEP_DROPS) this.#drops.delete(this.#drops.keys().next().value!);
+    events.push({ type: 'dropped', block: at, candidateHash: hash, reason, detail, messages: open.messages });
   }
 }

@@ -241,6 +241,21 @@ function provenFeed(
   return hub.proven;
 }
 
+/** `markFinalized` and `resume` are for best and pending subscribers; `resume` says where from. */
+function checkResumeOptions(options: SubscriptionOptionsJson | undefined, finality: string): void {
+  if (!options?.markFinalized && !options?.resume) return;
+  if (finality === 'finalized')
+    throw new RpcError(
+      -32602,
+      'Invalid params: markFinalized and resume are for finality "best" or "pending" (finalized subscribers resume with fromBlock alone)',
+    );
+  if (options.resume && options.fromBlock === undefined)
+    throw new RpcError(
+      -32602,
+      'Invalid params: resume needs fromBlock (the block after the last final one you hold)',
+    );
+}
+
 function mailboxSubscription(
   hub: SubscriptionHub,
   name: SubscriptionName,
@@ -264,17 +279,20 @@ function mailboxSubscription(
         };
         return proven.subscribe(view, options.fromBlock, emit, end, context.maxResultBytes);
       }
+      const finality = options?.finality ?? 'finalized';
+      checkResumeOptions(options, finality);
       return hub.subscribeMailbox(
         {
           kind,
           paraId,
-          finality: options?.finality ?? 'finalized',
+          finality,
           decode: options?.decode ?? false,
           includeUnverified: options?.includeUnverified ?? false,
         },
         options?.fromBlock,
         emit,
         context.maxResultBytes,
+        { markFinalized: options?.markFinalized, resume: options?.resume },
       );
     },
   };

@@ -21,6 +21,7 @@ import { RawJson } from '../transport/jsonrpc.ts';
 import { type BestChainSource, CandidateFeed } from './candidate-feed.ts';
 import { addListener, countListeners, ReplayBudget } from './listeners.ts';
 import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
+import { ResumePlan, type ResumeRequest } from './resume.ts';
 import { messageJson, pendingMessageJson } from './wire.ts';
 
 export type MailboxKind = 'inbox' | 'outbox';
@@ -54,6 +55,14 @@ interface Listener {
   readonly emit: Emit;
   /** The last finalized block its replay held: live finalized updates up to it are not sent again. */
   readonly replayedTo: number;
+  /** Best/pending: also told when a block whose messages it was sent is final (`markFinalized`). */
+  readonly markFinalized: boolean;
+}
+
+/** Best/pending subscription extras (docs/resume.md). */
+export interface MailboxExtras {
+  readonly markFinalized?: boolean;
+  readonly resume?: ResumeRequest;
 }
 
 export interface HubObserver {
@@ -76,6 +85,7 @@ interface UpdateBody {
   readonly pending?: readonly PendingMessage[];
   readonly reason?: MailboxUpdateJson['reason'];
   readonly detail?: string;
+  readonly candidateHash?: `0x${string}`;
 }
 
 const viewKey = (v: MailboxView) =>
@@ -100,8 +110,9 @@ export class SubscriptionHub {
   readonly #observer: HubObserver | undefined;
   readonly #best: BestChainSource | null;
   readonly #lifecycle = new PendingLifecycle();
-  /** The last finalized block announced to the live feed (onFinalized). */
+  /** The last finalized block announced to the live feed (onFinalized), and its hash. */
   #announced = 0;
+  #announcedHash: `0x${string}` | null = null;
   readonly candidates: CandidateFeed;
   /** Inbox subscribers with `proof: true`; null when there is no node to read proofs from. */
   readonly proven: ProvenInboxFeed | null;
@@ -136,34 +147,77 @@ export class SubscriptionHub {
     if (body.pending) update.pending = body.pending.map((m) => pendingMessageJson(m, xcm));
     if (body.reason) update.reason = body.reason;
     if (body.detail) update.detail = body.detail;
+    if (body.candidateHash) update.candidateHash = body.candidateHash;
     return new RawJson(JSON.stringify(update));
   }
 
   /**
    * Registers a mailbox subscriber; replays from `fromBlock` first. The replay is held for the
    * subscriber until its subscribe response is sent, so it counts as a response: past
-   * `maxReplayBytes` the subscription is refused (-32008) and nothing is registered.
+   * `maxReplayBytes` the subscription is refused (-32008) and nothing is registered. Best and
+   * pending subscribers may ask for finalized markers and resume from what they hold (`extras`).
    */
   async subscribeMailbox(
     view: MailboxView,
     fromBlock: number | undefined,
     emit: Emit,
     maxReplayBytes = Number.MAX_SAFE_INTEGER,
+    extras: MailboxExtras = {},
   ): Promise<() => void> {
     let replayedTo = this.#announced;
+    const resume = extras.resume && fromBlock !== undefined ? new ResumePlan(extras.resume) : null;
+    const updates: RawJson[] = [];
     if (fromBlock !== undefined) {
       const why = `Replay from block ${fromBlock} is too big: read older blocks with xcmp_get${view.kind === 'inbox' ? 'Inbox' : 'Outbox'} (paged by fromBlock/limit), then subscribe from a later fromBlock`;
       const budget = new ReplayBudget(maxReplayBytes, why);
-      const stored = await this.#replayStored(view, fromBlock, budget);
+      await resume?.readCandidates(this.#store);
+      const stored = await this.#replayStored(view, fromBlock, budget, resume);
       replayedTo = stored.upTo;
       // No await from here on: the best chain and pending state are read and the listener added at once.
-      const updates = [
-        ...stored.updates,
-        ...budget.take(this.#replayAbove(view, Math.max(fromBlock, replayedTo + 1))),
-      ];
-      for (const update of updates) emit(update);
+      if (resume) updates.push(...budget.take(this.#retractions(view, resume, replayedTo)));
+      updates.push(...stored.updates);
+      updates.push(...budget.take(this.#replayAbove(view, Math.max(fromBlock, replayedTo + 1), resume)));
+      if (resume) updates.push(...budget.take(this.#resumeDrops(view, resume)));
     }
-    return addListener(this.#mailboxes, viewKey(view), { view, emit, replayedTo });
+    const markFinalized = (extras.markFinalized ?? false) && view.finality !== 'finalized';
+    if (markFinalized && this.#announcedHash)
+      updates.push(this.#marker(view, { number: this.#announced, hash: this.#announcedHash }));
+    for (const update of updates) emit(update);
+    return addListener(this.#mailboxes, viewKey(view), { view, emit, replayedTo, markFinalized });
+  }
+
+  #marker(view: MailboxView, block: { number: number; hash: `0x${string}` }): RawJson {
+    return this.#encode(view, { type: 'finalized', block, messages: [] });
+  }
+
+  /** Blocks the resuming subscriber holds that left the chain while it was away (it fills their messages). */
+  *#retractions(view: MailboxView, resume: ResumePlan, storedUpTo: number): Generator<RawJson> {
+    const path = new Map((this.#best?.path() ?? []).map((block) => [block.number, block.hash]));
+    for (const block of resume.retracted(storedUpTo, (number) => path.get(number)))
+      yield this.#encode(view, {
+        type: 'retracted',
+        block,
+        messages: [],
+        detail: 'it left the chain while you were away',
+      });
+  }
+
+  /** The resuming subscriber's open candidates that will not be enacted any more. */
+  *#resumeDrops(view: MailboxView, resume: ResumePlan): Generator<RawJson> {
+    if (view.finality !== 'pending' || !this.#announcedHash) return;
+    const at = { number: this.#announced, hash: this.#announcedHash };
+    for (const { candidateHash, reason, detail, messages } of resume.drops(this.#lifecycle)) {
+      const pending = messages.filter((m) => paraOf(view.kind, m) === view.paraId);
+      yield this.#encode(view, {
+        type: 'dropped',
+        block: at,
+        messages: [],
+        pending,
+        candidateHash,
+        reason,
+        detail,
+      });
+    }
   }
 
   /**
@@ -174,12 +228,14 @@ export class SubscriptionHub {
     view: MailboxView,
     fromBlock: number,
     budget: ReplayBudget,
+    resume: ResumePlan | null,
   ): Promise<{ upTo: number; updates: RawJson[] }> {
     const updates: RawJson[] = [];
     let upTo = fromBlock - 1;
     do {
       const cursor = await this.#store.cursor();
       if (!cursor || cursor.number <= upTo) break;
+      await resume?.readStoredHashes(this.#store, upTo + 1, cursor.number);
       const query = {
         fromBlock: upTo + 1,
         toBlock: cursor.number,
@@ -194,7 +250,7 @@ export class SubscriptionHub {
           messages: batch,
         };
         batch = [];
-        updates.push(budget.count(this.#encode(view, body, 'finalized')));
+        if (!resume?.holds(body.block)) updates.push(budget.count(this.#encode(view, body, 'finalized')));
       };
       for await (const message of this.#store.mailboxRows(view.kind, view.paraId, query)) {
         if (batch.length > 0 && batch[0]!.sentAt !== message.sentAt) flush();
@@ -207,21 +263,17 @@ export class SubscriptionHub {
   }
 
   /** For best and pending views: the best chain above the stored replay, then what is still pending. */
-  *#replayAbove(view: MailboxView, fromBlock: number): Generator<RawJson> {
+  *#replayAbove(view: MailboxView, fromBlock: number, resume: ResumePlan | null = null): Generator<RawJson> {
     if (view.finality === 'finalized' || !this.#best) return;
     for (const block of this.#best.path()) {
-      if (block.number < fromBlock) continue;
+      if (block.number < fromBlock || resume?.holds(block)) continue;
       const body = viewBody(view, { type: 'messages', block, messages: block.write.messages });
       if (body) yield this.#encode(view, body);
     }
     if (view.finality !== 'pending') return;
     for (const open of this.#lifecycle.open()) {
-      const body = viewBody(view, {
-        type: 'pending',
-        block: open.backedAt,
-        messages: [],
-        pending: open.messages,
-      });
+      const pending = open.messages.filter((m) => !resume?.isOpen(m.candidateHash));
+      const body = viewBody(view, { type: 'pending', block: open.backedAt, messages: [], pending });
       if (body) yield this.#encode(view, body);
     }
   }
@@ -260,6 +312,7 @@ export class SubscriptionHub {
 
   /** A finalized block was stored. */
   onFinalized(write: BlockWrite, since = performance.now()): void {
+    if (write.number >= this.#announced) this.#announcedHash = write.hash;
     this.#announced = Math.max(this.#announced, write.number);
     this.#fanOut(
       ['finalized'],
@@ -269,6 +322,22 @@ export class SubscriptionHub {
     this.proven?.onFinalized(write);
     this.candidates.onFinalized(write);
     this.#deliver(this.#lifecycle.finalized({ number: write.number, hash: write.hash, write }), since);
+    this.#markFinal(write);
+  }
+
+  /** Tells best and pending subscribers that asked for it that a block whose messages they were sent is final. */
+  #markFinal(write: BlockWrite): void {
+    for (const listeners of this.#mailboxes.values()) {
+      let marker: RawJson | null = null;
+      for (const listener of listeners) {
+        if (!listener.markFinalized) continue;
+        if (!marker) {
+          if (!viewBody(listener.view, { type: 'messages', block: write, messages: write.messages })) break;
+          marker = this.#marker(listener.view, { number: write.number, hash: write.hash });
+        }
+        listener.emit(marker);
+      }
+    }
   }
 
   /**
@@ -326,6 +395,7 @@ export class SubscriptionHub {
               pending: event.messages,
               reason: event.reason,
               detail: event.detail,
+              candidateHash: event.candidateHash,
             },
             since,
           );
