@@ -159,5 +159,9 @@ describe('XcmpClient: best and pending subscriptions across cut connections', ()
     const stillOpen = resolutions.filter((r) => r === 'open').length;
     assert.ok(stillOpen <= 8, `${stillOpen} still open at the end (only those backed in the last blocks)`);
     assert.ok(cuts >= 36, `${cuts} cuts`);
+    if (process.env.XCMP_TEST_FIGURES)
+      console.log(
+        `blocks ${stack.devnet.chain.best.number}, cuts ${cuts}, messages ${consumers.directPending.messages().length}+${consumers.directBest.messages().length}, resolved ${resolutions.length}`,
+      );
   });
 });
