@@ -135,8 +135,8 @@ export class NodeClient extends EventEmitter<NodeClientEvents> {
   }
 
   /** `forward`, resolving with the result's JSON text as the node wrote it: passed on, never parsed. */
-  forwardRaw(method: string, params: readonly unknown[]): Promise<string> {
-    return this.#upstream.requestRaw(method, params);
+  forwardRaw(method: string, params: readonly unknown[], paramsJson?: string): Promise<string> {
+    return this.#upstream.requestRaw(method, params, paramsJson);
   }
 
   /** A subscription that survives reconnects (see UpstreamConnection.subscribe). */

@@ -20,6 +20,8 @@ export class UpstreamError extends Error {
   }
 }
 
+const CLOSE_BRACE = Buffer.from('}');
+
 /** No answer could be had: not connected, connection lost, or no answer in time. */
 export class ConnectionError extends Error {
   override readonly name = 'ConnectionError';
@@ -161,10 +163,15 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
     return this.#request(method, params, timeoutMs) as Promise<T>;
   }
 
-  /** Like `request`, resolving with the result's JSON text as the node wrote it (not parsed). */
-  requestRaw(method: string, params: readonly unknown[] = []): Promise<string> {
+  /**
+   * Like `request`, resolving with the result's JSON text as the node wrote it (not parsed).
+   * `paramsJson`: the params as the client wrote them (valid JSON, already checked), sent as they
+   * are instead of serialized again (a large param is then never copied into a new string).
+   */
+  requestRaw(method: string, params: readonly unknown[] = [], paramsJson?: string): Promise<string> {
     this.#rawPending += 1;
-    return (this.#request(method, params, undefined, undefined, true) as Promise<string>).finally(() => {
+    const request = this.#request(method, params, undefined, undefined, true, paramsJson) as Promise<string>;
+    return request.finally(() => {
       this.#rawPending -= 1;
     });
   }
@@ -270,6 +277,7 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
     timeoutMs = this.#options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS,
     subscription?: LiveSubscription,
     raw = false,
+    paramsJson?: string,
   ): Promise<unknown> {
     const socket = this.#socket;
     if (!socket || !this.#open) {
@@ -283,7 +291,13 @@ export class UpstreamConnection extends EventEmitter<UpstreamEvents> {
       }, timeoutMs);
       this.#pending.set(id, { method, resolve, reject, timer, subscription, raw });
       this.#cork();
-      socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+      if (paramsJson === undefined) socket.send(JSON.stringify({ jsonrpc: '2.0', id, method, params }));
+      else {
+        // As UTF-8 parts: the params text (a slice of the client's request) is written out as it is,
+        // never joined into a new string first.
+        const head = Buffer.from(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":`);
+        socket.send(Buffer.concat([head, Buffer.from(paramsJson), CLOSE_BRACE]), { binary: false });
+      }
     });
   }
 

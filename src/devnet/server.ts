@@ -2,7 +2,13 @@
 import { createServer, type Server } from 'node:http';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { readBody } from '../server/transport/body.ts';
-import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from '../server/transport/jsonrpc.ts';
+import {
+  answerText,
+  ErrorCode,
+  errorResponse,
+  type RpcHandlers,
+  RpcSession,
+} from '../server/transport/jsonrpc.ts';
 import { listen } from '../server/transport/listen.ts';
 
 const MAX_FRAME = 15 * 1024 * 1024;
@@ -34,7 +40,7 @@ export async function listenRpc(
     if (body === null) {
       out.push(JSON.stringify(errorResponse(null, ErrorCode.requestTooBig, 'Request is too big')));
     } else {
-      const session = new RpcSession(handlers, (text) => out.push(text), {
+      const session = new RpcSession(handlers, (text) => out.push(answerText(text)), {
         ...sessionOptions,
         subscriptionsAllowed: false,
       });
@@ -50,7 +56,7 @@ export async function listenRpc(
   wss.on('error', () => undefined);
   wss.on('connection', (socket) => {
     sockets.add(socket);
-    const session = new RpcSession(handlers, (text) => socket.send(text), {
+    const session = new RpcSession(handlers, (text) => socket.send(answerText(text)), {
       ...sessionOptions,
       subscriptionsAllowed: true,
     });

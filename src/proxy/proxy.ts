@@ -388,9 +388,13 @@ export class RelayProxy {
       return this.#inbound(params);
     }
     const forwarded = context ? this.#withNodeIds(params, context.session) : params;
+    // Params the client wrote go on as written when nothing in them changed (large ones are not copied).
+    const paramsJson = forwarded === params ? context?.paramsJson : undefined;
     // The node's result is passed on as the node wrote it: not parsed, not serialized again.
     return new RawJson(
-      await this.#toNode(method, forwarded, () => this.#options.node.forwardRaw(method, forwarded)),
+      await this.#toNode(method, forwarded, () =>
+        this.#options.node.forwardRaw(method, forwarded, paramsJson),
+      ),
     );
   }
 

@@ -54,6 +54,109 @@ function openError(path: string, error: unknown): StoreError {
   );
 }
 
+/** Every statement the store runs, prepared once per open. */
+function prepareStatements(db: Database.Database) {
+  const s = (sql: string) => db.prepare(sql);
+  return {
+    cursor: s('SELECT number, hash FROM cursor WHERE id = 0'),
+    setCursor: s(
+      'INSERT INTO cursor (id, number, hash) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET number = excluded.number, hash = excluded.hash',
+    ),
+    insertBlock: s('INSERT INTO blocks (number, hash, parent_hash, message_count) VALUES (?, ?, ?, ?)'),
+    blockHash: s('SELECT hash FROM blocks WHERE number = ?'),
+    insertCandidate:
+      s(`INSERT INTO candidates (candidate_hash, para_id, descriptor, commitments, commitments_hash, relay_parent,
+      backed_in, core_index, status, enacted_in, verified, reason, availability_votes, availability_threshold, hrmp_watermark)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (candidate_hash) DO NOTHING`),
+    updateCandidate: s(
+      'UPDATE candidates SET status = ?, enacted_in = ?, availability_votes = ?, settled_in = ? WHERE candidate_hash = ?',
+    ),
+    candidatesActive: s(`SELECT * FROM candidates WHERE (backed_in >= $from OR settled_in >= $from)
+      AND ($para IS NULL OR para_id = $para) ORDER BY backed_in, candidate_hash LIMIT $limit`),
+    candidate: s('SELECT * FROM candidates WHERE candidate_hash = ?'),
+    pendingCandidates: s("SELECT * FROM candidates WHERE status = 'backed'"),
+    insertMessage:
+      s(`INSERT INTO messages (recipient, sent_at, sender, idx, data, hash, candidate_hash, block_hash, mqc_head_after, verified, reason, source, peer, position)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    history: s('SELECT * FROM channel_history WHERE sender = ? AND recipient = ?'),
+    upsertHistory:
+      s(`INSERT INTO channel_history (sender, recipient, complete_from, head_before, head_known, peer)
+      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sender, recipient) DO UPDATE SET complete_from = excluded.complete_from,
+      head_before = excluded.head_before, head_known = excluded.head_known, peer = excluded.peer`),
+    lastBefore: s(`SELECT mqc_head_after FROM messages WHERE recipient = ? AND sender = ? AND sent_at < ?
+      ORDER BY sent_at DESC, idx DESC LIMIT 1`),
+    channelPage:
+      s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at >= ? AND sent_at <= ?
+      ORDER BY sent_at, idx LIMIT ?`),
+    upsertChannel:
+      s(`INSERT INTO channels (sender, recipient, max_capacity, max_total_size, max_message_size, msg_count, total_size, mqc_head, verified_at, last_sent_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender, recipient) DO UPDATE SET
+      max_capacity = excluded.max_capacity, max_total_size = excluded.max_total_size, max_message_size = excluded.max_message_size,
+      msg_count = excluded.msg_count, total_size = excluded.total_size, mqc_head = excluded.mqc_head,
+      verified_at = excluded.verified_at, last_sent_at = COALESCE(excluded.last_sent_at, channels.last_sent_at)`),
+    upsertWatermark: s(
+      'INSERT INTO watermarks (para_id, watermark) VALUES (?, ?) ON CONFLICT (para_id) DO UPDATE SET watermark = excluded.watermark',
+    ),
+    insertFailure: s(
+      'INSERT INTO failures (block_number, kind, reason, para_id, candidate_hash) VALUES (?, ?, ?, ?, ?)',
+    ),
+    // Keyset pages: rows after (sent_at, other para, idx) of the last row read.
+    inboxPage:
+      s(`SELECT * FROM messages WHERE recipient = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
+      AND (sent_at, sender, idx) > (?, ?, ?) ORDER BY sent_at, sender, idx LIMIT ?`),
+    outboxPage: s(`SELECT * FROM messages WHERE sender = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
+      AND (sent_at, recipient, idx) > (?, ?, ?) ORDER BY sent_at, recipient, idx LIMIT ?`),
+    message: s('SELECT * FROM messages WHERE recipient = ? AND sent_at = ? AND sender = ? AND idx = ?'),
+    candidateMessages: s('SELECT * FROM messages WHERE candidate_hash = ? ORDER BY recipient, idx'),
+    channel: s('SELECT * FROM channels WHERE sender = ? AND recipient = ?'),
+    channels: s(
+      'SELECT * FROM channels WHERE (? IS NULL OR sender = ?) AND (? IS NULL OR recipient = ?) ORDER BY sender, recipient',
+    ),
+    watermark: s('SELECT watermark FROM watermarks WHERE para_id = ?'),
+    watermarks: s('SELECT para_id, watermark FROM watermarks'),
+    countMessages: s('SELECT COUNT(*) AS total, COALESCE(SUM(verified = 0), 0) AS unverified FROM messages'),
+    countCandidates: s('SELECT COUNT(*) AS total FROM candidates'),
+    countBlocks: s('SELECT COUNT(*) AS total FROM blocks'),
+    failuresByKind: s('SELECT kind, COUNT(*) AS total FROM failures GROUP BY kind'),
+    recentFailures: s('SELECT block_number, kind, reason, para_id FROM failures ORDER BY id DESC LIMIT ?'),
+    blockNumber: s('SELECT number FROM blocks WHERE hash = ?'),
+    storedBlock: s('SELECT number, hash, parent_hash FROM blocks WHERE number = ?'),
+    blockMessages: s('SELECT * FROM messages WHERE sent_at = ? ORDER BY recipient, sender, idx'),
+    blockCandidates: s('SELECT * FROM candidates WHERE backed_in = ? OR settled_in = ? ORDER BY id'),
+    blockFailures: s('SELECT * FROM failures WHERE block_number = ? ORDER BY id'),
+    blockCandidateUpdates: s(
+      'SELECT candidate_hash, status, availability_votes FROM candidate_updates WHERE block_number = ? ORDER BY position',
+    ),
+    insertCandidateUpdate: s(
+      'INSERT INTO candidate_updates (block_number, position, candidate_hash, status, availability_votes) VALUES (?, ?, ?, ?, ?)',
+    ),
+    pruneCandidateUpdates: s('DELETE FROM candidate_updates WHERE block_number < ?'),
+    firstBlock: s('SELECT MIN(number) AS first FROM blocks'),
+    insertGap: s('INSERT INTO gaps (from_block, to_block) VALUES (?, ?)'),
+    insertWatermarkSeed: s(
+      'INSERT OR REPLACE INTO watermark_seeds (para_id, at, watermark) VALUES (?, ?, ?)',
+    ),
+    gaps: s('SELECT from_block, to_block FROM gaps ORDER BY from_block'),
+    // A skipped range that began after `at` and by `number`.
+    gapBetween: s('SELECT 1 FROM gaps WHERE from_block > ? AND from_block <= ? LIMIT 1'),
+    dropPending: s("DELETE FROM candidates WHERE status = 'backed'"),
+    // The watermark as of `number`: from the para's last enactment by then, or the value the node
+    // reported where the store (re)started, whichever is later.
+    watermarkAt: s(`SELECT watermark, at FROM (
+        SELECT hrmp_watermark AS watermark, enacted_in AS at FROM candidates
+          WHERE para_id = @para AND status = 'included' AND enacted_in <= @upTo
+        UNION ALL SELECT watermark, at FROM watermark_seeds WHERE para_id = @para AND at <= @upTo
+      ) ORDER BY at DESC LIMIT 1`),
+    channelRange:
+      s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at > ? AND sent_at <= ?
+      ORDER BY sent_at, idx`),
+    // Per recipient, on the inbox index: a range delete, not a scan of every stored message.
+    pruneMessages: s('DELETE FROM messages WHERE recipient = ? AND sent_at < ? AND sent_at <= ?'),
+    pruneBlocks: s('DELETE FROM blocks WHERE number < ?'),
+    pruneCandidates: s("DELETE FROM candidates WHERE status != 'backed' AND backed_in < ?"),
+  };
+}
+
 /** The SQLite store (better-sqlite3, WAL): the embedded default behind `Store`. */
 export class MessageStore implements Store {
   readonly path: string;
@@ -62,7 +165,7 @@ export class MessageStore implements Store {
   readonly #db: Database.Database;
   readonly #lock: StoreLock | null;
   readonly #identity: FileIdentity | null;
-  readonly #statements;
+  readonly #statements: ReturnType<typeof prepareStatements>;
 
   private constructor(path: string, db: Database.Database, lock: StoreLock | null, created: boolean) {
     this.path = path;
@@ -70,108 +173,7 @@ export class MessageStore implements Store {
     this.#lock = lock;
     this.created = created;
     this.#identity = lock ? fileIdentity(path) : null;
-    const s = (sql: string) => db.prepare(sql);
-    this.#statements = {
-      cursor: s('SELECT number, hash FROM cursor WHERE id = 0'),
-      setCursor: s(
-        'INSERT INTO cursor (id, number, hash) VALUES (0, ?, ?) ON CONFLICT (id) DO UPDATE SET number = excluded.number, hash = excluded.hash',
-      ),
-      insertBlock: s('INSERT INTO blocks (number, hash, parent_hash, message_count) VALUES (?, ?, ?, ?)'),
-      blockHash: s('SELECT hash FROM blocks WHERE number = ?'),
-      insertCandidate:
-        s(`INSERT INTO candidates (candidate_hash, para_id, descriptor, commitments, commitments_hash, relay_parent,
-        backed_in, core_index, status, enacted_in, verified, reason, availability_votes, availability_threshold, hrmp_watermark)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (candidate_hash) DO NOTHING`),
-      updateCandidate: s(
-        'UPDATE candidates SET status = ?, enacted_in = ?, availability_votes = ?, settled_in = ? WHERE candidate_hash = ?',
-      ),
-      candidatesActive: s(`SELECT * FROM candidates WHERE (backed_in >= $from OR settled_in >= $from)
-        AND ($para IS NULL OR para_id = $para) ORDER BY backed_in, candidate_hash LIMIT $limit`),
-      candidate: s('SELECT * FROM candidates WHERE candidate_hash = ?'),
-      pendingCandidates: s("SELECT * FROM candidates WHERE status = 'backed'"),
-      insertMessage:
-        s(`INSERT INTO messages (recipient, sent_at, sender, idx, data, hash, candidate_hash, block_hash, mqc_head_after, verified, reason, source, peer, position)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      history: s('SELECT * FROM channel_history WHERE sender = ? AND recipient = ?'),
-      upsertHistory:
-        s(`INSERT INTO channel_history (sender, recipient, complete_from, head_before, head_known, peer)
-        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sender, recipient) DO UPDATE SET complete_from = excluded.complete_from,
-        head_before = excluded.head_before, head_known = excluded.head_known, peer = excluded.peer`),
-      lastBefore: s(`SELECT mqc_head_after FROM messages WHERE recipient = ? AND sender = ? AND sent_at < ?
-        ORDER BY sent_at DESC, idx DESC LIMIT 1`),
-      channelPage:
-        s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at >= ? AND sent_at <= ?
-        ORDER BY sent_at, idx LIMIT ?`),
-      upsertChannel:
-        s(`INSERT INTO channels (sender, recipient, max_capacity, max_total_size, max_message_size, msg_count, total_size, mqc_head, verified_at, last_sent_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender, recipient) DO UPDATE SET
-        max_capacity = excluded.max_capacity, max_total_size = excluded.max_total_size, max_message_size = excluded.max_message_size,
-        msg_count = excluded.msg_count, total_size = excluded.total_size, mqc_head = excluded.mqc_head,
-        verified_at = excluded.verified_at, last_sent_at = COALESCE(excluded.last_sent_at, channels.last_sent_at)`),
-      upsertWatermark: s(
-        'INSERT INTO watermarks (para_id, watermark) VALUES (?, ?) ON CONFLICT (para_id) DO UPDATE SET watermark = excluded.watermark',
-      ),
-      insertFailure: s(
-        'INSERT INTO failures (block_number, kind, reason, para_id, candidate_hash) VALUES (?, ?, ?, ?, ?)',
-      ),
-      // Keyset pages: rows after (sent_at, other para, idx) of the last row read.
-      inboxPage:
-        s(`SELECT * FROM messages WHERE recipient = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
-        AND (sent_at, sender, idx) > (?, ?, ?) ORDER BY sent_at, sender, idx LIMIT ?`),
-      outboxPage:
-        s(`SELECT * FROM messages WHERE sender = ? AND sent_at BETWEEN ? AND ? AND (verified = 1 OR ?)
-        AND (sent_at, recipient, idx) > (?, ?, ?) ORDER BY sent_at, recipient, idx LIMIT ?`),
-      message: s('SELECT * FROM messages WHERE recipient = ? AND sent_at = ? AND sender = ? AND idx = ?'),
-      candidateMessages: s('SELECT * FROM messages WHERE candidate_hash = ? ORDER BY recipient, idx'),
-      channel: s('SELECT * FROM channels WHERE sender = ? AND recipient = ?'),
-      channels: s(
-        'SELECT * FROM channels WHERE (? IS NULL OR sender = ?) AND (? IS NULL OR recipient = ?) ORDER BY sender, recipient',
-      ),
-      watermark: s('SELECT watermark FROM watermarks WHERE para_id = ?'),
-      watermarks: s('SELECT para_id, watermark FROM watermarks'),
-      countMessages: s(
-        'SELECT COUNT(*) AS total, COALESCE(SUM(verified = 0), 0) AS unverified FROM messages',
-      ),
-      countCandidates: s('SELECT COUNT(*) AS total FROM candidates'),
-      countBlocks: s('SELECT COUNT(*) AS total FROM blocks'),
-      failuresByKind: s('SELECT kind, COUNT(*) AS total FROM failures GROUP BY kind'),
-      recentFailures: s('SELECT block_number, kind, reason, para_id FROM failures ORDER BY id DESC LIMIT ?'),
-      blockNumber: s('SELECT number FROM blocks WHERE hash = ?'),
-      storedBlock: s('SELECT number, hash, parent_hash FROM blocks WHERE number = ?'),
-      blockMessages: s('SELECT * FROM messages WHERE sent_at = ? ORDER BY recipient, sender, idx'),
-      blockCandidates: s('SELECT * FROM candidates WHERE backed_in = ? OR settled_in = ? ORDER BY id'),
-      blockFailures: s('SELECT * FROM failures WHERE block_number = ? ORDER BY id'),
-      blockCandidateUpdates: s(
-        'SELECT candidate_hash, status, availability_votes FROM candidate_updates WHERE block_number = ? ORDER BY position',
-      ),
-      insertCandidateUpdate: s(
-        'INSERT INTO candidate_updates (block_number, position, candidate_hash, status, availability_votes) VALUES (?, ?, ?, ?, ?)',
-      ),
-      pruneCandidateUpdates: s('DELETE FROM candidate_updates WHERE block_number < ?'),
-      firstBlock: s('SELECT MIN(number) AS first FROM blocks'),
-      insertGap: s('INSERT INTO gaps (from_block, to_block) VALUES (?, ?)'),
-      insertWatermarkSeed: s(
-        'INSERT OR REPLACE INTO watermark_seeds (para_id, at, watermark) VALUES (?, ?, ?)',
-      ),
-      gaps: s('SELECT from_block, to_block FROM gaps ORDER BY from_block'),
-      // A skipped range that began after `at` and by `number`.
-      gapBetween: s('SELECT 1 FROM gaps WHERE from_block > ? AND from_block <= ? LIMIT 1'),
-      dropPending: s("DELETE FROM candidates WHERE status = 'backed'"),
-      // The watermark as of `number`: from the para's last enactment by then, or the value the node
-      // reported where the store (re)started, whichever is later.
-      watermarkAt: s(`SELECT watermark, at FROM (
-          SELECT hrmp_watermark AS watermark, enacted_in AS at FROM candidates
-            WHERE para_id = @para AND status = 'included' AND enacted_in <= @upTo
-          UNION ALL SELECT watermark, at FROM watermark_seeds WHERE para_id = @para AND at <= @upTo
-        ) ORDER BY at DESC LIMIT 1`),
-      channelRange:
-        s(`SELECT * FROM messages WHERE recipient = ? AND sender = ? AND sent_at > ? AND sent_at <= ?
-        ORDER BY sent_at, idx`),
-      // Per recipient, on the inbox index: a range delete, not a scan of every stored message.
-      pruneMessages: s('DELETE FROM messages WHERE recipient = ? AND sent_at < ? AND sent_at <= ?'),
-      pruneBlocks: s('DELETE FROM blocks WHERE number < ?'),
-      pruneCandidates: s("DELETE FROM candidates WHERE status != 'backed' AND backed_in < ?"),
-    };
+    this.#statements = prepareStatements(db);
   }
 
   /**

@@ -15,7 +15,7 @@ import { errorsIn, runHostile, slowReaders } from '../helpers/hostile.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
 import { eventually } from '../helpers/wait.ts';
 
-const RSS_LIMIT_MB = 512;
+const RSS_LIMIT_MB = 384;
 const PARAS = [1000, 2000, 2001, 2002, 2003, 2004];
 
 const inboxBatch = (count: number, limit: number) =>
@@ -127,6 +127,33 @@ describe('abuse battery (real CLI, separate process)', () => {
     ]);
     assert.ok(full.messages.length >= 1500);
     t.diagnostic(`peak RSS ${assertBounded('HTTP batch').toFixed(0)} MB`);
+  });
+
+  it('five floods at once, twice (4 WebSockets × 300 and an HTTP POST of 1,000 xcmp_getInbox limit 10,000): -32008 or -32009 each, memory bounded', async (t) => {
+    const clients = await Promise.all(Array.from({ length: 4 }, () => rpcSocket(sidecar.url)));
+    const codes: number[] = [];
+    try {
+      for (let round = 0; round < 2; round++) {
+        const answers = await Promise.all([
+          ...clients.map((client) => client.raw(inboxBatch(300, 10_000))),
+          fetch(sidecar.httpUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: inboxBatch(1000, 10_000),
+          }).then((response) => response.json()),
+        ]);
+        for (const answer of answers) codes.push(errorsIn(answer)[0]?.code ?? 0);
+      }
+    } finally {
+      for (const client of clients) client.close();
+    }
+    assert.ok(
+      codes.every((code) => code === -32008 || code === -32009),
+      JSON.stringify(codes),
+    );
+    t.diagnostic(
+      `codes ${JSON.stringify(codes)}; peak RSS ${assertBounded('concurrent batches').toFixed(0)} MB`,
+    );
   });
 
   it('10 slow readers × 100 large responses stay bounded, and others are still served', async (t) => {

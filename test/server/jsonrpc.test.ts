@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  type Answer,
+  answerText,
+  JsonParts,
+  paramsSpan,
   RawJson,
   RpcError,
   type RpcHandlers,
@@ -42,7 +46,7 @@ function harness(options: Partial<ConstructorParameters<typeof RpcSession>[2]> =
     subscriptions: new Map([['test_subscribeTicks', ticker]]),
   };
   const internal: string[] = [];
-  const session = new RpcSession(handlers, (text) => sent.push(JSON.parse(text)), {
+  const session = new RpcSession(handlers, (text) => sent.push(JSON.parse(answerText(text))), {
     maxSubscriptions: 2,
     maxBatchLength: 3,
     maxResponseSize: 1000,
@@ -220,5 +224,107 @@ describe('RpcSession (JSON-RPC 2.0, Substrate conventions)', () => {
     await session.handleText('{"jsonrpc":"2.0","method":"test_subscribeTicks","params":[]}');
     assert.equal(session.subscriptionCount, 0);
     assert.deepEqual(sent, []);
+  });
+});
+
+describe('large answers and large forwarded requests (issue 27.6)', () => {
+  it('paramsSpan finds the params member as written, the last one when given twice, whatever the spacing', () => {
+    const cases: [string, string | undefined][] = [
+      ['{"jsonrpc":"2.0","id":1,"method":"m","params":["0xab",{"a":"}]\\""}]}', '["0xab",{"a":"}]\\""}]'],
+      ['{ "params" : [1, 2] , "id" : "x\\"params", "method":"m" }', '[1, 2]'],
+      ['{"params":[1],"id":1,"params":[2,3]}', '[2,3]'],
+      ['{"id":1,"method":"m"}', undefined],
+      ['{"params":{"k":[[]]},"id":null}', '{"k":[[]]}'],
+      ['{"pa\\u0072ams":[9]}', '[9]'],
+      ['[1]', undefined],
+    ];
+    for (const [text, expected] of cases) {
+      assert.equal(paramsSpan(text), expected, text);
+      if (expected !== undefined) assert.deepEqual(JSON.parse(expected), JSON.parse(text).params, text);
+    }
+  });
+
+  it('JsonParts results are counted in bytes against the budget, joined into batches, and never made one string before sending', async () => {
+    const parts = JsonParts.of(['{"a":[', '"x"', ',"y"', ']}']);
+    const sent: Answer[] = [];
+    const handlers: RpcHandlers = {
+      methods: new Map([
+        ['test_parts', () => parts],
+        ['test_huge', () => JsonParts.of(['"', 'z'.repeat(2000), '"'])],
+      ]),
+      subscriptions: new Map(),
+    };
+    const session = new RpcSession(handlers, (answer) => sent.push(answer), {
+      maxSubscriptions: 1,
+      maxBatchLength: 10,
+      maxResponseSize: 1000,
+      subscriptionsAllowed: false,
+    });
+    await session.handleText('{"jsonrpc":"2.0","id":7,"method":"test_parts"}');
+    assert.ok(sent[0] instanceof JsonParts, 'sent as parts');
+    assert.deepEqual(JSON.parse(answerText(sent[0]!)), { jsonrpc: '2.0', id: 7, result: { a: ['x', 'y'] } });
+    await session.handleText(
+      '[{"jsonrpc":"2.0","id":1,"method":"test_parts"},{"jsonrpc":"2.0","id":2,"method":"xcmp_nope"}]',
+    );
+    assert.ok(sent[1] instanceof JsonParts, 'a batch holding parts is parts');
+    const batch = JSON.parse(answerText(sent[1]!)) as {
+      id: number;
+      result?: unknown;
+      error?: { code: number };
+    }[];
+    assert.deepEqual(
+      batch.map((a) => a.id),
+      [1, 2],
+    );
+    assert.equal(batch[1]!.error!.code, -32601);
+    await session.handleText('{"jsonrpc":"2.0","id":3,"method":"test_huge"}');
+    const refused = JSON.parse(answerText(sent[2]!)) as { error: { code: number } };
+    assert.equal(refused.error.code, -32008, 'over the response limit by its bytes');
+  });
+
+  it('holds at most 1 MiB of forwarded requests per connection in flight, and refuses past the shared bound with -32009', async () => {
+    const waiting: (() => void)[] = [];
+    let started = 0;
+    const handlers: RpcHandlers = {
+      methods: new Map(),
+      subscriptions: new Map(),
+      fallback: () => {
+        started += 1;
+        return new Promise((resolve) => waiting.push(() => resolve(null)));
+      },
+    };
+    const shared = { bytes: 0, max: 2 * 1024 * 1024 };
+    const sent: Answer[] = [];
+    const open = () =>
+      new RpcSession(handlers, (answer) => sent.push(answer), {
+        maxSubscriptions: 1,
+        maxBatchLength: 10,
+        subscriptionsAllowed: false,
+        forwardsInProgress: shared,
+      });
+    const big = (id: number) =>
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method: 'state_getStorage',
+        params: [`0x${'ab'.repeat(200_000)}`],
+      });
+    const first = open();
+    const arrivals = [1, 2, 3].map((id) => first.handleText(big(id)));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(started, 2, 'two 400 kB calls fit in 1 MiB; the third waits for one to be answered');
+    for (const id of [10, 11, 12, 13, 14]) void open().handleText(big(id));
+    await new Promise((resolve) => setImmediate(resolve));
+    const busy = sent.map((a) => JSON.parse(answerText(a)) as { id: number; error?: { code: number } });
+    assert.ok(
+      busy.some((a) => a.error?.code === -32009),
+      'past the shared bound: server busy',
+    );
+    for (const resolve of waiting.splice(0)) resolve();
+    await Promise.all(arrivals);
+    assert.ok(started >= 3, 'the waiting call went on once the first were answered');
+    for (const resolve of waiting.splice(0)) resolve();
+    await first.settled();
+    assert.equal(shared.bytes, 0, 'every forwarded byte released when answered');
   });
 });

@@ -10,7 +10,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
-import type { RpcSession } from './jsonrpc.ts';
+import { type Answer, answerChunks, type JsonParts, type RpcSession } from './jsonrpc.ts';
 
 /** Unread bytes below which a connection's next request is worked on. */
 const REQUEST_LOW_MARK = 1024 * 1024;
@@ -94,7 +94,7 @@ export class OutboundBytes {
 }
 
 export type SessionFactory = (
-  send: (text: string, notification: boolean) => void,
+  send: (text: Answer, notification: boolean) => void,
   sendNotification: (head: string, tail: Buffer) => void,
 ) => RpcSession;
 
@@ -115,6 +115,13 @@ export function serveConnection(
 ): void {
   new Connection(ws, socket, remote, createSession, options);
 }
+
+/**
+ * Bytes of requests a connection may have read and not answered yet before it stops reading (the
+ * message count bound is the node's 64): a flood of large requests waits in the client's socket,
+ * not here. One request of any size up to the request limit is still read whole.
+ */
+const RECEIVE_QUEUE_BYTES = 1024 * 1024;
 
 class Connection {
   readonly #ws: WebSocket;
@@ -215,10 +222,29 @@ class Connection {
     return true;
   }
 
-  #send(text: string, notification: boolean): void {
+  #send(text: Answer, notification: boolean): void {
+    if (typeof text !== 'string') {
+      this.#sendParts(text, notification);
+      return;
+    }
     // UTF-16 length: exact for the ASCII JSON sent here, and free (byteLength would flatten the string).
     const bytes = text.length;
     if (this.#admit(bytes, notification)) this.#ws.send(text, () => this.#flushed(bytes));
+  }
+
+  /**
+   * A large answer as one message in fragments of about 64 KiB, written back to back (nothing can
+   * come between them): its parts are framed as they are, never joined into one copy.
+   */
+  #sendParts(answer: JsonParts, notification: boolean): void {
+    const { bytes } = answer;
+    if (!this.#admit(bytes, notification)) return;
+    let previous: Buffer | null = null;
+    for (const chunk of answerChunks(answer)) {
+      if (previous) this.#ws.send(previous, { binary: false, fin: false });
+      previous = chunk;
+    }
+    this.#ws.send(previous ?? Buffer.alloc(0), { binary: false, fin: true }, () => this.#flushed(bytes));
   }
 
   /**
@@ -300,10 +326,11 @@ class Connection {
   }
 
   #receive(text: string): void {
-    const { messageBufferCapacity, maxRequestSize } = this.#options.limits;
+    const { messageBufferCapacity } = this.#options.limits;
     this.#queue.push(text);
     this.#queuedBytes += text.length;
-    if (this.#queue.length >= messageBufferCapacity || this.#queuedBytes >= maxRequestSize) this.#ws.pause();
+    if (this.#queue.length >= messageBufferCapacity || this.#queuedBytes >= RECEIVE_QUEUE_BYTES)
+      this.#ws.pause();
     void this.#work();
   }
 
@@ -311,7 +338,7 @@ class Connection {
   async #work(): Promise<void> {
     if (this.#working) return;
     this.#working = true;
-    const { messageBufferCapacity, maxRequestSize } = this.#options.limits;
+    const { messageBufferCapacity } = this.#options.limits;
     while (this.#queue.length > 0 && !this.#done) {
       if (this.#mustWait()) await new Promise<void>((resolve) => (this.#drained = resolve));
       // Closed while waiting: the queue was dropped with the connection.
@@ -321,7 +348,7 @@ class Connection {
       if (
         this.#ws.isPaused &&
         this.#queue.length < messageBufferCapacity &&
-        this.#queuedBytes < maxRequestSize
+        this.#queuedBytes < RECEIVE_QUEUE_BYTES
       )
         this.#ws.resume();
       await this.#session.handleText(text);

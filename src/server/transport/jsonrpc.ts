@@ -49,6 +49,74 @@ export class RawJson {
   }
 }
 
+/**
+ * A method result already serialized as UTF-8 parts (a mailbox answer, message by message). It is
+ * never joined into one string: the parts are counted against the budget, framed into the
+ * response and written out as they are, so a large answer is held once, outside the JS heap, and
+ * leaves no string chain to flatten and collect.
+ */
+export class JsonParts {
+  constructor(
+    readonly parts: readonly Buffer[],
+    readonly bytes: number,
+  ) {}
+
+  /** Parts from strings (each made UTF-8 once). */
+  static of(texts: readonly string[]): JsonParts {
+    const parts = texts.map((text) => Buffer.from(text));
+    return new JsonParts(
+      parts,
+      parts.reduce((total, part) => total + part.length, 0),
+    );
+  }
+}
+
+/** What a session sends: a text, or (a large answer) parts written one after another as one message. */
+export type Answer = string | JsonParts;
+
+/** An answer as one string (for small answers, tests, and transports that need one). */
+export function answerText(answer: Answer): string {
+  return typeof answer === 'string' ? answer : Buffer.concat(answer.parts).toString();
+}
+
+/** An answer's parts gathered into chunks of about `size` bytes (fewer frames, no whole copy). */
+export function* answerChunks(answer: JsonParts, size = 64 * 1024): Generator<Buffer> {
+  let group: Buffer[] = [];
+  let bytes = 0;
+  for (const part of answer.parts) {
+    group.push(part);
+    bytes += part.length;
+    if (bytes >= size) {
+      yield group.length === 1 ? group[0]! : Buffer.concat(group, bytes);
+      group = [];
+      bytes = 0;
+    }
+  }
+  if (group.length > 0) yield group.length === 1 ? group[0]! : Buffer.concat(group, bytes);
+}
+
+/** Bytes of an answer on the wire. */
+export function answerBytes(answer: Answer): number {
+  return typeof answer === 'string' ? Buffer.byteLength(answer) : answer.bytes;
+}
+
+/** Joins answers with `separator` between them, inside `open` and `close`, as parts when any is. */
+function joinAnswers(open: string, answers: readonly Answer[], separator: string, close: string): Answer {
+  if (answers.every((a) => typeof a === 'string')) return `${open}${answers.join(separator)}${close}`;
+  const parts: Buffer[] = [Buffer.from(open)];
+  const comma = Buffer.from(separator);
+  answers.forEach((answer, i) => {
+    if (i > 0) parts.push(comma);
+    if (typeof answer === 'string') parts.push(Buffer.from(answer));
+    else parts.push(...answer.parts);
+  });
+  parts.push(Buffer.from(close));
+  return new JsonParts(
+    parts,
+    parts.reduce((total, part) => total + part.length, 0),
+  );
+}
+
 export interface RpcContext {
   /** Registers a cleanup to run when the connection closes. */
   onClose(cleanup: () => void): void;
@@ -61,6 +129,11 @@ export interface RpcContext {
   readonly session: object;
   /** In a subscribe handler: the id the client will know the subscription by. */
   readonly subscriptionId?: string;
+  /**
+   * A large forwarded call: its params as the client wrote them (a slice of the request text, valid
+   * JSON), for a forward that sends them on unchanged instead of serializing them again.
+   */
+  readonly paramsJson?: string;
 }
 
 export type MethodHandler = (params: readonly unknown[], context: RpcContext) => unknown;
@@ -112,6 +185,8 @@ export interface SessionOptions {
   readonly maxResponseSize?: number;
   /** Bytes of answers held by batches still being worked on, across sessions; past `max` a batch gets -32009. */
   readonly batchesInProgress?: { bytes: number; readonly max: number };
+  /** Bytes of forwarded requests waiting for the node, across sessions; past `max` a forward gets -32009. */
+  readonly forwardsInProgress?: { bytes: number; readonly max: number };
   /** Wait for a fair turn before each request (see turns.ts); without it requests run at once. */
   readonly takeTurn?: () => Promise<void>;
   readonly observer?: CallObserver;
@@ -150,6 +225,52 @@ export function nestsDeeperThan(text: string, max: number): boolean {
   return false;
 }
 
+/** Requests at least this long that are forwarded send their params on as written (paramsSpan). */
+const RAW_PARAMS_FROM = 16 * 1024;
+
+/** Index just past the JSON value that starts at `i` (the text is valid JSON: JSON.parse took it). */
+function valueEnd(text: string, i: number): number {
+  let depth = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (depth === 0) return i + 1;
+    } else if (c === 0x5b || c === 0x7b) depth++;
+    else if (c === 0x5d || c === 0x7d) {
+      if (--depth === 0) return i + 1;
+      if (depth < 0) return i;
+    } else if (depth === 0 && (c === 0x2c || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09)) return i;
+  }
+  return i;
+}
+
+/**
+ * The `params` member of a request object as written (a slice of `text`), found by walking its
+ * top-level members without parsing them; undefined when it has none. The last one when it is
+ * given twice, as JSON.parse keeps the last: what is forwarded is what was checked. `text` is valid JSON.
+ */
+export function paramsSpan(text: string): string | undefined {
+  const skipSpace = (at: number) => {
+    while (at < text.length && /\s/.test(text[at]!)) at++;
+    return at;
+  };
+  let i = skipSpace(0);
+  if (text[i] !== '{') return undefined;
+  i = skipSpace(i + 1);
+  let found: string | undefined;
+  while (i < text.length && text[i] === '"') {
+    const keyEnd = valueEnd(text, i);
+    const key = JSON.parse(text.slice(i, keyEnd)) as string;
+    const start = skipSpace(skipSpace(keyEnd) + 1); // past ':'
+    const end = valueEnd(text, start);
+    if (key === 'params') found = text.slice(start, end);
+    i = skipSpace(end);
+    if (text[i] === ',') i = skipSpace(i + 1);
+  }
+  return found;
+}
+
 export function newSubscriptionId(): string {
   // 16 characters from a URL-safe alphabet, as Substrate's RandomStringSubscriptionId.
   return randomBytes(12).toString('base64url');
@@ -166,7 +287,7 @@ interface ActiveSubscription {
 
 /** One request's answer, serialized; `activate` releases held notifications once it is on the wire. */
 type Outcome = {
-  readonly text: string | null;
+  readonly text: Answer | null;
   /** The answer would have passed the byte budget (and was replaced by -32008). */
   readonly overBudget?: boolean;
   readonly activate: (() => void) | null;
@@ -198,11 +319,18 @@ export function errorResponse(id: JsonRpcId, code: number, message: string, data
  * this, a connection's forwarded calls would each wait for the one before (one round trip each).
  */
 const FORWARDS_IN_FLIGHT = 128;
+/**
+ * Bytes of forwarded requests one connection may have waiting at once (one larger request, an
+ * extrinsic with a runtime upgrade say, still goes alone): what a flood of big forwarded params
+ * holds while the node works on them.
+ */
+const FORWARD_BYTES_IN_FLIGHT = 1024 * 1024;
 
 export class RpcSession {
   readonly #handlers: RpcHandlers;
   readonly #forwards = new Set<Promise<void>>();
-  readonly #send: (text: string, notification: boolean) => void;
+  #forwardBytes = 0;
+  readonly #send: (text: Answer, notification: boolean) => void;
   readonly #options: SessionOptions;
   readonly #subscriptions = new Map<string, ActiveSubscription>();
   readonly #unsubscribeMethods: ReadonlyMap<string, string>;
@@ -217,7 +345,7 @@ export class RpcSession {
   /** `send` is told whether the text is a notification (which a slow client may be cut off for). */
   constructor(
     handlers: RpcHandlers,
-    send: (text: string, notification: boolean) => void,
+    send: (text: Answer, notification: boolean) => void,
     options: SessionOptions,
   ) {
     this.#handlers = handlers;
@@ -254,7 +382,12 @@ export class RpcSession {
       return;
     }
     if (!Array.isArray(parsed)) {
-      if (this.#isForward(parsed)) return this.#startForward(parsed);
+      if (this.#isForward(parsed))
+        return this.#startForward(
+          parsed,
+          text.length,
+          text.length >= RAW_PARAMS_FROM ? paramsSpan(text) : undefined,
+        );
       const outcome = await this.#handleRequest(parsed, this.#responseLimit);
       if (outcome.text !== null) this.#sendText(outcome.text);
       outcome.activate?.();
@@ -291,15 +424,43 @@ export class RpcSession {
     );
   }
 
-  /** Starts a forwarded call without waiting for its answer; waits only while FORWARDS_IN_FLIGHT are out. */
-  async #startForward(request: unknown): Promise<void> {
-    while (this.#forwards.size >= FORWARDS_IN_FLIGHT) await Promise.race(this.#forwards);
+  /**
+   * Starts a forwarded call without waiting for its answer; waits while FORWARDS_IN_FLIGHT calls, or
+   * FORWARD_BYTES_IN_FLIGHT bytes of them, are out. Across connections, past the server's bound on
+   * forwarded bytes in flight it is refused (-32009) before it is sent.
+   */
+  async #startForward(request: unknown, bytes: number, paramsJson?: string): Promise<void> {
+    while (
+      this.#forwards.size > 0 &&
+      (this.#forwards.size >= FORWARDS_IN_FLIGHT || this.#forwardBytes + bytes > FORWARD_BYTES_IN_FLIGHT)
+    )
+      await Promise.race(this.#forwards);
+    const shared = this.#options.forwardsInProgress;
+    if (shared && shared.bytes > 0 && shared.bytes + bytes > shared.max) {
+      const id = (request as { id?: unknown }).id;
+      const echo = typeof id === 'string' || typeof id === 'number' ? id : null;
+      this.#write(
+        errorResponse(
+          echo,
+          ErrorCode.serverBusy,
+          'Server is busy, try again later',
+          'too many forwarded calls are waiting for the node',
+        ),
+      );
+      return;
+    }
+    this.#forwardBytes += bytes;
+    if (shared) shared.bytes += bytes;
     // No fair turn: what it costs here is a few microseconds; the node does the work.
-    const done: Promise<void> = this.#handleRequest(request, this.#responseLimit, false).then((outcome) => {
-      this.#forwards.delete(done);
-      if (outcome.text !== null) this.#sendText(outcome.text);
-      outcome.activate?.(); // a forwarded subscription: its held notifications follow the answer
-    });
+    const done: Promise<void> = this.#handleRequest(request, this.#responseLimit, false, paramsJson).then(
+      (outcome) => {
+        this.#forwards.delete(done);
+        this.#forwardBytes -= bytes;
+        if (shared) shared.bytes -= bytes;
+        if (outcome.text !== null) this.#sendText(outcome.text);
+        outcome.activate?.(); // a forwarded subscription: its held notifications follow the answer
+      },
+    );
     this.#forwards.add(done);
   }
 
@@ -326,14 +487,14 @@ export class RpcSession {
         if (held && held.bytes > held.max) return this.#abortBatch(outcomes, ErrorCode.serverBusy);
         const outcome = await this.#handleRequest(request, this.#responseLimit - used);
         outcomes.push(outcome);
-        const bytes = outcome.text === null ? 0 : Buffer.byteLength(outcome.text) + 1;
+        const bytes = outcome.text === null ? 0 : answerBytes(outcome.text) + 1;
         used += bytes;
         if (held) held.bytes += bytes;
         if (used > this.#responseLimit || outcome.overBudget || this.#closed)
           return this.#abortBatch(outcomes, ErrorCode.responseTooBig);
       }
       const texts = outcomes.flatMap((o) => (o.text === null ? [] : [o.text]));
-      if (texts.length > 0) this.#sendText(`[${texts.join(',')}]`);
+      if (texts.length > 0) this.#sendText(joinAnswers('[', texts, ',', ']'));
       for (const outcome of outcomes) outcome.activate?.();
     } finally {
       if (held) held.bytes -= used - 2;
@@ -362,27 +523,35 @@ export class RpcSession {
     this.#sendText(JSON.stringify(value));
   }
 
-  #sendText(text: string): void {
+  #sendText(text: Answer): void {
     if (this.#closed) return;
     this.#send(text, false);
   }
 
   /** The success envelope, embedding a pre-serialized result as it is. */
-  #success(id: JsonRpcId, result: unknown): string {
+  #success(id: JsonRpcId, result: unknown): Answer {
+    const head = `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":`;
+    if (result instanceof JsonParts) return joinAnswers(head, [result], '', '}');
     const json = result instanceof RawJson ? result.json : JSON.stringify(result ?? null);
-    return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json}}`;
+    return `${head}${json}}`;
   }
 
   /** One answer, replaced with -32008 when it passes `budget`. */
   #answer(id: JsonRpcId, result: unknown, budget: number): Outcome {
     const text = this.#success(id, result);
-    if (!exceeds(text, budget)) return { text, activate: null, cancel: null };
+    const over = typeof text === 'string' ? exceeds(text, budget) : text.bytes > budget;
+    if (!over) return { text, activate: null, cancel: null };
     const error = tooBig(this.#responseLimit);
     const refusal = JSON.stringify(errorResponse(id, error.code, error.message, error.data));
     return { text: refusal, overBudget: true, activate: null, cancel: null };
   }
 
-  async #handleRequest(request: unknown, budget: number, takesTurn = true): Promise<Outcome> {
+  async #handleRequest(
+    request: unknown,
+    budget: number,
+    takesTurn = true,
+    paramsJson?: string,
+  ): Promise<Outcome> {
     const fail = (id: JsonRpcId, code: number, message: string, data?: unknown): Outcome => ({
       text: JSON.stringify(errorResponse(id, code, message, data)),
       activate: null,
@@ -410,7 +579,7 @@ export class RpcSession {
     observer?.started(method);
     let isError = false;
     try {
-      const context: RpcContext = { ...this.#context, maxResultBytes: budget };
+      const context: RpcContext = { ...this.#context, maxResultBytes: budget, paramsJson };
       const subscription =
         this.#handlers.subscriptions.get(method) ?? this.#handlers.subscriptionFor?.(method);
       // A subscribe sent as a notification could never be told its id, nor unsubscribed: ignore it.

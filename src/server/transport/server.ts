@@ -2,15 +2,25 @@
  * One port: WebSocket JSON-RPC (with subscriptions) and, through Koa, `POST /` JSON-RPC,
  * `GET /health`, `GET /ready`, `GET /metrics`, and extra routes (the dashboard at `GET /`). Limits follow the node's flags and defaults.
  */
+
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import Koa from 'koa';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../../log.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import { readBody } from './body.ts';
 import { OutboundBytes, serveConnection } from './connection.ts';
-import { ErrorCode, errorResponse, type RpcHandlers, RpcSession } from './jsonrpc.ts';
+import {
+  type Answer,
+  answerBytes,
+  answerChunks,
+  ErrorCode,
+  errorResponse,
+  type RpcHandlers,
+  RpcSession,
+} from './jsonrpc.ts';
 import { listen } from './listen.ts';
 import { nextTurn } from './turns.ts';
 
@@ -118,6 +128,7 @@ function sessionOptionsFor(options: ServerOptions, limits: ServerLimits) {
     observer: metrics.observer,
     takeTurn: nextTurn,
     batchesInProgress: { bytes: 0, max: limits.maxOutboundBytes },
+    forwardsInProgress: { bytes: 0, max: limits.maxOutboundBytes },
     onInternalError: (method: string, error: unknown) =>
       logger.error(
         { method, err: (error as Error).message, stack: (error as Error).stack },
@@ -191,7 +202,7 @@ function koaApp(
       );
       return;
     }
-    const out: string[] = [];
+    const out: Answer[] = [];
     const session = new RpcSession(handlers, (text) => out.push(text), {
       ...sessionOptions,
       subscriptionsAllowed: false,
@@ -201,7 +212,7 @@ function koaApp(
     session.close();
     const answer = out[0] ?? '';
     // Counted as unflushed until the response is written out, like a WebSocket send.
-    const bytes = Buffer.byteLength(answer);
+    const bytes = answerBytes(answer);
     outbound.add(bytes);
     let released = false;
     const release = () => {
@@ -211,7 +222,13 @@ function koaApp(
     ctx.res.once('finish', release);
     ctx.res.once('close', release);
     ctx.status = 200;
-    ctx.body = answer;
+    if (typeof answer === 'string') ctx.body = answer;
+    else {
+      // A large answer goes out part by part, never joined.
+      ctx.type = 'application/json';
+      ctx.length = bytes;
+      ctx.body = Readable.from(answerChunks(answer));
+    }
   });
   return app;
 }

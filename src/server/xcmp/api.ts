@@ -21,8 +21,8 @@ import type { Hex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
 import {
+  JsonParts,
   type MethodHandler,
-  RawJson,
   type RpcContext,
   RpcError,
   type RpcHandlers,
@@ -62,7 +62,7 @@ async function mailbox(
   options: MessageQueryOptionsJson = {},
   maxBytes: number,
   proof?: InboxProofJson,
-): Promise<RawJson> {
+): Promise<JsonParts> {
   const { store } = backend;
   const [cursor, channels, watermark] = await Promise.all([
     store.cursor(),
@@ -88,16 +88,20 @@ async function mailbox(
     limit: options.limit ?? DEFAULT_LIMIT,
   };
   const xcm = options.decode ? backend.xcm() : undefined;
-  // One concatenation chain, flattened once when it is written: no array of parts, no join copy.
-  let messages = '';
+  // Each message UTF-8 once, as a part of the answer: no string of the whole answer is ever made.
+  const parts: Buffer[] = [Buffer.from(`${head},"messages":[`)];
   let size = head.length + tail.length + 32;
   for await (const message of store.mailboxRows(kind, paraId, query)) {
     const json = JSON.stringify(messageJson(message, xcm));
     size += json.length + 1;
     if (size > maxBytes) throw tooBig(maxBytes);
-    messages = messages === '' ? json : `${messages},${json}`;
+    parts.push(Buffer.from(parts.length === 1 ? json : `,${json}`));
   }
-  return new RawJson(`${head},"messages":[${messages}],"mqcHeads":${tail}}`);
+  parts.push(Buffer.from(`],"mqcHeads":${tail}}`));
+  return new JsonParts(
+    parts,
+    parts.reduce((total, part) => total + part.length, 0),
+  );
 }
 
 /**
@@ -110,7 +114,7 @@ async function provenMailbox(
   recipient: number,
   options: MessageQueryOptionsJson,
   maxBytes: number,
-): Promise<RawJson> {
+): Promise<JsonParts> {
   const feed = provenFeed(backend.hub, 'inbox', undefined);
   const cursor = await backend.store.cursor();
   if (!cursor) throw notFound('a stored block to prove (the store is empty)');
