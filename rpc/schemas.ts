@@ -81,7 +81,9 @@ export const SubscriptionOptions = z
         open: z
           .array(Hash)
           .max(1024)
-          .describe('candidates announced pending and not yet dropped or enacted in a block before fromBlock'),
+          .describe(
+            'candidates announced pending and not yet dropped or enacted in a block before fromBlock',
+          ),
       })
       .optional()
       .describe(
@@ -226,7 +228,9 @@ export const Candidate = z.strictObject({
   coreIndex: z.number().int().nullable(),
   status: CandidateStatus,
   enactedIn: BlockNumber.nullable(),
-  settledIn: BlockNumber.nullable().describe('the block that included, timed out or freed it; null while backed'),
+  settledIn: BlockNumber.nullable().describe(
+    'the block that included, timed out or freed it; null while backed',
+  ),
   verified: z.boolean(),
   reason: z.string().nullable(),
   availability: z.strictObject({ votes: z.number().int(), threshold: z.number().int() }),
@@ -297,7 +301,9 @@ export const MailboxUpdate = z.strictObject({
   messages: z.array(Message),
   pending: z.array(PendingMessage).optional().describe('"pending" and "dropped" updates'),
   reason: DropReason.optional().describe('"dropped" updates'),
-  candidateHash: Hash.optional().describe('"dropped" updates: the candidate whose messages will not be enacted'),
+  candidateHash: Hash.optional().describe(
+    '"dropped" updates: the candidate whose messages will not be enacted',
+  ),
   detail: z.string().optional().describe('"dropped" updates: what happened'),
   proof: InboxProof.optional().describe('with proof: true: the proof at block'),
 });
