@@ -24,8 +24,8 @@ import { eventually } from '../helpers/wait.ts';
 
 const PRUNING = 64;
 const BLOCK_MS = 300;
-/** How long A follows before the backfill: about 105 blocks, well past the node's window. */
-const FOLLOW_MS = 32_000;
+/** How long A follows before the backfill: about 90 blocks, well past the node's window. */
+const FOLLOW_MS = 28_000;
 
 const key = (m: MessageRecord) => `${m.sentAt}/${m.sender}/${m.index}/${toHex(m.data)}`;
 
