@@ -65,7 +65,7 @@ describe('backfill --peer while the pruned node’s window moves (300 ms blocks,
       120_000,
     );
 
-  it('ends with B’s inbox equal to A’s for every recipient over the whole range', async () => {
+  it('ends with B’s inbox equal to A’s for every recipient over the whole range', async (t) => {
     const db = join(dir, 'b.sqlite');
     const result = await backfill(db, a.server.url);
     assert.equal(result.status, 0, `${result.stdout}\n${result.stderr}`);
@@ -81,6 +81,14 @@ describe('backfill --peer while the pruned node’s window moves (300 ms blocks,
         compared += ours.length;
       }
       assert.ok(compared > 100, `${compared} messages compared`);
+      const fromPeer = (
+        await Promise.all(devnet.config.paras.map((p) => b.inbox(p, { fromBlock: from, toBlock: to })))
+      )
+        .flat()
+        .filter((m) => m.peer).length;
+      t.diagnostic(
+        `#${from}..#${to}: ${compared} messages equal to A's, ${fromPeer} of them from the peer; ${result.stdout.trim().split('\n').join(' | ')}`,
+      );
       assert.ok(
         (await b.inbox(devnet.config.paras[0]!, { fromBlock: from, toBlock: from + 5 })).every((m) => m.peer),
         'the oldest part came from the peer',

@@ -74,7 +74,7 @@ describe('an API replica', () => {
     await postgres?.close();
   });
 
-  it('sends the best, pending and candidate updates a --role all sidecar sends', async () => {
+  it('sends the best, pending and candidate updates a --role all sidecar sends', async (t) => {
     await storedUpTo(stack.sidecar.store, stack.devnet.chain.finalized.number);
     const views = [
       ['xcmp_subscribeInbox', [2000, { finality: 'best' }]],
@@ -110,6 +110,8 @@ describe('an API replica', () => {
         },
       );
       assert.deepEqual(upTo(api[i]!.seen()), upTo(all[i]!.seen()), what);
+      const availability = upTo(all[i]!.seen()).filter((k) => k.startsWith('availability@')).length;
+      t.diagnostic(`${what}: ${upTo(all[i]!.seen()).length} updates equal (${availability} availability)`);
       if (method === 'xcmp_subscribeCandidates')
         assert.ok(
           upTo(all[i]!.seen()).some((k) => k.startsWith('availability@')),
