@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from './helpers/fixtures.ts';
 
@@ -31,5 +31,33 @@ describe('structure', () => {
       /from '(node:(fs|net|http|https|child_process|dgram|tls)|ws|better-sqlite3|koa|pino|@polkadot\/api)'/;
     for (const file of [...filesUnder('src/protocol'), ...filesUnder('src/derive')])
       assert.doesNotMatch(readFileSync(file, 'utf8'), io, file);
+  });
+
+  it('has no import circles in src/ (a module never reaches itself through its imports)', () => {
+    const files = filesUnder('src');
+    const importsOf = new Map<string, string[]>();
+    for (const file of files) {
+      const text = readFileSync(file, 'utf8');
+      const targets = [...text.matchAll(/^(?:import|export)[^;]*?from '(\.{1,2}\/[^']+\.ts)'/gm)]
+        .filter((m) => !/^import type|^export type/.test(m[0]))
+        .map((m) => resolve(dirname(file), m[1]!));
+      importsOf.set(file, targets);
+    }
+    const circles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'visiting') {
+        circles.push(
+          [...path.slice(path.indexOf(file)), file].map((f) => f.slice(repoRoot.length + 1)).join(' → '),
+        );
+        return;
+      }
+      state.set(file, 'visiting');
+      for (const target of importsOf.get(file) ?? []) visit(target, [...path, file]);
+      state.set(file, 'done');
+    };
+    for (const file of files) visit(file, []);
+    assert.deepEqual(circles, []);
   });
 });

@@ -15,7 +15,7 @@ import {
   type SubscriptionHandler,
 } from '../server/transport/jsonrpc.ts';
 import type { DevnetBlock, DevnetChain, Hex } from './chain.ts';
-import { hexParam, runtimeCall, stateAt } from './rpc.ts';
+import { hexParam, runtimeCall, stateAt } from './relay-state.ts';
 
 const FOLLOW_EVENT = 'chainHead_v1_followEvent';
 /** Blocks one follow may hold pinned (reported and not unpinned); one more and it is stopped. */
