@@ -1,7 +1,8 @@
-/** `xcmp-sidecar devnet`: only the simulated relay chain. */
+/** `xcmp-sidecar devnet`: only the simulated relay chain (and with --para-nodes, a simulated node per para). */
+import { existsSync } from 'node:fs';
 import { DEFAULT_PARAS, scalePreset } from '../devnet/config.ts';
 import type { DevnetRuntimeName } from '../devnet/encoder.ts';
-import { type DevnetOptions, startDevnet } from '../devnet/index.ts';
+import { type Devnet, type DevnetOptions, startDevnet } from '../devnet/index.ts';
 import { CliError } from './errors.ts';
 import { integerFlag } from './numbers.ts';
 
@@ -20,6 +21,8 @@ export interface DevnetFlags {
   readonly channels?: string;
   readonly messageSize?: string;
   readonly scale?: boolean;
+  readonly paraNodes?: boolean;
+  readonly paraMetadata?: string;
 }
 
 function integer(value: string | undefined, flag: string, min: number, max: number): number | undefined {
@@ -77,14 +80,31 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
       messageRate,
       channels,
       messageSize,
+      paraNodes: flags.paraNodes,
+      paraMetadata: paraMetadataFlag(flags),
     }).filter(([, v]) => v !== undefined),
   ) as DevnetOptions;
   if (flags.scale && paras) throw new CliError('--scale sets its own 100 paras: drop --paras');
   return flags.scale ? { ...scalePreset(overrides), ...overrides } : overrides;
 }
 
+/** `--para-metadata FILE`: only with `--para-nodes`, and a file that exists. */
+function paraMetadataFlag(flags: DevnetFlags): string | undefined {
+  if (flags.paraMetadata === undefined) return undefined;
+  if (!flags.paraNodes) throw new CliError('--para-metadata is for --para-nodes');
+  if (!existsSync(flags.paraMetadata))
+    throw new CliError(`--para-metadata ${flags.paraMetadata}: no such file (a runtime's metadata as hex)`);
+  return flags.paraMetadata;
+}
+
 export async function runDevnet(flags: DevnetFlags): Promise<void> {
-  const devnet = await startDevnet(devnetOptions(flags));
+  let devnet: Devnet;
+  try {
+    devnet = await startDevnet(devnetOptions(flags));
+  } catch (error) {
+    if (error instanceof CliError || !flags.paraNodes) throw error;
+    throw new CliError(`--para-nodes: ${(error as Error).message}`);
+  }
   const { config } = devnet;
   process.stdout.write(
     `devnet (a simulated Polkadot relay chain, not a node) listening on ${devnet.url} (HTTP ${devnet.httpUrl})\n` +
@@ -92,6 +112,10 @@ export async function runDevnet(flags: DevnetFlags): Promise<void> {
       `${config.blockTimeMs > 0 ? `a block every ${config.blockTimeMs} ms` : 'blocks on dev_newBlock'}` +
       `${config.statePruning === null ? '' : `, pruned: state and bodies of the last ${config.statePruning} blocks only`}\n`,
   );
+  for (const [paraId, url] of devnet.paraUrls)
+    process.stdout.write(
+      `  para node ${paraId} (simulated, ${devnet.chain.collators!.chains.get(paraId)!.encoder.version.specName} runtime): ${url}\n`,
+    );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -202,6 +202,14 @@ function addDevnet(program: Command): void {
         .default('polkadot-v15'),
     )
     .option('--scale', 'load-test preset: 100 paras, 400 channels, 300 validators')
+    .option(
+      '--para-nodes',
+      'also a simulated node per para at ws://HOST:PORT/para/<id>, whose blocks are the candidates backed (a cumulus runtime: Polkadot Asset Hub)',
+    )
+    .option(
+      '--para-metadata <file>',
+      "the para nodes' runtime metadata (hex); default: the shared fixture, else the bundled Asset Hub V15",
+    )
     .action(async (flags: DevnetFlags) => {
       const { runDevnet } = await import('./devnet.ts');
       await runDevnet(flags);

@@ -6,8 +6,10 @@
 import { EventEmitter } from 'node:events';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
+import { DevnetCollators } from './collators.ts';
 import type { DevnetConfig } from './config.ts';
 import type { DevnetEncoder, EncodedBitVec } from './encoder.ts';
+import { paraRuntime } from './para-runtime.ts';
 import {
   type BlockFaults,
   bitvec,
@@ -77,18 +79,27 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
    */
   readonly tamperedInbound = new Set<string>();
   readonly #keys: StorageKeys;
+  /** The para nodes (`paraNodes`): their blocks are the candidates this chain backs. */
+  readonly collators: DevnetCollators | null;
 
   /** Block production, one at a time: each block's state root is computed asynchronously. */
   #queue: Promise<unknown> = Promise.resolve();
   readonly #tries = new Map<Hex, Promise<TrieNodes>>();
 
-  private constructor(config: DevnetConfig, encoder: DevnetEncoder, genesis: DevnetBlock) {
+  private constructor(
+    config: DevnetConfig,
+    encoder: DevnetEncoder,
+    genesis: DevnetBlock,
+    runtime: RelayRuntimeModel,
+    collators: DevnetCollators | null,
+  ) {
     super();
     // One listener per head subscription of every client: many is normal, not a leak.
     this.setMaxListeners(0);
     this.config = config;
     this.encoder = encoder;
-    this.runtime = new RelayRuntimeModel(config, encoder);
+    this.runtime = runtime;
+    this.collators = collators;
     this.#keys = new StorageKeys(encoder, this.runtime);
     this.genesis = genesis;
     this.#blocks.set(genesis.hash, genesis);
@@ -100,7 +111,15 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
   static async create(config: DevnetConfig, encoder: DevnetEncoder): Promise<DevnetChain> {
     const runtime = new RelayRuntimeModel(config, encoder);
     const genesis = await assembleGenesis(config, encoder, runtime);
-    return new DevnetChain(config, encoder, genesis);
+    let collators: DevnetCollators | null = null;
+    if (config.paraNodes) {
+      const para = await paraRuntime(config.paraMetadata);
+      collators = await DevnetCollators.create(config, para.encoder, runtime);
+      await collators.afterBlock(genesis, undefined, 0);
+    }
+    const chain = new DevnetChain(config, encoder, genesis, runtime, collators);
+    if (collators) chain.on('finalized', (block) => collators.onFinalized(block));
+    return chain;
   }
 
   get best(): DevnetBlock {
@@ -139,11 +158,14 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
     return this.#inTurn(async () => {
       const parent = options.parent ?? this.#best;
       const number = parent.number + 1;
-      const produced = this.runtime.produce(parent.state, number, this.#forkSeedFor(parent), options.faults);
+      const seed = this.#forkSeedFor(parent);
+      const collations = this.collators?.collationsFor(parent);
+      const produced = this.runtime.produce(parent.state, number, seed, options.faults, collations);
       const block = await this.#assemble(parent, produced);
       this.#blocks.set(block.hash, block);
       this.emit('block', block);
       if (block.number > this.#best.number) this.#setBest(block);
+      await this.collators?.afterBlock(block, parent, seed, options.faults);
       return block;
     });
   }
@@ -188,16 +210,14 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
       const made: DevnetBlock[] = [];
       let parent = base;
       for (let i = 0; i <= depth; i++) {
-        const produced = this.runtime.produce(
-          parent.state,
-          parent.number + 1,
-          seed,
-          i === 0 ? faults : undefined,
-        );
+        const blockFaults = i === 0 ? faults : undefined;
+        const collations = this.collators?.collationsFor(parent);
+        const produced = this.runtime.produce(parent.state, parent.number + 1, seed, blockFaults, collations);
         const block = await this.#assemble(parent, produced, seed);
         this.#blocks.set(block.hash, block);
         this.emit('block', block);
         made.push(block);
+        await this.collators?.afterBlock(block, parent, seed, blockFaults);
         parent = block;
       }
       this.#setBest(parent);

@@ -29,6 +29,13 @@ export interface DevnetConfig {
    * answer as pruned ("State already discarded", null bodies); headers stay. null: an archive node.
    */
   readonly statePruning: number | null;
+  /**
+   * A para node per para (DESIGN.md §13): each relay candidate is a block of it, announced before
+   * the relay block that backs it. Off by default.
+   */
+  readonly paraNodes: boolean;
+  /** The para nodes' runtime metadata (hex file); null: the shared fixture's Asset Hub, else the bundled one. */
+  readonly paraMetadata: string | null;
   /** `ActiveConfig`'s group rotation frequency and availability period (Polkadot: 10 and 10). */
   readonly groupRotationFrequency: number;
   readonly parasAvailabilityPeriod: number;
@@ -57,6 +64,8 @@ export function devnetConfig(overrides: Partial<DevnetConfig> = {}): DevnetConfi
     blockTimeMs: 6000,
     retainBlocks: 256,
     statePruning: null,
+    paraNodes: false,
+    paraMetadata: null,
     groupRotationFrequency: 10,
     parasAvailabilityPeriod: 10,
     seed: 1,

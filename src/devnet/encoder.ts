@@ -73,20 +73,39 @@ export class DevnetEncoder {
   readonly metadataBytes: Uint8Array;
   /** `Metadata_metadata_at_version` answer: `Option<OpaqueMetadata>`. */
   readonly opaqueMetadata: Uint8Array;
-  readonly descriptorVersion: 'v1' | 'v2';
   readonly #lookupNames = new Map<number, string>();
   readonly #storagePrefixes = new Map<StorageEntryInfo, Uint8Array>();
+  #descriptorVersion: 'v1' | 'v2' | null = null;
 
-  constructor(runtime: DevnetRuntimeName) {
-    const { hex, version } = RUNTIMES[runtime];
-    const raw = fromHex(hex);
+  /**
+   * A relay runtime by name, or any runtime's metadata (hex), its version then read from the
+   * metadata's `System::Version` constant (a para node's runtime).
+   */
+  constructor(runtime: DevnetRuntimeName | { readonly hex: string }) {
+    const hex = typeof runtime === 'string' ? RUNTIMES[runtime].hex : runtime.hex;
+    const raw = fromHex(hex.trim());
     this.metadata = parseMetadata(raw);
     this.metadataBytes = this.metadata.raw;
     this.opaqueMetadata =
       raw[0] === 1 ? raw : u8aConcat(Uint8Array.of(1), this.encode('Bytes', this.metadataBytes));
-    this.version = version;
-    const descriptorFields = this.fieldNames(this.receiptTypes().descriptor);
-    this.descriptorVersion = descriptorFields.includes('collator') ? 'v1' : 'v2';
+    this.version = typeof runtime === 'string' ? RUNTIMES[runtime].version : this.#versionConstant();
+  }
+
+  #versionConstant(): RuntimeVersionJson {
+    const system = this.metadata.registry.metadata.pallets.find((p) => p.name.eq('System'));
+    const constant = system?.constants.find((c) => c.name.eq('Version'));
+    if (!constant) throw new Error('devnet: the runtime metadata has no System::Version constant');
+    return this.metadata.registry
+      .createType('RuntimeVersion', constant.value)
+      .toJSON() as unknown as RuntimeVersionJson;
+  }
+
+  /** A relay runtime's candidate descriptor layout: v1 (collator and signature) or v2. */
+  get descriptorVersion(): 'v1' | 'v2' {
+    this.#descriptorVersion ??= this.fieldNames(this.receiptTypes().descriptor).includes('collator')
+      ? 'v1'
+      : 'v2';
+    return this.#descriptorVersion;
   }
 
   /**

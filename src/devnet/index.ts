@@ -6,6 +6,7 @@
 import { type DevnetBlock, DevnetChain, type Hex } from './chain.ts';
 import { type DevnetConfig, devnetConfig } from './config.ts';
 import { DevnetEncoder } from './encoder.ts';
+import { paraHandlers } from './para-rpc.ts';
 import { devnetHandlers } from './rpc.ts';
 import type { BlockFaults } from './runtime.ts';
 import { listenRpc, type RpcListener } from './server.ts';
@@ -13,6 +14,8 @@ import { listenRpc, type RpcListener } from './server.ts';
 export interface Devnet {
   readonly chain: DevnetChain;
   readonly url: string;
+  /** Para nodes (`paraNodes`): each one's WebSocket URL, by para id. */
+  readonly paraUrls: ReadonlyMap<number, string>;
   readonly httpUrl: string;
   readonly port: number;
   readonly config: DevnetConfig;
@@ -54,11 +57,17 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     fork: async (depth) => (await chain.fork(depth)).map((b) => b.hash),
     dropConnections: () => listener?.dropConnections(),
   });
-  listener = await listenRpc(handlers, { port, host, busyHint });
+  const paths = new Map(
+    [...(chain.collators?.chains ?? [])].map(([paraId, para]) => [`/para/${paraId}`, paraHandlers(para)]),
+  );
+  listener = await listenRpc(handlers, { port, host, busyHint, paths });
   const devnet: Devnet = {
     chain,
     config,
     url: listener.url,
+    paraUrls: new Map(
+      [...paths.keys()].map((path) => [Number(path.split('/')[2]), `${listener!.url}${path}`]),
+    ),
     httpUrl: listener.httpUrl,
     port: listener.port,
     newBlocks,

@@ -199,6 +199,9 @@ function devMethods(control: DevnetControl): Entry[] {
           dropBacked?: number[];
           dispute?: number[];
           free?: number[];
+          withhold?: number[];
+          lie?: number[];
+          paraFork?: number[];
         };
         const count = o.count ?? 1;
         if (!Number.isInteger(count) || count < 1 || count > 1000)
@@ -209,6 +212,9 @@ function devMethods(control: DevnetControl): Entry[] {
           dropBacked: new Set(o.dropBacked ?? []),
           dispute: new Set(o.dispute ?? []),
           free: new Set(o.free ?? []),
+          withhold: new Set(o.withhold ?? []),
+          lie: new Set(o.lie ?? []),
+          paraFork: new Set(o.paraFork ?? []),
         });
       },
     ],

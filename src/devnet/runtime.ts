@@ -96,6 +96,24 @@ export interface BlockFaults {
    * a runtime that clears its cores does): only the next candidate on the core tells.
    */
   readonly free?: ReadonlySet<number>;
+  /**
+   * Para nodes: paras whose collation for this block is lost (never backed); the para node then
+   * builds another block at the same height for the next one (a para fork).
+   */
+  readonly withhold?: ReadonlySet<number>;
+  /** Para nodes: paras whose node misreports the outbound messages of the block it builds after this one. */
+  readonly lie?: ReadonlySet<number>;
+  /** Para nodes: paras whose node builds two blocks at the next height after this one; the first is backed. */
+  readonly paraFork?: ReadonlySet<number>;
+}
+
+/** A seed from the first four bytes of a hash. */
+const seedOf = (hash: Uint8Array) => (hash[0]! | (hash[1]! << 8) | (hash[2]! << 16) | (hash[3]! << 24)) >>> 0;
+
+/** A para block offered for backing: its SCALE header (the head data) and what it sends. */
+export interface Collation {
+  readonly headData: Uint8Array;
+  readonly messages: readonly { readonly recipient: number; readonly data: Uint8Array }[];
 }
 
 export interface SignedBitfieldValue {
@@ -200,7 +218,13 @@ export class RelayRuntimeModel {
   /**
    * Produces block `number` on top of `parent`. `seed` varies message contents between forks.
    */
-  produce(parent: RuntimeState, number: number, seed: number, faults: BlockFaults = {}): ProducedBlock {
+  produce(
+    parent: RuntimeState,
+    number: number,
+    seed: number,
+    faults: BlockFaults = {},
+    collations?: ReadonlyMap<number, Collation>,
+  ): ProducedBlock {
     const rng = new Rng((this.config.seed * 1_000_003 + number * 7919 + seed * 104_729) >>> 0);
     const channels = new Map(parent.channels);
     const watermarks = new Map(parent.watermarks);
@@ -254,8 +278,9 @@ export class RelayRuntimeModel {
     // Backing: every para whose core is free backs a new candidate built on the parent block.
     const backed: Candidate[] = [];
     for (const paraId of this.config.paras) {
-      if (pending.has(paraId)) continue;
-      const candidate = this.#backCandidate(paraId, number, parent, channels, rng, faults);
+      if (pending.has(paraId) || faults.withhold?.has(paraId)) continue;
+      const collation = collations?.get(paraId);
+      const candidate = this.#backCandidate(paraId, number, parent, channels, rng, faults, collation);
       backed.push(candidate);
       if (faults.dropBacked?.has(paraId)) continue;
       pending.set(paraId, candidate);
@@ -337,20 +362,12 @@ export class RelayRuntimeModel {
     channels: ReadonlyMap<string, Channel>,
     rng: Rng,
     faults: BlockFaults,
+    collation?: Collation,
   ): Candidate {
-    const horizontalMessages: { recipient: number; data: Uint8Array }[] = [];
-    for (const recipient of this.egress(parent, paraId)) {
-      const channel = channels.get(channelKey(paraId, recipient))!;
-      if (rng.next() >= this.config.messageRate) continue;
-      const data = this.#message(rng);
-      // Acceptance criteria, leaving room for what is already in flight.
-      if (data.length > channel.maxMessageSize) continue;
-      if (channel.msgCount + 2 > channel.maxCapacity) continue;
-      if (channel.totalSize + 2 * data.length > channel.maxTotalSize) continue;
-      horizontalMessages.push({ recipient, data });
-    }
-    const paraBlock = number;
-    const headData = this.#headData(paraId, paraBlock);
+    const horizontalMessages = collation
+      ? [...collation.messages]
+      : this.outboundMessages(paraId, parent, channels, rng);
+    const headData = collation?.headData ?? this.#headData(paraId, number);
     const commitments: Commitments = {
       upwardMessages: [],
       horizontalMessages,
@@ -361,7 +378,10 @@ export class RelayRuntimeModel {
       hrmpWatermark: number - 1,
     };
     const coreIndex = this.#coreOf.get(paraId)!;
-    const descriptor = this.#descriptor(paraId, coreIndex, number - 1, headData, rng);
+    // A para node's block backed again (a relay fork) is the same candidate: its descriptor's
+    // free fields come from the block, not from this relay block.
+    const descriptorRng = collation ? new Rng(seedOf(blake2AsU8a(headData, 256))) : rng;
+    const descriptor = this.#descriptor(paraId, coreIndex, number - 1, headData, descriptorRng);
     const { commitments: commitmentsType, descriptor: descriptorType } = this.encoder.receiptTypes();
     const descriptorBytes = this.encoder.encodeType(descriptorType, descriptor);
     const commitmentsHash = blake2AsU8a(
@@ -384,6 +404,29 @@ export class RelayRuntimeModel {
       timesOutAt: number + this.config.enactmentDelay,
       inherentCommitments: faults.tamperCommitments?.has(paraId) ? tamper(commitments) : null,
     };
+  }
+
+  /**
+   * What a para sends in a block built on `parent`: a message on each egress channel with
+   * probability `messageRate`, within the channel's limits (leaving room for what is in flight).
+   */
+  outboundMessages(
+    paraId: number,
+    parent: RuntimeState,
+    channels: ReadonlyMap<string, Channel>,
+    rng: Rng,
+  ): { recipient: number; data: Uint8Array }[] {
+    const messages: { recipient: number; data: Uint8Array }[] = [];
+    for (const recipient of this.egress(parent, paraId)) {
+      const channel = channels.get(channelKey(paraId, recipient))!;
+      if (rng.next() >= this.config.messageRate) continue;
+      const data = this.#message(rng);
+      if (data.length > channel.maxMessageSize) continue;
+      if (channel.msgCount + 2 > channel.maxCapacity) continue;
+      if (channel.totalSize + 2 * data.length > channel.maxTotalSize) continue;
+      messages.push({ recipient, data });
+    }
+    return messages;
   }
 
   /** Commitments as a @polkadot/types value. */

@@ -25,14 +25,27 @@ export interface RpcListener {
   close(): Promise<void>;
 }
 
+/**
+ * Serves `handlers` at `/`, and each of `paths` (e.g. `/para/2000`, a para node) at its own path,
+ * over WebSocket and HTTP POST; any other path is refused (404, or WebSocket close 1008).
+ */
 export async function listenRpc(
   handlers: RpcHandlers,
-  options: { port: number; host: string; busyHint?: string },
+  options: { port: number; host: string; busyHint?: string; paths?: ReadonlyMap<string, RpcHandlers> },
 ): Promise<RpcListener> {
   const sessionOptions = { maxSubscriptions: 1024, maxBatchLength: 1000 };
+  const handlersAt = (url: string | undefined): RpcHandlers | null => {
+    const path = (url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
+    return path === '/' ? handlers : (options.paths?.get(path) ?? null);
+  };
   const server: Server = createServer(async (request, response) => {
     if (request.method !== 'POST') {
       response.writeHead(405, { allow: 'POST' }).end();
+      return;
+    }
+    const routed = handlersAt(request.url);
+    if (!routed) {
+      response.writeHead(404).end();
       return;
     }
     const body = await readBody(request, MAX_FRAME).catch(() => null);
@@ -40,7 +53,7 @@ export async function listenRpc(
     if (body === null) {
       out.push(JSON.stringify(errorResponse(null, ErrorCode.requestTooBig, 'Request is too big')));
     } else {
-      const session = new RpcSession(handlers, (text) => out.push(answerText(text)), {
+      const session = new RpcSession(routed, (text) => out.push(answerText(text)), {
         ...sessionOptions,
         subscriptionsAllowed: false,
       });
@@ -54,9 +67,14 @@ export async function listenRpc(
   const wss = new WebSocketServer({ server, maxPayload: MAX_FRAME });
   // It repeats the server's errors; listen() reports those (a port in use) as one line.
   wss.on('error', () => undefined);
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
+    const routed = handlersAt(request.url);
+    if (!routed) {
+      socket.close(1008, `nothing is served at ${request.url}`);
+      return;
+    }
     sockets.add(socket);
-    const session = new RpcSession(handlers, (text) => socket.send(answerText(text)), {
+    const session = new RpcSession(routed, (text) => socket.send(answerText(text)), {
       ...sessionOptions,
       subscriptionsAllowed: true,
     });
