@@ -19,8 +19,13 @@ import type { BlockFaults, Collation, RelayRuntimeModel } from './runtime.ts';
 /** Blocks after which a para node's block is timestamped, after its relay parent's (half a slot). */
 const PARA_BLOCK_DELAY_MS = 3000;
 
+/** What a fault did to a para block: never backed, misreported by its node, or a fork's second block. */
+export type ParaFault = 'withheld' | 'lied' | 'forked';
+
 export class DevnetCollators {
   readonly chains: ReadonlyMap<number, DevnetParaChain>;
+  /** Para blocks a fault touched, by hash (for tests to know what each outcome should be). */
+  readonly faults = new Map<Hex, ParaFault>();
   readonly #runtime: RelayRuntimeModel;
   readonly #config: DevnetConfig;
   /** Blocks offered for backing in a child of each relay block, by relay parent hash and para. */
@@ -82,16 +87,26 @@ export class DevnetCollators {
       chain.setBest(backed);
     }
     this.#tips.set(block.hash, tips);
+    for (const paraId of faults.withhold ?? []) {
+      const lost = parent && this.#offered.get(parent.hash)?.get(paraId);
+      // Only a block its node announced (its core was free) is a block lost.
+      if (lost && this.chains.get(paraId)?.block(lost.hash)) this.faults.set(lost.hash, 'withheld');
+    }
     const offered = new Map<number, ParaBlock>();
     for (const [paraId, chain] of this.chains) {
       const built = await this.#build(chain, tips.get(paraId) ?? chain.genesis, block, seed, 0);
       offered.set(paraId, built);
-      if (faults.lie?.has(paraId)) chain.lies.add(built.hash);
+      if (faults.lie?.has(paraId)) {
+        chain.lies.add(built.hash);
+        this.faults.set(built.hash, 'lied');
+      }
       if (!this.#coreFreeAfter(block, paraId)) continue;
       chain.import(built);
       if (faults.paraFork?.has(paraId)) {
         // A second block at the same height, announced after the first (and best for a while).
-        chain.import(await this.#build(chain, tips.get(paraId) ?? chain.genesis, block, seed, 1));
+        const sibling = await this.#build(chain, tips.get(paraId) ?? chain.genesis, block, seed, 1);
+        this.faults.set(sibling.hash, 'forked');
+        chain.import(sibling);
       }
     }
     this.#offered.set(block.hash, offered);
@@ -137,6 +152,10 @@ export class DevnetCollators {
       const { hash } = this.#kept.shift()!;
       this.#offered.delete(hash);
       this.#tips.delete(hash);
+    }
+    for (const hash of this.faults.keys()) {
+      const known = [...this.chains.values()].some((chain) => chain.block(hash));
+      if (!known) this.faults.delete(hash);
     }
   }
 }
