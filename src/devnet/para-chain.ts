@@ -186,6 +186,7 @@ function storageOf(
   parentHash: Hex,
   messages: readonly OutboundMessage[],
   timestamp: number,
+  relayParentNumber: number,
 ): Map<string, Hex> {
   const value = (pallet: string, item: string, v: unknown) =>
     u8aToHex(encoder.encodeType(encoder.storageEntry(pallet, item).valueType, v)) as Hex;
@@ -196,6 +197,10 @@ function storageOf(
     [encoder.storageKey('System', 'Events'), value('System', 'Events', [])],
     [encoder.storageKey('ParachainInfo', 'ParachainId'), value('ParachainInfo', 'ParachainId', paraId)],
     [outboundMessagesKey(encoder), outboundMessagesValue(encoder, messages)],
+    [
+      encoder.storageKey('ParachainSystem', 'LastRelayChainBlockNumber'),
+      value('ParachainSystem', 'LastRelayChainBlockNumber', relayParentNumber),
+    ],
     [encoder.storageKey('Timestamp', 'Now'), value('Timestamp', 'Now', timestamp)],
     [CODE_KEY, u8aToHex(new TextEncoder().encode(`devnet para ${paraId} ${specName} ${specVersion}`)) as Hex],
   ]);
@@ -220,7 +225,7 @@ async function buildParaBlock(
   const number = parent ? parent.number + 1 : 0;
   const parentHash = parent?.hash ?? (`0x${'00'.repeat(32)}` as Hex);
   const sorted = [...messages].sort((a, b) => a.recipient - b.recipient);
-  const storage = storageOf(encoder, paraId, number, parentHash, sorted, timestamp);
+  const storage = storageOf(encoder, paraId, number, parentHash, sorted, timestamp, relayParent.number);
   const extrinsics = number === 0 ? [] : [timestampExtrinsic(encoder, timestamp)];
   const header: HeaderJson = {
     parentHash,

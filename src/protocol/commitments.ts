@@ -27,11 +27,38 @@ export interface CandidateCommitments {
   readonly hrmpWatermark: number;
 }
 
-function readBytes(bytes: Uint8Array, offset: number, what: string): [Uint8Array, number] {
+function readBytes(
+  bytes: Uint8Array,
+  offset: number,
+  what: string,
+  within = 'commitments',
+): [Uint8Array, number] {
   const [length, start] = readCompactNumber(bytes, offset);
   const end = start + length;
-  if (end > bytes.length) throw new ScaleError(`commitments: ${what} at ${offset} runs past the end`);
+  if (end > bytes.length) throw new ScaleError(`${within}: ${what} at ${offset} runs past the end`);
   return [bytes.subarray(start, end), end];
+}
+
+/**
+ * `Vec<OutboundHrmpMessage { recipient: u32, data: Vec<u8> }>`: the commitments' horizontal
+ * messages, and the value of cumulus' `ParachainSystem::HrmpOutboundMessages`. Data are views into `bytes`.
+ */
+export function decodeHorizontalMessages(
+  bytes: Uint8Array,
+  offset: number,
+  what: string,
+): [OutboundHrmpMessage[], number] {
+  const [count, start] = readCompactNumber(bytes, offset);
+  let pos = start;
+  const messages: OutboundHrmpMessage[] = [];
+  for (let i = 0; i < count; i++) {
+    if (pos + 4 > bytes.length) throw new ScaleError(`${what}: horizontal message ${i} runs past the end`);
+    const recipient = readU32(bytes, pos);
+    const [data, next] = readBytes(bytes, pos + 4, `horizontal message ${i}`, what);
+    messages.push({ recipient, data });
+    pos = next;
+  }
+  return [messages, pos];
 }
 
 /** Decodes commitments; returns the value and the offset after it. Data arrays are views into `bytes`. */
@@ -45,14 +72,8 @@ export function decodeCommitments(bytes: Uint8Array, offset = 0): [CandidateComm
     upwardMessages.push(data);
     pos = next;
   }
-  [count, pos] = readCompactNumber(bytes, pos);
-  const horizontalMessages: OutboundHrmpMessage[] = [];
-  for (let i = 0; i < count; i++) {
-    const recipient = readU32(bytes, pos);
-    const [data, next] = readBytes(bytes, pos + 4, `horizontal message ${i}`);
-    horizontalMessages.push({ recipient, data });
-    pos = next;
-  }
+  const [horizontalMessages, afterHorizontal] = decodeHorizontalMessages(bytes, pos, 'commitments');
+  pos = afterHorizontal;
   const optionTag = bytes[pos];
   let newValidationCode: Uint8Array | null = null;
   if (optionTag === 1) {
