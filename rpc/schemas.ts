@@ -17,12 +17,21 @@ export const Hash = z
   .describe('32-byte hash, hex');
 
 export const Finality = z.enum(['finalized', 'best']);
-/** Mailbox subscriptions also follow candidates from their backing (DESIGN.md §10). */
-export const MailboxFinality = z.enum(['finalized', 'best', 'pending']);
+/**
+ * Mailbox subscriptions also follow candidates from their backing (DESIGN.md §10), and sending
+ * chains' para blocks from their import by an attached para node (§13).
+ */
+export const MailboxFinality = z.enum(['finalized', 'best', 'pending', 'speculative']);
 export const DropReason = z
   .enum(['timedOut', 'retracted', 'replaced', 'notEnacted'])
   .describe(
     '"timedOut": CandidateTimedOut; "retracted": its backing block left the best chain; "replaced": that, and the new best chain backs another candidate of the para at the same height; "notEnacted": it was freed (a dispute concluded against it, or its core was given to another candidate), or the runtime\'s availability timeout (ActiveConfig: group_rotation_frequency + paras_availability_period) passed, without enactment or time-out',
+  );
+
+export const WithdrawReason = z
+  .enum(['paraFork', 'leftBestChain', 'notBacked'])
+  .describe(
+    '"paraFork": the relay best chain backed another block of the para at that height (or a descendant of one); "leftBestChain": the para node\'s own best chain went past it on another branch, or it finalized another block at that height; "notBacked": no candidate carrying it was backed on the relay best chain within the window (--speculative-window relay blocks of its announcement)',
   );
 
 /** How many messages one answer may be asked for. */
@@ -53,7 +62,7 @@ const BlockRefInput = z.strictObject({ number: BlockNumber, hash: Hash });
 export const SubscriptionOptions = z
   .strictObject({
     finality: MailboxFinality.optional().describe(
-      '"finalized" (default); "best" (with retracted updates on reorg); "pending": as best, plus "pending" updates at backing and one "messages" or "dropped" for each pending message',
+      '"finalized" (default); "best" (with retracted updates on reorg); "pending": as best, plus "pending" updates at backing and one "messages" or "dropped" for each pending message; "speculative": as pending, plus a "speculative" update per para block an attached para node (--para) imports that sends to (inbox) or from (outbox) the para, and for each of its messages "withdrawn", "contradicted" or the pending lifecycle once its candidate is backed (docs/speculative.md)',
     ),
     fromBlock: BlockNumber.optional().describe(
       'replay every stored message from this sentAt before live updates (best/pending: then the best chain above the stored block, then the candidates still pending)',
@@ -133,8 +142,26 @@ export const PendingMessage = z
     data: HexString,
     hash: Hash.describe('blake2_256(data)'),
     xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
+    paraHead: Hash.optional().describe(
+      "blake2_256 of the candidate's head data: for a cumulus chain the hash of the para block it carries, as in a speculative update's paraBlock",
+    ),
   })
   .describe('a message of a backed candidate, before enactment gives it sentAt, id and mqcHead');
+
+export const SpeculativeMessage = z
+  .strictObject({
+    sender: ParaId,
+    recipient: ParaId,
+    position: z
+      .number()
+      .int()
+      .describe("position among the para block's outgoing messages: the candidate's position once backed"),
+    data: HexString,
+    hash: Hash.describe('blake2_256(data)'),
+    verified: z.literal(false).describe('a para node said so; nothing is checked until backing'),
+    xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
+  })
+  .describe('a message a para node says one of its blocks sends (ParachainSystem::HrmpOutboundMessages)');
 
 export const InboxProof = z
   .strictObject({
@@ -288,23 +315,64 @@ export const Status = z.strictObject({
     })
     .nullable()
     .describe('history from peers (--peer); null without peers'),
+  paraNodes: z
+    .array(
+      z.strictObject({
+        url: z.string(),
+        paraId: ParaId.nullable().describe(
+          'read from the node (ParachainInfo::ParachainId); null until then',
+        ),
+        state: z
+          .enum(['connecting', 'following', 'refused', 'stopped'])
+          .describe(
+            '"refused": not followed (not a parachain, or a second node of one para: lastError says)',
+          ),
+        connected: z.boolean(),
+        best: z.number().int().nullable().describe("the para node's best block number"),
+        finalized: z.number().int().nullable(),
+        blocks: z.number().int().describe('para blocks read and announced since start'),
+        contradictions: z.number().int().describe('para blocks a backed candidate contradicted'),
+        lastError: z.string().nullable(),
+      }),
+    )
+    .describe("sending chains' nodes attached with --para (docs/speculative.md); empty without"),
 });
 
 export const MailboxUpdate = z.strictObject({
   type: z
-    .enum(['messages', 'retracted', 'proof', 'pending', 'dropped', 'finalized'])
+    .enum([
+      'messages',
+      'retracted',
+      'proof',
+      'pending',
+      'dropped',
+      'finalized',
+      'speculative',
+      'withdrawn',
+      'contradicted',
+    ])
     .describe(
-      '"retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true); "pending": messages of candidates backed in block (in `pending`); "dropped": pending messages that will not be enacted (in `pending`, with `reason`; `candidateHash` names the candidate); "finalized": no messages, block is final (markFinalized)',
+      '"retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true); "pending": messages of candidates backed in block (in `pending`); "dropped": pending messages that will not be enacted (in `pending`, with `reason`; `candidateHash` names the candidate); "finalized": no messages, block is final (markFinalized); "speculative": messages a para node says its block paraBlock sends (in `speculative`; block is the relay best head then); "withdrawn": speculative messages that no candidate will carry (`reason`); "contradicted": a candidate backed in block for paraBlock carries other messages than its node announced (`speculative`: what it announced; `pending`: what the candidate carries, announced as pending next)',
     ),
   finality: MailboxFinality,
   block: BlockRef,
   messages: z.array(Message),
-  pending: z.array(PendingMessage).optional().describe('"pending" and "dropped" updates'),
-  reason: DropReason.optional().describe('"dropped" updates'),
-  candidateHash: Hash.optional().describe(
-    '"dropped" updates: the candidate whose messages will not be enacted',
+  pending: z
+    .array(PendingMessage)
+    .optional()
+    .describe('"pending" and "dropped" updates; "contradicted": what the backed candidate carries'),
+  speculative: z
+    .array(SpeculativeMessage)
+    .optional()
+    .describe('"speculative", "withdrawn" and "contradicted" updates: what the para node announced'),
+  paraBlock: BlockRef.optional().describe(
+    '"speculative", "withdrawn" and "contradicted" updates: the sending chain\'s block (number, hash)',
   ),
-  detail: z.string().optional().describe('"dropped" updates: what happened'),
+  reason: DropReason.or(WithdrawReason).optional().describe('"dropped" and "withdrawn" updates'),
+  candidateHash: Hash.optional().describe(
+    '"dropped" updates: the candidate whose messages will not be enacted; "contradicted": the candidate backed for paraBlock',
+  ),
+  detail: z.string().optional().describe('"dropped", "withdrawn" and "contradicted" updates: what happened'),
   proof: InboxProof.optional().describe('with proof: true: the proof at block'),
 });
 
@@ -339,6 +407,7 @@ export type StatusJson = z.infer<typeof Status>;
 export type FederationJson = NonNullable<StatusJson['federation']>;
 export type MailboxUpdateJson = z.infer<typeof MailboxUpdate>;
 export type PendingMessageJson = z.infer<typeof PendingMessage>;
+export type SpeculativeMessageJson = z.infer<typeof SpeculativeMessage>;
 export type CandidateSubscriptionOptionsJson = z.infer<typeof CandidateSubscriptionOptions>;
 export type InboxProofJson = z.infer<typeof InboxProof>;
 export type ChannelHistoryJson = z.infer<typeof ChannelHistory>;

@@ -7,6 +7,7 @@ import type { StatusJson } from '../rpc/schemas.ts';
 import { NodeClient } from './chain/node.ts';
 import { InboxProofSource } from './chain/proofs.ts';
 import { relayLayout } from './derive/layout.ts';
+import type { SpeculativeEvent } from './derive/speculative.ts';
 import { type BestBase, BestView } from './ingest/best.ts';
 import type { Head } from './ingest/heads.ts';
 import { Ingest, type IngestStatus } from './ingest/ingest.ts';
@@ -14,6 +15,7 @@ import { PeerReport, peerBridge } from './ingest/peer-backfill.ts';
 import type { BridgedRange } from './ingest/pruned.ts';
 import { Replica } from './ingest/replica.ts';
 import type { Logger } from './log.ts';
+import { ParaNodes } from './para/nodes.ts';
 import type { TypeCodec } from './protocol/codec.ts';
 import type { RuntimeMetadata } from './protocol/metadata.ts';
 import {
@@ -59,6 +61,10 @@ export interface SidecarOptions {
    * `--role writer`) writes, following its commits by LISTEN/NOTIFY. The writer is `startWriter`.
    */
   readonly role?: 'all' | 'api';
+  /** Sending chains' nodes (`--para`): their blocks' messages are announced speculatively (docs/speculative.md). */
+  readonly paraNodes?: readonly string[];
+  /** Relay blocks a para block must be backed in after its announcement before it is withdrawn. */
+  readonly speculativeWindow?: number;
 }
 
 /** Where the sidecar's finalized blocks come from: its own ingest, or (API replica) the writer's commits. */
@@ -87,6 +93,8 @@ export interface Sidecar {
   readonly proxy: RelayProxy;
   /** `--prometheus-port`'s endpoint, when given. */
   readonly metricsServer: MetricsServer | null;
+  /** The para nodes attached with `--para` (null without). */
+  readonly paras: ParaNodes | null;
   status(): Promise<StatusJson>;
   close(): Promise<void>;
 }
@@ -161,7 +169,72 @@ function feedHub(
     countBlock(metrics, write, ingest.status.finalized);
   });
   ingest.on('bridged', (range) => hub.onBridged(range));
-  best.on('change', (change) => hub.onBestChange(change));
+}
+
+/**
+ * Best-chain changes to the hub, in order. A relay branch that arrives at once may back para blocks
+ * whose heads are still on their way from an attached para node: the node is asked for them first
+ * (briefly), so `speculative` precedes `pending`.
+ */
+function feedBestChanges(
+  hub: SubscriptionHub,
+  best: BestView,
+  paras: ParaNodes | null,
+  logger: Logger,
+): void {
+  if (!paras) {
+    best.on('change', (change) => hub.onBestChange(change));
+    return;
+  }
+  let queue: Promise<void> = Promise.resolve();
+  let queued = 0;
+  best.on('change', (change) => {
+    const unannounced = hub.unannouncedParaBlocks(change.announced, paras.following());
+    if (queued === 0 && unannounced.length === 0) {
+      hub.onBestChange(change);
+      return;
+    }
+    queued++;
+    queue = queue
+      .then(() => paras.readBacked(unannounced))
+      .then(() => hub.onBestChange(change))
+      .catch((error: Error) => logger.error({ err: error.message }, 'best-chain change not delivered'))
+      .finally(() => queued--);
+  });
+}
+
+/** Follows the para nodes (in the background), their blocks and heads going to the hub's speculative lifecycle. */
+function startParas(hub: SubscriptionHub, paras: ParaNodes, started: Started): void {
+  paras.on('block', (block) => hub.onParaBlock(block, block.importedAt));
+  paras.on('best', (head) => hub.onParaHead('best', head));
+  paras.on('finalized', (head) => hub.onParaHead('finalized', head));
+  paras.start();
+  started.add(() => paras.close());
+}
+
+/** Speculative outcomes in the metrics; a contradiction is a lying or broken para node: logged as an error. */
+function countSpeculative(
+  event: SpeculativeEvent,
+  metrics: Metrics,
+  paras: ParaNodes | null,
+  logger: Logger,
+): void {
+  const outcome = event.type === 'speculative' ? 'announced' : event.type;
+  metrics.speculativeBlocks.inc({ outcome });
+  if (event.type !== 'contradicted') return;
+  metrics.paraContradictions.inc({ para: String(event.paraId) });
+  paras?.contradicted(event.paraId);
+  logger.error(
+    {
+      para: event.paraId,
+      paraBlock: event.paraBlock,
+      relayBlock: event.block.number,
+      candidateHash: event.candidateHash,
+      announced: event.messages.map((m) => ({ recipient: m.recipient, hash: m.hash })),
+      backed: event.backed.map((m) => ({ recipient: m.recipient, hash: m.hash })),
+    },
+    `para ${event.paraId}'s node announced other messages than its block's backed candidate carries: ${event.detail}`,
+  );
 }
 
 /** Connects to the node, saying once why the first attempt failed and once that it is up. */
@@ -204,11 +277,17 @@ export function watchNode(node: NodeClient, metrics: Metrics, logger: Logger): v
   node.on('disconnected', (error) => logger.warn({ node: node.url, err: error.message }, 'lost the node'));
 }
 
-function statusOf(
-  options: SidecarOptions,
-  parts: { store: Store; ingest: ChainFeed; proxy: RelayProxy; facts: ChainFacts; peers: PeerReport | null },
-): () => Promise<StatusJson> {
-  const { store, ingest, proxy, facts, peers } = parts;
+interface StatusParts {
+  readonly store: Store;
+  readonly ingest: ChainFeed;
+  readonly proxy: RelayProxy;
+  readonly facts: ChainFacts;
+  readonly peers: PeerReport | null;
+  readonly paras: ParaNodes | null;
+}
+
+function statusOf(options: SidecarOptions, parts: StatusParts): () => Promise<StatusJson> {
+  const { store, ingest, proxy, facts, peers, paras } = parts;
   return async () => {
     const s = ingest.status;
     const [counts, recentFailures, gaps] = await Promise.all([
@@ -234,6 +313,7 @@ function statusOf(
       lastError: s.lastError,
       inbound: { mode: proxy.serveInbound, ...proxy.shadow },
       federation: peers ? peers.json(gaps) : null,
+      paraNodes: paras?.status() ?? [],
     };
   };
 }
@@ -258,11 +338,13 @@ function relayProxy(
   });
 }
 
-function gaugeSubscribers(hub: SubscriptionHub, metrics: Metrics): () => void {
+function gaugeSubscribers(hub: SubscriptionHub, metrics: Metrics, paras: ParaNodes | null): () => void {
   const timer = setInterval(() => {
     const counts = hub.subscriberCount;
     metrics.subscribers.set({ kind: 'mailbox' }, counts.mailbox);
     metrics.subscribers.set({ kind: 'candidates' }, counts.candidates);
+    if (paras)
+      metrics.paraNodesUp.set(paras.status().filter((p) => p.state === 'following' && p.connected).length);
   }, 1000);
   timer.unref();
   return () => clearInterval(timer);
@@ -302,6 +384,42 @@ function peerFederation(options: SidecarOptions, store: Store, node: NodeClient,
   return { report, pruned };
 }
 
+/** The subscription hub, its observer counting into the metrics, proofs read from the node. */
+function createHub(parts: {
+  options: SidecarOptions;
+  store: Store;
+  node: NodeClient;
+  facts: ChainFacts;
+  metrics: Metrics;
+  best: BestView;
+  paras: ParaNodes | null;
+  proofs: InboxProofSource;
+}): SubscriptionHub {
+  const { options, store, node, facts, metrics, best, paras, proofs } = parts;
+  const logger = options.logger;
+  return new SubscriptionHub(
+    store,
+    () => facts.xcm,
+    {
+      notified: (count, ms) => {
+        metrics.notificationLatency.observe(ms / 1000);
+        metrics.messagesServed.inc(count);
+      },
+      dropped: (reason) => metrics.pendingDropped.inc({ reason }),
+      speculative: (event) => countSpeculative(event, metrics, paras, logger),
+    },
+    {
+      speculativeWindow: options.speculativeWindow,
+      best,
+      proofs: async (recipient, block) => {
+        const hash = block.hash ?? (await node.blockHash(block.number));
+        if (!hash) throw new Error(`the node has no block #${block.number}`);
+        return proofs.proof(recipient, { number: block.number, hash });
+      },
+    },
+  );
+}
+
 async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
   const { logger } = options;
   const store: Store = await openStore(options.dbPath);
@@ -325,27 +443,11 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     return { best, finalized, synced: cursor };
   });
   const best = new BestView(node, ingest, logger);
-  const hub = new SubscriptionHub(
-    store,
-    () => facts.xcm,
-    {
-      notified: (count, ms) => {
-        metrics.notificationLatency.observe(ms / 1000);
-        metrics.messagesServed.inc(count);
-      },
-      dropped: (reason) => metrics.pendingDropped.inc({ reason }),
-    },
-    {
-      best,
-      proofs: async (recipient, block) => {
-        const hash = block.hash ?? (await node.blockHash(block.number));
-        if (!hash) throw new Error(`the node has no block #${block.number}`);
-        return proofs.proof(recipient, { number: block.number, hash });
-      },
-    },
-  );
+  const paras = options.paraNodes?.length ? new ParaNodes(options.paraNodes, logger) : null;
+  const hub = createHub({ options, store, node, facts, metrics, best, paras, proofs });
   const peers = federation?.report ?? null;
   feedHub(hub, ingest, best, facts, metrics);
+  feedBestChanges(hub, best, paras, logger);
   watchNode(node, metrics, logger);
   const proxy = relayProxy(options, node, store, metrics, best);
   const extraMethods = async () => {
@@ -354,7 +456,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     return names;
   };
   void extraMethods();
-  const status = statusOf(options, { store, ingest, proxy, facts, peers });
+  const status = statusOf(options, { store, ingest, proxy, facts, peers, paras });
   const storeWatch = watchStoreFile(store, ingest, metrics, logger);
   started.add(() => storeWatch.stop());
   const api = apiHandlers({ store, hub, status, xcm: () => facts.xcm, extraMethods });
@@ -386,9 +488,24 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const metricsServer = await startPrometheus(options, metrics, started);
   await ingest.start();
   started.add(() => ingest.stop());
-  started.add(gaugeSubscribers(hub, metrics));
+  started.add(gaugeSubscribers(hub, metrics, paras));
+  if (paras) startParas(hub, paras, started);
   const close = () => started.closeAll();
-  return { server, store, ingest, role, node, hub, best, metrics, proxy, metricsServer, status, close };
+  return {
+    server,
+    store,
+    ingest,
+    role,
+    node,
+    hub,
+    best,
+    metrics,
+    proxy,
+    metricsServer,
+    paras,
+    status,
+    close,
+  };
 }
 
 /** How long a replica may see the writer's cursor stand still, while the node finalizes blocks, before saying the writer is down. */

@@ -51,11 +51,15 @@ export function applyConfigFile(command: Command, path: string): Map<string, str
         `config file ${path}: unknown field "${key}" (fields are the flags of \`xcmp-sidecar --help\`)`,
       );
     }
-    if (!['string', 'number', 'boolean'].includes(typeof value))
-      throw new CliError(`config file ${path}: field "${key}" must be a string, number or boolean`);
+    const list = Array.isArray(value) && value.every((item) => typeof item === 'string');
+    if (!list && !['string', 'number', 'boolean'].includes(typeof value))
+      throw new CliError(
+        `config file ${path}: field "${key}" must be a string, number, boolean or list of strings`,
+      );
     const source = command.getOptionValueSource(name);
     if (source === undefined || source === 'default') {
-      command.setOptionValueWithSource(name, String(value), 'config');
+      // A list is what a repeated flag is: its items comma-separated (--para, --peer).
+      command.setOptionValueWithSource(name, list ? (value as string[]).join(',') : String(value), 'config');
       applied.set(name, key);
     }
   }

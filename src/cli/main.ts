@@ -98,7 +98,27 @@ function addServiceOptions(program: Command): Command {
         'store',
       ),
     );
-  return addOperationOptions(program);
+  return addOperationOptions(addParaOptions(program));
+}
+
+/** The sending side (docs/speculative.md): para nodes and how long their blocks may wait for backing. */
+function addParaOptions(program: Command): Command {
+  return program
+    .addOption(
+      envOption(
+        '--para <url>',
+        'a sending parachain\'s node (repeatable, or comma-separated): its blocks\' outgoing messages are announced to finality "speculative" subscribers before the relay chain backs them (docs/speculative.md)',
+      ).argParser((value: string, previous: string | undefined) =>
+        previous ? `${previous},${value}` : value,
+      ),
+    )
+    .addOption(
+      envOption(
+        '--speculative-window <blocks>',
+        'relay blocks after its relay parent by which a para block must be backed, else its messages are withdrawn',
+        '4',
+      ),
+    );
 }
 
 /** Where metrics, the devnet and the config file are: the service's flags that are not the node's RPC ones. */
@@ -273,7 +293,11 @@ function addSubscribe(program: Command): void {
     .option('--recipient <para>', 'subscribe to messages sent to this para')
     .option('--sender <para>', 'subscribe to messages sent by this para')
     .option('--from-block <n>', 'replay stored messages from this block first')
-    .option('--finality <f>', 'finalized, best, or pending (messages at backing)', 'finalized')
+    .option(
+      '--finality <f>',
+      'finalized, best, pending (messages at backing) or speculative (messages at para-block import, from nodes attached with --para)',
+      'finalized',
+    )
     .option('--decode', 'include the decoded XCM')
     .option('--include-unverified', 'also messages that failed verification')
     .option(

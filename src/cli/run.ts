@@ -50,6 +50,8 @@ export interface RunFlags {
   readonly serveInbound: string;
   readonly role: string;
   readonly peer?: string;
+  readonly para?: string;
+  readonly speculativeWindow: string;
   readonly prometheusPort?: string;
   readonly prometheusHost: string;
 }
@@ -68,6 +70,9 @@ export interface RunOptions {
   readonly rpcMethods: RpcMethodsMode;
   readonly serveInbound: ServeInboundMode;
   readonly peers: string[];
+  /** Para nodes (`--para`); null: the embedded devnet's own when there is no --node, none otherwise. */
+  readonly paras: string[] | null;
+  readonly speculativeWindow: number;
   readonly role: SidecarRole;
   readonly prometheus?: { readonly host: string; readonly port: number };
 }
@@ -102,6 +107,19 @@ function roleFlag(flags: RunFlags, peers: readonly string[]): SidecarRole {
   return role;
 }
 
+/** A comma-separated list of WebSocket URLs (--peer, --para): each ws:// or wss://, none twice. */
+function urlList(value: string | undefined, flag: string): string[] {
+  const urls = (value ?? '')
+    .split(',')
+    .map((url) => url.trim())
+    .filter(Boolean);
+  const bad = urls.find((url) => !/^wss?:\/\/./.test(url));
+  if (bad !== undefined) throw new CliError(`${flag} takes ws:// or wss:// URLs, got "${bad}"`);
+  const twice = urls.find((url, i) => urls.indexOf(url) !== i);
+  if (twice !== undefined) throw new CliError(`${flag} names ${twice} twice`);
+  return urls;
+}
+
 export function runOptions(flags: RunFlags): RunOptions {
   const log = choiceFlag(flags.log, '--log', LOG_LEVELS);
   if (flags.node !== undefined && !/^wss?:\/\//.test(flags.node))
@@ -113,18 +131,21 @@ export function runOptions(flags: RunFlags): RunOptions {
           .split(',')
           .map((o) => o.trim())
           .filter(Boolean);
-  const peers = (flags.peer ?? '')
-    .split(',')
-    .map((url) => url.trim())
-    .filter(Boolean);
+  const peers = urlList(flags.peer, '--peer');
+  const paras = flags.para === undefined ? null : urlList(flags.para, '--para');
   // An empty path would open a throwaway database: everything stored would be gone at exit.
   if (flags.db !== undefined && flags.db.trim() === '')
     throw new CliError('--db must be a file path (or :memory: for a throwaway store), got ""');
-  const badPeer = peers.find((url) => !/^wss?:\/\/./.test(url));
-  if (badPeer !== undefined) throw new CliError(`--peer takes ws:// or wss:// URLs, got "${badPeer}"`);
+  const role = roleFlag(flags, peers);
+  if (role === 'writer' && paras?.length)
+    throw new CliError(
+      '--para works with --role all or api (the process that serves subscribers), not --role writer',
+    );
   return {
     peers,
-    role: roleFlag(flags, peers),
+    paras,
+    speculativeWindow: integerFlag(flags.speculativeWindow, '--speculative-window', 1, 1024),
+    role,
     prometheus:
       flags.prometheusPort === undefined
         ? undefined
@@ -225,6 +246,8 @@ async function embeddedDevnet(options: RunOptions): Promise<Devnet> {
     port: options.devnetPort,
     blockTimeMs: options.blockTimeMs,
     initialBlocks: DEVNET_HISTORY_BLOCKS,
+    // Para nodes, so that the speculative tier runs out of the box (unless --para names others).
+    paraNodes: options.paras === null,
     busyHint: 'a node or another devnet? choose --devnet-port, or give --node',
   });
 }
@@ -252,6 +275,8 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
       rpcMethods: options.rpcMethods,
       serveInbound: options.serveInbound,
       peers: options.peers,
+      paraNodes: options.paras ?? (devnet ? [...devnet.paraUrls.values()] : []),
+      speculativeWindow: options.speculativeWindow,
       prometheus: options.prometheus,
       role: options.role === 'api' ? 'api' : 'all',
     };
@@ -288,8 +313,12 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
   out(`dashboard: ${server.httpUrl}/`);
   if (sidecar.metricsServer) out(`prometheus metrics: ${sidecar.metricsServer.httpUrl}/metrics`);
   out(`store: ${redactUrl(dbPath)}`);
+  const paraNodes = sidecar.paras?.status().map((p) => p.url) ?? [];
+  if (paraNodes.length > 0) out(`para nodes (speculative tier): ${paraNodes.join(' ')}`);
   out("subscribe to para 2000's inbox:");
   out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);
+  if (paraNodes.length > 0)
+    out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000 --finality speculative`);
   let messagesSeen = false;
   const blockTimeMs = devnet?.config.blockTimeMs ?? null;
   // Until the first messages are stored, each new best block says what is pending and when to expect them.

@@ -20,6 +20,8 @@ export interface PendingMessage {
   readonly recipient: number;
   readonly data: Uint8Array;
   readonly hash: Hex;
+  /** `blake2_256(head_data)`: a cumulus chain's para block hash, which speculative updates name. */
+  readonly paraHead?: Hex;
 }
 
 export interface BlockRef {
@@ -84,6 +86,7 @@ export type CandidateFate =
 
 export function pendingMessages(candidate: CandidateRecord): PendingMessage[] {
   const [commitments] = decodeCommitments(candidate.commitments);
+  const paraHead = toHex(blake2_256(commitments.headData));
   return commitments.horizontalMessages.map((m, position) => ({
     candidateHash: candidate.candidateHash,
     position,
@@ -91,6 +94,7 @@ export function pendingMessages(candidate: CandidateRecord): PendingMessage[] {
     recipient: m.recipient,
     data: m.data,
     hash: toHex(blake2_256(m.data)),
+    paraHead,
   }));
 }
 

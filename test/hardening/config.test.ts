@@ -134,6 +134,7 @@ describe('enumerated settings fail closed', () => {
         rpcMethods: 'safe',
         serveInbound: 'store',
         role: 'all',
+        speculativeWindow: '4',
         ...over,
       });
     assert.equal(flags({ rpcMethods: 'Safe' }).rpcMethods, 'safe');

@@ -22,8 +22,12 @@ export async function startStack(
     rpcMethods?: RpcMethodsMode;
     serveInbound?: ServeInboundMode;
     cors?: '*' | readonly string[];
+    /** Para nodes to attach; "devnet": every para node of the devnet (which then runs them). */
+    paraNodes?: readonly string[] | 'devnet';
+    speculativeWindow?: number;
   } = {},
 ): Promise<Stack> {
+  if (sidecarOptions.paraNodes === 'devnet') devnetOptions = { paraNodes: true, ...devnetOptions };
   const devnet = await startDevnet({ blockTimeMs: 0, retainBlocks: 1000, ...devnetOptions });
   const sidecar = await startSidecar({
     nodeUrl: devnet.url,
@@ -36,6 +40,9 @@ export async function startStack(
     rpcMethods: sidecarOptions.rpcMethods,
     serveInbound: sidecarOptions.serveInbound,
     cors: sidecarOptions.cors,
+    paraNodes:
+      sidecarOptions.paraNodes === 'devnet' ? [...devnet.paraUrls.values()] : sidecarOptions.paraNodes,
+    speculativeWindow: sidecarOptions.speculativeWindow,
   });
   return {
     devnet,

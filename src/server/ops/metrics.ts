@@ -82,6 +82,23 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly paraContradictions = new Counter({
+    name: 'xcmp_para_contradictions_total',
+    help: 'Para blocks whose backed candidate carries other messages than the para node announced (a lying or broken para node), by para',
+    labelNames: ['para'] as const,
+    registers: [this.registry],
+  });
+  readonly speculativeBlocks = new Counter({
+    name: 'xcmp_speculative_blocks_total',
+    help: 'Para blocks announced by attached para nodes with messages, by outcome (announced, matched, withdrawn, contradicted)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly paraNodesUp = new Gauge({
+    name: 'xcmp_para_nodes_following',
+    help: 'Para nodes attached with --para that are connected and followed',
+    registers: [this.registry],
+  });
   readonly peerAnswers = new Counter({
     name: 'xcmp_peer_answers_total',
     help: 'Channel histories asked of peer sidecars, by result (accepted, rejected) and why rejected',

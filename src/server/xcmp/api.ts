@@ -245,13 +245,13 @@ function provenFeed(
   return hub.proven;
 }
 
-/** `markFinalized` and `resume` are for best and pending subscribers; `resume` says where from. */
+/** `markFinalized` and `resume` are for best, pending and speculative subscribers; `resume` says where from. */
 function checkResumeOptions(options: SubscriptionOptionsJson | undefined, finality: string): void {
   if (!options?.markFinalized && !options?.resume) return;
   if (finality === 'finalized')
     throw new RpcError(
       -32602,
-      'Invalid params: markFinalized and resume are for finality "best" or "pending" (finalized subscribers resume with fromBlock alone)',
+      'Invalid params: markFinalized and resume are for finality "best", "pending" or "speculative" (finalized subscribers resume with fromBlock alone)',
     );
   if (options.resume && options.fromBlock === undefined)
     throw new RpcError(

@@ -13,6 +13,13 @@ import {
   PendingLifecycle,
   type PendingMessage,
 } from '../../derive/pending.ts';
+import {
+  type ParaBlockSeen,
+  type ParaHeadSeen,
+  type SpeculativeEvent,
+  SpeculativeLifecycle,
+  type SpeculativeMessage,
+} from '../../derive/speculative.ts';
 import type { BridgedRange } from '../../ingest/pruned.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
@@ -22,7 +29,7 @@ import { type BestChainSource, CandidateFeed } from './candidate-feed.ts';
 import { addListener, countListeners, ReplayBudget } from './listeners.ts';
 import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
 import { ResumePlan, type ResumeRequest } from './resume.ts';
-import { messageJson, pendingMessageJson } from './wire.ts';
+import { messageJson, pendingMessageJson, speculativeMessageJson } from './wire.ts';
 
 export type MailboxKind = 'inbox' | 'outbox';
 
@@ -69,12 +76,16 @@ export interface HubObserver {
   notified(count: number, sinceMs: number): void;
   /** Pending messages dropped (per candidate), by reason. */
   dropped?(reason: string): void;
+  /** A para block announced, matched, withdrawn or contradicted (docs/speculative.md). */
+  speculative?(event: SpeculativeEvent, since: number): void;
 }
 
 export interface HubSources {
   readonly proofs?: InboxProofs;
   /** The best-chain view, for best and pending replays. */
   readonly best?: BestChainSource;
+  /** Relay blocks a para block has to be backed in after its announcement (default SPECULATIVE_WINDOW). */
+  readonly speculativeWindow?: number;
 }
 
 /** What one update says besides its messages. */
@@ -83,6 +94,8 @@ interface UpdateBody {
   readonly block: { number: number; hash: `0x${string}` };
   readonly messages: readonly MessageRecord[];
   readonly pending?: readonly PendingMessage[];
+  readonly speculative?: readonly SpeculativeMessage[];
+  readonly paraBlock?: { number: number; hash: `0x${string}` };
   readonly reason?: MailboxUpdateJson['reason'];
   readonly detail?: string;
   readonly candidateHash?: `0x${string}`;
@@ -99,9 +112,15 @@ function viewBody(view: MailboxView, body: UpdateBody): UpdateBody | null {
   const mine = (m: { sender: number; recipient: number }) => paraOf(view.kind, m) === view.paraId;
   const messages = body.messages.filter((m) => mine(m) && (view.includeUnverified || m.verified));
   const pending = body.pending?.filter(mine);
-  if (messages.length === 0 && (pending?.length ?? 0) === 0) return null;
-  return { ...body, messages, pending };
+  const speculative = body.speculative?.filter(mine);
+  if (messages.length === 0 && (pending?.length ?? 0) === 0 && (speculative?.length ?? 0) === 0) return null;
+  return { ...body, messages, pending, speculative };
 }
+
+/** Updates a view of each finality is sent: a speculative view gets everything a pending one does. */
+const BEST_VIEWS: readonly Finality[] = ['best', 'pending', 'speculative'];
+const PENDING_VIEWS: readonly Finality[] = ['pending', 'speculative'];
+const SPECULATIVE_VIEWS: readonly Finality[] = ['speculative'];
 
 export class SubscriptionHub {
   readonly #store: StoreReader;
@@ -110,6 +129,7 @@ export class SubscriptionHub {
   readonly #observer: HubObserver | undefined;
   readonly #best: BestChainSource | null;
   readonly #lifecycle = new PendingLifecycle();
+  readonly #speculative: SpeculativeLifecycle;
   /** The last finalized block announced to the live feed (onFinalized), and its hash. */
   #announced = 0;
   #announcedHash: `0x${string}` | null = null;
@@ -127,6 +147,7 @@ export class SubscriptionHub {
     this.#xcm = xcm;
     this.#observer = observer;
     this.#best = sources.best ?? null;
+    this.#speculative = new SpeculativeLifecycle({ window: sources.speculativeWindow });
     this.candidates = new CandidateFeed(store, this.#best);
     this.proven = sources.proofs ? new ProvenInboxFeed(store, sources.proofs, xcm) : null;
   }
@@ -145,6 +166,8 @@ export class SubscriptionHub {
       messages: body.messages.map((m) => messageJson(m, xcm)),
     };
     if (body.pending) update.pending = body.pending.map((m) => pendingMessageJson(m, xcm));
+    if (body.speculative) update.speculative = body.speculative.map((m) => speculativeMessageJson(m, xcm));
+    if (body.paraBlock) update.paraBlock = body.paraBlock;
     if (body.reason) update.reason = body.reason;
     if (body.detail) update.detail = body.detail;
     if (body.candidateHash) update.candidateHash = body.candidateHash;
@@ -204,7 +227,7 @@ export class SubscriptionHub {
 
   /** The resuming subscriber's open candidates that will not be enacted any more. */
   *#resumeDrops(view: MailboxView, resume: ResumePlan): Generator<RawJson> {
-    if (view.finality !== 'pending' || !this.#announcedHash) return;
+    if (view.finality === 'best' || view.finality === 'finalized' || !this.#announcedHash) return;
     const at = { number: this.#announced, hash: this.#announcedHash };
     for (const { candidateHash, reason, detail, messages } of resume.drops(this.#lifecycle)) {
       const pending = messages.filter((m) => paraOf(view.kind, m) === view.paraId);
@@ -270,10 +293,22 @@ export class SubscriptionHub {
       const body = viewBody(view, { type: 'messages', block, messages: block.write.messages });
       if (body) yield this.#encode(view, body);
     }
-    if (view.finality !== 'pending') return;
+    if (view.finality === 'best') return;
     for (const open of this.#lifecycle.open()) {
       const pending = open.messages.filter((m) => !resume?.isOpen(m.candidateHash));
       const body = viewBody(view, { type: 'pending', block: open.backedAt, messages: [], pending });
+      if (body) yield this.#encode(view, body);
+    }
+    if (view.finality !== 'speculative') return;
+    for (const open of this.#speculative.open()) {
+      const { block, paraBlock, messages } = open;
+      const body = viewBody(view, {
+        type: 'speculative',
+        block,
+        paraBlock,
+        messages: [],
+        speculative: messages,
+      });
       if (body) yield this.#encode(view, body);
     }
   }
@@ -282,7 +317,7 @@ export class SubscriptionHub {
   #fanOut(finalities: readonly Finality[], body: UpdateBody, since: number): void {
     if (this.#mailboxes.size === 0) return;
     const finalized = finalities.includes('finalized');
-    const items = [...body.messages, ...(body.pending ?? [])];
+    const items = [...body.messages, ...(body.pending ?? []), ...(body.speculative ?? [])];
     if (items.length === 0) return;
     let sent = 0;
     for (const kind of ['inbox', 'outbox'] as const) {
@@ -360,26 +395,63 @@ export class SubscriptionHub {
     this.#deliver(this.#lifecycle.change(change.retracted, change.announced), since);
   }
 
+  /** Para blocks of `paras` that these best-chain blocks back and no para node announced yet. */
+  unannouncedParaBlocks(blocks: readonly LifecycleBlock[], paras: ReadonlySet<number>): ParaHeadSeen[] {
+    return this.#speculative.unannounced(blocks, paras);
+  }
+
+  /** A para node imported a block (docs/speculative.md). */
+  onParaBlock(block: ParaBlockSeen, since = performance.now()): void {
+    this.#deliverSpeculative(this.#speculative.paraBlock(block), since);
+  }
+
+  /** A para node's best (or finalized) head moved: what it left behind is withdrawn. */
+  onParaHead(kind: 'best' | 'finalized', head: ParaHeadSeen, since = performance.now()): void {
+    const events = kind === 'best' ? this.#speculative.paraBest(head) : this.#speculative.paraFinalized(head);
+    this.#deliverSpeculative(events, since);
+  }
+
+  #deliverSpeculative(events: readonly SpeculativeEvent[], since: number): void {
+    for (const event of events) {
+      this.#observer?.speculative?.(event, since);
+      if (event.type === 'matched') continue;
+      const body: UpdateBody = {
+        type: event.type,
+        block: event.block,
+        paraBlock: event.paraBlock,
+        messages: [],
+        speculative: event.messages,
+      };
+      if (event.type === 'withdrawn')
+        this.#fanOut(SPECULATIVE_VIEWS, { ...body, reason: event.reason, detail: event.detail }, since);
+      else if (event.type === 'contradicted')
+        this.#fanOut(
+          SPECULATIVE_VIEWS,
+          { ...body, pending: event.backed, candidateHash: event.candidateHash, detail: event.detail },
+          since,
+        );
+      else this.#fanOut(SPECULATIVE_VIEWS, body, since);
+    }
+  }
+
   #deliver(events: readonly LifecycleEvent[], since: number): void {
     for (const event of events) {
       switch (event.type) {
         case 'followed':
           this.candidates.onFollowed(event.block);
+          this.#deliverSpeculative(this.#speculative.relayFollowed(event.block), since);
           break;
         case 'left':
           this.candidates.onLeft(event.block);
+          this.#speculative.relayLeft(event.block);
           break;
         case 'messages':
         case 'retracted':
-          this.#fanOut(
-            ['best', 'pending'],
-            { type: event.type, block: event.block, messages: event.messages },
-            since,
-          );
+          this.#fanOut(BEST_VIEWS, { type: event.type, block: event.block, messages: event.messages }, since);
           break;
         case 'pending':
           this.#fanOut(
-            ['pending'],
+            PENDING_VIEWS,
             { type: 'pending', block: event.block, messages: [], pending: event.messages },
             since,
           );
@@ -387,7 +459,7 @@ export class SubscriptionHub {
         case 'dropped':
           this.#observer?.dropped?.(event.reason);
           this.#fanOut(
-            ['pending'],
+            PENDING_VIEWS,
             {
               type: 'dropped',
               block: event.block,

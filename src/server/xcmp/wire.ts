@@ -1,6 +1,13 @@
 /** Store records → the wire types of rpc/schemas.ts. */
-import type { CandidateJson, ChannelJson, MessageJson, PendingMessageJson } from '../../../rpc/schemas.ts';
+import type {
+  CandidateJson,
+  ChannelJson,
+  MessageJson,
+  PendingMessageJson,
+  SpeculativeMessageJson,
+} from '../../../rpc/schemas.ts';
 import type { PendingMessage } from '../../derive/pending.ts';
+import type { SpeculativeMessage } from '../../derive/speculative.ts';
 import { toHex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import { descriptorScheduling, descriptorVersion } from '../../protocol/descriptor.ts';
@@ -85,6 +92,23 @@ export function pendingMessageJson(message: PendingMessage, xcm?: TypeCodec | nu
     recipient: message.recipient,
     data: toHex(message.data),
     hash: message.hash,
+  };
+  if (xcm !== undefined) json.xcm = decodeXcm(message.data, xcm);
+  if (message.paraHead) json.paraHead = message.paraHead;
+  return json;
+}
+
+export function speculativeMessageJson(
+  message: SpeculativeMessage,
+  xcm?: TypeCodec | null,
+): SpeculativeMessageJson {
+  const json: SpeculativeMessageJson = {
+    sender: message.sender,
+    recipient: message.recipient,
+    position: message.position,
+    data: toHex(message.data),
+    hash: message.hash,
+    verified: false,
   };
   if (xcm !== undefined) json.xcm = decodeXcm(message.data, xcm);
   return json;

@@ -1,0 +1,274 @@
+/**
+ * A sending parachain's node (DESIGN.md §13), as the sidecar follows it: the only module that talks
+ * to para nodes. It reads the para id (`ParachainInfo::ParachainId`), follows every imported block
+ * and the best and finalized heads, and reads each block's `ParachainSystem::HrmpOutboundMessages`
+ * at its hash. Nothing a para node says is verified: the speculative lifecycle checks it against
+ * the candidates the relay chain backs.
+ */
+import { EventEmitter } from 'node:events';
+import { NodeClient } from '../chain/node.ts';
+import type { UpstreamSubscription } from '../chain/upstream.ts';
+import type { ParaBlockSeen, ParaHeadSeen } from '../derive/speculative.ts';
+import type { Logger } from '../log.ts';
+import type { Hex } from '../protocol/bytes.ts';
+import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
+import {
+  decodeOutboundMessages,
+  decodeParaId,
+  decodeRelayParentNumber,
+  HRMP_OUTBOUND_MESSAGES_KEY,
+  LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY,
+  PARACHAIN_ID_KEY,
+} from '../protocol/para.ts';
+
+/** A block as announced: with when its head reached the sidecar (performance.now()). */
+export interface ParaBlockImported extends ParaBlockSeen {
+  readonly importedAt: number;
+}
+
+export interface ParaFollowerEvents {
+  block: [ParaBlockImported];
+  best: [ParaHeadSeen];
+  finalized: [ParaHeadSeen];
+  /** The para id was read: the registry decides whether this node may be followed. */
+  identified: [number];
+}
+
+export type ParaNodeState = 'connecting' | 'following' | 'refused' | 'stopped';
+
+export interface ParaNodeStatus {
+  readonly url: string;
+  readonly paraId: number | null;
+  readonly state: ParaNodeState;
+  readonly connected: boolean;
+  readonly best: number | null;
+  readonly finalized: number | null;
+  readonly blocks: number;
+  readonly lastError: string | null;
+}
+
+export interface ParaFollowerOptions {
+  readonly url: string;
+  readonly logger: Logger;
+  /** Between connection attempts while the node cannot be reached. */
+  readonly retryMs?: number;
+  /** Largest `HrmpOutboundMessages` value read for one block; larger ones are not announced. */
+  readonly maxBlockBytes?: number;
+  /** Ancestors fetched when a block's parent was never seen (after a reconnect). */
+  readonly maxGap?: number;
+}
+
+/** A block's outgoing messages past this are not a real block's (HRMP pages are 100 KiB on Polkadot). */
+const MAX_BLOCK_BYTES = 4 * 1024 * 1024;
+const MAX_GAP = 16;
+/** Block hashes remembered, to tell a gap from a start. */
+const KEEP_SEEN = 4096;
+
+export class ParaRefusedError extends Error {
+  override readonly name = 'ParaRefusedError';
+}
+
+export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
+  readonly url: string;
+  readonly #log: Logger;
+  readonly #retryMs: number;
+  readonly #maxBlockBytes: number;
+  readonly #maxGap: number;
+  #node: NodeClient | null = null;
+  #paraId: number | null = null;
+  #state: ParaNodeState = 'connecting';
+  #best: number | null = null;
+  #finalized: number | null = null;
+  #blocks = 0;
+  #lastError: string | null = null;
+  readonly #seen = new Set<Hex>();
+  readonly #subscriptions: UpstreamSubscription[] = [];
+  /** Heads are handled one at a time, in the order the node sent them. */
+  #queue: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(options: ParaFollowerOptions) {
+    super();
+    this.url = options.url;
+    this.#log = options.logger.child({ paraNode: options.url });
+    this.#retryMs = options.retryMs ?? 2_000;
+    this.#maxBlockBytes = options.maxBlockBytes ?? MAX_BLOCK_BYTES;
+    this.#maxGap = options.maxGap ?? MAX_GAP;
+  }
+
+  get paraId(): number | null {
+    return this.#paraId;
+  }
+
+  get status(): ParaNodeStatus {
+    return {
+      url: this.url,
+      paraId: this.#paraId,
+      state: this.#state,
+      connected: this.#node?.isConnected ?? false,
+      best: this.#best,
+      finalized: this.#finalized,
+      blocks: this.#blocks,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Marks it refused (a configuration error such as a second node of one para): it is not followed. */
+  refuse(reason: string): void {
+    this.#state = 'refused';
+    this.#lastError = reason;
+    this.#log.error({ para: this.#paraId, reason }, `para node refused: ${reason}`);
+    void this.stop('refused');
+  }
+
+  /** Connects (retrying while unreachable), identifies the para and follows its heads. Never throws. */
+  async start(): Promise<void> {
+    let attempt = 0;
+    while (!this.#stopped && !this.#node) {
+      attempt++;
+      try {
+        this.#node = await NodeClient.connect(this.url, { reconnectMs: 1_000, timeoutMs: 0 });
+      } catch (error) {
+        this.#lastError = (error as Error).message;
+        if (attempt === 1) this.#log.warn({ err: this.#lastError }, 'cannot reach the para node: retrying');
+        await new Promise((resolve) => setTimeout(resolve, this.#retryMs).unref());
+      }
+    }
+    if (this.#stopped || !this.#node) return;
+    try {
+      await this.#identify(this.#node);
+      if (this.#stopped) return;
+      await this.#follow(this.#node);
+      this.#state = 'following';
+      this.#lastError = null;
+      this.#log.info({ para: this.#paraId }, 'following the para node');
+    } catch (error) {
+      if (error instanceof ParaRefusedError) this.refuse(error.message);
+      else {
+        this.#lastError = (error as Error).message;
+        this.#log.error({ err: this.#lastError }, 'cannot follow the para node');
+      }
+    }
+  }
+
+  async #identify(node: NodeClient): Promise<void> {
+    const value = await node.send<Hex | null>('state_getStorage', [PARACHAIN_ID_KEY]);
+    if (value === null)
+      throw new ParaRefusedError(
+        `${this.url} is not a parachain's node: it has no ParachainInfo::ParachainId (a relay chain or a solo chain?)`,
+      );
+    try {
+      this.#paraId = decodeParaId(value);
+    } catch (error) {
+      throw new ParaRefusedError(`${this.url}: ${(error as Error).message}`);
+    }
+    this.emit('identified', this.#paraId);
+  }
+
+  async #follow(node: NodeClient): Promise<void> {
+    const follow = async (method: string, unsubscribe: string, kind: 'all' | 'best' | 'finalized') => {
+      const subscription = await node.subscribe(
+        { method, params: [], unsubscribe },
+        {
+          onEvent: (result) => {
+            const arrivedAt = performance.now();
+            this.#enqueue(() => this.#onHead(kind, result as HeaderJson, arrivedAt));
+          },
+          onEnd: (error) => {
+            this.#lastError = `${method} ended: ${error.message}`;
+            this.#log.warn({ err: error.message, method }, 'the para node ended a head subscription');
+          },
+        },
+      );
+      this.#subscriptions.push(subscription);
+    };
+    await follow('chain_subscribeAllHeads', 'chain_unsubscribeAllHeads', 'all');
+    await follow('chain_subscribeNewHeads', 'chain_unsubscribeNewHeads', 'best');
+    await follow('chain_subscribeFinalizedHeads', 'chain_unsubscribeFinalizedHeads', 'finalized');
+  }
+
+  #enqueue(work: () => Promise<void>): void {
+    this.#queue = this.#queue.then(work).catch((error: Error) => {
+      this.#lastError = error.message;
+      this.#log.warn({ err: error.message, para: this.#paraId }, 'could not read a para block');
+    });
+  }
+
+  async #onHead(
+    kind: 'all' | 'best' | 'finalized',
+    header: HeaderJson | null,
+    arrivedAt: number,
+  ): Promise<void> {
+    if (this.#stopped || !header || typeof header.parentHash !== 'string') return;
+    const head: ParaHeadSeen = {
+      paraId: this.#paraId!,
+      number: headerNumber(header),
+      hash: blockHash(header),
+      parentHash: header.parentHash.toLowerCase() as Hex,
+    };
+    if (!this.#seen.has(head.hash) && kind !== 'finalized') await this.#imported(head, arrivedAt);
+    if (kind === 'best') {
+      this.#best = head.number;
+      this.emit('best', head);
+    } else if (kind === 'finalized') {
+      this.#finalized = head.number;
+      this.emit('finalized', head);
+    }
+  }
+
+  /** Reads a new block's messages (and those of unseen ancestors, after a gap) and announces them, oldest first. */
+  async #imported(head: ParaHeadSeen, arrivedAt: number): Promise<void> {
+    const missing: ParaHeadSeen[] = [head];
+    while (this.#seen.size > 0 && missing.length <= this.#maxGap) {
+      const oldest = missing.at(-1)!;
+      if (this.#seen.has(oldest.parentHash) || oldest.number === 0) break;
+      const parent = await this.#node!.header(oldest.parentHash);
+      missing.push({
+        paraId: head.paraId,
+        number: parent.number,
+        hash: oldest.parentHash,
+        parentHash: parent.parentHash,
+      });
+    }
+    for (const block of missing.reverse()) await this.#announce(block, arrivedAt);
+  }
+
+  /**
+   * Reads and announces a block the relay chain backs before its head reached us (a relay branch
+   * seen all at once): what the node says of it still comes before its `pending`.
+   */
+  async readBacked(head: ParaHeadSeen): Promise<void> {
+    if (this.#state !== 'following' || head.paraId !== this.#paraId) return;
+    await this.#announce(head, performance.now());
+  }
+
+  async #announce(head: ParaHeadSeen, arrivedAt: number): Promise<void> {
+    if (this.#seen.has(head.hash)) return;
+    const [value, relayParent] = await Promise.all([
+      this.#node!.send<Hex | null>('state_getStorage', [HRMP_OUTBOUND_MESSAGES_KEY, head.hash]),
+      this.#node!.send<Hex | null>('state_getStorage', [LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY, head.hash]),
+    ]);
+    this.#remember(head.hash);
+    if (value !== null && value.length > 2 + 2 * this.#maxBlockBytes) {
+      this.#lastError = `block #${head.number} (${head.hash}) says it sends ${(value.length - 2) / 2} bytes: not announced`;
+      this.#log.warn({ para: head.paraId, block: head.number }, this.#lastError);
+      return;
+    }
+    const messages = decodeOutboundMessages(value);
+    const relayParentNumber = decodeRelayParentNumber(relayParent);
+    this.#blocks++;
+    this.emit('block', { ...head, messages, relayParentNumber, importedAt: arrivedAt });
+  }
+
+  #remember(hash: Hex): void {
+    this.#seen.add(hash);
+    if (this.#seen.size > KEEP_SEEN) this.#seen.delete(this.#seen.values().next().value!);
+  }
+
+  async stop(state: ParaNodeState = 'stopped'): Promise<void> {
+    this.#stopped = true;
+    if (this.#state !== 'refused') this.#state = state;
+    await Promise.all(this.#subscriptions.splice(0).map((s) => s.unsubscribe().catch(() => undefined)));
+    await this.#node?.disconnect();
+  }
+}
