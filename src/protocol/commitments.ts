@@ -27,13 +27,21 @@ export interface CandidateCommitments {
   readonly hrmpWatermark: number;
 }
 
+function compactIn(bytes: Uint8Array, offset: number, what: string): [number, number] {
+  try {
+    return readCompactNumber(bytes, offset);
+  } catch (error) {
+    throw new ScaleError(`${what}: ${(error as Error).message}`);
+  }
+}
+
 function readBytes(
   bytes: Uint8Array,
   offset: number,
   what: string,
   within = 'commitments',
 ): [Uint8Array, number] {
-  const [length, start] = readCompactNumber(bytes, offset);
+  const [length, start] = compactIn(bytes, offset, `${within}: ${what}'s length`);
   const end = start + length;
   if (end > bytes.length) throw new ScaleError(`${within}: ${what} at ${offset} runs past the end`);
   return [bytes.subarray(start, end), end];
@@ -48,7 +56,7 @@ export function decodeHorizontalMessages(
   offset: number,
   what: string,
 ): [OutboundHrmpMessage[], number] {
-  const [count, start] = readCompactNumber(bytes, offset);
+  const [count, start] = compactIn(bytes, offset, `${what}: horizontal message count`);
   let pos = start;
   const messages: OutboundHrmpMessage[] = [];
   for (let i = 0; i < count; i++) {

@@ -68,7 +68,11 @@ describe('configuration: flags, then XCMP_* env, then --config file, then defaul
       /config file .*: field "rpc-methods" must be one of/,
     ],
     ['not JSON', '{port:', /is not JSON/],
-    ['a nested value', { port: { value: 1 } }, /field "port" must be a string, number or boolean/],
+    [
+      'a nested value',
+      { port: { value: 1 } },
+      /field "port" must be a string, number, boolean or list of strings/,
+    ],
   ] as const) {
     it(`refuses a config file with ${what}, exit 2, naming the field`, () => {
       const result = runCli(['--config', configFile(content)]);

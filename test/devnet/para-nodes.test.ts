@@ -12,6 +12,16 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import type { Hex } from '../../src/protocol/bytes.ts';
+import {
+  decodeOutboundMessages,
+  decodeParaId,
+  decodeRelayParentNumber,
+  HRMP_OUTBOUND_MESSAGES_KEY,
+  LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY,
+  PARACHAIN_ID_KEY,
+  paraHeadOf,
+} from '../../src/protocol/para.ts';
 import { skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
 
@@ -41,6 +51,49 @@ describe('devnet para nodes', { skip: skipWithoutFixtures }, () => {
       block.block.extrinsics.map((x) => `${x.method.section}.${x.method.method}`),
       ['timestamp.set'],
     );
+  });
+
+  it("the sidecar's raw decoders agree with polkadot-js on the node's ParachainId, HrmpOutboundMessages, LastRelayChainBlockNumber and header", async () => {
+    const query = api.query.parachainSystem!;
+    assert.equal(query.hrmpOutboundMessages!.key(), HRMP_OUTBOUND_MESSAGES_KEY);
+    assert.equal(query.lastRelayChainBlockNumber!.key(), LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY);
+    assert.equal(api.query.parachainInfo!.parachainId!.key(), PARACHAIN_ID_KEY);
+    let compared = 0;
+    for (let i = 0; i < 6; i++) {
+      await devnet.newBlocks(1);
+      const hash = (await api.rpc.chain.getHeader()).hash;
+      const at = await api.at(hash);
+      const generic = (await at.query.parachainSystem!.hrmpOutboundMessages!()) as unknown as {
+        recipient: { toNumber(): number };
+        data: { toU8a(bare: boolean): Uint8Array };
+      }[];
+      const raw = (await api.rpc.state.getStorage(HRMP_OUTBOUND_MESSAGES_KEY, hash)) as unknown as {
+        toHex(): Hex;
+      };
+      const decoded = decodeOutboundMessages(raw.toHex());
+      assert.deepEqual(
+        decoded.map((m) => [m.recipient, u8aToHex(m.data)]),
+        generic.map((m) => [m.recipient.toNumber(), u8aToHex(m.data.toU8a(true))]),
+      );
+      compared += decoded.length;
+      const relayParent = (await at.query.parachainSystem!.lastRelayChainBlockNumber!()).toString();
+      const rawParent = await api.rpc.state.getStorage(LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY, hash);
+      assert.equal(
+        String(decodeRelayParentNumber((rawParent as unknown as { toHex(): Hex }).toHex())),
+        relayParent,
+      );
+      const header = await api.rpc.chain.getHeader(hash);
+      const head = paraHeadOf(header.toU8a());
+      assert.deepEqual(head, {
+        hash: hash.toHex(),
+        number: header.number.toNumber(),
+        parentHash: header.parentHash.toHex(),
+      });
+    }
+    assert.ok(compared > 0, `${compared} messages compared`);
+    assert.throws(() => decodeOutboundMessages('0x0400000000'), /HrmpOutboundMessages/);
+    assert.throws(() => decodeParaId('0xd007'), /must be a u32, got 2 bytes/);
+    assert.equal(paraHeadOf(Uint8Array.of(1, 2, 3)), null, 'head data that is not a header');
   });
 
   it('every backed candidate is a para block announced before the relay block that backs it', async () => {

@@ -1,0 +1,261 @@
+/**
+ * Para nodes as sources (issue 28): a node reached through a middleman that rewrites
+ * `HrmpOutboundMessages` answers gets every altered block `contradicted` and none of the made-up
+ * messages delivered or stored; bad `--para` values (unreachable, not a parachain, two nodes of one
+ * para, not a ws URL, named twice) get a clear error and disturb nothing else.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
+import { main } from '../../src/cli/main.ts';
+import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
+import { silentLogger } from '../../src/log.ts';
+import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import { skipWithoutFixtures } from '../helpers/fixtures.ts';
+import { type ParaMiddleman, paraMiddleman } from '../helpers/para-middleman.ts';
+import { freePort } from '../helpers/ports.ts';
+import { type RpcSocket, rpcSocket } from '../helpers/rpc-socket.ts';
+import { SpeculativeJournal } from '../helpers/speculative.ts';
+import { eventually, storedUpTo } from '../helpers/wait.ts';
+
+/** Every update of `method` on the socket, in order. */
+function collect(socket: RpcSocket, method: string): MailboxUpdateJson[] {
+  const updates: MailboxUpdateJson[] = [];
+  socket.socket.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as { method?: string; params?: { result: MailboxUpdateJson } };
+    if (frame.method === method) updates.push(frame.params!.result);
+  });
+  return updates;
+}
+
+function sidecarWith(devnet: Devnet, paraNodes: string[]): Promise<Sidecar> {
+  return startSidecar({
+    nodeUrl: devnet.url,
+    dbPath: ':memory:',
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger(),
+    startAt: 1,
+    paraNodes,
+  });
+}
+
+/** Makes blocks one at a time, each once the sidecar read every para block so far; then 6 to settle. */
+async function run(devnet: Devnet, sidecar: Sidecar, blocks: number): Promise<void> {
+  for (let i = 0; i < blocks + 6; i++) {
+    await devnet.newBlocks(1);
+    const chains = devnet.chain.collators!.chains;
+    await eventually(
+      () =>
+        sidecar
+          .paras!.status()
+          .every((p) => p.state !== 'following' || p.best === chains.get(p.paraId!)!.best.number),
+      { what: 'para nodes read' },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await storedUpTo(sidecar.store, devnet.chain.finalized.number);
+}
+
+describe('a para node behind a middleman that rewrites its outgoing messages', {
+  skip: skipWithoutFixtures,
+}, () => {
+  let devnet: Devnet;
+  let sidecar: Sidecar;
+  let middleman: ParaMiddleman;
+  let socket: RpcSocket;
+  const journal = new SpeculativeJournal();
+  let updates: MailboxUpdateJson[] = [];
+  const liar = 2000;
+
+  before(async () => {
+    devnet = await startDevnet({
+      blockTimeMs: 0,
+      retainBlocks: 1000,
+      initialBlocks: 3,
+      finalityLag: 3,
+      paraNodes: true,
+    });
+    middleman = await paraMiddleman(devnet.paraUrls.get(liar)!);
+    const honest = [...devnet.paraUrls].filter(([para]) => para !== liar).map(([, url]) => url);
+    sidecar = await sidecarWith(devnet, [middleman.url, ...honest]);
+    await eventually(() => sidecar.paras!.status().every((p) => p.state === 'following'), {
+      what: 'followed',
+    });
+    socket = await rpcSocket(sidecar.server.url);
+    updates = collect(socket, 'xcmp_inbox');
+    for (const para of devnet.config.paras)
+      await socket.call('xcmp_subscribeInbox', [para, { finality: 'speculative' }]);
+    await run(devnet, sidecar, 30);
+    for (const update of updates) journal.push(update);
+  });
+  after(async () => {
+    socket?.close();
+    await sidecar?.close();
+    await middleman?.close();
+    await devnet?.close();
+  });
+
+  it('every altered block ends contradicted, and the made-up messages never arrive as messages', async () => {
+    const openFrom = devnet.chain.best.number - 6;
+    journal.check(openFrom);
+    assert.deepEqual(journal.problems, []);
+    // The newest may not be backed yet: open, not otherwise resolved.
+    const seen = middleman.altered.filter((a) => {
+      const block = journal.blocks.get(a.block);
+      return block && (block.end !== null || block.announcedAt < openFrom);
+    });
+    assert.ok(seen.length >= 10, `${seen.length} altered blocks announced`);
+    const notContradicted = seen.filter((a) => journal.blocks.get(a.block)!.end !== 'contradicted');
+    assert.deepEqual(notContradicted, []);
+    const madeUp = new Set(middleman.altered.map((a) => a.alteredHash));
+    const delivered = updates.flatMap((u) => (u.type === 'messages' ? u.messages : []));
+    assert.ok(delivered.length > 50, `${delivered.length} messages delivered`);
+    assert.deepEqual(
+      delivered.filter((m) => madeUp.has(m.hash)),
+      [],
+    );
+    for (const para of devnet.config.paras)
+      for (const m of await sidecar.store.inbox(para)) assert.ok(!madeUp.has(m.hash), `stored ${m.hash}`);
+    console.log(
+      `# ${seen.length} altered para blocks, all contradicted; ${delivered.length} messages delivered, none made up`,
+    );
+  });
+
+  it('only the lying node is blamed: honest paras have no contradicted block', async () => {
+    const contradictedSenders = new Set(
+      updates
+        .filter((u) => u.type === 'contradicted')
+        .flatMap((u) => (u.speculative ?? []).map((m) => m.sender)),
+    );
+    assert.deepEqual([...contradictedSenders], [liar]);
+    const status = await sidecar.status();
+    for (const node of status.paraNodes)
+      if (node.paraId === liar) assert.ok(node.contradictions >= 10, `${node.contradictions} contradictions`);
+      else assert.equal(node.contradictions, 0, `para ${node.paraId}`);
+  });
+});
+
+describe('bad --para values', { skip: skipWithoutFixtures }, () => {
+  let devnet: Devnet;
+  let sidecar: Sidecar;
+  let honestDuplicate: ParaMiddleman;
+  let unreachable: string;
+  let finalizedUpdates: MailboxUpdateJson[] = [];
+  let speculativeUpdates: MailboxUpdateJson[] = [];
+  let sockets: RpcSocket[] = [];
+
+  before(async () => {
+    devnet = await startDevnet({
+      blockTimeMs: 0,
+      retainBlocks: 1000,
+      initialBlocks: 3,
+      finalityLag: 2,
+      paraNodes: true,
+    });
+    // The same para's node under another URL (an honest middleman): a second node of one para.
+    honestDuplicate = await paraMiddleman(devnet.paraUrls.get(2000)!);
+    honestDuplicate.lying = false;
+    unreachable = `ws://127.0.0.1:${await freePort()}`;
+    sidecar = await sidecarWith(devnet, [
+      unreachable,
+      devnet.url,
+      devnet.paraUrls.get(2000)!,
+      honestDuplicate.url,
+      devnet.paraUrls.get(2001)!,
+    ]);
+    await eventually(
+      () =>
+        sidecar.paras!.status().filter((p) => p.state === 'refused' || p.state === 'following').length === 4,
+      { what: 'every reachable node identified' },
+    );
+    const [finalized, speculative] = [
+      await rpcSocket(sidecar.server.url),
+      await rpcSocket(sidecar.server.url),
+    ];
+    sockets = [finalized, speculative];
+    finalizedUpdates = collect(finalized, 'xcmp_inbox');
+    speculativeUpdates = collect(speculative, 'xcmp_inbox');
+    for (const para of devnet.config.paras) {
+      await finalized.call('xcmp_subscribeInbox', [para]);
+      await speculative.call('xcmp_subscribeInbox', [para, { finality: 'speculative' }]);
+    }
+    await run(devnet, sidecar, 12);
+  });
+  after(async () => {
+    for (const socket of sockets) socket.close();
+    await sidecar?.close();
+    await honestDuplicate?.close();
+    await devnet?.close();
+  });
+
+  it('each bad node says why in xcmp_status; the good ones are followed', async () => {
+    const status = await sidecar.status();
+    const byUrl = new Map(status.paraNodes.map((p) => [p.url, p]));
+    const down = byUrl.get(unreachable)!;
+    assert.equal(down.state, 'connecting');
+    assert.equal(down.connected, false);
+    assert.match(down.lastError ?? '', /ECONNREFUSED|connect/i);
+    const relay = byUrl.get(devnet.url)!;
+    assert.equal(relay.state, 'refused');
+    assert.match(relay.lastError ?? '', /not a parachain/);
+    const twins = [byUrl.get(devnet.paraUrls.get(2000)!)!, byUrl.get(honestDuplicate.url)!];
+    assert.deepEqual(twins.map((t) => t.state).sort(), ['following', 'refused']);
+    assert.match(
+      twins.find((t) => t.state === 'refused')!.lastError ?? '',
+      /para 2000 is already followed through ws:/,
+    );
+    assert.equal(byUrl.get(devnet.paraUrls.get(2001)!)!.state, 'following');
+  });
+
+  it('nothing else is disturbed: finalized subscribers get verified messages; speculative ones hear the good nodes', async () => {
+    const messages = finalizedUpdates.flatMap((u) => (u.type === 'messages' ? u.messages : []));
+    assert.ok(messages.length > 20, `${messages.length} finalized messages`);
+    assert.ok(messages.every((m) => m.verified === true));
+    const tiers = new Set(['speculative', 'withdrawn', 'contradicted', 'pending', 'dropped']);
+    assert.deepEqual(
+      finalizedUpdates.filter((u) => tiers.has(u.type)),
+      [],
+    );
+    const senders = new Set(
+      speculativeUpdates
+        .filter((u) => u.type === 'speculative')
+        .flatMap((u) => u.speculative!.map((m) => m.sender)),
+    );
+    assert.deepEqual([...senders].sort(), [2000, 2001]);
+    const stored = await sidecar.store.inbox(2001);
+    assert.ok(stored.length > 0);
+  });
+
+  it('the CLI refuses --para values that are not ws URLs, or name one node twice (exit 2)', async () => {
+    for (const [argv, message] of [
+      [
+        ['--para', 'http://127.0.0.1:9988'],
+        /--para takes ws:\/\/ or wss:\/\/ URLs, got "http:\/\/127.0.0.1:9988"/,
+      ],
+      [['--para', 'ws://127.0.0.1:9988,ws://127.0.0.1:9988'], /--para names ws:\/\/127.0.0.1:9988 twice/],
+      [
+        ['--para', 'ws://127.0.0.1:9988', '--para', 'ws://127.0.0.1:9988'],
+        /--para names ws:\/\/127.0.0.1:9988 twice/,
+      ],
+    ] as const) {
+      const result = await mainWith([...argv, '--devnet-port', '0']);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+  });
+});
+
+async function mainWith(argv: string[]): Promise<{ code: number; stderr: string }> {
+  const write = process.stderr.write.bind(process.stderr);
+  let stderr = '';
+  process.stderr.write = ((chunk: string) => {
+    stderr += chunk;
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}
