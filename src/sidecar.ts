@@ -444,6 +444,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   });
   const best = new BestView(node, ingest, logger);
   const paras = options.paraNodes?.length ? new ParaNodes(options.paraNodes, logger) : null;
+  if (paras) metrics.paraNodesFrom(() => paras.following().size);
   const hub = createHub({ options, store, node, facts, metrics, best, paras, proofs });
   const peers = federation?.report ?? null;
   feedHub(hub, ingest, best, facts, metrics);

@@ -11,6 +11,8 @@ import type { MailboxUpdateJson, PendingMessageJson, SubscriptionOptionsJson } f
 /** The server takes at most this many of each (rpc/schemas.ts). */
 const MAX_KNOWN = 256;
 const MAX_OPEN = 1024;
+/** Para blocks remembered as told (speculative) or ended, so a replay after a reconnect is not told twice. */
+const MAX_PARA_BLOCKS = 4096;
 
 interface HeldBlock {
   readonly hash: string;
@@ -28,6 +30,8 @@ export class BestStream {
   #final: number | null;
   readonly #known = new Map<number, HeldBlock>();
   readonly #candidates = new Map<string, HeldCandidate>();
+  /** Para block hash → how far it was told: announced, or ended (withdrawn or contradicted). */
+  readonly #paraBlocks = new Map<string, 'announced' | 'ended'>();
 
   constructor(fromBlock?: number) {
     this.#final = fromBlock === undefined ? null : fromBlock - 1;
@@ -64,6 +68,10 @@ export class BestStream {
         return this.#pending(update);
       case 'dropped':
         return this.#dropped(update);
+      case 'speculative':
+      case 'withdrawn':
+      case 'contradicted':
+        return this.#speculative(update);
       default:
         return [update];
     }
@@ -91,6 +99,22 @@ export class BestStream {
     }
     out.push(update);
     return out;
+  }
+
+  /**
+   * The server replays open speculative blocks to a resumed subscription: one already told is not
+   * told again, and a block is ended once. (A block that ended while the client was away is not
+   * told: it was open, and the server no longer holds it; see docs/speculative.md.)
+   */
+  #speculative(update: MailboxUpdateJson): MailboxUpdateJson[] {
+    const hash = update.paraBlock?.hash;
+    if (hash === undefined) return [update];
+    const told = this.#paraBlocks.get(hash);
+    if (told === 'ended' || (told === 'announced' && update.type === 'speculative')) return [];
+    this.#paraBlocks.set(hash, update.type === 'speculative' ? 'announced' : 'ended');
+    if (this.#paraBlocks.size > MAX_PARA_BLOCKS)
+      this.#paraBlocks.delete(this.#paraBlocks.keys().next().value!);
+    return [update];
   }
 
   #retracted(update: MailboxUpdateJson): MailboxUpdateJson[] {

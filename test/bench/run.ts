@@ -11,6 +11,7 @@ import { benchPending } from './pending.ts';
 import { benchProof } from './proof.ts';
 import { benchProxy } from './proxy.ts';
 import { benchScale } from './scale.ts';
+import { benchSpeculative } from './speculative.ts';
 
 const benches: Record<string, () => Promise<void>> = {
   abuse: benchAbuse,
@@ -25,6 +26,7 @@ const benches: Record<string, () => Promise<void>> = {
   proof: benchProof,
   proxy: benchProxy,
   scale: benchScale,
+  speculative: benchSpeculative,
   store: benchStore,
 };
 const wanted = process.argv.slice(2);

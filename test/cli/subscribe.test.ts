@@ -16,7 +16,7 @@ const printedUpdates = (cli: RunningCli): MailboxUpdateJson[] =>
 describe('xcmp-sidecar subscribe', () => {
   let stack: Stack;
   before(async () => {
-    stack = await startStack({ initialBlocks: 2 });
+    stack = await startStack({ initialBlocks: 2 }, { paraNodes: 'devnet' });
     await advance(stack, 6);
   });
   after(() => stack?.close());
@@ -68,6 +68,28 @@ describe('xcmp-sidecar subscribe', () => {
         pending.some((p) => p.candidateHash === m.candidateHash && p.position === m.position),
         `${m.id} was pending first`,
       );
+  });
+
+  it("--finality speculative prints para blocks' messages before their backing, never verified", async () => {
+    const cli = spawnCli(subscribeArgs('--recipient', '2001', '--finality', 'speculative'));
+    const lines = () => printedUpdates(cli);
+    const before = stack.sidecar.hub.subscriberCount.mailbox;
+    await eventually(() => stack.sidecar.hub.subscriberCount.mailbox > before, {
+      timeoutMs: 20_000,
+      what: 'subscribed',
+    });
+    await stack.devnet.newBlocks(4);
+    const pendingOf = (paraHead: string) =>
+      lines().findIndex((l) => l.type === 'pending' && l.pending!.some((m) => m.paraHead === paraHead));
+    await eventually(
+      () => lines().some((l, i) => l.type === 'speculative' && pendingOf(l.paraBlock!.hash) > i),
+      { timeoutMs: 20_000, what: 'a speculative block, then its pending' },
+    );
+    await cli.stop();
+    const speculative = lines().filter((l) => l.type === 'speculative');
+    assert.ok(
+      speculative.flatMap((l) => l.speculative!).every((m) => m.verified === false && m.recipient === 2001),
+    );
   });
 
   it('piped into a reader that stops (`| head -3`), it exits 0 without a trace', async () => {

@@ -20,7 +20,10 @@ describe('xcmp_subscribeInbox: markFinalized and resume', () => {
     const client = await rpcSocket(stack.sidecar.server.url);
     try {
       const cases: [unknown, RegExp][] = [
-        [{ markFinalized: true }, /markFinalized and resume are for finality "best" or "pending"/],
+        [
+          { markFinalized: true },
+          /markFinalized and resume are for finality "best", "pending" or "speculative"/,
+        ],
         [
           { finality: 'finalized', resume: { known: [], open: [] }, fromBlock: 1 },
           /finality "best" or "pending"/,

@@ -94,10 +94,12 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
-  readonly paraNodesUp = new Gauge({
+  #paraNodesFollowing: () => number = () => 0;
+  readonly paraNodesUp: Gauge = new Gauge({
     name: 'xcmp_para_nodes_following',
     help: 'Para nodes attached with --para that are connected and followed',
     registers: [this.registry],
+    collect: (): void => this.paraNodesUp.set(this.#paraNodesFollowing()),
   });
   readonly peerAnswers = new Counter({
     name: 'xcmp_peer_answers_total',
@@ -210,6 +212,11 @@ export class Metrics {
   }
 
   /** Reports `xcmp_block_height` from `source`, read at each scrape. */
+  /** Read at each scrape: how many para nodes are followed now. */
+  paraNodesFrom(source: () => number): void {
+    this.#paraNodesFollowing = source;
+  }
+
   heightsFrom(source: () => { best: number | null; finalized: number | null; synced: number | null }): void {
     this.#heights = source;
   }
