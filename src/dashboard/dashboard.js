@@ -87,6 +87,9 @@ const state = {
   candidates: new Map(),
   /** "candidateHash:position" → pending message (finality "pending"), until enacted or dropped. */
   pending: new Map(),
+  /** para block hash → its announced messages (finality "speculative"), until backed, withdrawn or contradicted. */
+  speculative: new Map(),
+  lastSpeculativeEnd: null,
   lastDrop: null,
   subscribedRecipients: new Set(),
   renderedMessageIds: new Set(),
@@ -151,6 +154,7 @@ function renderStatus({ total }) {
     unverified: status.counts.unverifiedMessages,
     candidates: status.counts.candidates,
     pending: state.pending.size,
+    speculative: [...state.speculative.values()].reduce((n, messages) => n + messages.size, 0),
   };
   for (const [field, value] of Object.entries(fields)) {
     const cell = document.querySelector(`#head [data-field="${field}"]`);
@@ -159,6 +163,13 @@ function renderStatus({ total }) {
   $('#head [data-field="unverified"]').classList.toggle('bad', status.counts.unverifiedMessages > 0);
   $('#head [data-field="lag"]').classList.toggle('bad', (status.lag ?? 0) > 3);
   $('#head [data-field="pending"]').title = state.lastDrop ? `last dropped: ${state.lastDrop}` : '';
+  const nodes = (status.paraNodes ?? []).map((n) => `${n.paraId ?? n.url} ${n.state}`);
+  $('#head [data-field="speculative"]').title = [
+    nodes.length ? `para nodes: ${nodes.join(', ')}` : 'no para node attached (--para)',
+    state.lastSpeculativeEnd ? `last ended: ${state.lastSpeculativeEnd}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const footer = $('#failures');
   const failures = Object.entries(status.verificationFailures);
   footer.hidden = failures.length === 0 && !status.lastError;
@@ -384,10 +395,31 @@ function onInboxUpdate(update) {
   render();
 }
 
-/** Inbox updates with finality "pending": only what is backed and not yet enacted or dropped is kept. */
+/** Speculative updates: a para block's messages are kept until backed (pending), withdrawn or contradicted. */
+function onSpeculative(update) {
+  const hash = update.paraBlock.hash;
+  if (update.type === 'speculative') {
+    const messages = state.speculative.get(hash) ?? new Map();
+    for (const m of update.speculative) messages.set(`${m.recipient}:${m.position}`, m);
+    state.speculative.set(hash, messages);
+    return;
+  }
+  state.speculative.delete(hash);
+  state.lastSpeculativeEnd = `${update.type}${update.reason ? ` (${update.reason})` : ''} at #${update.block.number}`;
+}
+
+/**
+ * Inbox updates with finality "speculative" (which carry everything "pending" does): only what is
+ * announced or backed, and not yet enacted or dropped, is kept.
+ */
 function onPendingUpdate(update) {
   const key = (m) => `${m.candidateHash}:${m.position}`;
-  if (update.type === 'pending') for (const m of update.pending) state.pending.set(key(m), m);
+  if (update.paraBlock) onSpeculative(update);
+  if (update.type === 'pending')
+    for (const m of update.pending) {
+      state.pending.set(key(m), m);
+      if (m.paraHead) state.speculative.delete(m.paraHead);
+    }
   if (update.type === 'dropped') {
     for (const m of update.pending) state.pending.delete(key(m));
     state.lastDrop = `${update.reason} at #${update.block.number}`;
@@ -431,7 +463,7 @@ async function refreshChannels(rpc) {
     await rpc.subscribe('xcmp_subscribeInbox', [recipient, options], onInboxUpdate);
     await rpc.subscribe(
       'xcmp_subscribeInbox',
-      [recipient, { finality: 'pending', fromBlock: synced + 1 }],
+      [recipient, { finality: 'speculative', fromBlock: synced + 1 }],
       onPendingUpdate,
     );
   }

@@ -22,7 +22,7 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
   const pageErrors: string[] = [];
 
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({}, { paraNodes: 'devnet' });
     await advance(stack, 12);
     await stack.devnet.newBlocks(1, { tamperCommitments: new Set([2004]) });
     await advance(stack, 4);
@@ -120,6 +120,14 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
       0,
     );
     await showsExactly('#head [data-field="pending"]', String(pendingAtHead));
+    // The para nodes' blocks built on the best head, announced and not yet backed.
+    await page.waitForFunction(
+      () => Number(document.querySelector('#head [data-field="speculative"]')?.textContent) > 0,
+    );
+    assert.match(
+      (await page.locator('#head [data-field="speculative"]').getAttribute('title')) ?? '',
+      /para nodes: 1000 following, 2000 following, 2001 following, 2004 following/,
+    );
     const busy = await count('#graph .channel:not(.idle)');
     assert.ok(busy > 0, 'some channels carry messages');
     const topRate = await text('#channel-rates tbody tr:first-child td:nth-child(2)');
