@@ -5,6 +5,10 @@
  */
 import { z } from 'zod';
 
+/** `decode: true`: what each message's `xcm` holds. */
+const XCM_DESCRIPTION =
+  "decode: true: {format, programs (each VersionedXcm decoded), ids: per program {version, instructions, messageHash (blake2_256 of its encoding: the sender's XcmpMessageSent.message_hash), topic (a trailing SetTopic, else null), id (the topic where present, else messageHash: what the receiver's MessageQueue events name it by)}}; {format, payload} for blobs and signals; {error} for a page that does not decode (the message is still served)";
+
 export const ParaId = z.number().int().min(0).max(0xffffffff).describe('parachain id (u32)');
 export const BlockNumber = z.number().int().min(0).max(0xffffffff).describe('relay block number (u32)');
 export const HexString = z
@@ -121,7 +125,7 @@ export const Message = z.strictObject({
   mqcHead: Hash.describe("the channel's MQC head after this message"),
   verified: z.boolean(),
   reason: z.string().nullable().describe('why it is not verified'),
-  xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
+  xcm: z.unknown().optional().describe(XCM_DESCRIPTION),
   source: z
     .literal('peer')
     .optional()
@@ -141,7 +145,7 @@ export const PendingMessage = z
     recipient: ParaId,
     data: HexString,
     hash: Hash.describe('blake2_256(data)'),
-    xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
+    xcm: z.unknown().optional().describe(XCM_DESCRIPTION),
     paraHead: Hash.optional().describe(
       "blake2_256 of the candidate's head data: for a cumulus chain the hash of the para block it carries, as in a speculative update's paraBlock",
     ),
@@ -159,7 +163,7 @@ export const SpeculativeMessage = z
     data: HexString,
     hash: Hash.describe('blake2_256(data)'),
     verified: z.literal(false).describe('a para node said so; nothing is checked until backing'),
-    xcm: z.unknown().optional().describe('decoded XCM programs (decode: true)'),
+    xcm: z.unknown().optional().describe(XCM_DESCRIPTION),
   })
   .describe('a message a para node says one of its blocks sends (ParachainSystem::HrmpOutboundMessages)');
 

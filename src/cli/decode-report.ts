@@ -7,6 +7,7 @@ import { type Hex, toHex } from '../protocol/bytes.ts';
 import type { DecodedValue } from '../protocol/codec.ts';
 import { descriptorScheduling } from '../protocol/descriptor.ts';
 import { blake2_256 } from '../protocol/hash.ts';
+import { type XcmIdentity, xcmIdentity } from '../protocol/xcm-ids.ts';
 import { splitXcmpMessage } from '../protocol/xcmp.ts';
 
 export interface EventReport {
@@ -24,6 +25,8 @@ export interface SliceReport {
   readonly verified: boolean;
   readonly format?: string;
   readonly xcm?: readonly DecodedValue[];
+  /** Per program: the ids the sending and receiving chains' events name it by (protocol/xcm-ids.ts). */
+  readonly xcmIds?: readonly XcmIdentity[];
   readonly xcmError?: string;
 }
 
@@ -91,7 +94,12 @@ export function decodeReport(observation: BlockObservation, layout: RelayLayout)
       try {
         const message = splitXcmpMessage(entry.data, layout.versionedXcm);
         return 'programs' in message
-          ? { ...base, format: message.format, xcm: message.programs.map((program) => program.xcm) }
+          ? {
+              ...base,
+              format: message.format,
+              xcm: message.programs.map((program) => program.xcm),
+              xcmIds: message.programs.map(xcmIdentity),
+            }
           : { ...base, format: message.format };
       } catch (error) {
         return { ...base, xcmError: (error as Error).message };
@@ -148,7 +156,7 @@ function eventsOfAnotherBlock(observation: BlockObservation): string | null {
 }
 
 /** Decoded XCM as text: one line per instruction, its arguments as compact JSON (cut at `width`). */
-function xcmLines(programs: readonly DecodedValue[], width = 160): string[] {
+function xcmLines(programs: readonly DecodedValue[], ids: readonly XcmIdentity[], width = 160): string[] {
   const lines: string[] = [];
   for (const program of programs) {
     const [version, instructions] = Object.entries(program as Record<string, unknown>)[0] ?? ['?', []];
@@ -162,6 +170,13 @@ function xcmLines(programs: readonly DecodedValue[], width = 160): string[] {
       lines.push(line.length > width ? `${line.slice(0, width - 1)}…` : line);
     }
   }
+  // Then each program's ids: what the receiver's MessageQueue events and the sender's XcmpMessageSent name it by.
+  for (const id of ids)
+    lines.push(
+      id.topic
+        ? `      id ${id.id}  (its SetTopic; XcmpMessageSent names it ${id.messageHash})`
+        : `      id ${id.id}  (blake2_256 of the program)`,
+    );
   return lines;
 }
 
@@ -224,7 +239,7 @@ export function formatReportTable(report: DecodeReport): string {
       lines.push(
         `  ${entry.sender} → ${recipient}  ${entry.size} bytes  ${entry.hash}  ${entry.format ?? ''}${entry.verified ? '' : '  (unverified)'}`,
       );
-      if (entry.xcm) lines.push(...xcmLines(entry.xcm));
+      if (entry.xcm) lines.push(...xcmLines(entry.xcm, entry.xcmIds ?? []));
       if (entry.xcmError) lines.push(`      XCM not decodable: ${entry.xcmError}`);
     }
   }

@@ -122,7 +122,7 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     await showsExactly('#head [data-field="pending"]', String(pendingAtHead));
     // The para nodes' blocks built on the best head, announced and not yet backed.
     await page.waitForFunction(
-      () => Number(document.querySelector('#head [data-field="speculative"]')?.textContent) > 0,
+      'Number(document.querySelector(\'#head [data-field="speculative"]\')?.textContent) > 0',
     );
     assert.match(
       (await page.locator('#head [data-field="speculative"]').getAttribute('title')) ?? '',

@@ -11,6 +11,7 @@ import type { SpeculativeMessage } from '../../derive/speculative.ts';
 import { toHex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import { descriptorScheduling, descriptorVersion } from '../../protocol/descriptor.ts';
+import { xcmIdentity } from '../../protocol/xcm-ids.ts';
 import { splitXcmpMessage } from '../../protocol/xcmp.ts';
 import {
   type CandidateRecord,
@@ -24,7 +25,11 @@ export function decodeXcm(data: Uint8Array, xcm: TypeCodec | null): unknown {
   try {
     const message = splitXcmpMessage(data, xcm);
     return 'programs' in message
-      ? { format: message.format, programs: message.programs.map((p) => p.xcm) }
+      ? {
+          format: message.format,
+          programs: message.programs.map((p) => p.xcm),
+          ids: message.programs.map(xcmIdentity),
+        }
       : message;
   } catch (error) {
     return { error: (error as Error).message };
