@@ -26,7 +26,7 @@ describe('xcmp_subscribeInbox: markFinalized and resume', () => {
         ],
         [
           { finality: 'finalized', resume: { known: [], open: [] }, fromBlock: 1 },
-          /finality "best" or "pending"/,
+          /finality "best", "pending" or "speculative"/,
         ],
         [{ finality: 'best', resume: { known: [], open: [] } }, /resume needs fromBlock/],
         [
