@@ -23,6 +23,7 @@ export interface DevnetFlags {
   readonly scale?: boolean;
   readonly paraNodes?: boolean;
   readonly paraMetadata?: string;
+  readonly paraAuthoringMs?: string;
 }
 
 function integer(value: string | undefined, flag: string, min: number, max: number): number | undefined {
@@ -82,10 +83,18 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
       messageSize,
       paraNodes: flags.paraNodes,
       paraMetadata: paraMetadataFlag(flags),
+      paraAuthoringMs: paraAuthoringFlag(flags),
     }).filter(([, v]) => v !== undefined),
   ) as DevnetOptions;
   if (flags.scale && paras) throw new CliError('--scale sets its own 100 paras: drop --paras');
   return flags.scale ? { ...scalePreset(overrides), ...overrides } : overrides;
+}
+
+/** `--para-authoring-ms MS`: only with `--para-nodes`, 0..60000. */
+function paraAuthoringFlag(flags: DevnetFlags): number | undefined {
+  if (flags.paraAuthoringMs === undefined) return undefined;
+  if (!flags.paraNodes) throw new CliError('--para-authoring-ms is for --para-nodes');
+  return integer(flags.paraAuthoringMs, '--para-authoring-ms', 0, 60_000);
 }
 
 /** `--para-metadata FILE`: only with `--para-nodes`, and a file that exists. */

@@ -227,6 +227,10 @@ function addDevnet(program: Command): void {
       'also a simulated node per para at ws://HOST:PORT/para/<id>, whose blocks are the candidates backed (a cumulus runtime: Polkadot Asset Hub)',
     )
     .option(
+      '--para-authoring-ms <ms>',
+      'with --para-nodes: a para block is imported by its node this long after its relay parent (authoring time; default 0: at once)',
+    )
+    .option(
       '--para-metadata <file>',
       "the para nodes' runtime metadata (hex); default: the shared fixture, else the bundled Asset Hub V15",
     )

@@ -101,13 +101,14 @@ export class DevnetCollators {
         this.faults.set(built.hash, 'lied');
       }
       if (!this.#coreFreeAfter(block, paraId)) continue;
-      chain.import(built);
+      const authored = [built];
       if (faults.paraFork?.has(paraId)) {
         // A second block at the same height, announced after the first (and best for a while).
         const sibling = await this.#build(chain, tips.get(paraId) ?? chain.genesis, block, seed, 1);
         this.faults.set(sibling.hash, 'forked');
-        chain.import(sibling);
+        authored.push(sibling);
       }
+      this.#announce(chain, authored);
     }
     this.#offered.set(block.hash, offered);
     this.#kept.push({ hash: block.hash, number: block.number });
@@ -121,6 +122,18 @@ export class DevnetCollators {
       const chain = this.chains.get(event.candidate.paraId);
       if (chain) chain.finalize(paraHash(event.candidate.commitments.headData));
     }
+  }
+
+  /** Imports what a para authored, at once or after the authoring time (unless the next relay block backed it first). */
+  #announce(chain: DevnetParaChain, blocks: readonly ParaBlock[]): void {
+    const importAll = () => {
+      for (const block of blocks) if (!chain.block(block.hash)) chain.import(block);
+    };
+    if (this.#config.paraAuthoringMs === 0) {
+      importAll();
+      return;
+    }
+    setTimeout(importAll, this.#config.paraAuthoringMs).unref();
   }
 
   /** Whether the para's core is free for backing in the child of `block` (as the runtime will find it). */

@@ -34,6 +34,12 @@ export interface DevnetConfig {
    * the relay block that backs it. Off by default.
    */
   readonly paraNodes: boolean;
+  /**
+   * Milliseconds after its relay parent at which a para node imports (announces) the block it
+   * built on it: a collator's authoring time. 0: at once, with the relay block (the worst case for
+   * a sidecar that processes both).
+   */
+  readonly paraAuthoringMs: number;
   /** The para nodes' runtime metadata (hex file); null: the shared fixture's Asset Hub, else the bundled one. */
   readonly paraMetadata: string | null;
   /** `ActiveConfig`'s group rotation frequency and availability period (Polkadot: 10 and 10). */
@@ -65,6 +71,7 @@ export function devnetConfig(overrides: Partial<DevnetConfig> = {}): DevnetConfi
     retainBlocks: 256,
     statePruning: null,
     paraNodes: false,
+    paraAuthoringMs: 0,
     paraMetadata: null,
     groupRotationFrequency: 10,
     parasAvailabilityPeriod: 10,

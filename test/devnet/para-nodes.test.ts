@@ -22,8 +22,10 @@ import {
   PARACHAIN_ID_KEY,
   paraHeadOf,
 } from '../../src/protocol/para.ts';
+import { runCli } from '../helpers/cli.ts';
 import { skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
+import { eventually } from '../helpers/wait.ts';
 
 const messagesOf = (list: readonly { recipient: number; data: Uint8Array }[]) =>
   list.map((m) => `${m.recipient}:${u8aToHex(m.data)}`);
@@ -176,3 +178,38 @@ describe('devnet para nodes', { skip: skipWithoutFixtures }, () => {
 function outbound(chain: { encoder: { storageKey(p: string, i: string): string } }): string {
   return chain.encoder.storageKey('ParachainSystem', 'HrmpOutboundMessages');
 }
+
+describe('devnet para nodes: authoring time', { skip: skipWithoutFixtures }, () => {
+  it('--para-authoring-ms: a para block is imported that long after its relay parent, not with it', async () => {
+    const devnet = await startDevnet({
+      blockTimeMs: 0,
+      initialBlocks: 2,
+      paraNodes: true,
+      paraAuthoringMs: 150,
+    });
+    try {
+      const chain = devnet.chain.collators!.chains.get(2000)!;
+      const importedAt = new Map<string, number>();
+      chain.on('block', (block) => importedAt.set(block.relayParent.hash, performance.now()));
+      const [relay] = await devnet.newBlocks(1);
+      const madeAt = performance.now();
+      assert.equal(importedAt.has(relay!.hash), false, 'not with its relay parent');
+      await eventually(() => importedAt.has(relay!.hash), { what: 'the para block imported' });
+      assert.ok(importedAt.get(relay!.hash)! - madeAt >= 100, `${importedAt.get(relay!.hash)! - madeAt} ms`);
+    } finally {
+      await devnet.close();
+    }
+  });
+
+  it('its flags are for --para-nodes only (exit 2)', () => {
+    for (const [args, refusal] of [
+      [['--para-authoring-ms', '100'], /--para-authoring-ms is for --para-nodes/],
+      [['--para-metadata', 'x.hex'], /--para-metadata is for --para-nodes/],
+      [['--para-nodes', '--para-authoring-ms', '1e3'], /--para-authoring-ms/],
+    ] as const) {
+      const result = runCli(['devnet', '--port', '0', ...args]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, refusal);
+    }
+  });
+});
