@@ -200,6 +200,8 @@ describe('bad --para values', { skip: skipWithoutFixtures }, () => {
   let unreachable: string;
   let finalizedUpdates: MailboxUpdateJson[] = [];
   let speculativeUpdates: MailboxUpdateJson[] = [];
+  /** Para 2001's outbox, speculative. */
+  let outboxUpdates: MailboxUpdateJson[] = [];
   let sockets: RpcSocket[] = [];
 
   before(async () => {
@@ -233,10 +235,12 @@ describe('bad --para values', { skip: skipWithoutFixtures }, () => {
     sockets = [finalized, speculative];
     finalizedUpdates = collect(finalized, 'xcmp_inbox');
     speculativeUpdates = collect(speculative, 'xcmp_inbox');
+    outboxUpdates = collect(speculative, 'xcmp_outbox');
     for (const para of devnet.config.paras) {
       await finalized.call('xcmp_subscribeInbox', [para]);
       await speculative.call('xcmp_subscribeInbox', [para, { finality: 'speculative' }]);
     }
+    await speculative.call('xcmp_subscribeOutbox', [2001, { finality: 'speculative' }]);
     await run(devnet, sidecar, 12);
   });
   after(async () => {
@@ -283,6 +287,18 @@ describe('bad --para values', { skip: skipWithoutFixtures }, () => {
     assert.deepEqual([...senders].sort(), [2000, 2001]);
     const stored = await sidecar.store.inbox(2001);
     assert.ok(stored.length > 0);
+    // An outbox subscriber hears its own para's blocks, every message of them, and no other para's.
+    const sent = outboxUpdates.filter((u) => u.type === 'speculative').flatMap((u) => u.speculative!);
+    assert.ok(sent.length > 10, `${sent.length} speculative messages in 2001's outbox`);
+    assert.ok(sent.every((m) => m.sender === 2001));
+    const inInboxes = speculativeUpdates
+      .filter((u) => u.type === 'speculative')
+      .flatMap((u) => u.speculative!)
+      .filter((m) => m.sender === 2001);
+    assert.deepEqual(
+      new Set(sent.map((m) => `${m.recipient}:${m.hash}:${m.position}`)),
+      new Set(inInboxes.map((m) => `${m.recipient}:${m.hash}:${m.position}`)),
+    );
   });
 
   it('the CLI refuses --para values that are not ws URLs, or name one node twice (exit 2)', async () => {
