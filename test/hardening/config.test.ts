@@ -8,34 +8,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { main } from '../../src/cli/main.ts';
 import { type RunFlags, resolveRpcMethods, runOptions } from '../../src/cli/run.ts';
-import { runCliAsync } from '../helpers/cli.ts';
+import { mainWith, runCliAsync } from '../helpers/cli.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
 import { startStack } from '../helpers/sidecar.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'xcmp-choices-'));
-
-/** Runs the CLI's main in this process; returns its exit code and what it wrote to stderr. */
-async function mainWith(
-  argv: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stderr: string }> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const write = process.stderr.write.bind(process.stderr);
-  let stderr = '';
-  process.stderr.write = ((chunk: string) => {
-    stderr += chunk;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await main(argv), stderr };
-  } finally {
-    process.stderr.write = write;
-    process.env = saved;
-  }
-}
 
 function configFile(content: object): string {
   const path = join(dir, `${Math.random().toString(36).slice(2)}.json`);

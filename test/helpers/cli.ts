@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { main } from '../../src/cli/main.ts';
 import { repoRoot } from './fixtures.ts';
 import { eventually } from './wait.ts';
 
@@ -117,4 +118,25 @@ export function fatalMessage(stderr: string): string {
   const last = logLines(stderr).at(-1);
   if (last?.level !== 60) throw new Error(`the last stderr line is not a fatal log line: ${stderr}`);
   return last.msg;
+}
+
+/** Runs the CLI's main in this process (with `env` set meanwhile); returns its exit code and what it wrote to stderr. */
+export async function mainWith(
+  argv: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stderr: string }> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const write = process.stderr.write.bind(process.stderr);
+  let stderr = '';
+  process.stderr.write = ((chunk: string) => {
+    stderr += chunk;
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await main(argv), stderr };
+  } finally {
+    process.stderr.write = write;
+    process.env = saved;
+  }
 }

@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
-import { main } from '../../src/cli/main.ts';
 import { XcmpClient } from '../../src/client/client.ts';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import { mainWith } from '../helpers/cli.ts';
 import { skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { type ParaMiddleman, paraMiddleman } from '../helpers/para-middleman.ts';
 import { freePort } from '../helpers/ports.ts';
@@ -319,17 +319,3 @@ describe('bad --para values', { skip: skipWithoutFixtures }, () => {
     }
   });
 });
-
-async function mainWith(argv: string[]): Promise<{ code: number; stderr: string }> {
-  const write = process.stderr.write.bind(process.stderr);
-  let stderr = '';
-  process.stderr.write = ((chunk: string) => {
-    stderr += chunk;
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await main(argv), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
