@@ -12,7 +12,7 @@ import { blake2AsU8a } from '@polkadot/util-crypto';
 import type { DevnetBlock, Hex } from './chain.ts';
 import type { DevnetConfig } from './config.ts';
 import type { DevnetEncoder } from './encoder.ts';
-import { DevnetParaChain, type ParaBlock } from './para-chain.ts';
+import { DevnetParaChain, type InboundConsumed, type ParaBlock } from './para-chain.ts';
 import { Rng } from './rng.ts';
 import type { BlockFaults, Collation, RelayRuntimeModel } from './runtime.ts';
 
@@ -156,7 +156,8 @@ export class DevnetCollators {
     const state = relayParent.state;
     const messages = this.#runtime.outboundMessages(chain.paraId, state, state.channels, rng);
     const relay = { number: relayParent.number, hash: relayParent.hash };
-    return chain.build(tip, relay, messages, relayParent.timestamp + PARA_BLOCK_DELAY_MS);
+    const timestamp = relayParent.timestamp + PARA_BLOCK_DELAY_MS;
+    return chain.build(tip, relay, messages, timestamp, inboundAt(relayParent, chain.paraId));
   }
 
   #forget(number: number): void {
@@ -172,6 +173,17 @@ export class DevnetCollators {
     }
   }
 }
+
+/** What a para block built on `relayParent` consumes: everything its inbound channels hold there. */
+function inboundAt(relayParent: DevnetBlock, paraId: number): InboundConsumed {
+  const mqcHeads = new Map<number, Hex>();
+  for (const channel of relayParent.state.channels.values())
+    if (channel.recipient === paraId)
+      mqcHeads.set(channel.sender, channel.mqcHead ? (u8aToHex(channel.mqcHead) as Hex) : ZERO_HEAD);
+  return { hrmpWatermark: relayParent.number, mqcHeads };
+}
+
+const ZERO_HEAD = `0x${'00'.repeat(32)}` as Hex;
 
 /** A para block's hash from the head data that carries it (its SCALE header). */
 function paraHash(headData: Uint8Array): Hex {

@@ -73,7 +73,7 @@ export class DevnetParaChain extends EventEmitter<ParaChainEvents> {
 
   static async create(paraId: number, encoder: DevnetEncoder, retain: number): Promise<DevnetParaChain> {
     const relayParent = { number: 0, hash: `0x${'00'.repeat(32)}` as Hex };
-    const genesis = await buildParaBlock(encoder, paraId, null, relayParent, [], 0);
+    const genesis = await buildParaBlock(encoder, paraId, null, relayParent, [], 0, NOTHING_CONSUMED);
     return new DevnetParaChain(paraId, encoder, genesis, retain);
   }
 
@@ -101,8 +101,9 @@ export class DevnetParaChain extends EventEmitter<ParaChainEvents> {
     relayParent: { number: number; hash: Hex },
     messages: readonly OutboundMessage[],
     timestamp: number,
+    inbound: InboundConsumed,
   ): Promise<ParaBlock> {
-    return buildParaBlock(this.encoder, this.paraId, parent, relayParent, messages, timestamp);
+    return buildParaBlock(this.encoder, this.paraId, parent, relayParent, messages, timestamp, inbound);
   }
 
   /** Imports a block (announced to `block` subscribers) and makes it the best one. */
@@ -179,15 +180,30 @@ function outboundMessagesValue(encoder: DevnetEncoder, messages: readonly Outbou
   return u8aToHex(encoder.encodeType(type, value)) as Hex;
 }
 
-function storageOf(
-  encoder: DevnetEncoder,
-  paraId: number,
-  number: number,
-  parentHash: Hex,
-  messages: readonly OutboundMessage[],
-  timestamp: number,
-  relayParentNumber: number,
-): Map<string, Hex> {
+/**
+ * What a para block consumed of its inbound HRMP (cumulus' `setValidationData`): every message sent
+ * up to its relay parent, so its watermark is the relay parent's number and, for every inbound
+ * channel, its running MQC head is the channel's head at the relay parent (zero for none).
+ */
+export interface InboundConsumed {
+  readonly hrmpWatermark: number;
+  readonly mqcHeads: ReadonlyMap<number, Hex>;
+}
+
+const NOTHING_CONSUMED: InboundConsumed = { hrmpWatermark: 0, mqcHeads: new Map() };
+
+interface ParaBlockFacts {
+  readonly paraId: number;
+  readonly number: number;
+  readonly parentHash: Hex;
+  readonly messages: readonly OutboundMessage[];
+  readonly timestamp: number;
+  readonly relayParentNumber: number;
+  readonly inbound: InboundConsumed;
+}
+
+function storageOf(encoder: DevnetEncoder, block: ParaBlockFacts): Map<string, Hex> {
+  const { paraId, number, parentHash, messages, timestamp, relayParentNumber, inbound } = block;
   const value = (pallet: string, item: string, v: unknown) =>
     u8aToHex(encoder.encodeType(encoder.storageEntry(pallet, item).valueType, v)) as Hex;
   const { specName, specVersion } = encoder.version;
@@ -200,6 +216,18 @@ function storageOf(
     [
       encoder.storageKey('ParachainSystem', 'LastRelayChainBlockNumber'),
       value('ParachainSystem', 'LastRelayChainBlockNumber', relayParentNumber),
+    ],
+    [
+      encoder.storageKey('ParachainSystem', 'HrmpWatermark'),
+      value('ParachainSystem', 'HrmpWatermark', inbound.hrmpWatermark),
+    ],
+    [
+      encoder.storageKey('ParachainSystem', 'LastHrmpMqcHeads'),
+      value(
+        'ParachainSystem',
+        'LastHrmpMqcHeads',
+        new Map([...inbound.mqcHeads].sort((a, b) => a[0] - b[0])),
+      ),
     ],
     [encoder.storageKey('Timestamp', 'Now'), value('Timestamp', 'Now', timestamp)],
     [CODE_KEY, u8aToHex(new TextEncoder().encode(`devnet para ${paraId} ${specName} ${specVersion}`)) as Hex],
@@ -221,11 +249,14 @@ async function buildParaBlock(
   relayParent: { number: number; hash: Hex },
   messages: readonly OutboundMessage[],
   timestamp: number,
+  inbound: InboundConsumed,
 ): Promise<ParaBlock> {
   const number = parent ? parent.number + 1 : 0;
   const parentHash = parent?.hash ?? (`0x${'00'.repeat(32)}` as Hex);
   const sorted = [...messages].sort((a, b) => a.recipient - b.recipient);
-  const storage = storageOf(encoder, paraId, number, parentHash, sorted, timestamp, relayParent.number);
+  const relayParentNumber = relayParent.number;
+  const facts = { paraId, number, parentHash, messages: sorted, timestamp, relayParentNumber, inbound };
+  const storage = storageOf(encoder, facts);
   const extrinsics = number === 0 ? [] : [timestampExtrinsic(encoder, timestamp)];
   const header: HeaderJson = {
     parentHash,

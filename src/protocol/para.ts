@@ -42,6 +42,35 @@ export function decodeRelayParentNumber(value: Hex | null): number | null {
   return readU32(bytes, 0);
 }
 
+/** `ParachainSystem::HrmpWatermark` (u32): the relay block up to which the para consumed inbound HRMP. */
+export const HRMP_WATERMARK_KEY: Hex = storageValueKey('ParachainSystem', 'HrmpWatermark');
+/**
+ * `ParachainSystem::LastHrmpMqcHeads` (`BTreeMap<ParaId, MessageQueueChain>`): per sender, the MQC
+ * head of what the para consumed; cumulus asserts it equals the relay channel's head at the relay parent.
+ */
+export const LAST_HRMP_MQC_HEADS_KEY: Hex = storageValueKey('ParachainSystem', 'LastHrmpMqcHeads');
+
+export function decodeU32Value(value: Hex, what: string): number {
+  const bytes = fromHex(value, what);
+  if (bytes.length !== 4) throw new ScaleError(`${what} must be a u32, got ${bytes.length} bytes`);
+  return readU32(bytes, 0);
+}
+
+/** `LastHrmpMqcHeads`: sender → head; an absent value (null) is none. */
+export function decodeMqcHeads(value: Hex | null): Map<number, Hex> {
+  const heads = new Map<number, Hex>();
+  if (value === null) return heads;
+  const bytes = fromHex(value, 'LastHrmpMqcHeads');
+  const [count, start] = readCompactNumber(bytes, 0);
+  if (start + count * 36 !== bytes.length)
+    throw new ScaleError(
+      `LastHrmpMqcHeads: ${count} entries need ${count * 36} bytes after the length, got ${bytes.length - start}`,
+    );
+  for (let i = 0, pos = start; i < count; i++, pos += 36)
+    heads.set(readU32(bytes, pos), toHex(bytes.subarray(pos + 4, pos + 36)));
+  return heads;
+}
+
 export function decodeParaId(value: Hex): number {
   const bytes = fromHex(value, 'ParachainInfo::ParachainId');
   if (bytes.length !== 4)
