@@ -77,6 +77,8 @@ interface ClientSubscription {
 
 /** -32008: the replay a subscribe asked for is larger than the server's response limit. */
 const RESPONSE_TOO_BIG = -32008;
+/** Subscription ids whose notifications may be kept while their subscribe answers are on the way. */
+const MAX_EARLY_IDS = 64;
 /** Messages per page when catching up with xcmp_getInbox / xcmp_getOutbox. */
 const CATCH_UP_PAGE = 1000;
 
@@ -254,9 +256,7 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
         // The subscribe response is on its way to #activate: keep this until it registers the id.
         // With no subscribe in flight it is a stray (a subscription already given up): dropped.
         if (this.#subscribing === 0) return;
-        const early = this.#early.get(subscription) ?? [];
-        early.push(notification);
-        this.#early.set(subscription, early);
+        this.#keepEarly(subscription, notification);
       }
       return;
     }
@@ -271,9 +271,22 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   }
 
   /**
-   * The server ended a subscription with an error (it could not go on: a proof it could not read,
-   * a store it could not read). It is taken up again after `reconnectMs`, from where it stood.
+   * Keeps a notification for an id whose subscribe answer is still on its way. At most
+   * MAX_EARLY_IDS ids are kept (a server sending notifications for ids nobody asked for cannot grow
+   * it without end); the notifications of one id are all kept, and only while a subscribe call is
+   * in flight (its timeout bounds that), since dropping one would lose an update.
    */
+  #keepEarly(subscription: string, notification: Notification): void {
+    let early = this.#early.get(subscription);
+    if (!early) {
+      // The oldest id goes: the answer on its way belongs to the newest.
+      if (this.#early.size >= MAX_EARLY_IDS) this.#early.delete(this.#early.keys().next().value!);
+      early = [];
+      this.#early.set(subscription, early);
+    }
+    early.push(notification);
+  }
+
   /** Forgets notifications kept for ids no subscribe call claimed. */
   #dropStrays(): void {
     if (this.#subscribing === 0) this.#early.clear();
@@ -283,6 +296,11 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
     if ('result' in notification) sub.onUpdate(notification.result);
     else if (sub.serverId) this.#onEnded(sub, sub.serverId, notification.error);
   }
+
+  /**
+   * The server ended a subscription with an error (it could not go on: a proof it could not read,
+   * a store it could not read). It is taken up again after `reconnectMs`, from where it stood.
+   */
 
   #onEnded(sub: ClientSubscription, serverId: string, error: RpcErrorObject): void {
     this.#byServerId.delete(serverId);
