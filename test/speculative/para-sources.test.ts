@@ -5,6 +5,9 @@
  * para, not a ws URL, named twice) get a clear error and disturb nothing else.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../../src/client/client.ts';
@@ -317,5 +320,27 @@ describe('bad --para values', { skip: skipWithoutFixtures }, () => {
       assert.equal(result.code, 2, result.stderr);
       assert.match(result.stderr, message);
     }
+    // The same through XCMP_PARA and a config file's "para" list.
+    const fromEnv = await mainWith(['--devnet-port', '0'], { XCMP_PARA: 'ws://127.0.0.1:9988,http://x' });
+    assert.equal(fromEnv.code, 2, fromEnv.stderr);
+    assert.match(fromEnv.stderr, /--para takes ws:\/\/ or wss:\/\/ URLs, got "http:\/\/x"/);
+    const dir = mkdtempSync(join(tmpdir(), 'xcmp-para-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ para: ['ws://127.0.0.1:9988', 'ws://127.0.0.1:9988'] }));
+    const fromFile = await mainWith(['--config', file, '--devnet-port', '0']);
+    assert.equal(fromFile.code, 2, fromFile.stderr);
+    assert.match(fromFile.stderr, /para.*ws:\/\/127\.0\.0\.1:9988 twice/);
+    const writer = await mainWith([
+      '--para',
+      'ws://127.0.0.1:9988',
+      '--role',
+      'writer',
+      '--db',
+      'postgres://u:p@127.0.0.1:1/db',
+      '--node',
+      'ws://127.0.0.1:1',
+    ]);
+    assert.equal(writer.code, 2, writer.stderr);
+    assert.match(writer.stderr, /--para works with --role all or api/);
   });
 });
