@@ -336,6 +336,16 @@ export const Status = z.strictObject({
         finalized: z.number().int().nullable(),
         blocks: z.number().int().describe('para blocks read and announced since start'),
         contradictions: z.number().int().describe('para blocks a backed candidate contradicted'),
+        deliveryChecks: z
+          .number()
+          .int()
+          .describe(
+            'para blocks whose LastHrmpMqcHeads were checked against the verified messages they consumed',
+          ),
+        deliveryMismatches: z
+          .number()
+          .int()
+          .describe('of those, blocks whose heads differ from the relay chain (a lying or broken node)'),
         lastError: z.string().nullable(),
       }),
     )

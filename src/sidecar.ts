@@ -15,6 +15,7 @@ import { PeerReport, peerBridge } from './ingest/peer-backfill.ts';
 import type { BridgedRange } from './ingest/pruned.ts';
 import { Replica } from './ingest/replica.ts';
 import type { Logger } from './log.ts';
+import { DeliveryCheck } from './para/delivery-check.ts';
 import { ParaNodes } from './para/nodes.ts';
 import type { TypeCodec } from './protocol/codec.ts';
 import type { RuntimeMetadata } from './protocol/metadata.ts';
@@ -32,7 +33,7 @@ import type { RpcContext } from './server/transport/jsonrpc.ts';
 import { type RpcServer, type ServerLimits, startServer } from './server/transport/server.ts';
 import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
-import type { Store } from './store/interface.ts';
+import type { Store, StoreReader } from './store/interface.ts';
 import { openStore } from './store/open.ts';
 import { BlockFollower } from './store/pg-roles.ts';
 import type { BlockWrite } from './store/types.ts';
@@ -204,12 +205,37 @@ function feedBestChanges(
 }
 
 /** Follows the para nodes (in the background), their blocks and heads going to the hub's speculative lifecycle. */
-function startParas(hub: SubscriptionHub, paras: ParaNodes, started: Started): void {
+function startParas(
+  hub: SubscriptionHub,
+  paras: ParaNodes,
+  started: Started,
+  parts: { store: StoreReader; ingest: ChainFeed; metrics: Metrics; logger: Logger },
+): void {
   paras.on('block', (block) => hub.onParaBlock(block, block.importedAt));
+  checkDeliveries({ ...parts, paras });
   paras.on('best', (head) => hub.onParaHead('best', head));
   paras.on('finalized', (head) => hub.onParaHead('finalized', head));
   paras.start();
   started.add(() => paras.close());
+}
+
+/** What attached para nodes say their blocks consumed, checked against the verified messages (para/delivery-check.ts). */
+function checkDeliveries(parts: {
+  store: StoreReader;
+  ingest: ChainFeed;
+  paras: ParaNodes;
+  metrics: Metrics;
+  logger: Logger;
+}): void {
+  const { store, ingest, paras, metrics, logger } = parts;
+  const delivery = new DeliveryCheck(store, logger, (mismatch) =>
+    metrics.deliveryMismatches.inc({ para: String(mismatch.paraId) }),
+  );
+  paras.attachDelivery(delivery);
+  const failed = (error: Error) => logger.error({ err: error.message }, 'delivery check failed');
+  paras.on('block', (block) => void delivery.paraBlock(block, ingest.status.cursor).catch(failed));
+  paras.on('finalized', (head) => void delivery.paraFinalized(head).catch(failed));
+  ingest.on('block', (write) => void delivery.stored(write.number).catch(failed));
 }
 
 /** Speculative outcomes in the metrics; a contradiction is a lying or broken para node: logged as an error. */
@@ -490,7 +516,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   await ingest.start();
   started.add(() => ingest.stop());
   started.add(gaugeSubscribers(hub, metrics, paras));
-  if (paras) startParas(hub, paras, started);
+  if (paras) startParas(hub, paras, started, { store, ingest, metrics, logger });
   const close = () => started.closeAll();
   return {
     server,

@@ -24,6 +24,13 @@ export interface ParaBlockSeen {
   readonly messages: readonly OutboundHrmpMessage[];
   /** The number of its relay parent, as its node says (`LastRelayChainBlockNumber`); null if it does not. */
   readonly relayParentNumber: number | null;
+  /** What it consumed of its inbound HRMP, as its node says (`HrmpWatermark`, `LastHrmpMqcHeads`); null if it does not say. */
+  readonly inbound?: InboundReport | null;
+}
+
+export interface InboundReport {
+  readonly hrmpWatermark: number;
+  readonly mqcHeads: ReadonlyMap<number, Hex>;
 }
 
 /** A para node's head (best or finalized). */

@@ -8,15 +8,19 @@
 import { EventEmitter } from 'node:events';
 import { NodeClient } from '../chain/node.ts';
 import type { UpstreamSubscription } from '../chain/upstream.ts';
-import type { ParaBlockSeen, ParaHeadSeen } from '../derive/speculative.ts';
+import type { InboundReport, ParaBlockSeen, ParaHeadSeen } from '../derive/speculative.ts';
 import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/bytes.ts';
 import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
 import {
+  decodeMqcHeads,
   decodeOutboundMessages,
   decodeParaId,
   decodeRelayParentNumber,
+  decodeU32Value,
   HRMP_OUTBOUND_MESSAGES_KEY,
+  HRMP_WATERMARK_KEY,
+  LAST_HRMP_MQC_HEADS_KEY,
   LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY,
   PARACHAIN_ID_KEY,
 } from '../protocol/para.ts';
@@ -244,9 +248,12 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
 
   async #announce(head: ParaHeadSeen, arrivedAt: number): Promise<void> {
     if (this.#seen.has(head.hash)) return;
-    const [value, relayParent] = await Promise.all([
-      this.#node!.send<Hex | null>('state_getStorage', [HRMP_OUTBOUND_MESSAGES_KEY, head.hash]),
-      this.#node!.send<Hex | null>('state_getStorage', [LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY, head.hash]),
+    const read = (key: Hex) => this.#node!.send<Hex | null>('state_getStorage', [key, head.hash]);
+    const [value, relayParent, watermark, mqcHeads] = await Promise.all([
+      read(HRMP_OUTBOUND_MESSAGES_KEY),
+      read(LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY),
+      read(HRMP_WATERMARK_KEY),
+      read(LAST_HRMP_MQC_HEADS_KEY),
     ]);
     this.#remember(head.hash);
     if (value !== null && value.length > 2 + 2 * this.#maxBlockBytes) {
@@ -256,8 +263,24 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
     }
     const messages = decodeOutboundMessages(value);
     const relayParentNumber = decodeRelayParentNumber(relayParent);
+    const inbound = this.#inbound(head, watermark, mqcHeads);
     this.#blocks++;
-    this.emit('block', { ...head, messages, relayParentNumber, importedAt: arrivedAt });
+    this.emit('block', { ...head, messages, relayParentNumber, inbound, importedAt: arrivedAt });
+  }
+
+  /** What the block says it consumed; null when it does not say, or says it in a form that does not decode (logged). */
+  #inbound(head: ParaHeadSeen, watermark: Hex | null, mqcHeads: Hex | null): InboundReport | null {
+    if (watermark === null) return null;
+    try {
+      return {
+        hrmpWatermark: decodeU32Value(watermark, 'HrmpWatermark'),
+        mqcHeads: decodeMqcHeads(mqcHeads),
+      };
+    } catch (error) {
+      this.#lastError = `block #${head.number} (${head.hash}): ${(error as Error).message}`;
+      this.#log.error({ para: head.paraId, block: head.number }, this.#lastError);
+      return null;
+    }
   }
 
   #remember(hash: Hex): void {

@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import type { ParaHeadSeen } from '../derive/speculative.ts';
 import type { Logger } from '../log.ts';
+import type { DeliveryCounts } from './delivery-check.ts';
 import { type ParaBlockImported, ParaFollower, type ParaNodeStatus } from './follower.ts';
 
 /** How long a relay block that backs an unannounced para block waits for that block's node. */
@@ -20,11 +21,14 @@ export interface ParaNodesEvents {
 
 export interface ParaNodeReport extends ParaNodeStatus {
   readonly contradictions: number;
+  readonly deliveryChecks: number;
+  readonly deliveryMismatches: number;
 }
 
 export class ParaNodes extends EventEmitter<ParaNodesEvents> {
   readonly #followers: ParaFollower[];
   readonly #contradictions = new Map<number, number>();
+  #delivery: { counts(paraId: number): DeliveryCounts } | null = null;
 
   constructor(urls: readonly string[], logger: Logger) {
     super();
@@ -72,6 +76,11 @@ export class ParaNodes extends EventEmitter<ParaNodesEvents> {
     clearTimeout(timer);
   }
 
+  /** Where status() reads each para's delivery checks from. */
+  attachDelivery(delivery: { counts(paraId: number): DeliveryCounts }): void {
+    this.#delivery = delivery;
+  }
+
   /** A backed candidate contradicted what the para's node announced. */
   contradicted(paraId: number): void {
     this.#contradictions.set(paraId, (this.#contradictions.get(paraId) ?? 0) + 1);
@@ -81,7 +90,13 @@ export class ParaNodes extends EventEmitter<ParaNodesEvents> {
     return this.#followers.map((follower) => {
       const status = follower.status;
       const contradictions = status.paraId === null ? 0 : (this.#contradictions.get(status.paraId) ?? 0);
-      return { ...status, contradictions };
+      const delivery = status.paraId === null ? null : (this.#delivery?.counts(status.paraId) ?? null);
+      return {
+        ...status,
+        contradictions,
+        deliveryChecks: delivery?.checks ?? 0,
+        deliveryMismatches: delivery?.mismatches ?? 0,
+      };
     });
   }
 

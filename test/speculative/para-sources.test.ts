@@ -94,6 +94,7 @@ describe('a para node behind a middleman that rewrites its outgoing messages', {
       paraNodes: true,
     });
     middleman = await paraMiddleman(devnet.paraUrls.get(liar)!);
+    middleman.lyingAboutHeads = true;
     const honest = [...devnet.paraUrls].filter(([para]) => para !== liar).map(([, url]) => url);
     sidecar = await sidecarWith(devnet, [middleman.url, ...honest]);
     await eventually(() => sidecar.paras!.status().every((p) => p.state === 'following'), {
@@ -161,6 +162,23 @@ describe('a para node behind a middleman that rewrites its outgoing messages', {
     for (const node of status.paraNodes)
       if (node.paraId === liar) assert.ok(node.contradictions >= 10, `${node.contradictions} contradictions`);
       else assert.equal(node.contradictions, 0, `para ${node.paraId}`);
+  });
+
+  it('a node lying about the MQC heads its blocks consumed is a delivery mismatch; honest nodes check out', async () => {
+    assert.ok(middleman.heads.altered >= 10, `${middleman.heads.altered} LastHrmpMqcHeads answers altered`);
+    const status = await sidecar.status();
+    const report = status.paraNodes.map((n) => [n.paraId, n.deliveryChecks, n.deliveryMismatches]);
+    for (const node of status.paraNodes) {
+      assert.ok(node.deliveryChecks >= 5, `para ${node.paraId}: ${JSON.stringify(report)}`);
+      // The lie (the last sender's head) shows wherever that sender sent something in the range checked.
+      if (node.paraId === liar) assert.ok(node.deliveryMismatches >= 5, JSON.stringify(report));
+      else assert.equal(node.deliveryMismatches, 0, JSON.stringify(report));
+    }
+    assert.match(
+      await sidecar.metrics.registry.metrics(),
+      new RegExp(`^xcmp_delivery_mismatches_total\\{para="${liar}"\\} [1-9]`, 'm'),
+    );
+    console.log(`# delivery checks (para, checked, mismatches): ${JSON.stringify(report)}`);
   });
 
   it('an XcmpClient cut off every 5 blocks tells each para block once and ends it at most once', () => {

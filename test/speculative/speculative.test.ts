@@ -176,6 +176,14 @@ describe('speculative tier: every announced message resolves once', { skip: skip
     assert.ok(contradictions >= 10, `${contradictions} contradictions counted in xcmp_status`);
     const metrics = await stack.sidecar.metrics.registry.metrics();
     assert.match(metrics, /xcmp_para_contradictions_total\{para="\d+"\} [1-9]/);
+    // What each para's blocks consumed agrees with the relay chain, relay and para forks included.
+    for (const node of status.paraNodes) {
+      assert.ok(node.deliveryChecks >= 50, `para ${node.paraId}: ${node.deliveryChecks} delivery checks`);
+      assert.equal(node.deliveryMismatches, 0, `para ${node.paraId}`);
+    }
+    console.log(
+      `# delivery checks per para: ${status.paraNodes.map((n) => `${n.paraId} ${n.deliveryChecks}`).join(', ')}; 0 mismatches`,
+    );
   });
 });
 

@@ -88,6 +88,12 @@ export class Metrics {
     labelNames: ['para'] as const,
     registers: [this.registry],
   });
+  readonly deliveryMismatches = new Counter({
+    name: 'xcmp_delivery_mismatches_total',
+    help: 'Para blocks whose LastHrmpMqcHeads differ from the heads of the verified messages they consumed (a lying or broken para node), by para',
+    labelNames: ['para'] as const,
+    registers: [this.registry],
+  });
   readonly speculativeBlocks = new Counter({
     name: 'xcmp_speculative_blocks_total',
     help: 'Para blocks announced by attached para nodes with messages, by outcome (announced, matched, withdrawn, contradicted)',
