@@ -153,11 +153,10 @@ export function countBlock(metrics: Metrics, write: BlockWrite, finalized: numbe
   if (finalized !== null) metrics.headLag.set(Math.max(0, finalized - write.number));
 }
 
-/** Feeds the hub: finalized blocks from ingest, best-chain blocks and retractions from the best view. */
+/** Feeds the hub finalized blocks and bridged ranges from ingest (best-chain changes: feedBestChanges). */
 function feedHub(
   hub: SubscriptionHub,
   ingest: ChainFeed,
-  best: BestView,
   facts: ChainFacts,
   metrics: Metrics,
 ): void {
@@ -473,7 +472,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   if (paras) metrics.paraNodesFrom(() => paras.following().size);
   const hub = createHub({ options, store, node, facts, metrics, best, paras, proofs });
   const peers = federation?.report ?? null;
-  feedHub(hub, ingest, best, facts, metrics);
+  feedHub(hub, ingest, facts, metrics);
   feedBestChanges(hub, best, paras, logger);
   watchNode(node, metrics, logger);
   const proxy = relayProxy(options, node, store, metrics, best);

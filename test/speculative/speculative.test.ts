@@ -76,7 +76,7 @@ describe('speculative tier: every announced message resolves once', { skip: skip
 
   /** Waits until the sidecar followed the relay best head and read every para block imported so far. */
   const caughtUp = async () => {
-    const { devnet, sidecar } = stack;
+    const { devnet } = stack;
     await eventually(
       () =>
         followed.has(devnet.chain.best.hash) && [...imported.keys()].every((hash) => readBySidecar.has(hash)),
