@@ -154,12 +154,7 @@ export function countBlock(metrics: Metrics, write: BlockWrite, finalized: numbe
 }
 
 /** Feeds the hub finalized blocks and bridged ranges from ingest (best-chain changes: feedBestChanges). */
-function feedHub(
-  hub: SubscriptionHub,
-  ingest: ChainFeed,
-  facts: ChainFacts,
-  metrics: Metrics,
-): void {
+function feedHub(hub: SubscriptionHub, ingest: ChainFeed, facts: ChainFacts, metrics: Metrics): void {
   ingest.on('block', (write, metadata) => {
     const since = performance.now();
     const announcedAt = ingest.announcedAt(write.number);
