@@ -33,13 +33,7 @@ export const LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY: Hex = storageValueKey(
 
 /** A para block's relay parent number; null when the node does not say (not a cumulus chain). */
 export function decodeRelayParentNumber(value: Hex | null): number | null {
-  if (value === null) return null;
-  const bytes = fromHex(value, 'ParachainSystem::LastRelayChainBlockNumber');
-  if (bytes.length !== 4)
-    throw new ScaleError(
-      `ParachainSystem::LastRelayChainBlockNumber must be a u32, got ${bytes.length} bytes`,
-    );
-  return readU32(bytes, 0);
+  return value === null ? null : decodeU32Value(value, 'ParachainSystem::LastRelayChainBlockNumber');
 }
 
 /** `ParachainSystem::HrmpWatermark` (u32): the relay block up to which the para consumed inbound HRMP. */
@@ -72,10 +66,7 @@ export function decodeMqcHeads(value: Hex | null): Map<number, Hex> {
 }
 
 export function decodeParaId(value: Hex): number {
-  const bytes = fromHex(value, 'ParachainInfo::ParachainId');
-  if (bytes.length !== 4)
-    throw new ScaleError(`ParachainInfo::ParachainId must be a u32, got ${bytes.length} bytes`);
-  return readU32(bytes, 0);
+  return decodeU32Value(value, 'ParachainInfo::ParachainId');
 }
 
 /** The outgoing messages of a para block; an absent value (null) is none. */
