@@ -41,12 +41,9 @@ export class DeliveryCheck {
   readonly #store: StoreReader;
   readonly #log: Logger;
   readonly #onMismatch: (mismatch: DeliveryMismatch) => void;
-  readonly #watermarks = new Map<Hex, number>();
+  /** Each para block seen: its watermark, its parent (to walk down from a finalized head), whether its node finalized it. */
+  readonly #seen = new Map<Hex, { readonly watermark: number; readonly parentHash: Hex; final: boolean }>();
   readonly #waiting: Waiting[] = [];
-  /** Parent of each para block seen, to walk down from a finalized head. */
-  readonly #parents = new Map<Hex, Hex>();
-  /** Para blocks their nodes finalized (bounded like the watermarks). */
-  readonly #final = new Set<Hex>();
   #stored = -1;
   readonly #counts = new Map<number, { checks: number; mismatches: number }>();
 
@@ -64,15 +61,13 @@ export class DeliveryCheck {
   async paraBlock(block: ParaBlockSeen, stored: number | null): Promise<void> {
     const inbound = block.inbound;
     if (!inbound) return;
-    this.#watermarks.set(block.hash, inbound.hrmpWatermark);
-    this.#parents.set(block.hash, block.parentHash);
-    if (this.#watermarks.size > KEEP_WATERMARKS) {
-      const oldest = this.#watermarks.keys().next().value!;
-      this.#watermarks.delete(oldest);
-      this.#parents.delete(oldest);
-      this.#final.delete(oldest);
-    }
-    const parent = this.#watermarks.get(block.parentHash);
+    this.#seen.set(block.hash, {
+      watermark: inbound.hrmpWatermark,
+      parentHash: block.parentHash,
+      final: false,
+    });
+    if (this.#seen.size > KEEP_WATERMARKS) this.#seen.delete(this.#seen.keys().next().value!);
+    const parent = this.#seen.get(block.parentHash)?.watermark;
     if (parent === undefined || inbound.hrmpWatermark <= parent) return;
     this.#waiting.push({ block, from: parent + 1, to: inbound.hrmpWatermark });
     if (this.#waiting.length > MAX_WAITING) {
@@ -87,18 +82,12 @@ export class DeliveryCheck {
 
   /** A para node finalized `head`: it and its ancestors are checked once the store is there. */
   async paraFinalized(head: ParaHeadSeen): Promise<void> {
-    for (
-      let hash: Hex | undefined = head.hash;
-      hash && !this.#final.has(hash);
-      hash = this.#parents.get(hash)
-    ) {
-      if (!this.#watermarks.has(hash)) break;
-      this.#final.add(hash);
-    }
+    for (let seen = this.#seen.get(head.hash); seen && !seen.final; seen = this.#seen.get(seen.parentHash))
+      seen.final = true;
     // Blocks at or below it that are not on its chain never will be: forks, not checked.
     for (let i = this.#waiting.length - 1; i >= 0; i--) {
       const { block } = this.#waiting[i]!;
-      if (block.paraId === head.paraId && block.number <= head.number && !this.#final.has(block.hash))
+      if (block.paraId === head.paraId && block.number <= head.number && !this.#isFinal(block.hash))
         this.#waiting.splice(i, 1);
     }
     await this.stored(this.#stored);
@@ -107,10 +96,14 @@ export class DeliveryCheck {
   /** The store holds blocks up to `number`: check what waited for them. */
   async stored(number: number): Promise<void> {
     this.#stored = Math.max(this.#stored, number);
-    const ready = this.#waiting.filter((w) => w.to <= this.#stored && this.#final.has(w.block.hash));
+    const ready = this.#waiting.filter((w) => w.to <= this.#stored && this.#isFinal(w.block.hash));
     if (ready.length === 0) return;
     for (const w of ready) this.#waiting.splice(this.#waiting.indexOf(w), 1);
     for (const w of ready) await this.#check(w);
+  }
+
+  #isFinal(hash: Hex): boolean {
+    return this.#seen.get(hash)?.final ?? false;
   }
 
   async #check({ block, from, to }: Waiting): Promise<void> {
