@@ -90,6 +90,7 @@ function tamper(update: MailboxUpdateJson, lie: Lie, earlier: MailboxUpdateJson 
 
 /** A frame from the upstream, as parsed JSON, for a rewriter to change in place. */
 export interface UpstreamFrame {
+  id?: number | string;
   method?: string;
   params?: { result?: MailboxUpdateJson };
   result?: unknown;
@@ -101,10 +102,21 @@ export interface RewritingLayer {
   close(): Promise<void>;
 }
 
-/** Forwards every frame both ways; `rewrite` may change each upstream frame (connection index given). */
+/** A request from the client, as parsed JSON, for an observer to see (not to change). */
+export interface ClientFrame {
+  readonly id?: number | string;
+  readonly method?: string;
+  readonly params?: readonly unknown[];
+}
+
+/**
+ * Forwards every frame both ways; `rewrite` may change each upstream frame (connection index
+ * given); `observe` sees each client request first (to know what an answer answers).
+ */
 export async function startRewritingLayer(
   upstreamUrl: string,
   rewrite: (frame: UpstreamFrame, connection: number) => void,
+  observe?: (frame: ClientFrame, connection: number) => void,
 ): Promise<RewritingLayer> {
   const server = createServer();
   const wss = new WebSocketServer({ server, maxPayload: 256 * 1024 * 1024 });
@@ -119,6 +131,7 @@ export async function startRewritingLayer(
       for (const text of queued.splice(0)) upstream.send(text);
     });
     client.on('message', (data) => {
+      observe?.(JSON.parse(data.toString()) as ClientFrame, connection);
       if (upstream.readyState === WebSocket.OPEN) upstream.send(data.toString());
       else queued.push(data.toString());
     });
@@ -129,6 +142,7 @@ export async function startRewritingLayer(
     });
     client.on('close', () => upstream.close());
     upstream.on('close', () => client.close());
+    upstream.on('error', () => client.close());
   });
   return {
     url: `ws://127.0.0.1:${port}`,
