@@ -60,7 +60,7 @@ export async function startStack(
  */
 export function sidecarOn(
   nodeUrl: string,
-  where: { port?: number; dbPath?: string; startAt?: number } = {},
+  where: { port?: number; dbPath?: string; startAt?: number; paraNodes?: readonly string[] } = {},
 ): Promise<Sidecar> {
   return startSidecar({
     nodeUrl,
@@ -69,6 +69,7 @@ export function sidecarOn(
     port: where.port ?? 0,
     logger: silentLogger(),
     startAt: where.startAt ?? 1,
+    paraNodes: where.paraNodes,
   });
 }
 

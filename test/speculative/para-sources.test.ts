@@ -12,14 +12,14 @@ import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../../src/client/client.ts';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
-import { silentLogger } from '../../src/log.ts';
-import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import type { Sidecar } from '../../src/sidecar.ts';
 import { mainWith } from '../helpers/cli.ts';
 import { skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { type ParaMiddleman, paraMiddleman } from '../helpers/para-middleman.ts';
 import { freePort } from '../helpers/ports.ts';
 import { type TcpRelay, tcpRelay } from '../helpers/relay.ts';
 import { type RpcSocket, rpcSocket } from '../helpers/rpc-socket.ts';
+import { sidecarOn } from '../helpers/sidecar.ts';
 import { SpeculativeJournal } from '../helpers/speculative.ts';
 import { eventually, storedUpTo } from '../helpers/wait.ts';
 
@@ -31,18 +31,6 @@ function collect(socket: RpcSocket, method: string): MailboxUpdateJson[] {
     if (frame.method === method) updates.push(frame.params!.result);
   });
   return updates;
-}
-
-function sidecarWith(devnet: Devnet, paraNodes: string[]): Promise<Sidecar> {
-  return startSidecar({
-    nodeUrl: devnet.url,
-    dbPath: ':memory:',
-    host: '127.0.0.1',
-    port: 0,
-    logger: silentLogger(),
-    startAt: 1,
-    paraNodes,
-  });
 }
 
 /** Makes blocks one at a time, each once the sidecar read every para block so far; then 6 to settle. */
@@ -96,7 +84,7 @@ describe('a para node behind a middleman that rewrites its outgoing messages', {
     middleman = await paraMiddleman(devnet.paraUrls.get(liar)!);
     middleman.lyingAboutHeads = true;
     const honest = [...devnet.paraUrls].filter(([para]) => para !== liar).map(([, url]) => url);
-    sidecar = await sidecarWith(devnet, [middleman.url, ...honest]);
+    sidecar = await sidecarOn(devnet.url, { paraNodes: [middleman.url, ...honest] });
     await eventually(() => sidecar.paras!.status().every((p) => p.state === 'following'), {
       what: 'followed',
     });
@@ -239,13 +227,15 @@ describe('bad --para values', { skip: skipWithoutFixtures }, () => {
     honestDuplicate = await paraMiddleman(devnet.paraUrls.get(2000)!);
     honestDuplicate.lying = false;
     unreachable = `ws://127.0.0.1:${await freePort()}`;
-    sidecar = await sidecarWith(devnet, [
-      unreachable,
-      devnet.url,
-      devnet.paraUrls.get(2000)!,
-      honestDuplicate.url,
-      devnet.paraUrls.get(2001)!,
-    ]);
+    sidecar = await sidecarOn(devnet.url, {
+      paraNodes: [
+        unreachable,
+        devnet.url,
+        devnet.paraUrls.get(2000)!,
+        honestDuplicate.url,
+        devnet.paraUrls.get(2001)!,
+      ],
+    });
     await eventually(
       () =>
         sidecar.paras!.status().filter((p) => p.state === 'refused' || p.state === 'following').length === 4,
