@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
+import { repointCanonical } from './canonical.ts';
 import { DevnetCollators } from './collators.ts';
 import type { DevnetConfig } from './config.ts';
 import type { DevnetEncoder, EncodedBitVec } from './encoder.ts';
@@ -232,13 +233,7 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
   readonly #seedOf = new Map<Hex, number>();
 
   #setBest(block: DevnetBlock): void {
-    // Re-point the canonical index from the new best back to where it meets the old chain.
-    let cursor: DevnetBlock | undefined = block;
-    while (cursor && this.#canonical.get(cursor.number) !== cursor.hash) {
-      this.#canonical.set(cursor.number, cursor.hash);
-      cursor = this.#blocks.get(cursor.parentHash);
-    }
-    for (let n = block.number + 1; this.#canonical.has(n); n++) this.#canonical.delete(n);
+    repointCanonical(this.#canonical, this.#blocks, block);
     this.#best = block;
     this.emit('best', block);
     this.#advanceFinality();

@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
+import { repointCanonical } from './canonical.ts';
 import type { HeaderJson, Hex } from './chain.ts';
 import type { DevnetEncoder } from './encoder.ts';
 import { stateRoot } from './trie.ts';
@@ -115,12 +116,7 @@ export class DevnetParaChain extends EventEmitter<ParaChainEvents> {
 
   setBest(block: ParaBlock): void {
     if (this.#best.hash === block.hash) return;
-    let cursor: ParaBlock | undefined = block;
-    while (cursor && this.#canonical.get(cursor.number) !== cursor.hash) {
-      this.#canonical.set(cursor.number, cursor.hash);
-      cursor = this.#blocks.get(cursor.parentHash);
-    }
-    for (let n = block.number + 1; this.#canonical.has(n); n++) this.#canonical.delete(n);
+    repointCanonical(this.#canonical, this.#blocks, block);
     this.#best = block;
     this.emit('best', block);
     this.#prune();
