@@ -5,14 +5,9 @@
  * encodings (Asset Hub metadata).
  */
 import { u8aToHex } from '@polkadot/util';
-import {
-  ErrorCode,
-  type MethodHandler,
-  RpcError,
-  type RpcHandlers,
-  type SubscriptionHandler,
-} from '../server/transport/jsonrpc.ts';
+import { ErrorCode, type MethodHandler, RpcError, type RpcHandlers } from '../server/transport/jsonrpc.ts';
 import type { Hex } from './chain.ts';
+import { headSubscriptions } from './head-subscriptions.ts';
 import type { DevnetParaChain, ParaBlock } from './para-chain.ts';
 import { hexParam } from './relay-state.ts';
 import { buildTrie, readProof } from './trie.ts';
@@ -149,49 +144,6 @@ function runtimeCall(chain: DevnetParaChain, fn: unknown, data: unknown, _block:
         `Client error: Execution failed: Other: Exported method ${String(fn)} is not found`,
       );
   }
-}
-
-function headSubscriptions(chain: DevnetParaChain): Map<string, SubscriptionHandler> {
-  const heads = (
-    notification: string,
-    unsubscribe: string,
-    event: 'best' | 'finalized' | 'block',
-    initial: () => ParaBlock,
-  ): SubscriptionHandler => ({
-    notification,
-    unsubscribe,
-    subscribe: (_params, emit) => {
-      emit(initial().header);
-      const listener = (block: ParaBlock) => emit(block.header);
-      chain.on(event, listener);
-      return () => chain.off(event, listener);
-    },
-  });
-  const subscriptions = new Map<string, SubscriptionHandler>([
-    [
-      'chain_subscribeNewHeads',
-      heads('chain_newHead', 'chain_unsubscribeNewHeads', 'best', () => chain.best),
-    ],
-    [
-      'chain_subscribeAllHeads',
-      heads('chain_allHead', 'chain_unsubscribeAllHeads', 'block', () => chain.best),
-    ],
-    [
-      'chain_subscribeFinalizedHeads',
-      heads('chain_finalizedHead', 'chain_unsubscribeFinalizedHeads', 'finalized', () => chain.finalized),
-    ],
-  ]);
-  subscriptions.set('state_subscribeRuntimeVersion', {
-    notification: 'state_runtimeVersion',
-    unsubscribe: 'state_unsubscribeRuntimeVersion',
-    subscribe: (_params, emit) => {
-      emit(chain.encoder.version);
-      return () => {};
-    },
-  });
-  subscriptions.set('chain_subscribeNewHead', subscriptions.get('chain_subscribeNewHeads')!);
-  subscriptions.set('chain_subscribeFinalisedHeads', subscriptions.get('chain_subscribeFinalizedHeads')!);
-  return subscriptions;
 }
 
 /** A para node's JSON-RPC, grouped by namespace; `rpc_methods` lists them all. */

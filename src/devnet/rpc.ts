@@ -14,6 +14,7 @@ import {
 } from '../server/transport/jsonrpc.ts';
 import type { DevnetBlock, DevnetChain, Hex } from './chain.ts';
 import { newSpecHandlers } from './chain-head.ts';
+import { headSubscriptions } from './head-subscriptions.ts';
 import { hexParam, prunedAway, runtimeCall, stateAt, storageValue } from './relay-state.ts';
 import type { BlockFaults } from './runtime.ts';
 import { readProof } from './trie.ts';
@@ -260,59 +261,10 @@ function storageSubscription(chain: DevnetChain): SubscriptionHandler {
 }
 
 function devnetSubscriptions(chain: DevnetChain): Map<string, SubscriptionHandler> {
-  const headSubscription = (
-    notification: string,
-    unsubscribe: string,
-    event: 'best' | 'finalized' | 'block',
-    initial: () => DevnetBlock | null,
-  ): SubscriptionHandler => ({
-    notification,
-    unsubscribe,
-    subscribe: (_params, emit) => {
-      const first = initial();
-      if (first) emit(first.header);
-      const listener = (block: DevnetBlock) => emit(block.header);
-      chain.on(event, listener);
-      return () => chain.off(event, listener);
-    },
-  });
-
-  const subscriptions = new Map<string, SubscriptionHandler>([
-    [
-      'chain_subscribeNewHeads',
-      headSubscription('chain_newHead', 'chain_unsubscribeNewHeads', 'best', () => chain.best),
-    ],
-    [
-      'chain_subscribeFinalizedHeads',
-      headSubscription(
-        'chain_finalizedHead',
-        'chain_unsubscribeFinalizedHeads',
-        'finalized',
-        () => chain.finalized,
-      ),
-    ],
-    [
-      'chain_subscribeAllHeads',
-      headSubscription('chain_allHead', 'chain_unsubscribeAllHeads', 'block', () => chain.best),
-    ],
-    [
-      'state_subscribeRuntimeVersion',
-      {
-        notification: 'state_runtimeVersion',
-        unsubscribe: 'state_unsubscribeRuntimeVersion',
-        subscribe: (_params, emit) => {
-          emit(chain.encoder.version);
-          return () => {};
-        },
-      },
-    ],
-    ['state_subscribeStorage', storageSubscription(chain)],
-  ]);
-  // Aliases the node also answers to.
-  subscriptions.set('chain_subscribeNewHead', subscriptions.get('chain_subscribeNewHeads')!);
+  const subscriptions = headSubscriptions(chain);
+  subscriptions.set('state_subscribeStorage', storageSubscription(chain));
+  // Another alias the node also answers to.
   subscriptions.set('subscribe_newHead', subscriptions.get('chain_subscribeNewHeads')!);
-  subscriptions.set('chain_subscribeFinalisedHeads', subscriptions.get('chain_subscribeFinalizedHeads')!);
-
   return subscriptions;
 }
 
