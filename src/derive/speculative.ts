@@ -126,8 +126,11 @@ const sameMessages = (
 const ref = (b: BlockRef): BlockRef => ({ number: b.number, hash: b.hash });
 
 /** The para blocks a relay block's verified candidates back (cumulus head data only). */
-export function backedParaHeads(block: LifecycleBlock): { candidate: CandidateRecord; head: ParaHeadSeen }[] {
-  const heads: { candidate: CandidateRecord; head: ParaHeadSeen }[] = [];
+export function backedParaHeads(block: LifecycleBlock): readonly BackedParaHead[] {
+  // Asked twice per relay block with para nodes attached (which to read first, then the lifecycle): decoded once.
+  const known = backedHeadsOf.get(block.write);
+  if (known) return known;
+  const heads: BackedParaHead[] = [];
   for (const candidate of block.write.newCandidates) {
     // A candidate whose commitments binding failed says nothing we can trust about its block.
     if (!candidate.verified) continue;
@@ -135,8 +138,16 @@ export function backedParaHeads(block: LifecycleBlock): { candidate: CandidateRe
     const head = paraHeadOf(commitments.headData);
     if (head) heads.push({ candidate, head: { paraId: candidate.paraId, ...head } });
   }
+  backedHeadsOf.set(block.write, heads);
   return heads;
 }
+
+interface BackedParaHead {
+  readonly candidate: CandidateRecord;
+  readonly head: ParaHeadSeen;
+}
+
+const backedHeadsOf = new WeakMap<LifecycleBlock['write'], readonly BackedParaHead[]>();
 
 export class SpeculativeLifecycle {
   readonly #window: number;
