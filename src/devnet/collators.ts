@@ -13,6 +13,7 @@ import type { DevnetBlock, Hex } from './chain.ts';
 import type { DevnetConfig } from './config.ts';
 import type { DevnetEncoder } from './encoder.ts';
 import { DevnetParaChain, type InboundConsumed, type ParaBlock } from './para-chain.ts';
+import type { ConsumedHrmp } from './para-events.ts';
 import { Rng } from './rng.ts';
 import type { BlockFaults, Collation, RelayRuntimeModel } from './runtime.ts';
 
@@ -52,7 +53,13 @@ export class DevnetCollators {
   ): Promise<DevnetCollators> {
     const chains = new Map<number, DevnetParaChain>();
     for (const paraId of config.paras)
-      chains.set(paraId, await DevnetParaChain.create(paraId, encoder, config.retainBlocks));
+      chains.set(
+        paraId,
+        await DevnetParaChain.create(paraId, encoder, config.retainBlocks, {
+          failRate: config.xcmFailRate,
+          overweightRate: config.xcmOverweightRate,
+        }),
+      );
     return new DevnetCollators(config, runtime, chains);
   }
 
@@ -157,7 +164,7 @@ export class DevnetCollators {
     const messages = this.#runtime.outboundMessages(chain.paraId, state, state.channels, rng);
     const relay = { number: relayParent.number, hash: relayParent.hash };
     const timestamp = relayParent.timestamp + PARA_BLOCK_DELAY_MS;
-    return chain.build(tip, relay, messages, timestamp, inboundAt(relayParent, chain.paraId));
+    return chain.build(tip, relay, messages, timestamp, inboundAt(relayParent, tip, chain.paraId));
   }
 
   #forget(number: number): void {
@@ -174,13 +181,24 @@ export class DevnetCollators {
   }
 }
 
-/** What a para block built on `relayParent` consumes: everything its inbound channels hold there. */
-function inboundAt(relayParent: DevnetBlock, paraId: number): InboundConsumed {
+/**
+ * What a para block built on `relayParent` and on `parent` consumes: everything its inbound channels
+ * hold there, of which the messages sent after `parent`'s watermark are new (the relay chain keeps a
+ * channel's messages until the recipient's enacted watermark passes them, and `parent`'s is at
+ * least that). Cumulus hands them on sorted by sentAt, then sender.
+ */
+function inboundAt(relayParent: DevnetBlock, parent: ParaBlock, paraId: number): InboundConsumed {
   const mqcHeads = new Map<number, Hex>();
-  for (const channel of relayParent.state.channels.values())
-    if (channel.recipient === paraId)
-      mqcHeads.set(channel.sender, channel.mqcHead ? (u8aToHex(channel.mqcHead) as Hex) : ZERO_HEAD);
-  return { hrmpWatermark: relayParent.number, mqcHeads };
+  const messages: ConsumedHrmp[] = [];
+  for (const channel of relayParent.state.channels.values()) {
+    if (channel.recipient !== paraId) continue;
+    mqcHeads.set(channel.sender, channel.mqcHead ? (u8aToHex(channel.mqcHead) as Hex) : ZERO_HEAD);
+    for (const message of channel.contents)
+      if (message.sentAt > parent.inbound.hrmpWatermark)
+        messages.push({ sender: channel.sender, sentAt: message.sentAt, data: message.data });
+  }
+  messages.sort((a, b) => a.sentAt - b.sentAt || a.sender - b.sender);
+  return { hrmpWatermark: relayParent.number, mqcHeads, messages };
 }
 
 const ZERO_HEAD = `0x${'00'.repeat(32)}` as Hex;

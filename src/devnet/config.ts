@@ -40,6 +40,12 @@ export interface DevnetConfig {
    * a sidecar that processes both).
    */
   readonly paraAuthoringMs: number;
+  /**
+   * Shares of the XCMs a para node consumes that fail to execute (`Processed { success: false }`) and
+   * that are overweight (`OverweightEnqueued`): the devnet's receiving-side faults (DESIGN.md §14).
+   */
+  readonly xcmFailRate: number;
+  readonly xcmOverweightRate: number;
   /** The para nodes' runtime metadata (hex file); null: the shared fixture's Asset Hub, else the bundled one. */
   readonly paraMetadata: string | null;
   /** `ActiveConfig`'s group rotation frequency and availability period (Polkadot: 10 and 10). */
@@ -73,6 +79,8 @@ export function devnetConfig(overrides: Partial<DevnetConfig> = {}): DevnetConfi
     paraNodes: false,
     paraAuthoringMs: 0,
     paraMetadata: null,
+    xcmFailRate: 0.05,
+    xcmOverweightRate: 0.05,
     groupRotationFrequency: 10,
     parasAvailabilityPeriod: 10,
     seed: 1,

@@ -11,6 +11,12 @@ import { blake2AsU8a } from '@polkadot/util-crypto';
 import { repointCanonical } from './canonical.ts';
 import type { HeaderJson, Hex } from './chain.ts';
 import type { DevnetEncoder } from './encoder.ts';
+import {
+  type ConsumedHrmp,
+  type ExecutionFaults,
+  paraBlockEvents,
+  type XcmExecution,
+} from './para-events.ts';
 import { stateRoot } from './trie.ts';
 
 export interface OutboundMessage {
@@ -33,6 +39,10 @@ export interface ParaBlock {
   /** The relay block it was built on. */
   readonly relayParent: { readonly number: number; readonly hash: Hex };
   readonly timestamp: number;
+  /** What it consumed of its inbound HRMP. */
+  readonly inbound: InboundConsumed;
+  /** The receiving runtime's verdict on each XCM it consumed (the devnet's truth; its `System::Events` say it). */
+  readonly executions: readonly XcmExecution[];
 }
 
 export interface ParaChainEvents {
@@ -56,26 +66,47 @@ export class DevnetParaChain extends EventEmitter<ParaChainEvents> {
   readonly #blocks = new Map<Hex, ParaBlock>();
   readonly #canonical = new Map<number, Hex>();
   readonly #retain: number;
+  readonly #executionFaults: ExecutionFaults;
   #best: ParaBlock;
   #finalized: ParaBlock;
 
-  private constructor(paraId: number, encoder: DevnetEncoder, genesis: ParaBlock, retain: number) {
+  private constructor(
+    paraId: number,
+    encoder: DevnetEncoder,
+    genesis: ParaBlock,
+    retain: number,
+    executionFaults: ExecutionFaults,
+  ) {
     super();
     this.setMaxListeners(0);
     this.paraId = paraId;
     this.encoder = encoder;
     this.genesis = genesis;
     this.#retain = retain;
+    this.#executionFaults = executionFaults;
     this.#blocks.set(genesis.hash, genesis);
     this.#canonical.set(0, genesis.hash);
     this.#best = genesis;
     this.#finalized = genesis;
   }
 
-  static async create(paraId: number, encoder: DevnetEncoder, retain: number): Promise<DevnetParaChain> {
+  static async create(
+    paraId: number,
+    encoder: DevnetEncoder,
+    retain: number,
+    executionFaults: ExecutionFaults,
+  ): Promise<DevnetParaChain> {
     const relayParent = { number: 0, hash: `0x${'00'.repeat(32)}` as Hex };
-    const genesis = await buildParaBlock(encoder, paraId, null, relayParent, [], 0, NOTHING_CONSUMED);
-    return new DevnetParaChain(paraId, encoder, genesis, retain);
+    const genesis = await buildParaBlock(encoder, {
+      paraId,
+      parent: null,
+      relayParent,
+      messages: [],
+      timestamp: 0,
+      inbound: NOTHING_CONSUMED,
+      executionFaults,
+    });
+    return new DevnetParaChain(paraId, encoder, genesis, retain, executionFaults);
   }
 
   get best(): ParaBlock {
@@ -104,7 +135,16 @@ export class DevnetParaChain extends EventEmitter<ParaChainEvents> {
     timestamp: number,
     inbound: InboundConsumed,
   ): Promise<ParaBlock> {
-    return buildParaBlock(this.encoder, this.paraId, parent, relayParent, messages, timestamp, inbound);
+    const executionFaults = this.#executionFaults;
+    return buildParaBlock(this.encoder, {
+      paraId: this.paraId,
+      parent,
+      relayParent,
+      messages,
+      timestamp,
+      inbound,
+      executionFaults,
+    });
   }
 
   /** Imports a block (announced to `block` subscribers) and makes it the best one. */
@@ -180,13 +220,15 @@ function outboundMessagesValue(encoder: DevnetEncoder, messages: readonly Outbou
  * What a para block consumed of its inbound HRMP (cumulus' `setValidationData`): every message sent
  * up to its relay parent, so its watermark is the relay parent's number and, for every inbound
  * channel, its running MQC head is the channel's head at the relay parent (zero for none).
+ * `messages` are those sent after its parent's watermark, in cumulus' order (sentAt, then sender).
  */
 export interface InboundConsumed {
   readonly hrmpWatermark: number;
   readonly mqcHeads: ReadonlyMap<number, Hex>;
+  readonly messages: readonly ConsumedHrmp[];
 }
 
-const NOTHING_CONSUMED: InboundConsumed = { hrmpWatermark: 0, mqcHeads: new Map() };
+const NOTHING_CONSUMED: InboundConsumed = { hrmpWatermark: 0, mqcHeads: new Map(), messages: [] };
 
 interface ParaBlockFacts {
   readonly paraId: number;
@@ -196,17 +238,18 @@ interface ParaBlockFacts {
   readonly timestamp: number;
   readonly relayParentNumber: number;
   readonly inbound: InboundConsumed;
+  readonly events: Hex;
 }
 
 function storageOf(encoder: DevnetEncoder, block: ParaBlockFacts): Map<string, Hex> {
-  const { paraId, number, parentHash, messages, timestamp, relayParentNumber, inbound } = block;
+  const { paraId, number, parentHash, messages, timestamp, relayParentNumber, inbound, events } = block;
   const value = (pallet: string, item: string, v: unknown) =>
     u8aToHex(encoder.encodeType(encoder.storageEntry(pallet, item).valueType, v)) as Hex;
   const { specName, specVersion } = encoder.version;
   return new Map<string, Hex>([
     [encoder.storageKey('System', 'Number'), value('System', 'Number', number)],
     [encoder.storageKey('System', 'ParentHash'), parentHash],
-    [encoder.storageKey('System', 'Events'), value('System', 'Events', [])],
+    [encoder.storageKey('System', 'Events'), events],
     [encoder.storageKey('ParachainInfo', 'ParachainId'), value('ParachainInfo', 'ParachainId', paraId)],
     [outboundMessagesKey(encoder), outboundMessagesValue(encoder, messages)],
     [
@@ -238,20 +281,38 @@ function timestampExtrinsic(encoder: DevnetEncoder, timestamp: number): Hex {
   return u8aToHex(encoder.encode('Bytes', u8aConcat(Uint8Array.of(0x04), call))) as Hex;
 }
 
-async function buildParaBlock(
-  encoder: DevnetEncoder,
-  paraId: number,
-  parent: ParaBlock | null,
-  relayParent: { number: number; hash: Hex },
-  messages: readonly OutboundMessage[],
-  timestamp: number,
-  inbound: InboundConsumed,
-): Promise<ParaBlock> {
+interface ParaBlockInputs {
+  readonly paraId: number;
+  readonly parent: ParaBlock | null;
+  readonly relayParent: { number: number; hash: Hex };
+  readonly messages: readonly OutboundMessage[];
+  readonly timestamp: number;
+  readonly inbound: InboundConsumed;
+  readonly executionFaults: ExecutionFaults;
+}
+
+async function buildParaBlock(encoder: DevnetEncoder, inputs: ParaBlockInputs): Promise<ParaBlock> {
+  const { paraId, parent, relayParent, timestamp, inbound } = inputs;
   const number = parent ? parent.number + 1 : 0;
   const parentHash = parent?.hash ?? (`0x${'00'.repeat(32)}` as Hex);
-  const sorted = [...messages].sort((a, b) => a.recipient - b.recipient);
+  const sorted = [...inputs.messages].sort((a, b) => a.recipient - b.recipient);
   const relayParentNumber = relayParent.number;
-  const facts = { paraId, number, parentHash, messages: sorted, timestamp, relayParentNumber, inbound };
+  const { value: events, executions } = paraBlockEvents(
+    encoder,
+    sorted,
+    inbound.messages,
+    inputs.executionFaults,
+  );
+  const facts = {
+    paraId,
+    number,
+    parentHash,
+    messages: sorted,
+    timestamp,
+    relayParentNumber,
+    inbound,
+    events,
+  };
   const storage = storageOf(encoder, facts);
   const extrinsics = number === 0 ? [] : [timestampExtrinsic(encoder, timestamp)];
   const header: HeaderJson = {
@@ -274,5 +335,7 @@ async function buildParaBlock(
     messages: sorted,
     relayParent,
     timestamp,
+    inbound,
+    executions,
   };
 }

@@ -67,6 +67,44 @@ describe('what a receiving para block consumed, against the verified messages', 
     }
   });
 
+  it("a receiving block's System::Events carry the runtime's verdict on each XCM it consumed, as polkadot-js decodes them", async () => {
+    const para = 2001;
+    const chain = stack.devnet.chain.collators!.chains.get(para)!;
+    const api = await ApiPromise.create({
+      provider: new WsProvider(stack.devnet.paraUrls.get(para)!),
+      noInitWarn: true,
+    });
+    try {
+      let verdicts = 0;
+      let sent = 0;
+      for (let n = chain.finalized.number; n > 0; n--) {
+        const block = chain.blockAt(n)!;
+        const events = (await (
+          await api.at(block.hash)
+        ).query.system!.events!()) as unknown as {
+          event: { section: string; method: string; data: { toJSON(): unknown }; index: unknown };
+        }[];
+        const queue = events.filter((e) => e.event.section === 'messageQueue');
+        assert.equal(queue.length, block.executions.length, `block #${n}`);
+        for (const execution of block.executions) {
+          const record = events[execution.eventIndex]!.event;
+          const data = record.data.toJSON() as unknown[];
+          assert.equal(data[0], execution.id);
+          assert.deepEqual(data[1], { sibling: execution.sender });
+          if (execution.outcome === 'overweight') assert.equal(record.method, 'OverweightEnqueued');
+          else assert.deepEqual([record.method, data[3]], ['Processed', execution.outcome === 'executed']);
+          verdicts++;
+        }
+        const hashes = events.filter((e) => e.event.method === 'XcmpMessageSent');
+        assert.equal(hashes.length, block.messages.length, `block #${n} sends`);
+        sent += hashes.length;
+      }
+      assert.ok(verdicts >= 10 && sent >= 10, `${verdicts} verdicts, ${sent} sent`);
+    } finally {
+      await api.disconnect();
+    }
+  });
+
   it("every para's reported heads equal the heads after the last verified message up to its watermark", async () => {
     let compared = 0;
     for (const para of stack.devnet.config.paras) {
