@@ -12,6 +12,9 @@ import {
   ChannelHistory,
   ChannelHistoryOptions,
   Hash,
+  Journey,
+  JourneyFilter,
+  JourneyUpdate,
   Mailbox,
   MailboxUpdate,
   Message,
@@ -137,6 +140,14 @@ export const methods = {
     resultName: 'Message',
     errors: [StandardErrors.invalidParams, AppErrors.notFound],
   },
+  xcmp_getJourney: {
+    summary:
+      'The journeys of an XCM by id (its topic) or message hash, to a para whose node is attached (--para): stages from enactment to the receiver\'s verdict, and which are verified (docs/journey.md). Kept in memory, the latest 100,000.',
+    params: [param('id', Hash, 'Hash')],
+    result: z.array(Journey),
+    resultName: 'Vec<Journey>',
+    errors: [StandardErrors.invalidParams, AppErrors.notFound],
+  },
   xcmp_status: {
     summary: 'Node connection, best/finalized/synced blocks, lag, counts and verification failures.',
     params: [],
@@ -174,6 +185,16 @@ export const subscriptions = {
     notification: 'xcmp_candidate',
     update: CandidateUpdate,
     updateName: 'CandidateUpdate',
+    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
+  },
+  xcmp_subscribeJourneys: {
+    summary:
+      'Journey updates as stages are seen or verified, for XCMs to paras whose node is attached (--para), filtered by sender, recipient or id (docs/journey.md).',
+    params: [param('filter', JourneyFilter, 'Json', true)],
+    unsubscribe: 'xcmp_unsubscribeJourneys',
+    notification: 'xcmp_journey',
+    update: JourneyUpdate,
+    updateName: 'JourneyUpdate',
     errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
   },
 } as const satisfies Record<string, SubscriptionSpec>;

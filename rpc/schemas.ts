@@ -413,6 +413,74 @@ export const CandidateUpdate = z.strictObject({
   candidate: Candidate.omit({ messages: true }),
 });
 
+const ParaBlock = z.strictObject({ number: z.number().int().min(0), hash: Hash }).describe('a para block');
+const JourneyStageName = z.enum([
+  'enacted',
+  'delivered',
+  'executed',
+  'failed',
+  'overweight',
+  'retracted',
+  'deliveryMismatch',
+  'unverifiable',
+]);
+
+export const JourneyStage = z
+  .strictObject({
+    stage: JourneyStageName.describe(
+      '"enacted": the relay block that enacted the sending candidate (finalized, from the store); "delivered": the receiving para block whose HrmpWatermark moved past sentAt; "executed" / "failed" / "overweight": the receiver\'s MessageQueue verdict (Processed with success true / Processed with success false or ProcessingFailed / OverweightEnqueued); "retracted": the receiving block of stage `of` left the para\'s chain; "deliveryMismatch": the receiving block\'s LastHrmpMqcHeads differ from the relay chain\'s; "unverifiable": stage `of` did not prove under the included block\'s state root (`reason`)',
+    ),
+    at: z.number().int().describe('when the sidecar saw it (ms since the epoch)'),
+    verified: z
+      .boolean()
+      .describe(
+        '"enacted": its message\'s MQC proof held; receiving stages: proven by state_getReadProof under the receiving block\'s header, once a finalized relay block included it',
+      ),
+    relayBlock: BlockNumber.optional(),
+    paraBlock: ParaBlock.optional(),
+    mqcHead: Hash.optional(),
+    watermark: BlockNumber.optional(),
+    eventIndex: z.number().int().optional().describe('position of the event record in the block\'s System::Events'),
+    event: z.string().optional(),
+    weightUsed: z.strictObject({ refTime: z.string(), proofSize: z.string() }).nullable().optional(),
+    error: z.unknown().optional(),
+    of: JourneyStageName.optional(),
+    reason: z.string().optional(),
+  })
+  .describe('one stage of a journey, with its evidence');
+
+export const Journey = z
+  .strictObject({
+    key: z.string().describe('"<message id>/<xcm index>"'),
+    id: Hash.describe("the id the receiver's MessageQueue events carry: the trailing SetTopic's topic, else messageHash"),
+    messageHash: Hash.describe("blake2_256 of the XCM's encoding: the sender's XcmpMessageSent.message_hash"),
+    topic: Hash.nullable(),
+    version: z.string(),
+    sender: ParaId,
+    recipient: ParaId,
+    sentAt: BlockNumber,
+    message: z.string().describe('the message id'),
+    xcmIndex: z.number().int().describe("the XCM's position in the message's page"),
+    outcome: z.enum(['executed', 'failed', 'overweight']).nullable(),
+    deliveredIn: ParaBlock.nullable(),
+    stages: z.array(JourneyStage),
+  })
+  .describe('one XCM from enactment to the receiving runtime\'s verdict (docs/journey.md)');
+
+export const JourneyFilter = z
+  .strictObject({
+    sender: ParaId.optional(),
+    recipient: ParaId.optional(),
+    id: Hash.optional().describe('an XCM id or message hash'),
+  })
+  .describe('journey subscription filter');
+
+export const JourneyUpdate = z.strictObject({
+  stage: z.union([JourneyStageName, z.literal('verified')]).describe('the stage added, or "verified" when one was proven'),
+  journey: Journey,
+});
+
+export type JourneyFilterJson = z.infer<typeof JourneyFilter>;
 export type MessageJson = z.infer<typeof Message>;
 export type MailboxJson = z.infer<typeof Mailbox>;
 export type ChannelJson = z.infer<typeof Channel>;

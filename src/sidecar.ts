@@ -16,6 +16,8 @@ import type { BridgedRange } from './ingest/pruned.ts';
 import { Replica } from './ingest/replica.ts';
 import type { Logger } from './log.ts';
 import { DeliveryCheck } from './para/delivery-check.ts';
+import { JourneyBook } from './para/journey-book.ts';
+import { JourneyTracker } from './para/journeys.ts';
 import { ParaNodes } from './para/nodes.ts';
 import type { TypeCodec } from './protocol/codec.ts';
 import type { RuntimeMetadata } from './protocol/metadata.ts';
@@ -96,6 +98,8 @@ export interface Sidecar {
   readonly metricsServer: MetricsServer | null;
   /** The para nodes attached with `--para` (null without). */
   readonly paras: ParaNodes | null;
+  /** Journeys of XCMs to the attached paras (null without --para). */
+  readonly journeys: JourneyBook | null;
   status(): Promise<StatusJson>;
   close(): Promise<void>;
 }
@@ -203,10 +207,18 @@ function startParas(
   hub: SubscriptionHub,
   paras: ParaNodes,
   started: Started,
-  parts: { store: StoreReader; ingest: ChainFeed; metrics: Metrics; logger: Logger },
+  parts: {
+    store: StoreReader;
+    ingest: ChainFeed;
+    metrics: Metrics;
+    logger: Logger;
+    journeys: JourneyBook;
+    xcm: () => TypeCodec | null;
+  },
 ): void {
   paras.on('block', (block) => hub.onParaBlock(block, block.importedAt));
   checkDeliveries({ ...parts, paras });
+  followJourneys({ ...parts, paras });
   paras.on('best', (head) => hub.onParaHead('best', head));
   paras.on('finalized', (head) => hub.onParaHead('finalized', head));
   paras.start();
@@ -230,6 +242,30 @@ function checkDeliveries(parts: {
   paras.on('block', (block) => void delivery.paraBlock(block, ingest.status.cursor).catch(failed));
   paras.on('finalized', (head) => void delivery.paraFinalized(head).catch(failed));
   ingest.on('block', (write) => void delivery.stored(write.number).catch(failed));
+}
+
+/** Each XCM to an attached para followed to its receiving block and verdict, proven once included (para/journeys.ts). */
+function followJourneys(parts: {
+  store: StoreReader;
+  ingest: ChainFeed;
+  paras: ParaNodes;
+  journeys: JourneyBook;
+  xcm: () => TypeCodec | null;
+  metrics: Metrics;
+  logger: Logger;
+}): void {
+  const { store, ingest, paras, journeys, metrics, logger } = parts;
+  const tracker = new JourneyTracker({
+    store,
+    book: journeys,
+    logger,
+    xcm: parts.xcm,
+    node: (paraId) => paras.follower(paraId),
+    onStage: (paraId, stage) => metrics.journeyStages.inc({ para: String(paraId), stage }),
+  });
+  paras.on('block', (block) => tracker.paraBlock(block));
+  paras.on('finalized', (head) => tracker.paraFinalized(head));
+  ingest.on('block', (write) => tracker.stored(write));
 }
 
 /** Speculative outcomes in the metrics; a contradiction is a lying or broken para node: logged as an error. */
@@ -465,6 +501,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const best = new BestView(node, ingest, logger);
   const paras = options.paraNodes?.length ? new ParaNodes(options.paraNodes, logger) : null;
   if (paras) metrics.paraNodesFrom(() => paras.following().size);
+  const journeys = paras ? new JourneyBook() : null;
   const hub = createHub({ options, store, node, facts, metrics, best, paras, proofs });
   const peers = federation?.report ?? null;
   feedHub(hub, ingest, facts, metrics);
@@ -480,7 +517,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const status = statusOf(options, { store, ingest, proxy, facts, peers, paras });
   const storeWatch = watchStoreFile(store, ingest, metrics, logger);
   started.add(() => storeWatch.stop());
-  const api = apiHandlers({ store, hub, status, xcm: () => facts.xcm, extraMethods });
+  const api = apiHandlers({ store, hub, status, xcm: () => facts.xcm, extraMethods, journeys });
   const server = await startServer({
     host: options.host,
     port: options.port,
@@ -510,7 +547,8 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   await ingest.start();
   started.add(() => ingest.stop());
   started.add(gaugeSubscribers(hub, metrics, paras));
-  if (paras) startParas(hub, paras, started, { store, ingest, metrics, logger });
+  if (paras && journeys)
+    startParas(hub, paras, started, { store, ingest, metrics, logger, journeys, xcm: () => facts.xcm });
   const close = () => started.closeAll();
   return {
     server,
@@ -524,6 +562,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     proxy,
     metricsServer,
     paras,
+    journeys,
     status,
     close,
   };

@@ -13,6 +13,7 @@ import { decodeCommitments, type OutboundHrmpMessage } from '../protocol/commitm
 import { blake2_256 } from '../protocol/hash.ts';
 import { type ParaHead, paraHeadOf } from '../protocol/para.ts';
 import type { CandidateRecord } from '../store/types.ts';
+import type { ParaBlockVerdicts } from './para-verdicts.ts';
 import { type BlockRef, type LifecycleBlock, type PendingMessage, pendingMessages } from './pending.ts';
 
 /** A block a para node imported, with the outgoing messages it says the block holds. */
@@ -26,6 +27,8 @@ export interface ParaBlockSeen {
   readonly relayParentNumber: number | null;
   /** What it consumed of its inbound HRMP, as its node says (`HrmpWatermark`, `LastHrmpMqcHeads`); null if it does not say. */
   readonly inbound?: InboundReport | null;
+  /** What its events say of XCMs (`MessageQueue` verdicts, `XcmpMessageSent`), as its node says; null if unread. */
+  readonly verdicts?: ParaBlockVerdicts | null;
 }
 
 export interface InboundReport {
@@ -280,7 +283,12 @@ export class SpeculativeLifecycle {
   }
 
   /** Open blocks of the para that the backed block's chain passes by at their height. */
-  #withdrawForks(paraId: number, head: ParaHead, at: BlockRef, events: SpeculativeEvent[]): void {
+  #withdrawForks(
+    paraId: number,
+    head: Pick<ParaHead, 'hash' | 'number' | 'parentHash'>,
+    at: BlockRef,
+    events: SpeculativeEvent[],
+  ): void {
     const onChain = this.#ancestry({ paraId, ...head });
     for (const [hash, open] of this.#open) {
       if (open.seen.paraId !== paraId || open.seen.number > head.number) continue;

@@ -6,12 +6,18 @@
  * the candidates the relay chain backs.
  */
 import { EventEmitter } from 'node:events';
-import { NodeClient } from '../chain/node.ts';
+import { NodeClient, SYSTEM_EVENTS_KEY } from '../chain/node.ts';
 import type { UpstreamSubscription } from '../chain/upstream.ts';
+import {
+  type ParaBlockVerdicts,
+  type ParaEventsDecoder,
+  paraEventsDecoder,
+} from '../derive/para-verdicts.ts';
 import type { InboundReport, ParaBlockSeen, ParaHeadSeen } from '../derive/speculative.ts';
 import type { Logger } from '../log.ts';
 import type { Hex } from '../protocol/bytes.ts';
 import { blockHash, type HeaderJson, headerNumber } from '../protocol/header.ts';
+import type { RuntimeMetadata } from '../protocol/metadata.ts';
 import {
   decodeMqcHeads,
   decodeOutboundMessages,
@@ -86,6 +92,8 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
   #blocks = 0;
   #lastError: string | null = null;
   readonly #seen = new Set<Hex>();
+  /** Events decoders, one per runtime the node has run. */
+  readonly #decoders = new WeakMap<RuntimeMetadata, ParaEventsDecoder>();
   readonly #subscriptions: UpstreamSubscription[] = [];
   /** Heads are handled one at a time, in the order the node sent them. */
   #queue: Promise<void> = Promise.resolve();
@@ -249,23 +257,66 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
   async #announce(head: ParaHeadSeen, arrivedAt: number): Promise<void> {
     if (this.#seen.has(head.hash)) return;
     const read = (key: Hex) => this.#node!.send<Hex | null>('state_getStorage', [key, head.hash]);
-    const [value, relayParent, watermark, mqcHeads] = await Promise.all([
+    const [value, relayParent, watermark, mqcHeads, events] = await Promise.all([
       read(HRMP_OUTBOUND_MESSAGES_KEY),
       read(LAST_RELAY_CHAIN_BLOCK_NUMBER_KEY),
       read(HRMP_WATERMARK_KEY),
       read(LAST_HRMP_MQC_HEADS_KEY),
+      read(SYSTEM_EVENTS_KEY),
     ]);
     this.#remember(head.hash);
-    if (value !== null && value.length > 2 + 2 * this.#maxBlockBytes) {
-      this.#lastError = `block #${head.number} (${head.hash}) says it sends ${(value.length - 2) / 2} bytes: not announced`;
-      this.#log.warn({ para: head.paraId, block: head.number }, this.#lastError);
-      return;
-    }
+    for (const [what, v] of [
+      ['sends', value],
+      ['has events of', events],
+    ] as const)
+      if (v !== null && v.length > 2 + 2 * this.#maxBlockBytes) {
+        this.#lastError = `block #${head.number} (${head.hash}) ${what} ${(v.length - 2) / 2} bytes: not announced`;
+        this.#log.warn({ para: head.paraId, block: head.number }, this.#lastError);
+        return;
+      }
     const messages = decodeOutboundMessages(value);
     const relayParentNumber = decodeRelayParentNumber(relayParent);
     const inbound = this.#inbound(head, watermark, mqcHeads);
+    const verdicts = await this.#verdicts(head, events);
     this.#blocks++;
-    this.emit('block', { ...head, messages, relayParentNumber, inbound, importedAt: arrivedAt });
+    this.emit('block', { ...head, messages, relayParentNumber, inbound, verdicts, importedAt: arrivedAt });
+  }
+
+  /** A block's `HrmpWatermark`, as the node says (null when it does not). */
+  async watermarkAt(hash: Hex): Promise<number | null> {
+    const value = await this.#node?.send<Hex | null>('state_getStorage', [HRMP_WATERMARK_KEY, hash]);
+    return value ? decodeU32Value(value, 'HrmpWatermark') : null;
+  }
+
+  /** A read proof of `keys` at para block `at` (`state_getReadProof`): the trie nodes, unchecked. */
+  async readProof(keys: readonly Hex[], at: Hex): Promise<readonly Hex[]> {
+    if (!this.#node) throw new Error(`para node ${this.url} is not connected`);
+    const answer = await this.#node.send<{ at: Hex; proof: Hex[] } | null>('state_getReadProof', [keys, at]);
+    if (!answer || !Array.isArray(answer.proof))
+      throw new Error(`para node ${this.url} gave no read proof at ${at}`);
+    return answer.proof;
+  }
+
+  /** What events of para block `head` say of XCMs, decoded with its runtime's metadata (throws when they do not decode). */
+  async decodeVerdicts(at: Hex, events: Hex | null): Promise<ParaBlockVerdicts> {
+    const metadata = await this.#node!.metadata(at);
+    let decode = this.#decoders.get(metadata);
+    if (!decode) {
+      decode = paraEventsDecoder(metadata);
+      this.#decoders.set(metadata, decode);
+    }
+    return decode(events);
+  }
+
+  /** What a block's events say of XCMs; null when they do not decode with its runtime's metadata (logged). */
+  async #verdicts(head: ParaHeadSeen, events: Hex | null): Promise<ParaBlockVerdicts | null> {
+    try {
+      return await this.decodeVerdicts(head.hash, events);
+    } catch (error) {
+      this.#lastError = `block #${head.number} (${head.hash}) events: ${(error as Error).message}`;
+      this.#log.error({ para: head.paraId, block: head.number }, this.#lastError);
+      return null;
+    }
   }
 
   /** What the block says it consumed; null when it does not say, or says it in a form that does not decode (logged). */

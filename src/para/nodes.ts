@@ -76,6 +76,11 @@ export class ParaNodes extends EventEmitter<ParaNodesEvents> {
     clearTimeout(timer);
   }
 
+  /** The node followed for `paraId` (null when none is). */
+  follower(paraId: number): ParaFollower | null {
+    return this.#followers.find((f) => f.paraId === paraId && f.status.state === 'following') ?? null;
+  }
+
   /** Where status() reads each para's delivery checks from. */
   attachDelivery(delivery: { counts(paraId: number): DeliveryCounts }): void {
     this.#delivery = delivery;

@@ -87,18 +87,25 @@ export interface ParaHead {
   readonly hash: Hex;
   readonly number: number;
   readonly parentHash: Hex;
+  /** The header's state root: what the para block's storage proves against once the relay chain includes it. */
+  readonly stateRoot: Hex;
 }
 
 /**
  * The para block a candidate's head data names, or null when the head data is not a header
- * (a chain that is not built with cumulus): parent hash (32 bytes), then the compact number.
+ * (a chain that is not built with cumulus): parent hash (32 bytes), the compact number, the state root.
  */
 export function paraHeadOf(headData: Uint8Array): ParaHead | null {
   if (headData.length < 33) return null;
   try {
-    const [number] = readCompactNumber(headData, 32);
-    if (number > 0xffffffff) return null;
-    return { hash: toHex(blake2_256(headData)), number, parentHash: toHex(headData.subarray(0, 32)) };
+    const [number, rootAt] = readCompactNumber(headData, 32);
+    if (number > 0xffffffff || rootAt + 32 > headData.length) return null;
+    return {
+      hash: toHex(blake2_256(headData)),
+      number,
+      parentHash: toHex(headData.subarray(0, 32)),
+      stateRoot: toHex(headData.subarray(rootAt, rootAt + 32)),
+    };
   } catch {
     return null;
   }

@@ -94,6 +94,12 @@ export class Metrics {
     labelNames: ['para'] as const,
     registers: [this.registry],
   });
+  readonly journeyStages = new Counter({
+    name: 'xcmp_journey_stages_total',
+    help: 'Journey stages seen on receiving paras whose node is attached (delivered, executed, failed, overweight, retracted, deliveryMismatch, unverifiable), by receiving para and stage',
+    labelNames: ['para', 'stage'] as const,
+    registers: [this.registry],
+  });
   readonly speculativeBlocks = new Counter({
     name: 'xcmp_speculative_blocks_total',
     help: 'Para blocks announced by attached para nodes with messages, by outcome (announced, matched, withdrawn, contradicted)',

@@ -1,0 +1,475 @@
+/**
+ * The receiving side of each XCM (DESIGN.md §14). For a para whose node is attached, each block the
+ * node imports is followed in order: when it moves its `HrmpWatermark`, the verified messages sent
+ * to it in between are `delivered` there (once the store holds them), its `LastHrmpMqcHeads` are
+ * checked against their heads (`deliveryMismatch`), and its `MessageQueue` verdicts are matched to
+ * the XCMs delivered on its chain (`executed` / `failed` / `overweight`). Blocks its node finalizes
+ * past on another branch are `retracted`. Nothing a para node says is believed: once a relay block
+ * in the store includes the block's candidate, its header's state root (the candidate's head data)
+ * is relay-committed, and the block's events, watermark and heads are read again with
+ * `state_getReadProof` and checked under that root; only stages that agree are marked verified, the
+ * others are `unverifiable`, counted and logged.
+ */
+
+import { SYSTEM_EVENTS_KEY } from '../chain/node.ts';
+import { expectedMqcHeads, mqcHeadMismatches } from '../derive/delivery.ts';
+import { matchVerdicts, sameVerdict, xcmsOfMessage } from '../derive/journey.ts';
+import type { XcmVerdict } from '../derive/para-verdicts.ts';
+import { provenEntries } from '../derive/proof.ts';
+import type { ParaBlockSeen, ParaHeadSeen } from '../derive/speculative.ts';
+import type { Logger } from '../log.ts';
+import type { Hex } from '../protocol/bytes.ts';
+import type { TypeCodec } from '../protocol/codec.ts';
+import { decodeCommitments } from '../protocol/commitments.ts';
+import {
+  decodeMqcHeads,
+  decodeU32Value,
+  HRMP_WATERMARK_KEY,
+  LAST_HRMP_MQC_HEADS_KEY,
+  paraHeadOf,
+} from '../protocol/para.ts';
+import type { StoreReader } from '../store/interface.ts';
+import type { BlockWrite } from '../store/types.ts';
+import { FinalChains } from './final-chains.ts';
+import type { Journey, JourneyBook, JourneyStage, ParaBlockRef } from './journey-book.ts';
+
+/** Para blocks remembered (their watermark, parent, and what they did to journeys). */
+const KEEP_BLOCKS = 4096;
+/** Blocks a para may have waiting for the store; past it the oldest is given up (logged). */
+const MAX_WAITING = 512;
+
+interface Touched {
+  readonly journey: Journey;
+  readonly stage: JourneyStage;
+  /** For verdicts: what the node's plain answer said, compared with the proven events. */
+  readonly verdict?: XcmVerdict;
+}
+
+interface BlockRecord {
+  readonly paraId: number;
+  readonly ref: ParaBlockRef;
+  readonly parentHash: Hex;
+  readonly watermark: number | null;
+  readonly touched: Touched[];
+  /** The heads the relay chain says it must report after consuming (only senders it consumed from). */
+  expectedHeads: Map<number, Hex>;
+  final: boolean;
+  processed: boolean;
+  checked: boolean;
+}
+
+export interface JourneyCounts {
+  readonly delivered: number;
+  readonly executed: number;
+  readonly failed: number;
+  readonly overweight: number;
+  readonly retracted: number;
+  readonly unverifiable: number;
+  readonly deliveryMismatches: number;
+  readonly verifiedBlocks: number;
+}
+
+/** What the tracker needs of an attached para node: a read proof and its runtime's events decoder. */
+export interface ReceivingNode {
+  /** The block's `HrmpWatermark`, as the node says (null when it does not). */
+  watermarkAt(hash: Hex): Promise<number | null>;
+  readProof(keys: readonly Hex[], at: Hex): Promise<readonly Hex[]>;
+  decodeVerdicts(at: Hex, events: Hex | null): Promise<{ readonly verdicts: readonly XcmVerdict[] }>;
+}
+
+export interface JourneyTrackerOptions {
+  readonly store: StoreReader;
+  readonly book: JourneyBook;
+  readonly logger: Logger;
+  readonly xcm: () => TypeCodec | null;
+  readonly node: (paraId: number) => ReceivingNode | null;
+  /** Each stage added, for metrics. */
+  readonly onStage?: (paraId: number, stage: JourneyStage['stage']) => void;
+}
+
+export class JourneyTracker {
+  readonly #o: JourneyTrackerOptions;
+  readonly #blocks = new Map<Hex, BlockRecord>();
+  readonly #waiting = new Map<number, ParaBlockSeen[]>();
+  readonly #pumping = new Set<number>();
+  /** Candidates of followed paras the store holds: candidate hash → the para block and its state root. */
+  readonly #candidates = new Map<Hex, { paraId: number; hash: Hex; stateRoot: Hex }>();
+  /** Para blocks included in a stored (finalized) relay block: hash → state root. */
+  readonly #included = new Map<Hex, Hex>();
+  readonly #final = new FinalChains();
+  readonly #counts = new Map<number, { -readonly [K in keyof JourneyCounts]: number }>();
+  #stored = -1;
+
+  constructor(options: JourneyTrackerOptions) {
+    this.#o = options;
+  }
+
+  counts(paraId: number): JourneyCounts {
+    return this.#count(paraId);
+  }
+
+  #count(paraId: number): { -readonly [K in keyof JourneyCounts]: number } {
+    let counts = this.#counts.get(paraId);
+    if (!counts) {
+      counts = {
+        delivered: 0,
+        executed: 0,
+        failed: 0,
+        overweight: 0,
+        retracted: 0,
+        unverifiable: 0,
+        deliveryMismatches: 0,
+        verifiedBlocks: 0,
+      };
+      this.#counts.set(paraId, counts);
+    }
+    return counts;
+  }
+
+  /** A para node imported a block: followed in import order, once the store holds what it consumed. */
+  paraBlock(block: ParaBlockSeen): void {
+    if (!block.inbound && !block.verdicts) return;
+    const queue = this.#waiting.get(block.paraId) ?? [];
+    this.#waiting.set(block.paraId, queue);
+    // In number order: a relay branch can make the sidecar read a backed block before its parent.
+    let at = queue.length;
+    while (at > 0 && queue[at - 1]!.number > block.number) at--;
+    queue.splice(at, 0, block);
+    if (queue.length > MAX_WAITING) {
+      const dropped = queue.shift()!;
+      this.#o.logger.warn(
+        { para: dropped.paraId, paraBlock: dropped.number },
+        'journeys not followed into a para block: the store is too far behind the para node',
+      );
+    }
+    void this.#pump(block.paraId);
+  }
+
+  /** The store wrote a relay block: waiting blocks may go on, included para blocks can be proven. */
+  stored(write: BlockWrite): void {
+    this.#stored = Math.max(this.#stored, write.number);
+    for (const candidate of write.newCandidates) {
+      if (!candidate.verified) continue;
+      const head = paraHeadOf(decodeCommitments(candidate.commitments)[0].headData);
+      if (!head) continue;
+      this.#candidates.set(candidate.candidateHash, { paraId: candidate.paraId, ...head });
+      if (this.#candidates.size > KEEP_BLOCKS) this.#candidates.delete(this.#candidates.keys().next().value!);
+      if (candidate.status === 'included') this.#include(candidate.candidateHash);
+    }
+    for (const update of write.candidateUpdates)
+      if (update.status === 'included') this.#include(update.candidateHash);
+    for (const paraId of this.#waiting.keys()) void this.#pump(paraId);
+  }
+
+  /** A para node finalized `head`: its chain is final, and what blocks beside it at those heights did is retracted. */
+  paraFinalized(head: ParaHeadSeen): void {
+    this.#becameFinal(head.paraId, this.#final.final(head.paraId, head.hash, this.#followedBlock));
+  }
+
+  readonly #followedBlock = (hash: Hex) => {
+    const record = this.#blocks.get(hash);
+    return record && { number: record.ref.number, parentHash: record.parentHash };
+  };
+
+  /** Blocks now known final: the others at their heights left the para's chain. */
+  #becameFinal(paraId: number, final: readonly { number: number; hash: Hex }[]): void {
+    if (final.length === 0) return;
+    const heights = new Map(final.map((b) => [b.number, b.hash]));
+    for (const [hash, record] of this.#blocks) {
+      if (record.paraId !== paraId) continue;
+      const there = heights.get(record.ref.number);
+      if (there === undefined) continue;
+      if (there === hash) record.final = true;
+      else {
+        this.#retract(record);
+        this.#blocks.delete(hash);
+      }
+    }
+  }
+
+  #include(candidateHash: Hex): void {
+    const candidate = this.#candidates.get(candidateHash);
+    if (!candidate) return;
+    this.#included.set(candidate.hash, candidate.stateRoot);
+    if (this.#included.size > KEEP_BLOCKS) this.#included.delete(this.#included.keys().next().value!);
+    const record = this.#blocks.get(candidate.hash);
+    if (record?.processed) void this.#prove(record);
+  }
+
+  async #pump(paraId: number): Promise<void> {
+    if (this.#pumping.has(paraId)) return;
+    this.#pumping.add(paraId);
+    try {
+      const queue = this.#waiting.get(paraId) ?? [];
+      while (queue.length > 0 && this.#ready(queue[0]!)) await this.#follow(queue.shift()!);
+    } catch (error) {
+      this.#o.logger.error(
+        { para: paraId, err: (error as Error).message },
+        'journeys: a para block could not be followed',
+      );
+    } finally {
+      this.#pumping.delete(paraId);
+    }
+  }
+
+  /** Whether the store holds every relay block up to the block's watermark. */
+  #ready(block: ParaBlockSeen): boolean {
+    return !block.inbound || block.inbound.hrmpWatermark <= this.#stored;
+  }
+
+  async #follow(block: ParaBlockSeen): Promise<void> {
+    const final = this.#final.at(block.paraId, block.number);
+    if (final !== undefined && final !== block.hash) return; // a fork its node finalized past: nothing to follow
+    const ref = { number: block.number, hash: block.hash };
+    const record: BlockRecord = {
+      paraId: block.paraId,
+      ref,
+      parentHash: block.parentHash,
+      watermark: block.inbound?.hrmpWatermark ?? null,
+      touched: [],
+      expectedHeads: new Map(),
+      final: false,
+      processed: false,
+      checked: false,
+    };
+    this.#blocks.set(block.hash, record);
+    if (this.#blocks.size > KEEP_BLOCKS) this.#blocks.delete(this.#blocks.keys().next().value!);
+    await this.#deliver(block, record);
+    this.#judge(block, record);
+    record.processed = true;
+    record.final = final === block.hash;
+    this.#becameFinal(block.paraId, this.#final.followed(block.paraId, block.hash, this.#followedBlock));
+    if (this.#included.has(block.hash)) await this.#prove(record);
+  }
+
+  /** The verified messages the block consumed since its parent's watermark: `delivered`, and the heads it must report. */
+  async #deliver(block: ParaBlockSeen, record: BlockRecord): Promise<void> {
+    const watermark = record.watermark;
+    const parent = this.#blocks.has(block.parentHash)
+      ? this.#blocks.get(block.parentHash)!.watermark
+      : await this.#o.node(block.paraId)?.watermarkAt(block.parentHash);
+    if (parent === undefined || parent === null || watermark === null || watermark <= parent) return;
+    const codec = this.#o.xcm();
+    if (!codec) return;
+    const messages = await this.#o.store.inbox(block.paraId, { fromBlock: parent + 1, toBlock: watermark });
+    const now = Date.now();
+    for (const message of messages) {
+      if (!message.verified) continue;
+      const xcms = xcmsOfMessage(message.data, codec);
+      if (xcms.kind !== 'xcms') continue;
+      for (const xcm of xcms.xcms) {
+        const journey = this.#o.book.journeyOf(message, xcm, now);
+        const stage: JourneyStage = {
+          stage: 'delivered',
+          at: now,
+          verified: false,
+          paraBlock: record.ref,
+          watermark,
+        };
+        journey.deliveredIn = record.ref;
+        this.#addStage(journey, stage, record);
+      }
+    }
+    record.expectedHeads = expectedMqcHeads(messages, watermark);
+    this.#checkHeads(block.inbound!.mqcHeads, record, 'as its node says');
+  }
+
+  /** Heads the block reports against those of the messages it consumed: a difference is a `deliveryMismatch`. */
+  #checkHeads(reported: ReadonlyMap<number, Hex>, record: BlockRecord, how: string): boolean {
+    const mismatches = mqcHeadMismatches(reported, record.expectedHeads);
+    if (mismatches.length === 0) return true;
+    this.#count(record.paraId).deliveryMismatches++;
+    const senders = new Set(mismatches.map((m) => m.sender));
+    const reason = `LastHrmpMqcHeads ${how} differ from the relay chain's for sender(s) ${[...senders].join(', ')}`;
+    this.#o.logger.error(
+      { para: record.paraId, paraBlock: record.ref, mismatches },
+      `delivery mismatch: ${reason}`,
+    );
+    for (const { journey } of record.touched.filter((t) => t.stage.stage === 'delivered'))
+      if (senders.has(journey.sender))
+        this.#addStage(
+          journey,
+          { stage: 'deliveryMismatch', at: Date.now(), verified: false, paraBlock: record.ref, reason },
+          record,
+        );
+    return false;
+  }
+
+  /** The block's `MessageQueue` verdicts, matched to XCMs delivered on its chain and not judged there yet. */
+  #judge(block: ParaBlockSeen, record: BlockRecord): void {
+    const verdicts = block.verdicts?.verdicts ?? [];
+    if (verdicts.length === 0) return;
+    const ancestry = this.#ancestry(record);
+    const awaiting = this.#awaiting(record.paraId, ancestry);
+    const { matched, unmatched } = matchVerdicts(awaiting, verdicts);
+    for (const { xcm, verdict } of matched) {
+      const stage: JourneyStage = {
+        stage: verdict.outcome,
+        at: Date.now(),
+        verified: false,
+        paraBlock: record.ref,
+        eventIndex: verdict.eventIndex,
+        event: verdict.event,
+        weightUsed: verdict.weightUsed,
+        error: verdict.error,
+      };
+      xcm.journey.outcome = verdict.outcome;
+      this.#addStage(xcm.journey, stage, record, verdict);
+    }
+    if (unmatched.length > 0)
+      this.#o.logger.debug(
+        { para: record.paraId, paraBlock: record.ref, unmatched: unmatched.length },
+        'verdicts on XCMs the sidecar did not see delivered (sent before it followed the para, or not over HRMP)',
+      );
+  }
+
+  /** The block and its remembered ancestors. */
+  #ancestry(record: BlockRecord): Set<Hex> {
+    const hashes = new Set<Hex>();
+    for (let b: BlockRecord | undefined = record; b && hashes.size < 256; b = this.#blocks.get(b.parentHash))
+      hashes.add(b.ref.hash);
+    return hashes;
+  }
+
+  /** XCMs delivered in `ancestry` to the para and judged nowhere in it, oldest first. */
+  #awaiting(paraId: number, ancestry: Set<Hex>) {
+    const judged = new Set<string>();
+    const delivered: { key: string; sender: number; id: Hex; messageHash: Hex; journey: Journey }[] = [];
+    for (const hash of [...ancestry].reverse()) {
+      const record = this.#blocks.get(hash);
+      if (!record || record.paraId !== paraId) continue;
+      for (const { journey, stage } of record.touched) {
+        if (stage.stage === 'delivered' && !judged.has(journey.key))
+          delivered.push({
+            key: journey.key,
+            sender: journey.sender,
+            id: journey.id,
+            messageHash: journey.messageHash,
+            journey,
+          });
+        if (stage.stage === 'executed' || stage.stage === 'failed' || stage.stage === 'overweight')
+          judged.add(journey.key);
+      }
+    }
+    return delivered.filter((x) => !judged.has(x.key));
+  }
+
+  #addStage(journey: Journey, stage: JourneyStage, record: BlockRecord, verdict?: XcmVerdict): void {
+    record.touched.push({ journey, stage, verdict });
+    const counts = this.#count(record.paraId);
+    if (
+      stage.stage === 'delivered' ||
+      stage.stage === 'executed' ||
+      stage.stage === 'failed' ||
+      stage.stage === 'overweight'
+    )
+      counts[stage.stage]++;
+    this.#o.book.add(journey, stage);
+    this.#o.onStage?.(record.paraId, stage.stage);
+  }
+
+  /** What a block that left its para's chain did no longer holds. */
+  #retract(record: BlockRecord): void {
+    for (const { journey, stage } of record.touched) {
+      if (
+        stage.stage !== 'delivered' &&
+        stage.stage !== 'executed' &&
+        stage.stage !== 'failed' &&
+        stage.stage !== 'overweight'
+      )
+        continue;
+      if (stage.stage === 'delivered' && journey.deliveredIn?.hash === record.ref.hash)
+        journey.deliveredIn = null;
+      else if (stage.stage !== 'delivered' && journey.outcome === stage.stage)
+        journey.outcome = this.#heldOutcome(journey, record);
+      this.#count(record.paraId).retracted++;
+      this.#o.book.add(journey, {
+        stage: 'retracted',
+        at: Date.now(),
+        verified: false,
+        paraBlock: record.ref,
+        of: stage.stage,
+      });
+    }
+  }
+
+  /** The verdict of another (not retracted) block, if any. */
+  #heldOutcome(journey: Journey, retracted: BlockRecord): Journey['outcome'] {
+    for (const stage of [...journey.stages].reverse())
+      if (
+        (stage.stage === 'executed' || stage.stage === 'failed' || stage.stage === 'overweight') &&
+        stage.paraBlock?.hash !== retracted.ref.hash
+      )
+        if (this.#blocks.has(stage.paraBlock!.hash)) return stage.stage;
+    return null;
+  }
+
+  /** The block is included: read its events, watermark and heads again with a proof under its relay-committed state root. */
+  async #prove(record: BlockRecord): Promise<void> {
+    if (record.checked || record.touched.length === 0) return;
+    record.checked = true;
+    const stateRoot = this.#included.get(record.ref.hash)!;
+    const node = this.#o.node(record.paraId);
+    const keys = [SYSTEM_EVENTS_KEY, HRMP_WATERMARK_KEY, LAST_HRMP_MQC_HEADS_KEY] as Hex[];
+    try {
+      if (!node) throw new Error('no node of the para is followed now');
+      const entries = await provenEntries(stateRoot, await node.readProof(keys, record.ref.hash));
+      const events = entries.get(SYSTEM_EVENTS_KEY as Hex);
+      if (events === undefined)
+        throw new Error('the proof does not prove System::Events under the state root');
+      const proven = (await node.decodeVerdicts(record.ref.hash, events)).verdicts;
+      this.#proveDeliveries(record, entries);
+      for (const touched of record.touched) {
+        if (!touched.verdict) continue;
+        const same = proven.find((v) => v.eventIndex === touched.verdict!.eventIndex);
+        if (same && sameVerdict(same, touched.verdict)) this.#o.book.verified(touched.journey, touched.stage);
+        else
+          this.#unverifiable(
+            record,
+            touched,
+            `the proven event #${touched.verdict.eventIndex} says otherwise`,
+          );
+      }
+      this.#count(record.paraId).verifiedBlocks++;
+    } catch (error) {
+      for (const touched of record.touched) this.#unverifiable(record, touched, (error as Error).message);
+    }
+  }
+
+  #proveDeliveries(record: BlockRecord, entries: ReadonlyMap<Hex, Hex>): void {
+    const deliveries = record.touched.filter((t) => t.stage.stage === 'delivered');
+    if (deliveries.length === 0) return;
+    const watermark = entries.get(HRMP_WATERMARK_KEY);
+    const heads = entries.get(LAST_HRMP_MQC_HEADS_KEY);
+    let reason: string | null = null;
+    if (watermark === undefined || decodeU32Value(watermark, 'HrmpWatermark') !== record.watermark)
+      reason = `the proven HrmpWatermark is not ${record.watermark}`;
+    else if (heads === undefined || !this.#checkHeads(decodeMqcHeads(heads), record, 'as proven'))
+      reason = "the proven LastHrmpMqcHeads differ from the relay chain's";
+    for (const touched of deliveries)
+      if (reason) this.#unverifiable(record, touched, reason);
+      else this.#o.book.verified(touched.journey, touched.stage);
+  }
+
+  #unverifiable(record: BlockRecord, touched: Touched, reason: string): void {
+    if (touched.stage.verified || touched.stage.stage === 'deliveryMismatch') return;
+    this.#count(record.paraId).unverifiable++;
+    this.#o.logger.error(
+      {
+        para: record.paraId,
+        paraBlock: record.ref,
+        journey: touched.journey.key,
+        stage: touched.stage.stage,
+      },
+      `journey stage not verified: ${reason}`,
+    );
+    this.#o.book.add(touched.journey, {
+      stage: 'unverifiable',
+      at: Date.now(),
+      verified: false,
+      paraBlock: record.ref,
+      of: touched.stage.stage,
+      reason,
+    });
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * One journey per XCM (issue 29): over 200+ devnet blocks with relay forks and receiving-chain forks,
+ * every XCM delivered to an attached para on its final chain reaches exactly the verdict the devnet's
+ * receiving runtime gave it (executed, failed or overweight, ≥ 10 of each), its stages in order and
+ * proven under the included block's state root; what a forked receiving block did is retracted.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { XcmExecution } from '../../src/devnet/para-events.ts';
+import type { BlockFaults } from '../../src/devnet/runtime.ts';
+import type { JourneyUpdate } from '../../src/para/journey-book.ts';
+import { skipWithoutFixtures } from '../helpers/fixtures.ts';
+import { type RpcSocket, rpcSocket } from '../helpers/rpc-socket.ts';
+import { type Stack, startStack } from '../helpers/sidecar.ts';
+import { eventually, storedUpTo } from '../helpers/wait.ts';
+
+const BLOCKS = Number(process.env.XCMP_JOURNEY_BLOCKS ?? 200);
+
+describe("journeys: every delivered XCM reaches the receiver's verdict, proven", {
+  skip: skipWithoutFixtures,
+}, () => {
+  let stack: Stack;
+  let socket: RpcSocket;
+  const updates: JourneyUpdate[] = [];
+  /** The first para block of each para the sidecar followed: deliveries start after it. */
+  const firstFollowed = new Map<number, number>();
+
+  before(async () => {
+    stack = await startStack({ initialBlocks: 3, finalityLag: 2 }, { paraNodes: 'devnet' });
+    const { sidecar } = stack;
+    await eventually(() => sidecar.paras!.status().every((p) => p.state === 'following'), {
+      what: 'para nodes followed',
+    });
+    sidecar.paras!.on('block', (b) => {
+      if (!firstFollowed.has(b.paraId)) firstFollowed.set(b.paraId, b.number);
+    });
+    socket = await rpcSocket(sidecar.server.url);
+    await socket.call('xcmp_subscribeJourneys', [{}]);
+    socket.socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { method?: string; params?: { result: JourneyUpdate } };
+      if (frame.method === 'xcmp_journey') updates.push(frame.params!.result);
+    });
+  });
+  after(async () => {
+    socket?.close();
+    await stack?.close();
+  });
+
+  it(`over ${BLOCKS} blocks with relay forks and receiving-chain forks`, async () => {
+    const { devnet, sidecar } = stack;
+    const paras = devnet.config.paras;
+    for (let round = 0; devnet.chain.best.number < BLOCKS; round++) {
+      const fork: BlockFaults = { paraFork: new Set([paras[round % paras.length]!]) };
+      await devnet.newBlocks(1, fork);
+      await devnet.newBlocks(4);
+      if (round % 3 === 2) await devnet.fork(1 + (round % 2));
+      await storedUpTo(sidecar.store, devnet.chain.finalized.number);
+    }
+    await devnet.newBlocks(6);
+    await storedUpTo(sidecar.store, devnet.chain.finalized.number);
+
+    // The devnet's truth: each para's final chain, the verdict of every XCM it consumed.
+    const truth: (XcmExecution & { recipient: number; block: number; hash: string })[] = [];
+    const collators = devnet.chain.collators!;
+    const forked = new Set([...collators.faults].filter(([, f]) => f === 'forked').map(([h]) => h));
+    for (const [paraId, chain] of collators.chains) {
+      const from = (firstFollowed.get(paraId) ?? Number.POSITIVE_INFINITY) + 1;
+      for (let n = chain.finalized.number; n > from; n--) {
+        const block = chain.blockAt(n)!;
+        for (const e of block.executions) truth.push({ ...e, recipient: paraId, block: n, hash: block.hash });
+      }
+    }
+    await eventually(
+      () =>
+        truth.every((t) => {
+          const journey = sidecar.journeys!.find(t.id as `0x${string}`)[0];
+          return journey?.stages.some(
+            (s) => s.stage === t.outcome && s.paraBlock?.hash === t.hash && s.verified,
+          );
+        }),
+      { what: 'every final verdict proven', timeoutMs: 20_000 },
+    ).catch((error) => {
+      const missing = truth.filter((t) => {
+        const journey = sidecar.journeys!.find(t.id as `0x${string}`)[0];
+        return !journey?.stages.some(
+          (s) => s.stage === t.outcome && s.paraBlock?.hash === t.hash && s.verified,
+        );
+      });
+      const [first] = missing;
+      const journey = first && sidecar.journeys!.find(first.id as `0x${string}`)[0];
+      throw new Error(
+        `${(error as Error).message}: ${missing.length} of ${truth.length} not (${[...new Set(missing.map((m) => `${m.recipient}#${m.block}`))].join(' ')} first followed ${JSON.stringify([...firstFollowed])}), e.g. ${JSON.stringify(first)} → ${JSON.stringify(journey?.stages ?? null)}`,
+      );
+    });
+    const outcomes = { executed: 0, failed: 0, overweight: 0 };
+    for (const t of truth) {
+      const [journey, ...others] = sidecar.journeys!.find(t.id as `0x${string}`);
+      assert.equal(others.length, 0, `one journey for ${t.id}`);
+      assert.equal(journey!.outcome, t.outcome, `${t.id} to ${t.recipient}`);
+      assert.deepEqual(
+        [journey!.sender, journey!.recipient, journey!.sentAt],
+        [t.sender, t.recipient, t.sentAt],
+      );
+      const names = journey!.stages.map((s) => s.stage);
+      const enacted = names.indexOf('enacted');
+      const delivered = journey!.stages.findIndex(
+        (s) => s.stage === 'delivered' && s.paraBlock?.hash === t.hash,
+      );
+      const verdict = journey!.stages.findIndex((s) => s.stage === t.outcome && s.paraBlock?.hash === t.hash);
+      assert.ok(enacted === 0 && delivered > enacted && verdict > delivered, `${t.id}: ${names.join(',')}`);
+      assert.ok(
+        journey!.stages[delivered]!.verified && journey!.stages[verdict]!.verified,
+        `${t.id} verified`,
+      );
+      assert.ok(!names.includes('unverifiable') && !names.includes('deliveryMismatch'), names.join(','));
+      const held = journey!.stages.filter(
+        (s) =>
+          ['executed', 'failed', 'overweight'].includes(s.stage) &&
+          !retracted(journey!.stages, s.paraBlock!.hash, s.stage),
+      );
+      assert.equal(held.length, 1, `${t.id}: one verdict holds (${names.join(',')})`);
+      outcomes[t.outcome]++;
+    }
+    const retractions = updates.filter((u) => u.stage === 'retracted');
+    for (const update of retractions) {
+      const stage = update.journey.stages.at(-1)!;
+      assert.ok(
+        forked.has(stage.paraBlock!.hash) || !isFinal(stage.paraBlock!.hash),
+        'only blocks off the final chain',
+      );
+    }
+    console.log(
+      `# ${truth.length} XCMs delivered on final chains: ${JSON.stringify(outcomes)}; ${sidecar.journeys!.size} journeys; ${retractions.length} stages retracted; ${updates.length} updates`,
+    );
+    assert.ok(
+      outcomes.executed >= 10 && outcomes.failed >= 10 && outcomes.overweight >= 10,
+      JSON.stringify(outcomes),
+    );
+    assert.ok(retractions.length >= 10, `${retractions.length} retracted`);
+
+    function isFinal(hash: string): boolean {
+      return [...collators.chains.values()].some((c) => {
+        const b = c.block(hash);
+        return b !== undefined && c.blockAt(b.number)?.hash === hash && b.number <= c.finalized.number;
+      });
+    }
+  });
+
+  it('xcmp_getJourney answers by id and by message hash; an unknown id is -32004', async () => {
+    const [journey] = [...sidecarJourneys()];
+    assert.ok(journey);
+    const byId = (await socket.call('xcmp_getJourney', [journey.id])).result as { key: string }[];
+    assert.ok(byId.some((j) => j.key === journey.key));
+    const byHash = (await socket.call('xcmp_getJourney', [journey.messageHash])).result as { key: string }[];
+    assert.ok(byHash.some((j) => j.key === journey.key));
+    const unknown = await socket.call('xcmp_getJourney', [`0x${'ab'.repeat(32)}`]);
+    assert.equal(unknown.error?.code, -32004);
+    const bad = await socket.call('xcmp_getJourney', ['0x1234']);
+    assert.equal(bad.error?.code, -32602);
+  });
+
+  function* sidecarJourneys() {
+    for (const update of updates) if (update.journey.outcome) yield update.journey;
+  }
+});
+
+function retracted(stages: JourneyUpdate['journey']['stages'], hash: string, of: string): boolean {
+  return stages.some((s) => s.stage === 'retracted' && s.paraBlock?.hash === hash && s.of === of);
+}
