@@ -142,7 +142,7 @@ export const methods = {
   },
   xcmp_getJourney: {
     summary:
-      'The journeys of an XCM by id (its topic) or message hash, to a para whose node is attached (--para): stages from enactment to the receiver\'s verdict, and which are verified (docs/journey.md). Kept in memory, the latest 100,000.',
+      "The journeys of an XCM by id (its topic) or message hash, to a para whose node is attached (--para): stages from enactment to the receiver's verdict, and which are verified (docs/journey.md). Kept in memory, the latest 100,000.",
     params: [param('id', Hash, 'Hash')],
     result: z.array(Journey),
     resultName: 'Vec<Journey>',

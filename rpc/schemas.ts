@@ -346,10 +346,30 @@ export const Status = z.strictObject({
           .number()
           .int()
           .describe('of those, blocks whose heads differ from the relay chain (a lying or broken node)'),
+        journeys: z
+          .strictObject({
+            delivered: z.number().int(),
+            executed: z.number().int(),
+            failed: z.number().int(),
+            overweight: z.number().int(),
+            retracted: z.number().int(),
+            unverifiable: z
+              .number()
+              .int()
+              .describe('stages that did not prove under the included block (a lying or broken node)'),
+            deliveryMismatches: z.number().int(),
+            verifiedBlocks: z
+              .number()
+              .int()
+              .describe('receiving blocks whose stages were checked by a read proof'),
+          })
+          .describe("journey stages seen in this para's blocks as the receiver (docs/journey.md)"),
         lastError: z.string().nullable(),
       }),
     )
-    .describe("sending chains' nodes attached with --para (docs/speculative.md); empty without"),
+    .describe(
+      "parachains' nodes attached with --para: senders (docs/speculative.md) and receivers (docs/journey.md); empty without",
+    ),
 });
 
 export const MailboxUpdate = z.strictObject({
@@ -440,7 +460,11 @@ export const JourneyStage = z
     paraBlock: ParaBlock.optional(),
     mqcHead: Hash.optional(),
     watermark: BlockNumber.optional(),
-    eventIndex: z.number().int().optional().describe('position of the event record in the block\'s System::Events'),
+    eventIndex: z
+      .number()
+      .int()
+      .optional()
+      .describe("position of the event record in the block's System::Events"),
     event: z.string().optional(),
     weightUsed: z.strictObject({ refTime: z.string(), proofSize: z.string() }).nullable().optional(),
     error: z.unknown().optional(),
@@ -452,7 +476,9 @@ export const JourneyStage = z
 export const Journey = z
   .strictObject({
     key: z.string().describe('"<message id>/<xcm index>"'),
-    id: Hash.describe("the id the receiver's MessageQueue events carry: the trailing SetTopic's topic, else messageHash"),
+    id: Hash.describe(
+      "the id the receiver's MessageQueue events carry: the trailing SetTopic's topic, else messageHash",
+    ),
     messageHash: Hash.describe("blake2_256 of the XCM's encoding: the sender's XcmpMessageSent.message_hash"),
     topic: Hash.nullable(),
     version: z.string(),
@@ -465,7 +491,7 @@ export const Journey = z
     deliveredIn: ParaBlock.nullable(),
     stages: z.array(JourneyStage),
   })
-  .describe('one XCM from enactment to the receiving runtime\'s verdict (docs/journey.md)');
+  .describe("one XCM from enactment to the receiving runtime's verdict (docs/journey.md)");
 
 export const JourneyFilter = z
   .strictObject({
@@ -476,7 +502,9 @@ export const JourneyFilter = z
   .describe('journey subscription filter');
 
 export const JourneyUpdate = z.strictObject({
-  stage: z.union([JourneyStageName, z.literal('verified')]).describe('the stage added, or "verified" when one was proven'),
+  stage: z
+    .union([JourneyStageName, z.literal('verified')])
+    .describe('the stage added, or "verified" when one was proven'),
   journey: Journey,
 });
 

@@ -263,6 +263,7 @@ function followJourneys(parts: {
     node: (paraId) => paras.follower(paraId),
     onStage: (paraId, stage) => metrics.journeyStages.inc({ para: String(paraId), stage }),
   });
+  paras.attachJourneys(tracker);
   paras.on('block', (block) => tracker.paraBlock(block));
   paras.on('finalized', (head) => tracker.paraFinalized(head));
   ingest.on('block', (write) => tracker.stored(write));

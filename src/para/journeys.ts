@@ -54,6 +54,8 @@ interface BlockRecord {
   /** The heads the relay chain says it must report after consuming (only senders it consumed from). */
   expectedHeads: Map<number, Hex>;
   final: boolean;
+  /** Its node's plain `LastHrmpMqcHeads` differed from the relay chain's. */
+  plainMismatch: boolean;
   processed: boolean;
   checked: boolean;
 }
@@ -229,6 +231,7 @@ export class JourneyTracker {
       touched: [],
       expectedHeads: new Map(),
       final: false,
+      plainMismatch: false,
       processed: false,
       checked: false,
     };
@@ -271,7 +274,7 @@ export class JourneyTracker {
       }
     }
     record.expectedHeads = expectedMqcHeads(messages, watermark);
-    this.#checkHeads(block.inbound!.mqcHeads, record, 'as its node says');
+    record.plainMismatch = !this.#checkHeads(block.inbound!.mqcHeads, record, 'as its node says');
   }
 
   /** Heads the block reports against those of the messages it consumed: a difference is a `deliveryMismatch`. */
@@ -408,47 +411,46 @@ export class JourneyTracker {
   async #prove(record: BlockRecord): Promise<void> {
     if (record.checked || record.touched.length === 0) return;
     record.checked = true;
-    const stateRoot = this.#included.get(record.ref.hash)!;
-    const node = this.#o.node(record.paraId);
-    const keys = [SYSTEM_EVENTS_KEY, HRMP_WATERMARK_KEY, LAST_HRMP_MQC_HEADS_KEY] as Hex[];
+    let problem: string | null;
     try {
-      if (!node) throw new Error('no node of the para is followed now');
-      const entries = await provenEntries(stateRoot, await node.readProof(keys, record.ref.hash));
-      const events = entries.get(SYSTEM_EVENTS_KEY as Hex);
-      if (events === undefined)
-        throw new Error('the proof does not prove System::Events under the state root');
-      const proven = (await node.decodeVerdicts(record.ref.hash, events)).verdicts;
-      this.#proveDeliveries(record, entries);
-      for (const touched of record.touched) {
-        if (!touched.verdict) continue;
-        const same = proven.find((v) => v.eventIndex === touched.verdict!.eventIndex);
-        if (same && sameVerdict(same, touched.verdict)) this.#o.book.verified(touched.journey, touched.stage);
-        else
-          this.#unverifiable(
-            record,
-            touched,
-            `the proven event #${touched.verdict.eventIndex} says otherwise`,
-          );
-      }
-      this.#count(record.paraId).verifiedBlocks++;
+      problem = await this.#provenProblem(record);
     } catch (error) {
-      for (const touched of record.touched) this.#unverifiable(record, touched, (error as Error).message);
+      problem = (error as Error).message;
     }
+    // One lie about a block, in plain answers or proven, and nothing its node said of it is taken.
+    for (const touched of record.touched)
+      if (problem) this.#unverifiable(record, touched, problem);
+      else this.#o.book.verified(touched.journey, touched.stage);
+    if (!problem) this.#count(record.paraId).verifiedBlocks++;
   }
 
-  #proveDeliveries(record: BlockRecord, entries: ReadonlyMap<Hex, Hex>): void {
-    const deliveries = record.touched.filter((t) => t.stage.stage === 'delivered');
-    if (deliveries.length === 0) return;
-    const watermark = entries.get(HRMP_WATERMARK_KEY);
-    const heads = entries.get(LAST_HRMP_MQC_HEADS_KEY);
-    let reason: string | null = null;
-    if (watermark === undefined || decodeU32Value(watermark, 'HrmpWatermark') !== record.watermark)
-      reason = `the proven HrmpWatermark is not ${record.watermark}`;
-    else if (heads === undefined || !this.#checkHeads(decodeMqcHeads(heads), record, 'as proven'))
-      reason = "the proven LastHrmpMqcHeads differ from the relay chain's";
-    for (const touched of deliveries)
-      if (reason) this.#unverifiable(record, touched, reason);
-      else this.#o.book.verified(touched.journey, touched.stage);
+  /** What the block's read proof under its relay-committed state root contradicts of what its node said, or null. */
+  async #provenProblem(record: BlockRecord): Promise<string | null> {
+    const node = this.#o.node(record.paraId);
+    if (!node) return 'no node of the para is followed now';
+    const stateRoot = this.#included.get(record.ref.hash)!;
+    const keys = [SYSTEM_EVENTS_KEY, HRMP_WATERMARK_KEY, LAST_HRMP_MQC_HEADS_KEY] as Hex[];
+    const entries = await provenEntries(stateRoot, await node.readProof(keys, record.ref.hash));
+    const events = entries.get(SYSTEM_EVENTS_KEY as Hex);
+    if (events === undefined)
+      return 'the read proof does not prove System::Events under the included state root';
+    if (record.plainMismatch) return "its node's LastHrmpMqcHeads differed from the relay chain's";
+    if (record.touched.some((t) => t.stage.stage === 'delivered')) {
+      const watermark = entries.get(HRMP_WATERMARK_KEY);
+      if (watermark === undefined || decodeU32Value(watermark, 'HrmpWatermark') !== record.watermark)
+        return `the proven HrmpWatermark is not ${record.watermark}`;
+      const heads = entries.get(LAST_HRMP_MQC_HEADS_KEY);
+      if (heads === undefined || !this.#checkHeads(decodeMqcHeads(heads), record, 'as proven'))
+        return "the proven LastHrmpMqcHeads differ from the relay chain's";
+    }
+    const proven = (await node.decodeVerdicts(record.ref.hash, events)).verdicts;
+    for (const { verdict } of record.touched) {
+      if (!verdict) continue;
+      const same = proven.find((v) => v.eventIndex === verdict.eventIndex);
+      if (!same || !sameVerdict(same, verdict))
+        return `its node said of event #${verdict.eventIndex} what the proven events do not`;
+    }
+    return null;
   }
 
   #unverifiable(record: BlockRecord, touched: Touched, reason: string): void {

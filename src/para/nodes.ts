@@ -9,6 +9,7 @@ import type { ParaHeadSeen } from '../derive/speculative.ts';
 import type { Logger } from '../log.ts';
 import type { DeliveryCounts } from './delivery-check.ts';
 import { type ParaBlockImported, ParaFollower, type ParaNodeStatus } from './follower.ts';
+import type { JourneyCounts } from './journeys.ts';
 
 /** How long a relay block that backs an unannounced para block waits for that block's node. */
 const READ_BACKED_TIMEOUT_MS = 500;
@@ -23,12 +24,25 @@ export interface ParaNodeReport extends ParaNodeStatus {
   readonly contradictions: number;
   readonly deliveryChecks: number;
   readonly deliveryMismatches: number;
+  readonly journeys: JourneyCounts;
 }
+
+const NO_JOURNEYS: JourneyCounts = {
+  delivered: 0,
+  executed: 0,
+  failed: 0,
+  overweight: 0,
+  retracted: 0,
+  unverifiable: 0,
+  deliveryMismatches: 0,
+  verifiedBlocks: 0,
+};
 
 export class ParaNodes extends EventEmitter<ParaNodesEvents> {
   readonly #followers: ParaFollower[];
   readonly #contradictions = new Map<number, number>();
   #delivery: { counts(paraId: number): DeliveryCounts } | null = null;
+  #journeys: { counts(paraId: number): JourneyCounts } | null = null;
 
   constructor(urls: readonly string[], logger: Logger) {
     super();
@@ -86,6 +100,11 @@ export class ParaNodes extends EventEmitter<ParaNodesEvents> {
     this.#delivery = delivery;
   }
 
+  /** Where status() reads each para's journey counts from. */
+  attachJourneys(journeys: { counts(paraId: number): JourneyCounts }): void {
+    this.#journeys = journeys;
+  }
+
   /** A backed candidate contradicted what the para's node announced. */
   contradicted(paraId: number): void {
     this.#contradictions.set(paraId, (this.#contradictions.get(paraId) ?? 0) + 1);
@@ -101,6 +120,7 @@ export class ParaNodes extends EventEmitter<ParaNodesEvents> {
         contradictions,
         deliveryChecks: delivery?.checks ?? 0,
         deliveryMismatches: delivery?.mismatches ?? 0,
+        journeys: (status.paraId !== null && this.#journeys?.counts(status.paraId)) || NO_JOURNEYS,
       };
     });
   }
