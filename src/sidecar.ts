@@ -477,12 +477,17 @@ function createHub(parts: {
   );
 }
 
-async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
-  const { logger } = options;
+async function openSidecarStore(options: SidecarOptions, started: Started): Promise<Store> {
   const store: Store = await openStore(options.dbPath);
   started.add(() => store.close());
   if (store.created && options.dbPath !== ':memory:')
-    logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
+    options.logger.info({ db: options.dbPath }, 'no database at this path: created a new store');
+  return store;
+}
+
+async function assemble(options: SidecarOptions, started: Started): Promise<Sidecar> {
+  const { logger } = options;
+  const store = await openSidecarStore(options, started);
   const node = await connectNode(options.nodeUrl, logger);
   started.add(() => node.disconnect());
   const facts = new ChainFacts(node);
