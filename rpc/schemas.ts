@@ -358,6 +358,7 @@ export const Status = z.strictObject({
               .int()
               .describe('stages that did not prove under the included block (a lying or broken node)'),
             deliveryMismatches: z.number().int(),
+            stuck: z.number().int().describe('journeys to this para stuck now (--stuck-after)'),
             verifiedBlocks: z
               .number()
               .int()
@@ -443,12 +444,13 @@ const JourneyStageName = z.enum([
   'retracted',
   'deliveryMismatch',
   'unverifiable',
+  'stuck',
 ]);
 
 export const JourneyStage = z
   .strictObject({
     stage: JourneyStageName.describe(
-      '"enacted": the relay block that enacted the sending candidate (finalized, from the store); "delivered": the receiving para block whose HrmpWatermark moved past sentAt; "executed" / "failed" / "overweight": the receiver\'s MessageQueue verdict (Processed with success true / Processed with success false or ProcessingFailed / OverweightEnqueued); "retracted": the receiving block of stage `of` left the para\'s chain; "deliveryMismatch": the receiving block\'s LastHrmpMqcHeads differ from the relay chain\'s; "unverifiable": stage `of` did not prove under the included block\'s state root (`reason`)',
+      '"enacted": the relay block that enacted the sending candidate (finalized, from the store); "delivered": the receiving para block whose HrmpWatermark moved past sentAt; "executed" / "failed" / "overweight": the receiver\'s MessageQueue verdict (Processed with success true / Processed with success false or ProcessingFailed / OverweightEnqueued); "retracted": the receiving block of stage `of` left the para\'s chain; "deliveryMismatch": the receiving block\'s LastHrmpMqcHeads differ from the relay chain\'s; "unverifiable": stage `of` did not prove under the included block\'s state root (`reason`); "stuck": not delivered after --stuck-after blocks of the receiving para were included since its enactment (a receiver that does not consume, or a node that lags: `reason`)',
     ),
     at: z.number().int().describe('when the sidecar saw it (ms since the epoch)'),
     verified: z

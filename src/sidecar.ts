@@ -68,6 +68,8 @@ export interface SidecarOptions {
   readonly paraNodes?: readonly string[];
   /** Relay blocks a para block must be backed in after its announcement before it is withdrawn. */
   readonly speculativeWindow?: number;
+  /** Receiving para blocks included after an XCM's enactment without its delivery, after which its journey is stuck (default 10). */
+  readonly stuckAfter?: number;
 }
 
 /** Where the sidecar's finalized blocks come from: its own ingest, or (API replica) the writer's commits. */
@@ -213,12 +215,14 @@ function startParas(
     metrics: Metrics;
     logger: Logger;
     journeys: JourneyBook;
-    xcm: () => TypeCodec | null;
+    facts: ChainFacts;
+    options: SidecarOptions;
   },
 ): void {
   paras.on('block', (block) => hub.onParaBlock(block, block.importedAt));
   checkDeliveries({ ...parts, paras });
-  followJourneys({ ...parts, paras });
+  const stuckAfter = parts.options.stuckAfter ?? 10;
+  followJourneys({ ...parts, paras, xcm: () => parts.facts.xcm, stuckAfter });
   paras.on('best', (head) => hub.onParaHead('best', head));
   paras.on('finalized', (head) => hub.onParaHead('finalized', head));
   paras.start();
@@ -251,6 +255,7 @@ function followJourneys(parts: {
   paras: ParaNodes;
   journeys: JourneyBook;
   xcm: () => TypeCodec | null;
+  stuckAfter: number;
   metrics: Metrics;
   logger: Logger;
 }): void {
@@ -261,9 +266,16 @@ function followJourneys(parts: {
     logger,
     xcm: parts.xcm,
     node: (paraId) => paras.follower(paraId),
-    onStage: (paraId, stage) => metrics.journeyStages.inc({ para: String(paraId), stage }),
+    stuckAfter: parts.stuckAfter,
+    onStage: (journey, stage) =>
+      metrics.journeyStages.inc({
+        sender: String(journey.sender),
+        recipient: String(journey.recipient),
+        stage,
+      }),
   });
   paras.attachJourneys(tracker);
+  metrics.stuckJourneysFrom(() => tracker.stuck());
   paras.on('block', (block) => tracker.paraBlock(block));
   paras.on('finalized', (head) => tracker.paraFinalized(head));
   ingest.on('block', (write) => tracker.stored(write));
@@ -554,7 +566,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   started.add(() => ingest.stop());
   started.add(gaugeSubscribers(hub, metrics, paras));
   if (paras && journeys)
-    startParas(hub, paras, started, { store, ingest, metrics, logger, journeys, xcm: () => facts.xcm });
+    startParas(hub, paras, started, { store, ingest, metrics, logger, journeys, facts, options });
   const close = () => started.closeAll();
   return {
     server,

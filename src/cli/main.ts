@@ -118,6 +118,13 @@ function addParaOptions(program: Command): Command {
         'relay blocks after its relay parent by which a para block must be backed, else its messages are withdrawn',
         '4',
       ),
+    )
+    .addOption(
+      envOption(
+        '--stuck-after <blocks>',
+        "receiving para blocks included after an XCM's enactment without its delivery seen, after which its journey is stuck (docs/journey.md)",
+        '10',
+      ),
     );
 }
 

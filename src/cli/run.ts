@@ -52,6 +52,7 @@ export interface RunFlags {
   readonly peer?: string;
   readonly para?: string;
   readonly speculativeWindow: string;
+  readonly stuckAfter: string;
   readonly prometheusPort?: string;
   readonly prometheusHost: string;
 }
@@ -73,6 +74,7 @@ export interface RunOptions {
   /** Para nodes (`--para`); null: the embedded devnet's own when there is no --node, none otherwise. */
   readonly paras: string[] | null;
   readonly speculativeWindow: number;
+  readonly stuckAfter: number;
   readonly role: SidecarRole;
   readonly prometheus?: { readonly host: string; readonly port: number };
 }
@@ -145,6 +147,7 @@ export function runOptions(flags: RunFlags): RunOptions {
     peers,
     paras,
     speculativeWindow: integerFlag(flags.speculativeWindow, '--speculative-window', 1, 1024),
+    stuckAfter: integerFlag(flags.stuckAfter, '--stuck-after', 1, 100_000),
     role,
     prometheus:
       flags.prometheusPort === undefined
@@ -277,6 +280,7 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
       peers: options.peers,
       paraNodes: options.paras ?? (devnet ? [...devnet.paraUrls.values()] : []),
       speculativeWindow: options.speculativeWindow,
+      stuckAfter: options.stuckAfter,
       prometheus: options.prometheus,
       role: options.role === 'api' ? 'api' : 'all',
     };

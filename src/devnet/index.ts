@@ -7,6 +7,7 @@ import { type DevnetBlock, DevnetChain, type Hex } from './chain.ts';
 import { type DevnetConfig, devnetConfig } from './config.ts';
 import { DevnetEncoder } from './encoder.ts';
 import { paraHandlers } from './para-rpc.ts';
+import { ParaNodeView } from './para-view.ts';
 import { devnetHandlers } from './rpc.ts';
 import type { BlockFaults } from './runtime.ts';
 import { listenRpc, type RpcListener } from './server.ts';
@@ -16,6 +17,8 @@ export interface Devnet {
   readonly url: string;
   /** Para nodes (`paraNodes`): each one's WebSocket URL, by para id. */
   readonly paraUrls: ReadonlyMap<number, string>;
+  /** What each para node shows its clients (its `lag` fault: a node behind its chain). */
+  readonly paraNodes: ReadonlyMap<number, ParaNodeView>;
   readonly httpUrl: string;
   readonly port: number;
   readonly config: DevnetConfig;
@@ -57,14 +60,16 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     fork: async (depth) => (await chain.fork(depth)).map((b) => b.hash),
     dropConnections: () => listener?.dropConnections(),
   });
-  const paths = new Map(
-    [...(chain.collators?.chains ?? [])].map(([paraId, para]) => [`/para/${paraId}`, paraHandlers(para)]),
+  const paraNodes = new Map(
+    [...(chain.collators?.chains ?? [])].map(([paraId, para]) => [paraId, new ParaNodeView(para)]),
   );
+  const paths = new Map([...paraNodes].map(([paraId, view]) => [`/para/${paraId}`, paraHandlers(view)]));
   listener = await listenRpc(handlers, { port, host, busyHint, paths });
   const devnet: Devnet = {
     chain,
     config,
     url: listener.url,
+    paraNodes,
     paraUrls: new Map(
       [...paths.keys()].map((path) => [Number(path.split('/')[2]), `${listener!.url}${path}`]),
     ),

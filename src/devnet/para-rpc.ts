@@ -8,14 +8,15 @@ import { u8aToHex } from '@polkadot/util';
 import { ErrorCode, type MethodHandler, RpcError, type RpcHandlers } from '../server/transport/jsonrpc.ts';
 import type { Hex } from './chain.ts';
 import { headSubscriptions } from './head-subscriptions.ts';
-import type { DevnetParaChain, ParaBlock } from './para-chain.ts';
+import type { ParaBlock } from './para-chain.ts';
+import type { ParaNodeView } from './para-view.ts';
 import { hexParam } from './relay-state.ts';
 import { buildTrie, readProof } from './trie.ts';
 
 type Entry = [string, MethodHandler];
 
 /** The block a request names (best when absent), or the node's error for one it does not have. */
-function paraBlockAt(chain: DevnetParaChain, hash: unknown): ParaBlock {
+function paraBlockAt(chain: ParaNodeView, hash: unknown): ParaBlock {
   if (hash === undefined || hash === null) return chain.best;
   const block = chain.block(hexParam(hash, 'block hash'));
   if (!block)
@@ -23,7 +24,7 @@ function paraBlockAt(chain: DevnetParaChain, hash: unknown): ParaBlock {
   return block;
 }
 
-function systemMethods(chain: DevnetParaChain): Entry[] {
+function systemMethods(chain: ParaNodeView): Entry[] {
   const name = `Devnet para ${chain.paraId} (simulated ${chain.encoder.version.specName} runtime)`;
   return [
     ['system_name', () => 'xcmp-sidecar devnet (simulated para node)'],
@@ -40,7 +41,7 @@ function systemMethods(chain: DevnetParaChain): Entry[] {
   ];
 }
 
-function chainMethods(chain: DevnetParaChain): Entry[] {
+function chainMethods(chain: ParaNodeView): Entry[] {
   return [
     [
       'chain_getBlockHash',
@@ -73,7 +74,7 @@ function chainMethods(chain: DevnetParaChain): Entry[] {
   ];
 }
 
-function stateMethods(chain: DevnetParaChain): Entry[] {
+function stateMethods(chain: ParaNodeView): Entry[] {
   const value = (key: unknown, hash: unknown) =>
     chain.storageValue(hexParam(key, 'storage key'), paraBlockAt(chain, hash));
   return [
@@ -126,7 +127,7 @@ function stateMethods(chain: DevnetParaChain): Entry[] {
 }
 
 /** `state_call`: the runtime APIs tools ask a para node before anything else. */
-function runtimeCall(chain: DevnetParaChain, fn: unknown, data: unknown, _block: ParaBlock): Uint8Array {
+function runtimeCall(chain: ParaNodeView, fn: unknown, data: unknown, _block: ParaBlock): Uint8Array {
   const { encoder } = chain;
   switch (fn) {
     case 'Core_version':
@@ -147,7 +148,7 @@ function runtimeCall(chain: DevnetParaChain, fn: unknown, data: unknown, _block:
 }
 
 /** A para node's JSON-RPC, grouped by namespace; `rpc_methods` lists them all. */
-export function paraHandlers(chain: DevnetParaChain): RpcHandlers {
+export function paraHandlers(chain: ParaNodeView): RpcHandlers {
   const methods = new Map<string, MethodHandler>([
     ...systemMethods(chain),
     ...chainMethods(chain),

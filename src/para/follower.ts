@@ -92,6 +92,8 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
   #blocks = 0;
   #lastError: string | null = null;
   readonly #seen = new Set<Hex>();
+  /** Blocks being read now (to be announced once). */
+  readonly #announcing = new Map<Hex, Promise<void>>();
   /** Events decoders, one per runtime the node has run. */
   readonly #decoders = new WeakMap<RuntimeMetadata, ParaEventsDecoder>();
   readonly #subscriptions: UpstreamSubscription[] = [];
@@ -254,8 +256,17 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
     await this.#announce(head, performance.now());
   }
 
-  async #announce(head: ParaHeadSeen, arrivedAt: number): Promise<void> {
-    if (this.#seen.has(head.hash)) return;
+  /** Announces a block once, however many paths (its head, a gap, a relay backing) ask for it at once. */
+  #announce(head: ParaHeadSeen, arrivedAt: number): Promise<void> {
+    if (this.#seen.has(head.hash)) return Promise.resolve();
+    const inFlight = this.#announcing.get(head.hash);
+    if (inFlight) return inFlight;
+    const announced = this.#read(head, arrivedAt).finally(() => this.#announcing.delete(head.hash));
+    this.#announcing.set(head.hash, announced);
+    return announced;
+  }
+
+  async #read(head: ParaHeadSeen, arrivedAt: number): Promise<void> {
     const read = (key: Hex) => this.#node!.send<Hex | null>('state_getStorage', [key, head.hash]);
     const [value, relayParent, watermark, mqcHeads, events] = await Promise.all([
       read(HRMP_OUTBOUND_MESSAGES_KEY),

@@ -20,7 +20,8 @@ export type JourneyStageName =
   | XcmOutcome
   | 'retracted'
   | 'deliveryMismatch'
-  | 'unverifiable';
+  | 'unverifiable'
+  | 'stuck';
 
 export interface JourneyStage {
   readonly stage: JourneyStageName;

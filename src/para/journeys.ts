@@ -32,6 +32,7 @@ import type { StoreReader } from '../store/interface.ts';
 import type { BlockWrite } from '../store/types.ts';
 import { FinalChains } from './final-chains.ts';
 import type { Journey, JourneyBook, JourneyStage, ParaBlockRef } from './journey-book.ts';
+import { StuckWatch } from './stuck.ts';
 
 /** Para blocks remembered (their watermark, parent, and what they did to journeys). */
 const KEEP_BLOCKS = 4096;
@@ -68,6 +69,7 @@ export interface JourneyCounts {
   readonly retracted: number;
   readonly unverifiable: number;
   readonly deliveryMismatches: number;
+  readonly stuck: number;
   readonly verifiedBlocks: number;
 }
 
@@ -85,8 +87,10 @@ export interface JourneyTrackerOptions {
   readonly logger: Logger;
   readonly xcm: () => TypeCodec | null;
   readonly node: (paraId: number) => ReceivingNode | null;
-  /** Each stage added, for metrics. */
-  readonly onStage?: (paraId: number, stage: JourneyStage['stage']) => void;
+  /** Receiving blocks included after an enactment without its delivery, after which a journey is stuck. */
+  readonly stuckAfter: number;
+  /** Each receiving stage added, for metrics. */
+  readonly onStage?: (journey: Journey, stage: JourneyStage['stage']) => void;
 }
 
 export class JourneyTracker {
@@ -102,12 +106,20 @@ export class JourneyTracker {
   readonly #counts = new Map<number, { -readonly [K in keyof JourneyCounts]: number }>();
   #stored = -1;
 
+  readonly #stuck: StuckWatch;
+
   constructor(options: JourneyTrackerOptions) {
     this.#o = options;
+    this.#stuck = new StuckWatch(options.stuckAfter, options.book);
   }
 
   counts(paraId: number): JourneyCounts {
-    return this.#count(paraId);
+    return { ...this.#count(paraId), stuck: this.#stuck.stuckTo(paraId) };
+  }
+
+  /** Stuck journeys now, per channel ("sender-recipient"). */
+  stuck(): Map<string, number> {
+    return this.#stuck.stuck();
   }
 
   #count(paraId: number): { -readonly [K in keyof JourneyCounts]: number } {
@@ -121,6 +133,7 @@ export class JourneyTracker {
         retracted: 0,
         unverifiable: 0,
         deliveryMismatches: 0,
+        stuck: 0,
         verifiedBlocks: 0,
       };
       this.#counts.set(paraId, counts);
@@ -132,6 +145,7 @@ export class JourneyTracker {
   paraBlock(block: ParaBlockSeen): void {
     if (!block.inbound && !block.verdicts) return;
     const queue = this.#waiting.get(block.paraId) ?? [];
+    if (this.#blocks.has(block.hash) || queue.some((b) => b.hash === block.hash)) return;
     this.#waiting.set(block.paraId, queue);
     // In number order: a relay branch can make the sidecar read a backed block before its parent.
     let at = queue.length;
@@ -160,7 +174,21 @@ export class JourneyTracker {
     }
     for (const update of write.candidateUpdates)
       if (update.status === 'included') this.#include(update.candidateHash);
+    this.#enacted(write);
     for (const paraId of this.#waiting.keys()) void this.#pump(paraId);
+  }
+
+  /** Journeys begin at enactment, for XCMs to paras whose node is attached: they wait for their delivery. */
+  #enacted(write: BlockWrite): void {
+    const codec = this.#o.xcm();
+    if (!codec) return;
+    const now = Date.now();
+    for (const message of write.messages) {
+      if (!message.verified || !this.#o.node(message.recipient)) continue;
+      const xcms = xcmsOfMessage(message.data, codec);
+      if (xcms.kind !== 'xcms') continue;
+      for (const xcm of xcms.xcms) this.#stuck.undelivered(this.#o.book.journeyOf(message, xcm, now));
+    }
   }
 
   /** A para node finalized `head`: its chain is final, and what blocks beside it at those heights did is retracted. */
@@ -192,6 +220,7 @@ export class JourneyTracker {
   #include(candidateHash: Hex): void {
     const candidate = this.#candidates.get(candidateHash);
     if (!candidate) return;
+    this.#stuck.included(candidate.paraId);
     this.#included.set(candidate.hash, candidate.stateRoot);
     if (this.#included.size > KEEP_BLOCKS) this.#included.delete(this.#included.keys().next().value!);
     const record = this.#blocks.get(candidate.hash);
@@ -251,7 +280,9 @@ export class JourneyTracker {
     const parent = this.#blocks.has(block.parentHash)
       ? this.#blocks.get(block.parentHash)!.watermark
       : await this.#o.node(block.paraId)?.watermarkAt(block.parentHash);
-    if (parent === undefined || parent === null || watermark === null || watermark <= parent) return;
+    if (parent === undefined || parent === null || watermark === null) return;
+    this.#stuck.consumedBefore(block.paraId, parent);
+    if (watermark <= parent) return;
     const codec = this.#o.xcm();
     if (!codec) return;
     const messages = await this.#o.store.inbox(block.paraId, { fromBlock: parent + 1, toBlock: watermark });
@@ -262,6 +293,7 @@ export class JourneyTracker {
       if (xcms.kind !== 'xcms') continue;
       for (const xcm of xcms.xcms) {
         const journey = this.#o.book.journeyOf(message, xcm, now);
+        this.#stuck.delivered(journey);
         const stage: JourneyStage = {
           stage: 'delivered',
           at: now,
@@ -368,7 +400,7 @@ export class JourneyTracker {
     )
       counts[stage.stage]++;
     this.#o.book.add(journey, stage);
-    this.#o.onStage?.(record.paraId, stage.stage);
+    this.#o.onStage?.(journey, stage.stage);
   }
 
   /** What a block that left its para's chain did no longer holds. */
@@ -381,9 +413,10 @@ export class JourneyTracker {
         stage.stage !== 'overweight'
       )
         continue;
-      if (stage.stage === 'delivered' && journey.deliveredIn?.hash === record.ref.hash)
-        journey.deliveredIn = null;
-      else if (stage.stage !== 'delivered' && journey.outcome === stage.stage)
+      if (stage.stage === 'delivered' && journey.deliveredIn?.hash === record.ref.hash) {
+        journey.deliveredIn = this.#heldDelivery(journey, record);
+        this.#stuck.undelivered(journey);
+      } else if (stage.stage !== 'delivered' && journey.outcome === stage.stage)
         journey.outcome = this.#heldOutcome(journey, record);
       this.#count(record.paraId).retracted++;
       this.#o.book.add(journey, {
@@ -394,6 +427,14 @@ export class JourneyTracker {
         of: stage.stage,
       });
     }
+  }
+
+  /** The delivery in another (not retracted) block, if any. */
+  #heldDelivery(journey: Journey, retracted: BlockRecord): ParaBlockRef | null {
+    for (const stage of [...journey.stages].reverse())
+      if (stage.stage === 'delivered' && stage.paraBlock!.hash !== retracted.ref.hash)
+        if (this.#blocks.has(stage.paraBlock!.hash)) return stage.paraBlock!;
+    return null;
   }
 
   /** The verdict of another (not retracted) block, if any. */

@@ -35,6 +35,7 @@ const NO_JOURNEYS: JourneyCounts = {
   retracted: 0,
   unverifiable: 0,
   deliveryMismatches: 0,
+  stuck: 0,
   verifiedBlocks: 0,
 };
 

@@ -90,6 +90,7 @@ describe('devnet para nodes', { skip: skipWithoutFixtures }, () => {
         hash: hash.toHex(),
         number: header.number.toNumber(),
         parentHash: header.parentHash.toHex(),
+        stateRoot: header.stateRoot.toHex(),
       });
     }
     assert.ok(compared > 0, `${compared} messages compared`);

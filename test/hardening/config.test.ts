@@ -113,6 +113,7 @@ describe('enumerated settings fail closed', () => {
         serveInbound: 'store',
         role: 'all',
         speculativeWindow: '4',
+        stuckAfter: '10',
         ...over,
       });
     assert.equal(flags({ rpcMethods: 'Safe' }).rpcMethods, 'safe');

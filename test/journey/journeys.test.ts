@@ -2,7 +2,8 @@
  * One journey per XCM (issue 29): over 200+ devnet blocks with relay forks and receiving-chain forks,
  * every XCM delivered to an attached para on its final chain reaches exactly the verdict the devnet's
  * receiving runtime gave it (executed, failed or overweight, ≥ 10 of each), its stages in order and
- * proven under the included block's state root; what a forked receiving block did is retracted.
+ * proven under the included block's state root; what a forked receiving block did is retracted; a
+ * receiving node that lags 14 blocks behind its chain shows its journeys stuck, then recovers.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +25,8 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
   const updates: JourneyUpdate[] = [];
   /** The first para block of each para the sidecar followed: deliveries start after it. */
   const firstFollowed = new Map<number, number>();
+  /** Para blocks the sidecar read. */
+  const read = new Set<string>();
 
   before(async () => {
     stack = await startStack({ initialBlocks: 3, finalityLag: 2 }, { paraNodes: 'devnet' });
@@ -33,6 +36,7 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
     });
     sidecar.paras!.on('block', (b) => {
       if (!firstFollowed.has(b.paraId)) firstFollowed.set(b.paraId, b.number);
+      read.add(b.hash);
     });
     socket = await rpcSocket(sidecar.server.url);
     await socket.call('xcmp_subscribeJourneys', [{}]);
@@ -49,12 +53,29 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
   it(`over ${BLOCKS} blocks with relay forks and receiving-chain forks`, async () => {
     const { devnet, sidecar } = stack;
     const paras = devnet.config.paras;
+    const lagging = devnet.paraNodes.get(2004)!;
+    const lagFrom = Math.floor(BLOCKS / 2);
+    let stuckSeen = 0;
     for (let round = 0; devnet.chain.best.number < BLOCKS; round++) {
+      const best = devnet.chain.best.number;
+      if (best >= lagFrom && best < lagFrom + 30) lagging.lag = 14;
+      else if (lagging.lag > 0) {
+        stuckSeen = sidecar.paras!.status().find((p) => p.paraId === 2004)!.journeys.stuck;
+        lagging.lag = 0;
+      }
       const fork: BlockFaults = { paraFork: new Set([paras[round % paras.length]!]) };
       await devnet.newBlocks(1, fork);
       await devnet.newBlocks(4);
       if (round % 3 === 2) await devnet.fork(1 + (round % 2));
       await storedUpTo(sidecar.store, devnet.chain.finalized.number);
+      // The sidecar keeps up with every para node (what a lagging one shows included).
+      await eventually(() => [...devnet.paraNodes.values()].every((node) => read.has(node.best.hash)), {
+        what: 'para nodes read',
+      });
+    }
+    if (lagging.lag > 0) {
+      stuckSeen = sidecar.paras!.status().find((p) => p.paraId === 2004)!.journeys.stuck;
+      lagging.lag = 0;
     }
     await devnet.newBlocks(6);
     await storedUpTo(sidecar.store, devnet.chain.finalized.number);
@@ -118,9 +139,32 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
           ['executed', 'failed', 'overweight'].includes(s.stage) &&
           !retracted(journey!.stages, s.paraBlock!.hash, s.stage),
       );
-      assert.equal(held.length, 1, `${t.id}: one verdict holds (${names.join(',')})`);
+      assert.equal(
+        held.length,
+        1,
+        `${t.id}: one verdict holds (${JSON.stringify(journey!.stages.map((s) => [s.stage, s.paraBlock?.number, s.paraBlock?.hash.slice(0, 10), s.paraBlock && isFinal(s.paraBlock.hash), s.paraBlock && collators.chains.get(t.recipient)!.block(s.paraBlock.hash)?.parentHash.slice(0, 10)]))})`,
+      );
       outcomes[t.outcome]++;
     }
+    // The lagging receiver: its journeys were stuck while it lagged, and all were delivered since.
+    const stuck = updates.filter((u) => u.stage === 'stuck');
+    assert.ok(
+      stuckSeen >= 5 && stuck.length >= stuckSeen,
+      `${stuckSeen} stuck when it caught up, ${stuck.length} said`,
+    );
+    const stuckTo = new Map<number, number>();
+    for (const { journey } of stuck) {
+      assert.equal(journey.recipient, 2004, journey.key);
+      stuckTo.set(journey.recipient, (stuckTo.get(journey.recipient) ?? 0) + 1);
+      const held = sidecar.journeys!.get(journey.key)!;
+      const names = held.stages.map((s) => s.stage);
+      assert.ok(
+        names.indexOf('stuck') < names.lastIndexOf('delivered'),
+        `${journey.key}: ${names.join(',')}`,
+      );
+    }
+    for (const para of paras)
+      assert.equal(sidecar.paras!.status().find((p) => p.paraId === para)!.journeys.stuck, 0);
     const retractions = updates.filter((u) => u.stage === 'retracted');
     for (const update of retractions) {
       const stage = update.journey.stages.at(-1)!;
@@ -130,7 +174,7 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
       );
     }
     console.log(
-      `# ${truth.length} XCMs delivered on final chains: ${JSON.stringify(outcomes)}; ${sidecar.journeys!.size} journeys; ${retractions.length} stages retracted; ${updates.length} updates`,
+      `# ${truth.length} XCMs delivered on final chains: ${JSON.stringify(outcomes)}; ${sidecar.journeys!.size} journeys; ${retractions.length} stages retracted; ${stuck.length} stuck, then delivered (${JSON.stringify([...stuckTo])}); ${updates.length} updates`,
     );
     assert.ok(
       outcomes.executed >= 10 && outcomes.failed >= 10 && outcomes.overweight >= 10,

@@ -96,8 +96,8 @@ export class Metrics {
   });
   readonly journeyStages = new Counter({
     name: 'xcmp_journey_stages_total',
-    help: 'Journey stages seen on receiving paras whose node is attached (delivered, executed, failed, overweight, retracted, deliveryMismatch, unverifiable), by receiving para and stage',
-    labelNames: ['para', 'stage'] as const,
+    help: 'Journey stages seen on receiving paras whose node is attached (delivered, executed, failed, overweight, retracted, deliveryMismatch, unverifiable), by channel and stage',
+    labelNames: ['sender', 'recipient', 'stage'] as const,
     registers: [this.registry],
   });
   readonly speculativeBlocks = new Counter({
@@ -112,6 +112,20 @@ export class Metrics {
     help: 'Para nodes attached with --para that are connected and followed',
     registers: [this.registry],
     collect: (): void => this.paraNodesUp.set(this.#paraNodesFollowing()),
+  });
+  #stuckJourneys: () => ReadonlyMap<string, number> = () => new Map();
+  readonly journeysStuck: Gauge<'sender' | 'recipient'> = new Gauge({
+    name: 'xcmp_journeys_stuck',
+    help: 'XCMs enacted to a para whose node is attached and not delivered after --stuck-after of its blocks were included, by channel',
+    labelNames: ['sender', 'recipient'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      this.journeysStuck.reset();
+      for (const [channel, count] of this.#stuckJourneys()) {
+        const [sender, recipient] = channel.split('-') as [string, string];
+        this.journeysStuck.set({ sender, recipient }, count);
+      }
+    },
   });
   readonly peerAnswers = new Counter({
     name: 'xcmp_peer_answers_total',
@@ -225,6 +239,10 @@ export class Metrics {
 
   /** Reports `xcmp_block_height` from `source`, read at each scrape. */
   /** Read at each scrape: how many para nodes are followed now. */
+  stuckJourneysFrom(source: () => ReadonlyMap<string, number>): void {
+    this.#stuckJourneys = source;
+  }
+
   paraNodesFrom(source: () => number): void {
     this.#paraNodesFollowing = source;
   }
