@@ -500,13 +500,16 @@ export const JourneyFilter = z
     sender: ParaId.optional(),
     recipient: ParaId.optional(),
     id: Hash.optional().describe('an XCM id or message hash'),
+    fromBlock: BlockNumber.optional().describe(
+      'first replay every journey sent at this relay block or later (stored ones, then those in memory; each once, as "replay" updates), then live updates',
+    ),
   })
   .describe('journey subscription filter');
 
 export const JourneyUpdate = z.strictObject({
   stage: z
-    .union([JourneyStageName, z.literal('verified')])
-    .describe('the stage added, or "verified" when one was proven'),
+    .union([JourneyStageName, z.literal('verified'), z.literal('replay')])
+    .describe('the stage added; "verified" when one was proven; "replay": a journey replayed from fromBlock'),
   journey: Journey,
 });
 

@@ -16,6 +16,7 @@ import type { BridgedRange } from './ingest/pruned.ts';
 import { Replica } from './ingest/replica.ts';
 import type { Logger } from './log.ts';
 import { DeliveryCheck } from './para/delivery-check.ts';
+import { JourneyArchive } from './para/journey-archive.ts';
 import { JourneyBook } from './para/journey-book.ts';
 import { JourneyTracker } from './para/journeys.ts';
 import { ParaNodes } from './para/nodes.ts';
@@ -210,7 +211,7 @@ function startParas(
   paras: ParaNodes,
   started: Started,
   parts: {
-    store: StoreReader;
+    store: Store;
     ingest: ChainFeed;
     metrics: Metrics;
     logger: Logger;
@@ -223,6 +224,10 @@ function startParas(
   checkDeliveries({ ...parts, paras });
   const stuckAfter = parts.options.stuckAfter ?? 10;
   followJourneys({ ...parts, paras, xcm: () => parts.facts.xcm, stuckAfter });
+  if ((parts.options.role ?? 'all') === 'all') {
+    const archive = new JourneyArchive(parts.journeys, parts.store, parts.logger);
+    started.add(() => archive.close());
+  }
   paras.on('best', (head) => hub.onParaHead('best', head));
   paras.on('finalized', (head) => hub.onParaHead('finalized', head));
   paras.start();

@@ -66,7 +66,8 @@ export interface Journey {
 }
 
 export interface JourneyUpdate {
-  readonly stage: JourneyStageName | 'verified';
+  /** The stage added; `verified` when one was proven; `replay` for a journey replayed from `fromBlock`. */
+  readonly stage: JourneyStageName | 'verified' | 'replay';
   readonly journey: Journey;
 }
 
@@ -110,6 +111,13 @@ export class JourneyBook extends EventEmitter<{ update: [JourneyUpdate] }> {
   find(id: Hex): Journey[] {
     const keys = this.#byId.get(id.toLowerCase() as Hex) ?? new Set<string>();
     return [...keys].flatMap((key) => this.#journeys.get(key) ?? []);
+  }
+
+  /** Journeys held whose message was sent at `fromBlock` or later, by (sentAt, key). */
+  sentFrom(fromBlock: number): Journey[] {
+    return [...this.#journeys.values()]
+      .filter((j) => j.sentAt >= fromBlock)
+      .sort((a, b) => a.sentAt - b.sentAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   /** The journey of an XCM of a verified message, begun at its enactment if it is new. */

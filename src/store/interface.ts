@@ -11,6 +11,8 @@ import type {
   ChannelRecord,
   Cursor,
   GapBridge,
+  JourneyQuery,
+  JourneyRow,
   MessageRecord,
 } from './types.ts';
 
@@ -84,6 +86,10 @@ export interface StoreReader {
    */
   storedBlock(number: number): Promise<BlockWrite | null>;
   recentFailures(limit?: number): Promise<FailureSummary[]>;
+  /** Stored journeys whose XCM id or message hash is `id` (at most 16). */
+  journeys(id: Hex): Promise<JourneyRow[]>;
+  /** Stored journeys sent at `fromBlock` or later, in (sentAt, key) order, one page. */
+  journeysFrom(query: JourneyQuery): Promise<JourneyRow[]>;
 }
 
 export interface StoreWriter {
@@ -111,7 +117,9 @@ export interface StoreWriter {
   ): Promise<void>;
   /** Moves the cursor over a range the node no longer serves (see MessageStore.bridgeGap). */
   bridgeGap(bridge: GapBridge): Promise<void>;
-  /** Retention: drops what the watermark passed more than `keepBlocks` ago; returns how many messages went. */
+  /** Stores journeys (replacing what was stored of each). */
+  writeJourneys(rows: readonly JourneyRow[]): Promise<void>;
+  /** Retention: drops what the watermark passed more than `keepBlocks` ago (and journeys sent before it); returns how many messages went. */
   prune(keepBlocks: number): Promise<number>;
 }
 

@@ -175,6 +175,21 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER failures_counted_out AFTER DELETE ON failures REFERENCING OLD TABLE AS changed
     FOR EACH STATEMENT EXECUTE FUNCTION xcmp_count_failures();
   `,
+  // 3: journeys (as SQLite's 7).
+  `
+  CREATE TABLE journeys (
+    key TEXT PRIMARY KEY,
+    id BYTEA NOT NULL,
+    message_hash BYTEA NOT NULL,
+    sender BIGINT NOT NULL,
+    recipient BIGINT NOT NULL,
+    sent_at BIGINT NOT NULL,
+    body TEXT NOT NULL
+  );
+  CREATE INDEX journeys_id ON journeys (id);
+  CREATE INDEX journeys_hash ON journeys (message_hash);
+  CREATE INDEX journeys_sent ON journeys (sent_at, key);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
@@ -193,6 +208,7 @@ export const PG_TABLES = [
   'watermark_seeds',
   'xcmp_counts',
   'candidate_updates',
+  'journeys',
 ] as const;
 
 /** The channel writers notify on each committed write (payload: `<number>:<hash>` of its last block). */

@@ -21,6 +21,11 @@ import {
   hexOf,
   historyFromFirstBlock,
   historyFromRow,
+  JOURNEYS_FROM_SQL,
+  JOURNEYS_PER_ID,
+  type JourneyDbRow,
+  journeyFromRow,
+  journeysFromParams,
   type MessageRow,
   messageFromRow,
   pruneBefore,
@@ -35,6 +40,8 @@ import {
   type ChannelRecord,
   type Cursor,
   type GapBridge,
+  type JourneyQuery,
+  type JourneyRow,
   type MessageRecord,
   parseMessageId,
 } from './types.ts';
@@ -550,6 +557,31 @@ export class PgStore implements Store {
     });
   }
 
+  async journeys(id: Hex): Promise<JourneyRow[]> {
+    const rows = await this.#rows<JourneyDbRow>(
+      `SELECT * FROM journeys WHERE id = $1 OR message_hash = $1 ORDER BY sent_at, key LIMIT ${JOURNEYS_PER_ID}`,
+      [blob(id)],
+    );
+    return rows.map(journeyFromRow);
+  }
+
+  async journeysFrom(query: JourneyQuery): Promise<JourneyRow[]> {
+    const { text, values } = numbered(JOURNEYS_FROM_SQL, journeysFromParams(query));
+    return (await this.#rows<JourneyDbRow>(text, values)).map(journeyFromRow);
+  }
+
+  async writeJourneys(rows: readonly JourneyRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#transaction(async (client) => {
+      for (const r of rows)
+        await client.query(
+          `INSERT INTO journeys (key, id, message_hash, sender, recipient, sent_at, body)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO UPDATE SET body = EXCLUDED.body`,
+          [r.key, blob(r.id), blob(r.messageHash), r.sender, r.recipient, r.sentAt, r.body],
+        );
+    });
+  }
+
   async prune(keepBlocks: number): Promise<number> {
     const before = pruneBefore(await this.cursor(), keepBlocks);
     if (before === null) return 0;
@@ -564,9 +596,32 @@ export class PgStore implements Store {
       await client.query('DELETE FROM blocks WHERE number < $1', [before]);
       await client.query('DELETE FROM candidate_updates WHERE block_number < $1', [before]);
       await client.query("DELETE FROM candidates WHERE status != 'backed' AND backed_in < $1", [before]);
+      await client.query('DELETE FROM journeys WHERE sent_at < $1', [before]);
       return removed.rowCount ?? 0;
     });
   }
+}
+
+/** The PostgreSQL types of the named parameters shared queries use (a NULL's type cannot be inferred). */
+const PARAM_TYPES: Readonly<Record<string, string>> = {
+  from: 'bigint',
+  afterKey: 'text',
+  sender: 'bigint',
+  recipient: 'bigint',
+  id: 'bytea',
+  limit: 'bigint',
+};
+
+/** A query with SQLite-style named parameters (`$name`) as PostgreSQL's numbered, typed ones. */
+function numbered(sql: string, params: Record<string, unknown>): { text: string; values: unknown[] } {
+  const names: string[] = [];
+  const text = sql.replace(/\$([a-zA-Z]+)/g, (_, name: string) => {
+    if (!names.includes(name)) names.push(name);
+    const type = PARAM_TYPES[name];
+    if (!type) throw new Error(`no PostgreSQL type for query parameter $${name}`);
+    return `$${names.indexOf(name) + 1}::${type}`;
+  });
+  return { text, values: names.map((name) => params[name]) };
 }
 
 async function cursorOf(db: Queryable, forUpdate = false): Promise<Cursor | null> {

@@ -10,6 +10,8 @@ import type {
   ChannelHistory,
   ChannelRecord,
   Cursor,
+  JourneyQuery,
+  JourneyRow,
   MessageRecord,
   VerificationFailure,
 } from './types.ts';
@@ -234,6 +236,52 @@ export function headBeforeFrom(
 }
 
 /** Retention: the first block whose messages are kept, or null when nothing is old enough to go. */
+export interface JourneyDbRow {
+  key: string;
+  id: Buffer;
+  message_hash: Buffer;
+  sender: number | string;
+  recipient: number | string;
+  sent_at: number | string;
+  body: string;
+}
+
+export function journeyFromRow(row: JourneyDbRow): JourneyRow {
+  return {
+    key: row.key,
+    id: hexOf(row.id),
+    messageHash: hexOf(row.message_hash),
+    sender: Number(row.sender),
+    recipient: Number(row.recipient),
+    sentAt: Number(row.sent_at),
+    body: row.body,
+  };
+}
+
+/** Journeys found by id or message hash, at most this many. */
+export const JOURNEYS_PER_ID = 16;
+
+/**
+ * The page query both stores run for `journeysFrom` (named parameters: SQLite's `$name`; the
+ * PostgreSQL store numbers them): sent at `from` or later, after `afterKey` at `from`, filtered.
+ */
+export const JOURNEYS_FROM_SQL = `SELECT * FROM journeys
+  WHERE (sent_at > $from OR (sent_at = $from AND key > $afterKey))
+    AND ($sender IS NULL OR sender = $sender) AND ($recipient IS NULL OR recipient = $recipient)
+    AND ($id IS NULL OR id = $id OR message_hash = $id)
+  ORDER BY sent_at, key LIMIT $limit`;
+
+export function journeysFromParams(query: JourneyQuery): Record<string, unknown> {
+  return {
+    from: query.fromBlock,
+    afterKey: query.afterKey ?? '',
+    sender: query.sender ?? null,
+    recipient: query.recipient ?? null,
+    id: query.id ? blob(query.id) : null,
+    limit: query.limit,
+  };
+}
+
 export function pruneBefore(cursor: Cursor | null, keepBlocks: number): number | null {
   if (!cursor) return null;
   const before = cursor.number - keepBlocks;

@@ -200,6 +200,22 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX candidates_backed ON candidates (backed_in);
   CREATE INDEX candidates_settled ON candidates (settled_in) WHERE settled_in IS NOT NULL;
   `,
+  // 7: one journey per XCM to a para whose node is attached (DESIGN.md §14), found by id, message
+  // hash or sending block; its stages are JSON (they grow as the receiving side is seen).
+  `
+  CREATE TABLE journeys (
+    key TEXT PRIMARY KEY,
+    id BLOB NOT NULL,
+    message_hash BLOB NOT NULL,
+    sender INTEGER NOT NULL,
+    recipient INTEGER NOT NULL,
+    sent_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX journeys_id ON journeys (id);
+  CREATE INDEX journeys_hash ON journeys (message_hash);
+  CREATE INDEX journeys_sent ON journeys (sent_at, key);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

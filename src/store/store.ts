@@ -22,6 +22,11 @@ import {
   hexOf,
   historyFromFirstBlock,
   historyFromRow,
+  JOURNEYS_FROM_SQL,
+  JOURNEYS_PER_ID,
+  type JourneyDbRow,
+  journeyFromRow,
+  journeysFromParams,
   type MessageRow,
   messageFromRow,
   pruneBefore,
@@ -35,6 +40,8 @@ import {
   type ChannelRecord,
   type Cursor,
   type GapBridge,
+  type JourneyQuery,
+  type JourneyRow,
   type MessageRecord,
   parseMessageId,
 } from './types.ts';
@@ -154,6 +161,13 @@ function prepareStatements(db: Database.Database) {
     pruneMessages: s('DELETE FROM messages WHERE recipient = ? AND sent_at < ? AND sent_at <= ?'),
     pruneBlocks: s('DELETE FROM blocks WHERE number < ?'),
     pruneCandidates: s("DELETE FROM candidates WHERE status != 'backed' AND backed_in < ?"),
+    pruneJourneys: s('DELETE FROM journeys WHERE sent_at < ?'),
+    upsertJourney: s(`INSERT INTO journeys (key, id, message_hash, sender, recipient, sent_at, body)
+      VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body`),
+    journeysById: s(
+      `SELECT * FROM journeys WHERE id = $id OR message_hash = $id ORDER BY sent_at, key LIMIT ${JOURNEYS_PER_ID}`,
+    ),
+    journeysFrom: s(JOURNEYS_FROM_SQL),
   };
 }
 
@@ -675,6 +689,24 @@ export class MessageStore implements Store {
    * Retention (DESIGN.md §4): drops messages whose recipient's watermark has passed them and that are
    * older than `keepBlocks` behind the cursor; returns how many went.
    */
+  async journeys(id: Hex): Promise<JourneyRow[]> {
+    return (this.#statements.journeysById.all({ id: blob(id) }) as JourneyDbRow[]).map(journeyFromRow);
+  }
+
+  async journeysFrom(query: JourneyQuery): Promise<JourneyRow[]> {
+    return (this.#statements.journeysFrom.all(journeysFromParams(query)) as JourneyDbRow[]).map(
+      journeyFromRow,
+    );
+  }
+
+  async writeJourneys(rows: readonly JourneyRow[]): Promise<void> {
+    const upsert = this.#statements.upsertJourney;
+    this.#db.transaction(() => {
+      for (const r of rows)
+        upsert.run(r.key, blob(r.id), blob(r.messageHash), r.sender, r.recipient, r.sentAt, r.body);
+    })();
+  }
+
   async prune(keepBlocks: number): Promise<number> {
     const before = pruneBefore(this.#cursor(), keepBlocks);
     if (before === null) return 0;
@@ -689,6 +721,7 @@ export class MessageStore implements Store {
       this.#statements.pruneBlocks.run(before);
       this.#statements.pruneCandidateUpdates.run(before);
       this.#statements.pruneCandidates.run(before);
+      this.#statements.pruneJourneys.run(before);
       return removed;
     })();
   }

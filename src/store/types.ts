@@ -106,6 +106,29 @@ export interface BlockWrite {
   readonly availabilityTimeout?: number | null;
 }
 
+/** One XCM's journey as the store keeps it (DESIGN.md §14): what it is found by, and the journey as JSON. */
+export interface JourneyRow {
+  /** `<message id>/<xcm index>`. */
+  readonly key: string;
+  readonly id: Hex;
+  readonly messageHash: Hex;
+  readonly sender: number;
+  readonly recipient: number;
+  readonly sentAt: number;
+  /** The journey in its wire form (rpc/schemas.ts Journey), as JSON. */
+  readonly body: string;
+}
+
+export interface JourneyQuery {
+  readonly fromBlock: number;
+  readonly sender?: number;
+  readonly recipient?: number;
+  readonly id?: Hex;
+  /** Resume after this key (of a journey sent at `fromBlock`), for paging. */
+  readonly afterKey?: string;
+  readonly limit: number;
+}
+
 export interface Cursor {
   readonly number: number;
   readonly hash: Hex;

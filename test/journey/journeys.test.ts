@@ -203,6 +203,40 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
     assert.equal(bad.error?.code, -32602);
   });
 
+  it('journeys are kept in the store as they are held, and replay from a block once each', async () => {
+    const { sidecar, devnet } = stack;
+    const held = sidecar.journeys!.sentFrom(0);
+    await eventually(
+      async () => {
+        for (const journey of held.slice(-50)) {
+          const [row] = (await sidecar.store.journeys(journey.id)).filter((r) => r.key === journey.key);
+          if (!row || row.body !== JSON.stringify(journey)) return false;
+        }
+        return true;
+      },
+      { what: 'the latest journeys stored as held' },
+    );
+    const fromBlock = devnet.chain.finalized.number - 40;
+    const replayer = await rpcSocket(sidecar.server.url);
+    try {
+      await replayer.call('xcmp_subscribeJourneys', [{ fromBlock, recipient: 2000 }]);
+      const expected = sidecar.journeys!.sentFrom(fromBlock).filter((j) => j.recipient === 2000);
+      const replayed = () =>
+        replayer.notifications
+          .map((n) => n.params!.result as JourneyUpdate)
+          .filter((u) => u.stage === 'replay')
+          .map((u) => u.journey);
+      await eventually(() => replayed().length >= expected.length, { what: 'replayed' });
+      const keys = replayed().map((j) => j.key);
+      assert.equal(new Set(keys).size, keys.length, 'each journey once');
+      assert.deepEqual(new Set(keys), new Set(expected.map((j) => j.key)));
+      assert.ok(replayed().every((j) => j.sentAt >= fromBlock && j.recipient === 2000));
+      assert.ok(keys.length >= 20, `${keys.length} replayed`);
+    } finally {
+      replayer.close();
+    }
+  });
+
   function* sidecarJourneys() {
     for (const update of updates) if (update.journey.outcome) yield update.journey;
   }

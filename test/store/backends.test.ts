@@ -14,10 +14,11 @@ import { NodeClient } from '../../src/chain/node.ts';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { Ingest } from '../../src/ingest/ingest.ts';
 import { silentLogger } from '../../src/log.ts';
+import type { Hex } from '../../src/protocol/bytes.ts';
 import type { Store } from '../../src/store/interface.ts';
 import { PgStore } from '../../src/store/postgres.ts';
 import { MessageStore } from '../../src/store/store.ts';
-import { messageId } from '../../src/store/types.ts';
+import { type JourneyQuery, type JourneyRow, messageId } from '../../src/store/types.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { storedUpTo } from '../helpers/wait.ts';
 
@@ -151,6 +152,73 @@ describe('SQLite and PostgreSQL stores', () => {
     assert.ok(pruned[0]! > 0, 'pruning removed messages');
     assert.equal(pruned[1], pruned[0], 'both pruned as many');
     await assertSameAnswers('after pruning');
+  });
+
+  it('keep journeys alike: upserted, found by id or message hash, paged from a block with filters, pruned with the rest', async () => {
+    const cursor = (await stores[0]!.store.cursor())!.number;
+    const hex = (n: number, tag: number) =>
+      `0x${tag.toString(16).padStart(2, '0')}${n.toString(16).padStart(62, '0')}` as Hex;
+    const rows: JourneyRow[] = Array.from({ length: 300 }, (_, i) => {
+      const sentAt = cursor - 60 + (i % 60);
+      const [sender, recipient] = [2000 + (i % 3), 1000 + (i % 2)];
+      // Every fifth XCM shares its id (a topic) with the one before: an id names at most 16 journeys.
+      const id = hex(i - (i % 5 === 4 ? 1 : 0), 1);
+      const key = `${sentAt}-${sender}-${recipient}-${i}/0`;
+      return {
+        key,
+        id,
+        messageHash: hex(i, 2),
+        sender,
+        recipient,
+        sentAt,
+        body: JSON.stringify({ key, n: i }),
+      };
+    });
+    for (const { store } of stores) {
+      await store.writeJourneys(rows);
+      // Written again with a new body: replaced, not added.
+      await store.writeJourneys(
+        rows.slice(0, 10).map((r) => ({ ...r, body: JSON.stringify({ key: r.key, again: true }) })),
+      );
+    }
+    const answers = async (store: Store) => {
+      const pageAll = async (query: Omit<JourneyQuery, 'limit' | 'afterKey'>) => {
+        const keys: string[] = [];
+        for (let from = query.fromBlock, afterKey = ''; ; ) {
+          const page = await store.journeysFrom({ ...query, fromBlock: from, afterKey, limit: 7 });
+          keys.push(...page.map((r) => r.key));
+          if (page.length < 7) return keys;
+          ({ sentAt: from, key: afterKey } = page.at(-1)!);
+        }
+      };
+      return {
+        byId: await store.journeys(hex(3, 1)),
+        byHash: await store.journeys(hex(7, 2)),
+        unknown: await store.journeys(hex(999, 3)),
+        all: await pageAll({ fromBlock: 0 }),
+        fromSender: await pageAll({ fromBlock: cursor - 30, sender: 2001 }),
+        toRecipient: await pageAll({ fromBlock: cursor - 10, recipient: 1001, id: hex(20, 2) }),
+      };
+    };
+    const [a, b] = await Promise.all(stores.map(({ store }) => answers(store)));
+    assert.deepEqual(b, a);
+    assert.equal(a!.all.length, 300);
+    assert.deepEqual(a!.byId.map((r) => r.key).sort(), [rows[3]!.key, rows[4]!.key].sort());
+    assert.equal(JSON.parse(a!.byId.find((r) => r.key === rows[3]!.key)!.body).again, true);
+    assert.deepEqual(a!.byHash, [{ ...rows[7]!, body: JSON.stringify({ key: rows[7]!.key, again: true }) }]);
+    assert.deepEqual(a!.unknown, []);
+    assert.equal(
+      a!.fromSender.length,
+      rows.filter((r) => r.sentAt >= cursor - 30 && r.sender === 2001).length,
+    );
+    await Promise.all(stores.map(({ store }) => store.prune(30)));
+    const left = await Promise.all(stores.map(async ({ store }) => (await answers(store)).all));
+    assert.deepEqual(left[1], left[0]);
+    assert.ok(left[0]!.length > 0 && left[0]!.length < 300, `${left[0]!.length} journeys left`);
+    assert.ok(
+      left[0]!.every((key) => Number(key.split('-')[0]) >= cursor - 30),
+      'only recent journeys kept',
+    );
   });
 
   it('PostgreSQL reads xcmp_status counts from counters its triggers keep (equal to COUNT(*)), not from a scan', async () => {

@@ -18,7 +18,7 @@ import type {
   SubscriptionOptionsJson,
 } from '../../../rpc/schemas.ts';
 import type { InboxProofAt } from '../../chain/proofs.ts';
-import { type JourneyBook, type JourneyUpdate, matchesJourney } from '../../para/journey-book.ts';
+import type { JourneyBook } from '../../para/journey-book.ts';
 import type { Hex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
@@ -33,6 +33,7 @@ import {
 } from '../transport/jsonrpc.ts';
 import { channelHistory } from './history.ts';
 import type { SubscriptionHub } from './hub.ts';
+import { findJourneys, journeysSubscription, noJourneys } from './journeys.ts';
 import { type ProvenInboxFeed, proofJson } from './proven.ts';
 import { validateParams } from './validate.ts';
 import { candidateJson, channelJson, messageJson } from './wire.ts';
@@ -47,13 +48,6 @@ export interface SidecarBackend {
   extraMethods?(): Promise<readonly string[]>;
   /** Journeys of XCMs to attached paras (null without --para). */
   readonly journeys?: JourneyBook | null;
-}
-
-function noJourneys(): RpcError {
-  return new RpcError(
-    -32603,
-    "Journeys need the receiving paras' nodes: start the sidecar with --para (docs/journey.md)",
-  );
 }
 
 const DEFAULT_LIMIT = 1000;
@@ -218,7 +212,7 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
     },
     xcmp_getJourney: async ([id]) => {
       if (!backend.journeys) throw noJourneys();
-      const journeys = backend.journeys.find(id as Hex);
+      const journeys = await findJourneys(backend.journeys, store, id as Hex);
       if (journeys.length === 0) throw notFound(`a journey of XCM ${id}`);
       return journeys;
     },
@@ -339,37 +333,13 @@ function candidatesSubscription(hub: SubscriptionHub): SubscriptionHandler {
   };
 }
 
-function journeysSubscription(journeys: JourneyBook | null): SubscriptionHandler {
-  const spec = subscriptions.xcmp_subscribeJourneys;
-  return {
-    notification: spec.notification,
-    unsubscribe: spec.unsubscribe,
-    subscribe: (params, emit) => {
-      const [filter = {}] = validateParams('xcmp_subscribeJourneys', spec.params, params) as [
-        JourneyFilterJson | undefined,
-      ];
-      if (!journeys) throw noJourneys();
-      const listener = (update: JourneyUpdate) => {
-        if (!matchesJourney(update.journey, filter as JourneyFilterJson & { id?: Hex })) return;
-        // A copy: later stages and verifications change the journey after this update is queued.
-        const journey = { ...update.journey, stages: update.journey.stages.map((stage) => ({ ...stage })) };
-        emit({ stage: update.stage, journey });
-      };
-      journeys.on('update', listener);
-      return () => {
-        journeys.off('update', listener);
-      };
-    },
-  };
-}
-
 export function apiHandlers(backend: SidecarBackend): RpcHandlers {
   const { hub } = backend;
   const subscriptionMap = new Map<string, SubscriptionHandler>([
     ['xcmp_subscribeInbox', mailboxSubscription(hub, 'xcmp_subscribeInbox', 'inbox')],
     ['xcmp_subscribeOutbox', mailboxSubscription(hub, 'xcmp_subscribeOutbox', 'outbox')],
     ['xcmp_subscribeCandidates', candidatesSubscription(hub)],
-    ['xcmp_subscribeJourneys', journeysSubscription(backend.journeys ?? null)],
+    ['xcmp_subscribeJourneys', journeysSubscription(backend.journeys ?? null, backend.store)],
   ]);
   return { methods: methodHandlers(backend), subscriptions: subscriptionMap };
 }
