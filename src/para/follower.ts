@@ -260,7 +260,7 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
   #announce(head: ParaHeadSeen, arrivedAt: number): Promise<void> {
     if (this.#seen.has(head.hash)) return Promise.resolve();
     const inFlight = this.#announcing.get(head.hash);
-    if (inFlight) return inFlight;
+    if (inFlight !== undefined) return inFlight;
     const announced = this.#read(head, arrivedAt).finally(() => this.#announcing.delete(head.hash));
     this.#announcing.set(head.hash, announced);
     return announced;

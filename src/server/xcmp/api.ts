@@ -11,7 +11,6 @@ import type {
   CandidateSubscriptionOptionsJson,
   ChannelHistoryOptionsJson,
   InboxProofJson,
-  JourneyFilterJson,
   MailboxJson,
   MessageQueryOptionsJson,
   StatusJson,
