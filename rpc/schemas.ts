@@ -396,6 +396,12 @@ export const MailboxUpdate = z.strictObject({
     .array(PendingMessage)
     .optional()
     .describe('"pending" and "dropped" updates; "contradicted": what the backed candidate carries'),
+  sent: z
+    .array(z.strictObject({ eventIndex: z.number().int(), messageHash: Hash }))
+    .optional()
+    .describe(
+      '"speculative", "withdrawn" and "contradicted" updates: the para block\'s XcmpQueue.XcmpMessageSent events as its node says (message_hash of each XCM it sends, to any recipient: the messageHash of xcm.ids with decode: true)',
+    ),
   speculative: z
     .array(SpeculativeMessage)
     .optional()
@@ -436,7 +442,11 @@ export const CandidateUpdate = z.strictObject({
 
 const ParaBlock = z.strictObject({ number: z.number().int().min(0), hash: Hash }).describe('a para block');
 const JourneyStageName = z.enum([
+  'sent',
+  'speculative',
+  'backed',
   'enacted',
+  'finalized',
   'delivered',
   'executed',
   'failed',
@@ -450,7 +460,7 @@ const JourneyStageName = z.enum([
 export const JourneyStage = z
   .strictObject({
     stage: JourneyStageName.describe(
-      '"enacted": the relay block that enacted the sending candidate (finalized, from the store); "delivered": the receiving para block whose HrmpWatermark moved past sentAt; "executed" / "failed" / "overweight": the receiver\'s MessageQueue verdict (Processed with success true / Processed with success false or ProcessingFailed / OverweightEnqueued); "retracted": the receiving block of stage `of` left the para\'s chain; "deliveryMismatch": the receiving block\'s LastHrmpMqcHeads differ from the relay chain\'s; "unverifiable": stage `of` did not prove under the included block\'s state root (`reason`); "stuck": not delivered after --stuck-after blocks of the receiving para were included since its enactment (a receiver that does not consume, or a node that lags: `reason`)',
+      '"sent": the sending para block and its XcmpQueue.XcmpMessageSent event (the sender\'s node attached); "speculative": when that node announced the block; "backed": the relay block that backed the candidate carrying it; "enacted": the relay block that enacted the sending candidate; "finalized": that block is final (the store holds finalized blocks, so both come together); "delivered": the receiving para block whose HrmpWatermark moved past sentAt; "executed" / "failed" / "overweight": the receiver\'s MessageQueue verdict (Processed with success true / Processed with success false or ProcessingFailed / OverweightEnqueued); "retracted": the receiving block of stage `of` left the para\'s chain; "deliveryMismatch": the receiving block\'s LastHrmpMqcHeads differ from the relay chain\'s; "unverifiable": stage `of` did not prove under the included block\'s state root (`reason`); "stuck": not delivered after --stuck-after blocks of the receiving para were included since its enactment (a receiver that does not consume, or a node that lags: `reason`)',
     ),
     at: z.number().int().describe('when the sidecar saw it (ms since the epoch)'),
     verified: z
@@ -460,6 +470,7 @@ export const JourneyStage = z
       ),
     relayBlock: BlockNumber.optional(),
     paraBlock: ParaBlock.optional(),
+    candidateHash: Hash.optional(),
     mqcHead: Hash.optional(),
     watermark: BlockNumber.optional(),
     eventIndex: z

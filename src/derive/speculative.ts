@@ -53,6 +53,11 @@ export interface SpeculativeMessage {
   readonly hash: Hex;
 }
 
+/** A block's `XcmpMessageSent` events, when its node's events were read. */
+function sentOf(block: ParaBlockSeen): { sent?: ParaBlockVerdicts['sent'] } {
+  return block.verdicts ? { sent: block.verdicts.sent } : {};
+}
+
 export type WithdrawReason = 'paraFork' | 'leftBestChain' | 'notBacked';
 
 interface Announced {
@@ -61,6 +66,8 @@ interface Announced {
   readonly block: BlockRef;
   readonly paraBlock: BlockRef;
   readonly messages: readonly SpeculativeMessage[];
+  /** The block's `XcmpQueue.XcmpMessageSent` events as its node says (each XCM it sends, by message hash); absent when unread. */
+  readonly sent?: ParaBlockVerdicts['sent'];
 }
 
 export type SpeculativeEvent =
@@ -176,9 +183,7 @@ export class SpeculativeLifecycle {
   open(): readonly Announced[] {
     const relay = this.#relay;
     if (!relay) return [];
-    return [...this.#open.values()]
-      .filter((o) => o.messages.length > 0)
-      .map((o) => ({ paraId: o.seen.paraId, block: relay, paraBlock: ref(o.seen), messages: o.messages }));
+    return [...this.#open.values()].filter((o) => o.messages.length > 0).map((o) => this.#at(o, relay));
   }
 
   /** What became of a para block: open, or how it ended (null when unknown or forgotten). */
@@ -348,6 +353,7 @@ export class SpeculativeLifecycle {
         block: relay,
         paraBlock: ref(block),
         messages,
+        ...sentOf(block),
       });
     return events;
   }
@@ -372,7 +378,13 @@ export class SpeculativeLifecycle {
   }
 
   #at(open: OpenBlock, relay: BlockRef): Announced {
-    return { paraId: open.seen.paraId, block: relay, paraBlock: ref(open.seen), messages: open.messages };
+    return {
+      paraId: open.seen.paraId,
+      block: relay,
+      paraBlock: ref(open.seen),
+      messages: open.messages,
+      ...sentOf(open.seen),
+    };
   }
 
   #withdraw(hash: Hex, reason: WithdrawReason, detail: string, events: SpeculativeEvent[]): void {

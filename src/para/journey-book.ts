@@ -15,7 +15,11 @@ export interface ParaBlockRef {
 }
 
 export type JourneyStageName =
+  | 'sent'
+  | 'speculative'
+  | 'backed'
   | 'enacted'
+  | 'finalized'
   | 'delivered'
   | XcmOutcome
   | 'retracted'
@@ -32,6 +36,8 @@ export interface JourneyStage {
   /** `enacted`: the relay block (the message's sentAt); receiving stages: the receiving para block. */
   readonly relayBlock?: number;
   readonly paraBlock?: ParaBlockRef;
+  /** `backed`: the candidate that carried the message. */
+  readonly candidateHash?: Hex;
   /** `enacted`: the channel's MQC head after the message. */
   readonly mqcHead?: Hex;
   /** `delivered`: the receiving block's HRMP watermark. */
@@ -120,8 +126,16 @@ export class JourneyBook extends EventEmitter<{ update: [JourneyUpdate] }> {
       .sort((a, b) => a.sentAt - b.sentAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  /** The journey of an XCM of a verified message, begun at its enactment if it is new. */
-  journeyOf(message: MessageRecord, xcm: XcmOfMessage, at: number): Journey {
+  /**
+   * The journey of an XCM of a verified message, begun (if it is new) at its enactment, after the
+   * stages `before` it that the sidecar saw (sent, speculative, backed), and final.
+   */
+  journeyOf(
+    message: MessageRecord,
+    xcm: XcmOfMessage,
+    at: number,
+    before: (xcm: XcmOfMessage) => readonly JourneyStage[] = () => [],
+  ): Journey {
     const key = `${messageId(message)}/${xcm.xcmIndex}`;
     const known = this.#journeys.get(key);
     if (known) return known;
@@ -142,6 +156,7 @@ export class JourneyBook extends EventEmitter<{ update: [JourneyUpdate] }> {
       if (keys.size < MAX_PER_ID) keys.add(key);
       this.#byId.set(id, keys);
     }
+    journey.stages.push(...before(xcm));
     this.add(journey, {
       stage: 'enacted',
       at,
@@ -149,6 +164,8 @@ export class JourneyBook extends EventEmitter<{ update: [JourneyUpdate] }> {
       relayBlock: message.sentAt,
       mqcHead: message.mqcHeadAfter,
     });
+    // The store holds finalized relay blocks only: an enactment seen there is final.
+    this.add(journey, { stage: 'finalized', at, verified: message.verified, relayBlock: message.sentAt });
     this.#evict();
     return journey;
   }

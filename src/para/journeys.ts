@@ -14,7 +14,7 @@
 import { SYSTEM_EVENTS_KEY } from '../chain/node.ts';
 import { expectedMqcHeads, mqcHeadMismatches } from '../derive/delivery.ts';
 import { matchVerdicts, sameVerdict, xcmsOfMessage } from '../derive/journey.ts';
-import type { XcmVerdict } from '../derive/para-verdicts.ts';
+import type { ParaBlockVerdicts, XcmVerdict } from '../derive/para-verdicts.ts';
 import { provenEntries } from '../derive/proof.ts';
 import type { ParaBlockSeen, ParaHeadSeen } from '../derive/speculative.ts';
 import type { Logger } from '../log.ts';
@@ -32,6 +32,7 @@ import type { StoreReader } from '../store/interface.ts';
 import type { BlockWrite } from '../store/types.ts';
 import { FinalChains } from './final-chains.ts';
 import type { Journey, JourneyBook, JourneyStage, ParaBlockRef } from './journey-book.ts';
+import { SendingSide } from './sending-side.ts';
 import { StuckWatch } from './stuck.ts';
 
 /** Para blocks remembered (their watermark, parent, and what they did to journeys). */
@@ -44,6 +45,10 @@ interface Touched {
   readonly stage: JourneyStage;
   /** For verdicts: what the node's plain answer said, compared with the proven events. */
   readonly verdict?: XcmVerdict;
+  /** For `sent`: the XcmpMessageSent event its node said the block has. */
+  readonly sent?: { readonly eventIndex: number; readonly messageHash: Hex };
+  /** Proven or found unverifiable already (a block is proven again when a late `sent` stage joins it). */
+  judged?: boolean;
 }
 
 interface BlockRecord {
@@ -78,7 +83,7 @@ export interface ReceivingNode {
   /** The block's `HrmpWatermark`, as the node says (null when it does not). */
   watermarkAt(hash: Hex): Promise<number | null>;
   readProof(keys: readonly Hex[], at: Hex): Promise<readonly Hex[]>;
-  decodeVerdicts(at: Hex, events: Hex | null): Promise<{ readonly verdicts: readonly XcmVerdict[] }>;
+  decodeVerdicts(at: Hex, events: Hex | null): Promise<ParaBlockVerdicts>;
 }
 
 export interface JourneyTrackerOptions {
@@ -99,7 +104,11 @@ export class JourneyTracker {
   readonly #waiting = new Map<number, ParaBlockSeen[]>();
   readonly #pumping = new Set<number>();
   /** Candidates of followed paras the store holds: candidate hash → the para block and its state root. */
-  readonly #candidates = new Map<Hex, { paraId: number; hash: Hex; stateRoot: Hex }>();
+  readonly #candidates = new Map<Hex, { paraId: number; hash: Hex; stateRoot: Hex; backedIn: number }>();
+  readonly #sending = new SendingSide();
+  /** `sent` stages of blocks not followed yet, and the journeys whose `sent` stage is to be proven. */
+  readonly #stashed = new Map<Hex, Touched[]>();
+  readonly #sentProofs = new Set<string>();
   /** Para blocks included in a stored (finalized) relay block: hash → state root. */
   readonly #included = new Map<Hex, Hex>();
   readonly #final = new FinalChains();
@@ -143,6 +152,7 @@ export class JourneyTracker {
 
   /** A para node imported a block: followed in import order, once the store holds what it consumed. */
   paraBlock(block: ParaBlockSeen): void {
+    this.#sending.seen(block);
     if (!block.inbound && !block.verdicts) return;
     const queue = this.#waiting.get(block.paraId) ?? [];
     if (this.#blocks.has(block.hash) || queue.some((b) => b.hash === block.hash)) return;
@@ -168,14 +178,41 @@ export class JourneyTracker {
       if (!candidate.verified) continue;
       const head = paraHeadOf(decodeCommitments(candidate.commitments)[0].headData);
       if (!head) continue;
-      this.#candidates.set(candidate.candidateHash, { paraId: candidate.paraId, ...head });
+      this.#candidates.set(candidate.candidateHash, {
+        paraId: candidate.paraId,
+        ...head,
+        backedIn: candidate.backedIn,
+      });
       if (this.#candidates.size > KEEP_BLOCKS) this.#candidates.delete(this.#candidates.keys().next().value!);
-      if (candidate.status === 'included') this.#include(candidate.candidateHash);
     }
+    // Journeys first: a sending block's `sent` stages are then proven with the rest of it at inclusion.
+    this.#enacted(write);
+    for (const candidate of write.newCandidates)
+      if (candidate.status === 'included') this.#include(candidate.candidateHash);
     for (const update of write.candidateUpdates)
       if (update.status === 'included') this.#include(update.candidateHash);
-    this.#enacted(write);
     for (const paraId of this.#waiting.keys()) void this.#pump(paraId);
+  }
+
+  /** A `sent` stage is proven with its block: now if the block is followed, else when it is. */
+  #proveSent(paraBlock: Hex, journey: Journey, stage: JourneyStage): void {
+    this.#sentProofs.add(journey.key);
+    if (this.#sentProofs.size > KEEP_BLOCKS * 16)
+      this.#sentProofs.delete(this.#sentProofs.values().next().value!);
+    const touched: Touched = {
+      journey,
+      stage,
+      sent: { eventIndex: stage.eventIndex!, messageHash: journey.messageHash },
+    };
+    const record = this.#blocks.get(paraBlock);
+    if (record) {
+      record.touched.push(touched);
+      return;
+    }
+    const stashed = this.#stashed.get(paraBlock) ?? [];
+    stashed.push(touched);
+    this.#stashed.set(paraBlock, stashed);
+    if (this.#stashed.size > KEEP_BLOCKS) this.#stashed.delete(this.#stashed.keys().next().value!);
   }
 
   /** Journeys begin at enactment, for XCMs to paras whose node is attached: they wait for their delivery. */
@@ -187,7 +224,38 @@ export class JourneyTracker {
       if (!message.verified || !this.#o.node(message.recipient)) continue;
       const xcms = xcmsOfMessage(message.data, codec);
       if (xcms.kind !== 'xcms') continue;
-      for (const xcm of xcms.xcms) this.#stuck.undelivered(this.#o.book.journeyOf(message, xcm, now));
+      const carrier = this.#candidates.get(message.candidateHash);
+      const candidate = carrier && {
+        candidateHash: message.candidateHash,
+        paraBlock: carrier.hash,
+        backedIn: carrier.backedIn,
+      };
+      for (const xcm of xcms.xcms) {
+        let journey: Journey | null = null;
+        // A sending block announced after the enactment (its node lags) adds its stages then.
+        const late = (stages: readonly JourneyStage[]) => {
+          if (journey && stages.length > 0 && candidate) this.#sentLate(journey, stages, candidate.paraBlock);
+        };
+        const before = () => this.#sending.stagesBefore(xcm.messageHash, candidate, now, late);
+        journey = this.#o.book.journeyOf(message, xcm, now, before);
+        this.#stuck.undelivered(journey);
+        const sent = journey.stages.find((s) => s.stage === 'sent');
+        if (sent && candidate && !this.#sentProofs.has(journey.key))
+          this.#proveSent(candidate.paraBlock, journey, sent);
+      }
+    }
+  }
+
+  /** `sent` and `speculative` learned after the enactment: put before `backed`, said, and proven with their block. */
+  #sentLate(journey: Journey, stages: readonly JourneyStage[], paraBlock: Hex): void {
+    const at = journey.stages.findIndex((s) => s.stage === 'backed');
+    journey.stages.splice(at < 0 ? 0 : at, 0, ...stages);
+    this.#o.book.emit('update', { stage: 'sent', journey });
+    this.#proveSent(paraBlock, journey, stages[0]!);
+    const record = this.#blocks.get(paraBlock);
+    if (record?.checked && this.#included.has(paraBlock)) {
+      record.checked = false;
+      void this.#prove(record);
     }
   }
 
@@ -265,6 +333,8 @@ export class JourneyTracker {
       checked: false,
     };
     this.#blocks.set(block.hash, record);
+    record.touched.push(...(this.#stashed.get(block.hash) ?? []));
+    this.#stashed.delete(block.hash);
     if (this.#blocks.size > KEEP_BLOCKS) this.#blocks.delete(this.#blocks.keys().next().value!);
     await this.#deliver(block, record);
     this.#judge(block, record);
@@ -459,10 +529,13 @@ export class JourneyTracker {
       problem = (error as Error).message;
     }
     // One lie about a block, in plain answers or proven, and nothing its node said of it is taken.
-    for (const touched of record.touched)
+    const fresh = record.touched.filter((t) => !t.judged);
+    for (const touched of fresh) {
+      touched.judged = true;
       if (problem) this.#unverifiable(record, touched, problem);
       else this.#o.book.verified(touched.journey, touched.stage);
-    if (!problem) this.#count(record.paraId).verifiedBlocks++;
+    }
+    if (!problem && fresh.length === record.touched.length) this.#count(record.paraId).verifiedBlocks++;
   }
 
   /** What the block's read proof under its relay-committed state root contradicts of what its node said, or null. */
@@ -485,6 +558,13 @@ export class JourneyTracker {
         return "the proven LastHrmpMqcHeads differ from the relay chain's";
     }
     const proven = (await node.decodeVerdicts(record.ref.hash, events)).verdicts;
+    const sentEvents = (await node.decodeVerdicts(record.ref.hash, events)).sent;
+    for (const { sent } of record.touched)
+      if (
+        sent &&
+        !sentEvents.some((e) => e.eventIndex === sent.eventIndex && e.messageHash === sent.messageHash)
+      )
+        return `its node said event #${sent.eventIndex} is XcmpMessageSent(${sent.messageHash}); the proven events do not`;
     for (const { verdict } of record.touched) {
       if (!verdict) continue;
       const same = proven.find((v) => v.eventIndex === verdict.eventIndex);

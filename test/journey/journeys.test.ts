@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
 import type { XcmExecution } from '../../src/devnet/para-events.ts';
 import type { BlockFaults } from '../../src/devnet/runtime.ts';
 import type { JourneyUpdate } from '../../src/para/journey-book.ts';
@@ -128,9 +129,17 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
         (s) => s.stage === 'delivered' && s.paraBlock?.hash === t.hash,
       );
       const verdict = journey!.stages.findIndex((s) => s.stage === t.outcome && s.paraBlock?.hash === t.hash);
-      assert.ok(enacted === 0 && delivered > enacted && verdict > delivered, `${t.id}: ${names.join(',')}`);
+      // Every sender's node is attached: the journey starts at the sending block's XcmpMessageSent.
+      assert.deepEqual(
+        names.slice(0, 5),
+        ['sent', 'speculative', 'backed', 'enacted', 'finalized'],
+        `${t.id} sent at ${journey!.sentAt} from ${journey!.sender} (followed from ${JSON.stringify([...firstFollowed])})`,
+      );
+      assert.ok(enacted === 3 && delivered > enacted && verdict > delivered, `${t.id}: ${names.join(',')}`);
+      const [sent, , backed] = journey!.stages;
+      assert.ok(backed!.relayBlock! < journey!.sentAt && backed!.verified, `${t.id} backed before enacted`);
       assert.ok(
-        journey!.stages[delivered]!.verified && journey!.stages[verdict]!.verified,
+        journey!.stages[delivered]!.verified && journey!.stages[verdict]!.verified && sent!.verified,
         `${t.id} verified`,
       );
       assert.ok(!names.includes('unverifiable') && !names.includes('deliveryMismatch'), names.join(','));
@@ -234,6 +243,31 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
       assert.ok(keys.length >= 20, `${keys.length} replayed`);
     } finally {
       replayer.close();
+    }
+  });
+
+  it("speculative updates carry the sending block's XcmpMessageSent: each announced XCM's message hash is there", async () => {
+    const watcher = await rpcSocket(stack.sidecar.server.url);
+    try {
+      await watcher.call('xcmp_subscribeInbox', [2000, { finality: 'speculative', decode: true }]);
+      await stack.devnet.newBlocks(4);
+      const updates = () =>
+        watcher.notifications
+          .map((n) => n.params!.result as MailboxUpdateJson)
+          .filter((u) => u.type === 'speculative');
+      await eventually(() => updates().length >= 3, { what: 'speculative updates' });
+      let checked = 0;
+      for (const update of updates()) {
+        const hashes = new Set(update.sent!.map((e) => e.messageHash));
+        for (const message of update.speculative!)
+          for (const id of (message.xcm as { ids: { messageHash: string }[] }).ids) {
+            assert.ok(hashes.has(id.messageHash), `${id.messageHash} in ${update.paraBlock!.hash}'s events`);
+            checked++;
+          }
+      }
+      assert.ok(checked >= 3, `${checked} XCMs checked`);
+    } finally {
+      watcher.close();
     }
   });
 

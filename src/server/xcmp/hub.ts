@@ -96,6 +96,8 @@ interface UpdateBody {
   readonly pending?: readonly PendingMessage[];
   readonly speculative?: readonly SpeculativeMessage[];
   readonly paraBlock?: { number: number; hash: `0x${string}` };
+  /** The para block's XcmpMessageSent events (speculative, withdrawn, contradicted). */
+  readonly sent?: readonly { readonly eventIndex: number; readonly messageHash: `0x${string}` }[];
   readonly reason?: MailboxUpdateJson['reason'];
   readonly detail?: string;
   readonly candidateHash?: `0x${string}`;
@@ -168,6 +170,7 @@ export class SubscriptionHub {
     if (body.pending) update.pending = body.pending.map((m) => pendingMessageJson(m, xcm));
     if (body.speculative) update.speculative = body.speculative.map((m) => speculativeMessageJson(m, xcm));
     if (body.paraBlock) update.paraBlock = body.paraBlock;
+    if (body.sent) update.sent = [...body.sent];
     if (body.reason) update.reason = body.reason;
     if (body.detail) update.detail = body.detail;
     if (body.candidateHash) update.candidateHash = body.candidateHash;
@@ -301,13 +304,14 @@ export class SubscriptionHub {
     }
     if (view.finality !== 'speculative') return;
     for (const open of this.#speculative.open()) {
-      const { block, paraBlock, messages } = open;
+      const { block, paraBlock, messages, sent } = open;
       const body = viewBody(view, {
         type: 'speculative',
         block,
         paraBlock,
         messages: [],
         speculative: messages,
+        ...(sent ? { sent } : {}),
       });
       if (body) yield this.#encode(view, body);
     }
@@ -421,6 +425,7 @@ export class SubscriptionHub {
         paraBlock: event.paraBlock,
         messages: [],
         speculative: event.messages,
+        ...(event.sent ? { sent: event.sent } : {}),
       };
       if (event.type === 'withdrawn')
         this.#fanOut(SPECULATIVE_VIEWS, { ...body, reason: event.reason, detail: event.detail }, since);
