@@ -249,7 +249,7 @@ export class JourneyTracker {
   /** `sent` and `speculative` learned after the enactment: put before `backed`, said, and proven with their block. */
   #sentLate(journey: Journey, stages: readonly JourneyStage[], paraBlock: Hex): void {
     const at = journey.stages.findIndex((s) => s.stage === 'backed');
-    journey.stages.splice(at < 0 ? 0 : at, 0, ...stages);
+    journey.stages.splice(Math.max(at, 0), 0, ...stages);
     this.#o.book.emit('update', { stage: 'sent', journey });
     this.#proveSent(paraBlock, journey, stages[0]!);
     const record = this.#blocks.get(paraBlock);
