@@ -85,6 +85,13 @@ export const SubscriptionOptions = z
       .describe(
         'best/pending only: also send a "finalized" update (no messages) at the stored block when subscribing, and whenever a block whose messages you were sent is finalized: where to resume from (docs/resume.md)',
       ),
+    include: z
+      .array(z.enum(['delivery']))
+      .max(1)
+      .optional()
+      .describe(
+        '["delivery"]: also a "delivery" update each time a journey of an XCM of this mailbox gets a receiving stage or is verified (the receiving para\'s node attached with --para; live only, not replayed; docs/journey.md)',
+      ),
     resume: z
       .strictObject({
         known: z
@@ -385,9 +392,10 @@ export const MailboxUpdate = z.strictObject({
       'speculative',
       'withdrawn',
       'contradicted',
+      'delivery',
     ])
     .describe(
-      '"retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true); "pending": messages of candidates backed in block (in `pending`); "dropped": pending messages that will not be enacted (in `pending`, with `reason`; `candidateHash` names the candidate); "finalized": no messages, block is final (markFinalized); "speculative": messages a para node says its block paraBlock sends (in `speculative`; block is the relay best head then); "withdrawn": speculative messages that no candidate will carry (`reason`); "contradicted": a candidate backed in block for paraBlock carries other messages than its node announced (`speculative`: what it announced; `pending`: what the candidate carries, announced as pending next)',
+      '"delivery" (include: ["delivery"]): a journey of an XCM of this mailbox got a receiving stage (`stage`, `journey`; block is the relay block that enacted it, paraBlock the receiving block); "retracted": a best block you were sent left the best chain; "proof": no messages, only the proof at block (proof: true); "pending": messages of candidates backed in block (in `pending`); "dropped": pending messages that will not be enacted (in `pending`, with `reason`; `candidateHash` names the candidate); "finalized": no messages, block is final (markFinalized); "speculative": messages a para node says its block paraBlock sends (in `speculative`; block is the relay best head then); "withdrawn": speculative messages that no candidate will carry (`reason`); "contradicted": a candidate backed in block for paraBlock carries other messages than its node announced (`speculative`: what it announced; `pending`: what the candidate carries, announced as pending next)',
     ),
   finality: MailboxFinality,
   block: BlockRef,
@@ -410,6 +418,18 @@ export const MailboxUpdate = z.strictObject({
     '"speculative", "withdrawn" and "contradicted" updates: the sending chain\'s block (number, hash)',
   ),
   reason: DropReason.or(WithdrawReason).optional().describe('"dropped" and "withdrawn" updates'),
+  stage: z
+    .string()
+    .optional()
+    .describe(
+      '"delivery" updates: the journey stage added (delivered, executed, failed, overweight, deliveryMismatch, unverifiable, retracted, stuck) or "verified"',
+    ),
+  journey: z
+    .lazy(() => Journey)
+    .optional()
+    .describe(
+      '"delivery" updates (include: ["delivery"]): the journey of one XCM of the mailbox, as xcmp_getJourney gives it',
+    ),
   candidateHash: Hash.optional().describe(
     '"dropped" updates: the candidate whose messages will not be enacted; "contradicted": the candidate backed for paraBlock',
   ),
@@ -498,6 +518,7 @@ export const Journey = z
     sender: ParaId,
     recipient: ParaId,
     sentAt: BlockNumber,
+    blockHash: Hash.describe('the relay block that enacted it (sentAt)'),
     message: z.string().describe('the message id'),
     xcmIndex: z.number().int().describe("the XCM's position in the message's page"),
     outcome: z.enum(['executed', 'failed', 'overweight']).nullable(),

@@ -62,6 +62,8 @@ export interface Journey {
   readonly sender: number;
   readonly recipient: number;
   readonly sentAt: number;
+  /** The relay block that enacted it (its sentAt). */
+  readonly blockHash: Hex;
   readonly message: string;
   readonly xcmIndex: number;
   readonly stages: JourneyStage[];
@@ -145,6 +147,7 @@ export class JourneyBook extends EventEmitter<{ update: [JourneyUpdate] }> {
       sender: message.sender,
       recipient: message.recipient,
       sentAt: message.sentAt,
+      blockHash: message.blockHash,
       message: messageId(message),
       stages: [],
       outcome: null,

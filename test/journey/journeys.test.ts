@@ -271,6 +271,48 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
     }
   });
 
+  it('include: ["delivery"] adds delivered and verdict updates of the mailbox\'s XCMs; not with proofs', async () => {
+    const watcher = await rpcSocket(stack.sidecar.server.url);
+    try {
+      await watcher.call('xcmp_subscribeInbox', [2001, { include: ['delivery'] }]);
+      await watcher.call('xcmp_subscribeOutbox', [2001, { finality: 'best', include: ['delivery'] }]);
+      await stack.devnet.newBlocks(5);
+      await storedUpTo(stack.sidecar.store, stack.devnet.chain.finalized.number);
+      const deliveries = () =>
+        watcher.notifications
+          .map((n) => ({ method: n.method, update: n.params!.result as MailboxUpdateJson }))
+          .filter(({ update }) => update.type === 'delivery');
+      const stages = (method: string) =>
+        new Set(
+          deliveries()
+            .filter((d) => d.method === method)
+            .map((d) => d.update.stage),
+        );
+      await eventually(
+        () =>
+          ['xcmp_inbox', 'xcmp_outbox'].every(
+            (m) => stages(m).has('delivered') && stages(m).has('executed') && stages(m).has('verified'),
+          ),
+        { what: 'delivered, executed and verified updates on both' },
+      );
+      for (const { method, update } of deliveries()) {
+        const journey = update.journey as { recipient: number; sender: number; sentAt: number };
+        assert.equal(method === 'xcmp_inbox' ? journey.recipient : journey.sender, 2001);
+        assert.equal(update.block.number, journey.sentAt);
+        assert.deepEqual(update.messages, []);
+      }
+      const withProof = await watcher.call('xcmp_subscribeInbox', [
+        2001,
+        { proof: true, include: ['delivery'] },
+      ]);
+      assert.equal(withProof.error?.code, -32602);
+      const unknown = await watcher.call('xcmp_subscribeInbox', [2001, { include: ['everything'] }]);
+      assert.equal(unknown.error?.code, -32602);
+    } finally {
+      watcher.close();
+    }
+  });
+
   function* sidecarJourneys() {
     for (const update of updates) if (update.journey.outcome) yield update.journey;
   }

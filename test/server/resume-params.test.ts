@@ -60,4 +60,25 @@ describe('xcmp_subscribeInbox: markFinalized and resume', () => {
       client.close();
     }
   });
+
+  it('journeys without --para: a clear error, and the connection goes on', async () => {
+    const client = await rpcSocket(stack.sidecar.server.url);
+    try {
+      for (const [method, params] of [
+        ['xcmp_getJourney', [HASH]],
+        ['xcmp_subscribeJourneys', [{}]],
+        ['xcmp_subscribeInbox', [2000, { include: ['delivery'] }]],
+      ] as const) {
+        const answer = await client.call(method, [...params]);
+        assert.equal(answer.error?.code, -32603, method);
+        assert.match(
+          answer.error!.message,
+          /Journeys need the receiving paras' nodes: start the sidecar with --para/,
+        );
+      }
+      assert.equal((await client.call('xcmp_status', [])).error, undefined);
+    } finally {
+      client.close();
+    }
+  });
 });

@@ -32,7 +32,7 @@ import {
 } from '../transport/jsonrpc.ts';
 import { channelHistory } from './history.ts';
 import type { SubscriptionHub } from './hub.ts';
-import { findJourneys, journeysSubscription, noJourneys } from './journeys.ts';
+import { deliveryUpdates, findJourneys, journeysSubscription, noJourneys } from './journeys.ts';
 import { type ProvenInboxFeed, proofJson } from './proven.ts';
 import { validateParams } from './validate.ts';
 import { candidateJson, channelJson, messageJson } from './wire.ts';
@@ -274,16 +274,21 @@ function mailboxSubscription(
   hub: SubscriptionHub,
   name: SubscriptionName,
   kind: 'inbox' | 'outbox',
+  journeys: JourneyBook | null,
 ): SubscriptionHandler {
   const spec = subscriptions[name];
   return {
     notification: spec.notification,
     unsubscribe: spec.unsubscribe,
-    subscribe: (params, emit, context, end) => {
+    subscribe: async (params, emit, context, end) => {
       const [paraId, options] = validateParams(name, spec.params, params) as [
         number,
         SubscriptionOptionsJson | undefined,
       ];
+      const delivery = options?.include?.includes('delivery') ?? false;
+      if (delivery && !journeys) throw noJourneys();
+      if (delivery && options?.proof)
+        throw new RpcError(-32602, 'Invalid params: include ["delivery"] is not for proof subscriptions');
       if (options?.proof) {
         const proven = provenFeed(hub, kind, options.finality);
         const view = {
@@ -295,7 +300,7 @@ function mailboxSubscription(
       }
       const finality = options?.finality ?? 'finalized';
       checkResumeOptions(options, finality);
-      return hub.subscribeMailbox(
+      const unsubscribe = await hub.subscribeMailbox(
         {
           kind,
           paraId,
@@ -308,6 +313,12 @@ function mailboxSubscription(
         context.maxResultBytes,
         { markFinalized: options?.markFinalized, resume: options?.resume },
       );
+      if (!delivery || !journeys) return unsubscribe;
+      const stop = deliveryUpdates(journeys, { kind, paraId, finality }, emit);
+      return () => {
+        stop();
+        unsubscribe();
+      };
     },
   };
 }
@@ -335,8 +346,14 @@ function candidatesSubscription(hub: SubscriptionHub): SubscriptionHandler {
 export function apiHandlers(backend: SidecarBackend): RpcHandlers {
   const { hub } = backend;
   const subscriptionMap = new Map<string, SubscriptionHandler>([
-    ['xcmp_subscribeInbox', mailboxSubscription(hub, 'xcmp_subscribeInbox', 'inbox')],
-    ['xcmp_subscribeOutbox', mailboxSubscription(hub, 'xcmp_subscribeOutbox', 'outbox')],
+    [
+      'xcmp_subscribeInbox',
+      mailboxSubscription(hub, 'xcmp_subscribeInbox', 'inbox', backend.journeys ?? null),
+    ],
+    [
+      'xcmp_subscribeOutbox',
+      mailboxSubscription(hub, 'xcmp_subscribeOutbox', 'outbox', backend.journeys ?? null),
+    ],
     ['xcmp_subscribeCandidates', candidatesSubscription(hub)],
     ['xcmp_subscribeJourneys', journeysSubscription(backend.journeys ?? null, backend.store)],
   ]);

@@ -64,6 +64,47 @@ async function replay(
   for (const journey of held) emit(snapshot({ stage: 'replay', journey }));
 }
 
+/** Stages of the sending side, not told to mailbox subscribers (they have the messages themselves). */
+const SENDING_STAGES: ReadonlySet<string> = new Set([
+  'sent',
+  'speculative',
+  'backed',
+  'enacted',
+  'finalized',
+  'replay',
+]);
+
+/**
+ * `include: ["delivery"]` on a mailbox subscription: a "delivery" update each time a journey of an
+ * XCM of the mailbox (to the para: inbox; from it: outbox) gets a receiving stage or is verified.
+ */
+export function deliveryUpdates(
+  book: JourneyBook,
+  mailbox: { readonly kind: 'inbox' | 'outbox'; readonly paraId: number; readonly finality: string },
+  emit: (update: unknown) => void,
+): () => void {
+  const listener = (update: JourneyUpdate) => {
+    const { journey } = update;
+    const para = mailbox.kind === 'inbox' ? journey.recipient : journey.sender;
+    if (para !== mailbox.paraId || SENDING_STAGES.has(update.stage)) return;
+    const { journey: copy } = snapshot(update);
+    const paraBlock = copy.stages.findLast((s) => s.paraBlock)?.paraBlock;
+    emit({
+      type: 'delivery',
+      finality: mailbox.finality,
+      block: { number: journey.sentAt, hash: journey.blockHash },
+      messages: [],
+      ...(paraBlock ? { paraBlock } : {}),
+      stage: update.stage,
+      journey: copy,
+    });
+  };
+  book.on('update', listener);
+  return () => {
+    book.off('update', listener);
+  };
+}
+
 export function journeysSubscription(book: JourneyBook | null, store: StoreReader): SubscriptionHandler {
   const spec = subscriptions.xcmp_subscribeJourneys;
   return {
