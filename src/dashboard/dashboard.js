@@ -92,6 +92,9 @@ const state = {
   lastSpeculativeEnd: null,
   lastDrop: null,
   subscribedRecipients: new Set(),
+  /** journey key → the latest journey seen (xcmp_subscribeJourneys), newest last. */
+  journeys: new Map(),
+  journeysSubscribed: false,
   renderedMessageIds: new Set(),
 };
 
@@ -358,7 +361,105 @@ function render() {
     renderChannelRates(rates);
     renderMessages(messages);
     renderCandidates(recentCandidates());
+    renderJourneys();
   });
+}
+
+const JOURNEYS_KEPT = 400;
+const JOURNEYS_SHOWN = 40;
+const VERDICTS = new Set(['executed', 'failed', 'overweight']);
+/** Stages that say where a journey is; the others (retracted, verified, …) are told in titles. */
+const TRAIL = new Set([
+  'sent',
+  'backed',
+  'enacted',
+  'delivered',
+  'executed',
+  'failed',
+  'overweight',
+  'stuck',
+  'unverifiable',
+  'deliveryMismatch',
+]);
+
+function onJourneyUpdate(update) {
+  const { journey } = update;
+  state.journeys.delete(journey.key);
+  state.journeys.set(journey.key, journey);
+  while (state.journeys.size > JOURNEYS_KEPT) state.journeys.delete(state.journeys.keys().next().value);
+  render();
+}
+
+/** A journey's trail of stages, each marked verified or not, its evidence in the title. */
+function journeyTrail(journey) {
+  return journey.stages
+    .filter((s) => TRAIL.has(s.stage))
+    .map((s) => {
+      const where = s.paraBlock
+        ? `para block #${s.paraBlock.number} ${s.paraBlock.hash}`
+        : `relay #${s.relayBlock}`;
+      const event = s.eventIndex === undefined ? '' : ` · event #${s.eventIndex} ${s.event ?? ''}`;
+      const bad =
+        s.stage === 'failed' ||
+        s.stage === 'stuck' ||
+        s.stage === 'unverifiable' ||
+        s.stage === 'deliveryMismatch';
+      return element('span', {
+        className: `stage${s.verified ? ' verified' : ''}${bad ? ' bad' : ''}`,
+        text: `${s.stage}${s.verified ? ' ✓' : ''}`,
+        title: `${where}${event}${s.reason ? ` · ${s.reason}` : ''}`,
+        data: { stage: s.stage, verified: String(s.verified) },
+      });
+    });
+}
+
+function renderJourneys() {
+  const section = $('#journeys');
+  section.hidden = !state.journeysSubscribed;
+  if (section.hidden) return;
+  const perChannel = new Map();
+  for (const journey of state.journeys.values()) {
+    const channel = `${journey.sender}→${journey.recipient}`;
+    const row = perChannel.get(channel) ?? { delivered: 0, executed: 0, failed: 0, overweight: 0, stuck: 0 };
+    if (journey.deliveredIn) row.delivered++;
+    if (journey.outcome) row[journey.outcome]++;
+    const last = journey.stages.filter((s) => s.stage === 'stuck' || s.stage === 'delivered').at(-1);
+    if (last?.stage === 'stuck') row.stuck++;
+    perChannel.set(channel, row);
+  }
+  $('#journey-channels tbody').replaceChildren(
+    ...[...perChannel].sort().map(([channel, row]) =>
+      element('tr', { data: { channel } }, [
+        element('td', { text: channel }),
+        ...['delivered', 'executed', 'failed', 'overweight', 'stuck'].map((k) =>
+          element('td', {
+            text: row[k],
+            className: (k === 'failed' || k === 'stuck') && row[k] > 0 ? 'bad' : '',
+          }),
+        ),
+      ]),
+    ),
+  );
+  const newest = [...state.journeys.values()].reverse().slice(0, JOURNEYS_SHOWN);
+  $('#journey-list tbody').replaceChildren(
+    ...newest.map((journey) =>
+      element('tr', { data: { key: journey.key, outcome: journey.outcome ?? 'none' } }, [
+        element('td', { text: `#${journey.sentAt}` }),
+        element('td', { text: `${journey.sender}→${journey.recipient}` }),
+        element('td', {
+          text: `${journey.id.slice(0, 10)}…`,
+          title: `id ${journey.id} · message hash ${journey.messageHash}`,
+        }),
+        element('td', { className: 'trail' }, journeyTrail(journey)),
+        element('td', {}, [
+          element('span', {
+            className: `badge ${journey.outcome === 'executed' ? 'ok' : journey.outcome ? 'bad' : ''}`,
+            text: journey.outcome ?? (VERDICTS.has(journey.stages.at(-1)?.stage) ? '' : 'on its way'),
+          }),
+        ]),
+      ]),
+    ),
+  );
 }
 
 /** The table's messages, newest first; drops those beyond it that are also older than the rate window. */
@@ -498,6 +599,10 @@ function start() {
         const fromBlock = Math.max(0, (state.status?.synced ?? 0) - CANDIDATE_REPLAY_BLOCKS);
         await rpc.subscribe('xcmp_subscribeCandidates', [{ finality: 'best', fromBlock }], onCandidateUpdate);
         await refreshChannels(rpc);
+        if ((state.status?.paraNodes ?? []).length > 0) {
+          await rpc.subscribe('xcmp_subscribeJourneys', [{}], onJourneyUpdate);
+          state.journeysSubscribed = true;
+        }
       } catch (error) {
         console.warn('dashboard setup failed', error);
       }

@@ -147,6 +147,23 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
     assert.equal(have, stack.devnet.config.validators, `included: votes counted / threshold (${votes})`);
     assert.ok(threshold! > 0 && threshold! < have!, `availability shown as votes / threshold: ${votes}`);
 
+    // Journeys: each XCM's trail, its verdict proven against the relay chain, and counts per channel.
+    await page.waitForSelector(
+      '#journeys:not([hidden]) #journey-list tbody tr[data-outcome="executed"] .stage[data-stage="executed"][data-verified="true"]',
+    );
+    const journeyKey = await page
+      .locator('#journey-list tbody tr')
+      .filter({ has: page.locator('.stage[data-stage="executed"][data-verified="true"]') })
+      .first()
+      .getAttribute('data-key');
+    const held = stack.sidecar.journeys!.get(journeyKey!);
+    assert.equal(held?.outcome, 'executed', `${journeyKey} is a journey the sidecar holds`);
+    const trail = await page
+      .locator(`#journey-list tbody tr[data-key="${journeyKey}"] .stage`)
+      .allTextContents();
+    assert.ok(trail.includes('delivered ✓') && trail.includes('executed ✓'), trail.join(' '));
+    assert.ok((await count('#journey-channels tbody tr')) >= 3, 'per-channel counts');
+
     await page.screenshot({ path: join(testOutputDir(), 'dashboard.png'), fullPage: true });
     assert.deepEqual(pageErrors, []);
   });
