@@ -201,7 +201,8 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX candidates_settled ON candidates (settled_in) WHERE settled_in IS NOT NULL;
   `,
   // 7: one journey per XCM to a para whose node is attached (DESIGN.md §14), found by id, message
-  // hash or sending block; its stages are JSON (they grow as the receiving side is seen).
+  // hash or sending block; its stages are JSON (they grow as the receiving side is seen). A rowid
+  // table: rows of a few KB overflow a WITHOUT ROWID table's pages.
   `
   CREATE TABLE journeys (
     key TEXT PRIMARY KEY,
@@ -211,7 +212,7 @@ export const MIGRATIONS: readonly string[] = [
     recipient INTEGER NOT NULL,
     sent_at INTEGER NOT NULL,
     body TEXT NOT NULL
-  ) WITHOUT ROWID;
+  );
   CREATE INDEX journeys_id ON journeys (id);
   CREATE INDEX journeys_hash ON journeys (message_hash);
   CREATE INDEX journeys_sent ON journeys (sent_at, key);

@@ -4,6 +4,7 @@ import { benchDecode } from './decode.ts';
 import { benchDevnet } from './devnet.ts';
 import { benchFederation } from './federation.ts';
 import { benchIngest, benchStore } from './ingest.ts';
+import { benchJourney } from './journey.ts';
 import { benchNotify } from './notify.ts';
 import { benchPapi } from './papi.ts';
 import { benchPeer } from './peer.ts';
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
   devnet: benchDevnet,
   federation: benchFederation,
   ingest: benchIngest,
+  journey: benchJourney,
   notify: benchNotify,
   papi: benchPapi,
   peer: benchPeer,
