@@ -29,6 +29,7 @@ export const AppErrors = {
   notFound: { code: -32004, message: 'Not found' },
   notReady: { code: -32005, message: 'Not ready: no block stored yet' },
   upstreamUnavailable: { code: -32002, message: 'Upstream node unavailable' },
+  notConfigured: { code: -32010, message: 'Not configured on this sidecar' },
 } as const;
 
 export const StandardErrors = {
@@ -146,7 +147,7 @@ export const methods = {
     params: [param('id', Hash, 'Hash')],
     result: z.array(Journey),
     resultName: 'Vec<Journey>',
-    errors: [StandardErrors.invalidParams, AppErrors.notFound],
+    errors: [StandardErrors.invalidParams, AppErrors.notFound, AppErrors.notConfigured],
   },
   xcmp_status: {
     summary: 'Node connection, best/finalized/synced blocks, lag, counts and verification failures.',
@@ -166,7 +167,7 @@ export const subscriptions = {
     notification: 'xcmp_inbox',
     update: MailboxUpdate,
     updateName: 'MailboxUpdate',
-    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
+    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions, AppErrors.notConfigured],
   },
   xcmp_subscribeOutbox: {
     summary: 'Messages sent by a parachain, as xcmp_subscribeInbox.',
@@ -175,7 +176,7 @@ export const subscriptions = {
     notification: 'xcmp_outbox',
     update: MailboxUpdate,
     updateName: 'MailboxUpdate',
-    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
+    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions, AppErrors.notConfigured],
   },
   xcmp_subscribeCandidates: {
     summary:
@@ -195,7 +196,7 @@ export const subscriptions = {
     notification: 'xcmp_journey',
     update: JourneyUpdate,
     updateName: 'JourneyUpdate',
-    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions],
+    errors: [StandardErrors.invalidParams, StandardErrors.tooManySubscriptions, AppErrors.notConfigured],
   },
 } as const satisfies Record<string, SubscriptionSpec>;
 

@@ -70,7 +70,7 @@ describe('xcmp_subscribeInbox: markFinalized and resume', () => {
         ['xcmp_subscribeInbox', [2000, { include: ['delivery'] }]],
       ] as const) {
         const answer = await client.call(method, [...params]);
-        assert.equal(answer.error?.code, -32603, method);
+        assert.equal(answer.error?.code, -32010, method);
         assert.match(
           answer.error!.message,
           /Journeys need the receiving paras' nodes: start the sidecar with --para/,

@@ -2,7 +2,7 @@
  * `xcmp_getJourney` and `xcmp_subscribeJourneys` (docs/journey.md): journeys held in memory (the
  * latest), and those kept in the store (`--role all`), each journey once.
  */
-import { subscriptions } from '../../../rpc/contract.ts';
+import { AppErrors, subscriptions } from '../../../rpc/contract.ts';
 import type { JourneyFilterJson } from '../../../rpc/schemas.ts';
 import {
   type Journey,
@@ -21,7 +21,7 @@ const MAX_REPLAY = 100_000;
 
 export function noJourneys(): RpcError {
   return new RpcError(
-    -32603,
+    AppErrors.notConfigured.code,
     "Journeys need the receiving paras' nodes: start the sidecar with --para (docs/journey.md)",
   );
 }
@@ -54,7 +54,10 @@ async function replay(
     const page = await store.journeysFrom({ ...filter, fromBlock: from, afterKey, limit: PAGE });
     for (const row of page) {
       if (++count > MAX_REPLAY)
-        throw new RpcError(-32603, `more than ${MAX_REPLAY} journeys to replay: ask from a later block`);
+        throw new RpcError(
+          -32602,
+          `Invalid params: more than ${MAX_REPLAY} journeys to replay: ask from a later block`,
+        );
       if (!keys.has(row.key)) emit({ stage: 'replay', journey: JSON.parse(row.body) as Journey });
     }
     if (page.length < PAGE) break;
