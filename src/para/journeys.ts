@@ -109,6 +109,8 @@ export class JourneyTracker {
   /** `sent` stages of blocks not followed yet, and the journeys whose `sent` stage is to be proven. */
   readonly #stashed = new Map<Hex, Touched[]>();
   readonly #sentProofs = new Set<string>();
+  /** Included blocks to count toward stuck journeys once followed. */
+  readonly #countWhenFollowed = new Set<Hex>();
   /** Para blocks included in a stored (finalized) relay block: hash → state root. */
   readonly #included = new Map<Hex, Hex>();
   readonly #final = new FinalChains();
@@ -288,7 +290,14 @@ export class JourneyTracker {
   #include(candidateHash: Hex): void {
     const candidate = this.#candidates.get(candidateHash);
     if (!candidate) return;
-    this.#stuck.included(candidate.paraId);
+    // A block its node announced and the tracker has yet to follow counts once followed: the
+    // tracker's own pace is not the receiver's.
+    const queued = this.#waiting.get(candidate.paraId)?.some((b) => b.hash === candidate.hash) ?? false;
+    if (queued) {
+      this.#countWhenFollowed.add(candidate.hash);
+      if (this.#countWhenFollowed.size > KEEP_BLOCKS)
+        this.#countWhenFollowed.delete(this.#countWhenFollowed.values().next().value!);
+    } else this.#stuck.included(candidate.paraId);
     this.#included.set(candidate.hash, candidate.stateRoot);
     if (this.#included.size > KEEP_BLOCKS) this.#included.delete(this.#included.keys().next().value!);
     const record = this.#blocks.get(candidate.hash);
@@ -341,6 +350,7 @@ export class JourneyTracker {
     record.processed = true;
     record.final = final === block.hash;
     this.#becameFinal(block.paraId, this.#final.followed(block.paraId, block.hash, this.#followedBlock));
+    if (this.#countWhenFollowed.delete(block.hash)) this.#stuck.included(block.paraId);
     if (this.#included.has(block.hash)) await this.#prove(record);
   }
 

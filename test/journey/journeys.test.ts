@@ -114,6 +114,23 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
         `${(error as Error).message}: ${missing.length} of ${truth.length} not (${[...new Set(missing.map((m) => `${m.recipient}#${m.block}`))].join(' ')} first followed ${JSON.stringify([...firstFollowed])}), e.g. ${JSON.stringify(first)} → ${JSON.stringify(journey?.stages ?? null)}`,
       );
     });
+    // And the other way round: every XCM the sidecar saw enacted to a para, up to what that para's
+    // final chain has consumed, is one of those verdicts.
+    const truthKeys = new Set(truth.map((t) => `${t.recipient}:${t.id}`));
+    for (const [paraId, chain] of collators.chains) {
+      const consumedUpTo = chain.finalized.inbound.hrmpWatermark;
+      const from = (firstFollowed.get(paraId) ?? 0) + 1;
+      const firstWatermark = chain.blockAt(from)?.inbound.hrmpWatermark ?? Number.POSITIVE_INFINITY;
+      const enacted = sidecar
+        .journeys!.sentFrom(firstWatermark + 1)
+        .filter((j) => j.recipient === paraId && j.sentAt <= consumedUpTo);
+      assert.ok(enacted.length > 0, `para ${paraId}: journeys enacted`);
+      for (const journey of enacted)
+        assert.ok(
+          truthKeys.has(`${paraId}:${journey.id}`),
+          `${journey.key} enacted, consumed by ${paraId}'s final chain`,
+        );
+    }
     const outcomes = { executed: 0, failed: 0, overweight: 0 };
     for (const t of truth) {
       const [journey, ...others] = sidecar.journeys!.find(t.id as `0x${string}`);
