@@ -370,6 +370,12 @@ export const Status = z.strictObject({
               .number()
               .int()
               .describe('receiving blocks whose stages were checked by a read proof'),
+            waiting: z
+              .number()
+              .int()
+              .describe(
+                'blocks its node announced whose watermark block the store holds and that the sidecar has yet to follow: the sidecar is behind',
+              ),
           })
           .describe("journey stages seen in this para's blocks as the receiver (docs/journey.md)"),
         lastError: z.string().nullable(),

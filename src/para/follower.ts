@@ -92,6 +92,7 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
   #blocks = 0;
   #lastError: string | null = null;
   readonly #seen = new Set<Hex>();
+  #heard = -1;
   /** Blocks being read now (to be announced once). */
   readonly #announcing = new Map<Hex, Promise<void>>();
   /** Events decoders, one per runtime the node has run. */
@@ -186,6 +187,9 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
         {
           onEvent: (result) => {
             const arrivedAt = performance.now();
+            const number = (result as HeaderJson | null)?.number;
+            if (typeof number === 'string')
+              this.#heard = Math.max(this.#heard, Number.parseInt(number, 16) || 0);
             this.#enqueue(() => this.#onHead(kind, result as HeaderJson, arrivedAt));
           },
           onEnd: (error) => {
@@ -206,6 +210,11 @@ export class ParaFollower extends EventEmitter<ParaFollowerEvents> {
       this.#lastError = error.message;
       this.#log.warn({ err: error.message, para: this.#paraId }, 'could not read a para block');
     });
+  }
+
+  /** The highest block number the node has told of (heard, read or not): how far the node itself is. */
+  get heard(): number {
+    return this.#heard;
   }
 
   async #onHead(

@@ -76,10 +76,14 @@ export interface JourneyCounts {
   readonly deliveryMismatches: number;
   readonly stuck: number;
   readonly verifiedBlocks: number;
+  /** Blocks its node announced whose relay blocks the store holds, that the sidecar has yet to follow (it is behind). */
+  readonly waiting: number;
 }
 
 /** What the tracker needs of an attached para node: a read proof and its runtime's events decoder. */
 export interface ReceivingNode {
+  /** The highest block number it has told of (read or not). */
+  readonly heard: number;
   /** The block's `HrmpWatermark`, as the node says (null when it does not). */
   watermarkAt(hash: Hex): Promise<number | null>;
   readProof(keys: readonly Hex[], at: Hex): Promise<readonly Hex[]>;
@@ -104,12 +108,15 @@ export class JourneyTracker {
   readonly #waiting = new Map<number, ParaBlockSeen[]>();
   readonly #pumping = new Set<number>();
   /** Candidates of followed paras the store holds: candidate hash → the para block and its state root. */
-  readonly #candidates = new Map<Hex, { paraId: number; hash: Hex; stateRoot: Hex; backedIn: number }>();
+  readonly #candidates = new Map<
+    Hex,
+    { paraId: number; hash: Hex; number: number; stateRoot: Hex; backedIn: number }
+  >();
   readonly #sending = new SendingSide();
   /** `sent` stages of blocks not followed yet, and the journeys whose `sent` stage is to be proven. */
   readonly #stashed = new Map<Hex, Touched[]>();
   readonly #sentProofs = new Set<string>();
-  /** Included blocks to count toward stuck journeys once followed. */
+  /** Included blocks its node told of, counted toward stuck journeys once followed. */
   readonly #countWhenFollowed = new Set<Hex>();
   /** Para blocks included in a stored (finalized) relay block: hash → state root. */
   readonly #included = new Map<Hex, Hex>();
@@ -125,7 +132,9 @@ export class JourneyTracker {
   }
 
   counts(paraId: number): JourneyCounts {
-    return { ...this.#count(paraId), stuck: this.#stuck.stuckTo(paraId) };
+    const ready = (this.#waiting.get(paraId) ?? []).filter((b) => this.#ready(b)).length;
+    const waiting = ready + (this.#pumping.has(paraId) ? 1 : 0);
+    return { ...this.#count(paraId), stuck: this.#stuck.stuckTo(paraId), waiting };
   }
 
   /** Stuck journeys now, per channel ("sender-recipient"). */
@@ -146,6 +155,7 @@ export class JourneyTracker {
         deliveryMismatches: 0,
         stuck: 0,
         verifiedBlocks: 0,
+        waiting: 0,
       };
       this.#counts.set(paraId, counts);
     }
@@ -287,17 +297,26 @@ export class JourneyTracker {
     }
   }
 
+  /**
+   * An included receiving block counts toward stuck journeys at once when its node has not told of
+   * it (the node lags), else once the sidecar has followed it: the sidecar's own pace is not the
+   * receiver's.
+   */
+  #countIncluded(paraId: number, hash: Hex, number: number): void {
+    if (number <= (this.#o.node(paraId)?.heard ?? -1) && !this.#blocks.get(hash)?.processed) {
+      this.#countWhenFollowed.add(hash);
+      if (this.#countWhenFollowed.size > KEEP_BLOCKS)
+        this.#countWhenFollowed.delete(this.#countWhenFollowed.values().next().value!);
+      return;
+    }
+    this.#stuck.included(paraId);
+    this.#stuck.check(paraId);
+  }
+
   #include(candidateHash: Hex): void {
     const candidate = this.#candidates.get(candidateHash);
     if (!candidate) return;
-    // A block its node announced and the tracker has yet to follow counts once followed: the
-    // tracker's own pace is not the receiver's.
-    const queued = this.#waiting.get(candidate.paraId)?.some((b) => b.hash === candidate.hash) ?? false;
-    if (queued) {
-      this.#countWhenFollowed.add(candidate.hash);
-      if (this.#countWhenFollowed.size > KEEP_BLOCKS)
-        this.#countWhenFollowed.delete(this.#countWhenFollowed.values().next().value!);
-    } else this.#stuck.included(candidate.paraId);
+    this.#countIncluded(candidate.paraId, candidate.hash, candidate.number);
     this.#included.set(candidate.hash, candidate.stateRoot);
     if (this.#included.size > KEEP_BLOCKS) this.#included.delete(this.#included.keys().next().value!);
     const record = this.#blocks.get(candidate.hash);
@@ -350,7 +369,10 @@ export class JourneyTracker {
     record.processed = true;
     record.final = final === block.hash;
     this.#becameFinal(block.paraId, this.#final.followed(block.paraId, block.hash, this.#followedBlock));
-    if (this.#countWhenFollowed.delete(block.hash)) this.#stuck.included(block.paraId);
+    if (this.#countWhenFollowed.delete(block.hash)) {
+      this.#stuck.included(block.paraId);
+      this.#stuck.check(block.paraId);
+    }
     if (this.#included.has(block.hash)) await this.#prove(record);
   }
 

@@ -37,6 +37,7 @@ const NO_JOURNEYS: JourneyCounts = {
   deliveryMismatches: 0,
   stuck: 0,
   verifiedBlocks: 0,
+  waiting: 0,
 };
 
 export class ParaNodes extends EventEmitter<ParaNodesEvents> {

@@ -53,10 +53,17 @@ export class StuckWatch {
     this.#waiting.delete(journey.key);
   }
 
-  /** A block of `paraId` was included: journeys to it waiting `after` blocks are stuck (said once each). */
+  /** A block of `paraId` was included on the relay chain. */
   included(paraId: number): void {
-    const count = (this.#included.get(paraId) ?? 0) + 1;
-    this.#included.set(paraId, count);
+    this.#included.set(paraId, (this.#included.get(paraId) ?? 0) + 1);
+  }
+
+  /**
+   * Journeys to `paraId` waiting `after` included blocks are stuck (said once each). Asked only when
+   * the sidecar has caught up with what the para's node announced: its own lag is not the receiver's.
+   */
+  check(paraId: number): void {
+    const count = this.#included.get(paraId) ?? 0;
     for (const waiting of this.#waiting.values()) {
       if (waiting.stuck || waiting.journey.recipient !== paraId || count - waiting.since < this.#after)
         continue;

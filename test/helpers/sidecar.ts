@@ -25,6 +25,7 @@ export async function startStack(
     /** Para nodes to attach; "devnet": every para node of the devnet (which then runs them). */
     paraNodes?: readonly string[] | 'devnet';
     speculativeWindow?: number;
+    stuckAfter?: number;
   } = {},
 ): Promise<Stack> {
   if (sidecarOptions.paraNodes === 'devnet') devnetOptions = { paraNodes: true, ...devnetOptions };
@@ -43,6 +44,7 @@ export async function startStack(
     paraNodes:
       sidecarOptions.paraNodes === 'devnet' ? [...devnet.paraUrls.values()] : sidecarOptions.paraNodes,
     speculativeWindow: sidecarOptions.speculativeWindow,
+    stuckAfter: sidecarOptions.stuckAfter,
   });
   return {
     devnet,

@@ -3,7 +3,7 @@
  * every XCM delivered to an attached para on its final chain reaches exactly the verdict the devnet's
  * receiving runtime gave it (executed, failed or overweight, ≥ 10 of each), its stages in order and
  * proven under the included block's state root; what a forked receiving block did is retracted; a
- * receiving node that lags 14 blocks behind its chain shows its journeys stuck, then recovers.
+ * receiving node that lags 40 blocks behind its chain shows its journeys stuck, then recovers.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -30,7 +30,10 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
   const read = new Set<string>();
 
   before(async () => {
-    stack = await startStack({ initialBlocks: 3, finalityLag: 2 }, { paraNodes: 'devnet' });
+    // This devnet makes relay blocks as fast as the sidecar stores them: 10 blocks (a minute on
+    // Polkadot) pass in a fraction of a second, less than the sidecar may take to read a para block
+    // under load. A stuck journey here is one 25 blocks late, and the lagging node is 40 behind.
+    stack = await startStack({ initialBlocks: 3, finalityLag: 2 }, { paraNodes: 'devnet', stuckAfter: 25 });
     const { sidecar } = stack;
     await eventually(() => sidecar.paras!.status().every((p) => p.state === 'following'), {
       what: 'para nodes followed',
@@ -59,7 +62,7 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
     let stuckSeen = 0;
     for (let round = 0; devnet.chain.best.number < BLOCKS; round++) {
       const best = devnet.chain.best.number;
-      if (best >= lagFrom && best < lagFrom + 30) lagging.lag = 14;
+      if (best >= lagFrom && best < lagFrom + 60) lagging.lag = 40;
       else if (lagging.lag > 0) {
         stuckSeen = sidecar.paras!.status().find((p) => p.paraId === 2004)!.journeys.stuck;
         lagging.lag = 0;
@@ -70,9 +73,12 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
       if (round % 3 === 2) await devnet.fork(1 + (round % 2));
       await storedUpTo(sidecar.store, devnet.chain.finalized.number);
       // The sidecar keeps up with every para node (what a lagging one shows included).
-      await eventually(() => [...devnet.paraNodes.values()].every((node) => read.has(node.best.hash)), {
-        what: 'para nodes read',
-      });
+      await eventually(
+        () =>
+          [...devnet.paraNodes.values()].every((node) => read.has(node.best.hash)) &&
+          sidecar.paras!.status().every((p) => p.journeys.waiting === 0),
+        { what: 'para nodes read and followed' },
+      );
     }
     if (lagging.lag > 0) {
       stuckSeen = sidecar.paras!.status().find((p) => p.paraId === 2004)!.journeys.stuck;
@@ -180,7 +186,6 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
     );
     const stuckTo = new Map<number, number>();
     for (const { journey } of stuck) {
-      assert.equal(journey.recipient, 2004, journey.key);
       stuckTo.set(journey.recipient, (stuckTo.get(journey.recipient) ?? 0) + 1);
       const held = sidecar.journeys!.get(journey.key)!;
       const names = held.stages.map((s) => s.stage);
@@ -191,6 +196,8 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
     }
     for (const para of paras)
       assert.equal(sidecar.paras!.status().find((p) => p.paraId === para)!.journeys.stuck, 0);
+    // The lagging para's journeys were stuck, and no other's.
+    assert.deepEqual([...stuckTo.keys()], [2004], `stuck: ${JSON.stringify([...stuckTo])}`);
     const retractions = updates.filter((u) => u.stage === 'retracted');
     for (const update of retractions) {
       const stage = update.journey.stages.at(-1)!;
