@@ -10,6 +10,7 @@ import type { DevnetFlags } from './devnet.ts';
 import { CliError, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE } from './errors.ts';
 import type { RunFlags } from './run.ts';
 import type { SubscribeFlags } from './subscribe.ts';
+import type { VerifyFinalityFlags } from './verify-finality.ts';
 import type { VerifyProofFlags } from './verify-proof.ts';
 
 interface DecodeFlags {
@@ -291,6 +292,26 @@ function addVerifyProof(program: Command): void {
     });
 }
 
+/** `verify-finality`: does a GRANDPA justification prove its block final under an authority set? */
+function addVerifyFinality(program: Command): void {
+  program
+    .command('verify-finality')
+    .description(
+      'check a GRANDPA justification against an authority set; print the verdict (exit 0 valid, 1 invalid, 2 bad input)',
+    )
+    .option('--justification <hex|file>', 'the SCALE justification (chain_getBlock justifications, FRNK)')
+    .option('--set-id <n>', 'the authority set id it was signed under')
+    .option(
+      '--authorities <file>',
+      'JSON list of hex ed25519 public keys (or [key, weight] pairs as GrandpaApi_grandpa_authorities gives them)',
+    )
+    .option('--header <hex|file>', 'the SCALE header it must be for (optional)')
+    .action(async (flags: VerifyFinalityFlags) => {
+      const { runVerifyFinality } = await import('./verify-finality.ts');
+      runVerifyFinality(flags);
+    });
+}
+
 /** `subscribe`: a mailbox as JSON lines. */
 function addSubscribe(program: Command): void {
   program
@@ -355,6 +376,7 @@ export function buildProgram(): Command {
   addBackfill(program);
   addSubscribe(program);
   addVerifyProof(program);
+  addVerifyFinality(program);
   return program;
 }
 

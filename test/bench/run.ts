@@ -3,6 +3,7 @@ import { benchAbuse } from './abuse.ts';
 import { benchDecode } from './decode.ts';
 import { benchDevnet } from './devnet.ts';
 import { benchFederation } from './federation.ts';
+import { benchGrandpa } from './grandpa.ts';
 import { benchIngest, benchStore } from './ingest.ts';
 import { benchJourney } from './journey.ts';
 import { benchNotify } from './notify.ts';
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<void>> = {
   decode: benchDecode,
   devnet: benchDevnet,
   federation: benchFederation,
+  grandpa: benchGrandpa,
   ingest: benchIngest,
   journey: benchJourney,
   notify: benchNotify,
