@@ -24,6 +24,8 @@ export interface DevnetFlags {
   readonly paraNodes?: boolean;
   readonly paraMetadata?: string;
   readonly paraAuthoringMs?: string;
+  readonly grandpaAuthorities?: string;
+  readonly grandpaSetEvery?: string;
 }
 
 function integer(value: string | undefined, flag: string, min: number, max: number): number | undefined {
@@ -84,6 +86,8 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
       paraNodes: flags.paraNodes,
       paraMetadata: paraMetadataFlag(flags),
       paraAuthoringMs: paraAuthoringFlag(flags),
+      grandpaAuthorities: integer(flags.grandpaAuthorities, '--grandpa-authorities', 0, 1000),
+      grandpaSetEvery: grandpaSetEveryFlag(flags),
     }).filter(([, v]) => v !== undefined),
   ) as DevnetOptions;
   if (flags.scale && paras) throw new CliError('--scale sets its own 100 paras: drop --paras');
@@ -91,6 +95,14 @@ export function devnetOptions(flags: DevnetFlags): DevnetOptions {
 }
 
 /** `--para-authoring-ms MS`: only with `--para-nodes`, 0..60000. */
+/** `--grandpa-set-every N`: only with `--grandpa-authorities`, 1..1,000,000. */
+function grandpaSetEveryFlag(flags: DevnetFlags): number | undefined {
+  if (flags.grandpaSetEvery === undefined) return undefined;
+  if (!flags.grandpaAuthorities || flags.grandpaAuthorities === '0')
+    throw new CliError('--grandpa-set-every is for --grandpa-authorities');
+  return integer(flags.grandpaSetEvery, '--grandpa-set-every', 1, 1_000_000);
+}
+
 function paraAuthoringFlag(flags: DevnetFlags): number | undefined {
   if (flags.paraAuthoringMs === undefined) return undefined;
   if (!flags.paraNodes) throw new CliError('--para-authoring-ms is for --para-nodes');

@@ -235,6 +235,14 @@ function addDevnet(program: Command): void {
       'also a simulated node per para at ws://HOST:PORT/para/<id>, whose blocks are the candidates backed (a cumulus runtime: Polkadot Asset Hub)',
     )
     .option(
+      '--grandpa-authorities <n>',
+      'finalize with GRANDPA: n ed25519 dev authorities sign a justification for each finalized block (chain_getBlock, grandpa_proveFinality, grandpa_subscribeJustifications); default 0: none',
+    )
+    .option(
+      '--grandpa-set-every <blocks>',
+      'with --grandpa-authorities: a new authority set every that many blocks, announced by a ScheduledChange digest',
+    )
+    .option(
       '--para-authoring-ms <ms>',
       'with --para-nodes: a para block is imported by its node this long after its relay parent (authoring time; default 0: at once)',
     )

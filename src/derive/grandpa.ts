@@ -24,7 +24,7 @@ import {
   ScaleError,
   toHex,
 } from '../protocol/bytes.ts';
-import { type HeaderRef, readHeader } from '../protocol/header.ts';
+import { type DigestItemRef, type HeaderRef, readHeader } from '../protocol/header.ts';
 
 export interface SignedPrecommit {
   readonly targetHash: Hex;
@@ -195,4 +195,81 @@ export function verifyJustification(
     threshold,
     authorities: members.size,
   };
+}
+
+/** An authority-set change announced in a header: `ConsensusLog::ScheduledChange` (or `ForcedChange`) under `FRNK`. */
+export interface SetChange {
+  readonly authorities: readonly Hex[];
+  /** Finalized blocks after the announcing one before the new set takes over. */
+  readonly delay: number;
+  readonly forced: boolean;
+}
+
+const FRNK = '0x46524e4b';
+
+/** `ScheduledChange { next_authorities: Vec<(AuthorityId, u64)>, delay: u32 }` at `offset`. */
+function readScheduledChange(data: Uint8Array, offset: number, forced: boolean): SetChange {
+  const [count, start] = readCompactNumber(data, offset);
+  const end = start + count * 40;
+  if (end + 4 > data.length)
+    throw new ScaleError(`a ScheduledChange of ${count} authorities runs past its log`);
+  const authorities: Hex[] = [];
+  for (let pos = start; pos < end; pos += 40) authorities.push(toHex(data.subarray(pos, pos + 32)));
+  return { authorities, delay: readU32(data, end), forced };
+}
+
+/** The GRANDPA set change a header's digest announces, if any. */
+export function setChangeOf(digest: readonly DigestItemRef[]): SetChange | null {
+  for (const item of digest) {
+    if (item.kind !== 4 || item.engine !== FRNK) continue;
+    if (item.data[0] === 1) return readScheduledChange(item.data, 1, false);
+    // ForcedChange(median_last_finalized: u32, ScheduledChange)
+    if (item.data[0] === 2) return readScheduledChange(item.data, 5, true);
+  }
+  return null;
+}
+
+/**
+ * The authority set, followed from a trusted checkpoint along finalized headers, each accepted only
+ * with a justification valid under the set in force: what a client that trusts nothing but the
+ * checkpoint holds. Headers must come in order without a gap (a change could hide in a skipped one).
+ */
+export class GrandpaFollower {
+  #set: AuthoritySet;
+  #last: { readonly number: number; readonly hash: Hex };
+  #pending: { readonly at: number; readonly authorities: readonly Hex[] } | null = null;
+
+  constructor(
+    checkpoint: AuthoritySet & { readonly block: { readonly number: number; readonly hash: Hex } },
+  ) {
+    this.#set = { setId: checkpoint.setId, authorities: checkpoint.authorities };
+    this.#last = checkpoint.block;
+  }
+
+  get set(): AuthoritySet {
+    return this.#set;
+  }
+
+  get last(): { readonly number: number; readonly hash: Hex } {
+    return this.#last;
+  }
+
+  /** The next finalized header and its justification: verified, then its set change taken in when due. */
+  accept(header: HeaderRef, justification: Justification): JustificationVerdict {
+    if (header.number !== this.#last.number + 1 || header.parentHash !== this.#last.hash)
+      return fail(
+        'wrongTarget',
+        `#${header.number} ${header.hash} does not follow #${this.#last.number} ${this.#last.hash}`,
+      );
+    const verdict = verifyJustification(justification, this.#set, header);
+    if (!verdict.valid) return verdict;
+    this.#last = { number: header.number, hash: header.hash };
+    const change = setChangeOf(header.digest);
+    if (change) this.#pending = { at: header.number + change.delay, authorities: change.authorities };
+    if (this.#pending && header.number >= this.#pending.at) {
+      this.#set = { setId: this.#set.setId + 1n, authorities: this.#pending.authorities };
+      this.#pending = null;
+    }
+    return verdict;
+  }
 }

@@ -10,6 +10,7 @@ import { repointCanonical } from './canonical.ts';
 import { DevnetCollators } from './collators.ts';
 import type { DevnetConfig } from './config.ts';
 import type { DevnetEncoder, EncodedBitVec } from './encoder.ts';
+import { DevnetGrandpa } from './grandpa.ts';
 import { paraRuntime } from './para-runtime.ts';
 import {
   type BlockFaults,
@@ -82,6 +83,9 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
   readonly #keys: StorageKeys;
   /** The para nodes (`paraNodes`): their blocks are the candidates this chain backs. */
   readonly collators: DevnetCollators | null;
+  /** GRANDPA (`grandpaAuthorities` > 0), and each finalized block's justification (SCALE). */
+  readonly grandpa: DevnetGrandpa | null;
+  readonly justifications = new Map<Hex, Uint8Array>();
 
   /** Block production, one at a time: each block's state root is computed asynchronously. */
   #queue: Promise<unknown> = Promise.resolve();
@@ -107,6 +111,10 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
     this.#canonical.set(0, genesis.hash);
     this.#best = genesis;
     this.#finalized = genesis;
+    this.grandpa =
+      config.grandpaAuthorities > 0
+        ? new DevnetGrandpa(config.grandpaAuthorities, config.grandpaSetEvery)
+        : null;
   }
 
   static async create(config: DevnetConfig, encoder: DevnetEncoder): Promise<DevnetChain> {
@@ -246,6 +254,7 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
       const next = this.blockAt(this.#finalized.number + 1);
       if (!next) break;
       this.#finalized = next;
+      if (this.grandpa) this.justifications.set(next.hash, this.grandpa.justify(next));
       this.emit('finalized', next);
     }
   }
@@ -257,6 +266,7 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
       if ((block.number < oldest && block.number > 0) || stale) {
         this.#blocks.delete(hash);
         this.#seedOf.delete(hash);
+        this.justifications.delete(hash);
         if (this.#canonical.get(block.number) === hash) this.#canonical.delete(block.number);
       }
     }
@@ -288,7 +298,7 @@ export class DevnetChain extends EventEmitter<ChainEvents> {
       number: `0x${number.toString(16)}`,
       stateRoot: await stateRoot(storage),
       extrinsicsRoot: u8aToHex(blake2AsU8a(new TextEncoder().encode(extrinsicsBytes.join('')), 256)) as Hex,
-      digest: { logs: [] },
+      digest: { logs: [this.grandpa?.changeLog(number)].filter((log): log is Hex => !!log) },
     };
     const hash = headerHash(this.encoder, header);
     if (seed !== undefined) this.#seedOf.set(hash, seed);

@@ -45,6 +45,10 @@ export interface DevnetConfig {
    * that are overweight (`OverweightEnqueued`): the devnet's receiving-side faults (DESIGN.md §14).
    */
   readonly xcmFailRate: number;
+  /** GRANDPA authorities per set (0: no GRANDPA: no justifications, no set changes). */
+  readonly grandpaAuthorities: number;
+  /** Blocks between authority-set changes (a `ScheduledChange` in each such block's digest; 0: never). */
+  readonly grandpaSetEvery: number;
   readonly xcmOverweightRate: number;
   /** The para nodes' runtime metadata (hex file); null: the shared fixture's Asset Hub, else the bundled one. */
   readonly paraMetadata: string | null;
@@ -80,6 +84,8 @@ export function devnetConfig(overrides: Partial<DevnetConfig> = {}): DevnetConfi
     paraAuthoringMs: 0,
     paraMetadata: null,
     xcmFailRate: 0.05,
+    grandpaAuthorities: 0,
+    grandpaSetEvery: 0,
     xcmOverweightRate: 0.05,
     groupRotationFrequency: 10,
     parasAvailabilityPeriod: 10,

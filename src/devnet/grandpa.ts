@@ -5,7 +5,7 @@
  */
 import { u8aConcat } from '@polkadot/util';
 import { blake2AsU8a, ed25519PairFromSeed, ed25519Sign } from '@polkadot/util-crypto';
-import type { Hex } from './chain.ts';
+import type { Hex } from '../protocol/bytes.ts';
 
 export interface GrandpaKey {
   readonly publicKey: Uint8Array;
@@ -73,4 +73,59 @@ export function signJustification(options: {
     compact(ancestries.length),
     ...ancestries,
   );
+}
+
+/** `FRNK`: GRANDPA's consensus engine id. */
+export const GRANDPA_ENGINE = '0x46524e4b';
+
+/**
+ * The devnet's GRANDPA (`grandpaAuthorities` > 0): `authorities` dev keys per set, a new set every
+ * `setEvery` blocks announced by a `ScheduledChange` (delay 0) in that block's digest, and a
+ * justification for each finalized block signed by the threshold of the set in force there (the
+ * block that announces a change is still finalized by the old set).
+ */
+export class DevnetGrandpa {
+  readonly authorities: number;
+  readonly setEvery: number;
+
+  constructor(authorities: number, setEvery: number) {
+    this.authorities = authorities;
+    this.setEvery = setEvery;
+  }
+
+  /** The set that finalizes block `number`: how many changes were announced below it. */
+  setIdAt(number: number): number {
+    return this.setEvery > 0 && number > 0 ? Math.floor((number - 1) / this.setEvery) : 0;
+  }
+
+  keysOf(setId: number): GrandpaKey[] {
+    return grandpaKeys(setId, this.authorities);
+  }
+
+  /** The digest item announcing the next set, in the blocks that change it (else null). */
+  changeLog(number: number): Hex | null {
+    if (this.setEvery === 0 || number === 0 || number % this.setEvery !== 0) return null;
+    const next = this.keysOf(this.setIdAt(number) + 1);
+    const log = u8aConcat(
+      Uint8Array.of(1), // ConsensusLog::ScheduledChange
+      compact(next.length),
+      ...next.map((key) => u8aConcat(key.publicKey, u64(1n))),
+      u32(0), // delay
+    );
+    const item = u8aConcat(Uint8Array.of(4), bytesOf(GRANDPA_ENGINE), compact(log.length), log);
+    return `0x${Buffer.from(item).toString('hex')}` as Hex;
+  }
+
+  /** The justification of a finalized block: precommits of the threshold of its set, round = its number. */
+  justify(block: { readonly hash: Hex; readonly number: number }): Uint8Array {
+    const setId = this.setIdAt(block.number);
+    const keys = this.keysOf(setId);
+    const threshold = keys.length - Math.floor((keys.length - 1) / 3);
+    return signJustification({
+      round: BigInt(block.number),
+      setId: BigInt(setId),
+      target: block,
+      votes: keys.slice(0, threshold).map((key) => ({ key, target: block })),
+    });
+  }
 }

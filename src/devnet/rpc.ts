@@ -14,6 +14,8 @@ import {
 } from '../server/transport/jsonrpc.ts';
 import type { DevnetBlock, DevnetChain, Hex } from './chain.ts';
 import { newSpecHandlers } from './chain-head.ts';
+import { GRANDPA_ENGINE } from './grandpa.ts';
+import { grandpaMethods, grandpaSubscriptions } from './grandpa-rpc.ts';
 import { headSubscriptions } from './head-subscriptions.ts';
 import { hexParam, prunedAway, runtimeCall, stateAt, storageValue } from './relay-state.ts';
 import type { BlockFaults } from './runtime.ts';
@@ -79,7 +81,10 @@ function chainMethods(chain: DevnetChain): Entry[] {
           hash === undefined || hash === null ? chain.best : chain.block(hexParam(hash, 'block hash'));
         // A pruned node keeps headers but not bodies: chain_getBlock answers null.
         return block && !prunedAway(chain, block)
-          ? { block: { header: block.header, extrinsics: block.extrinsics }, justifications: null }
+          ? {
+              block: { header: block.header, extrinsics: block.extrinsics },
+              justifications: justificationsOf(chain, block),
+            }
           : null;
       },
     ],
@@ -260,8 +265,15 @@ function storageSubscription(chain: DevnetChain): SubscriptionHandler {
   };
 }
 
+/** A finalized block's stored justifications, as `chain_getBlock` gives them: `[[engine, data]]`, or null. */
+function justificationsOf(chain: DevnetChain, block: DevnetBlock): [string, string][] | null {
+  const justification = chain.justifications.get(block.hash);
+  return justification ? [[GRANDPA_ENGINE, u8aToHex(justification)]] : null;
+}
+
 function devnetSubscriptions(chain: DevnetChain): Map<string, SubscriptionHandler> {
   const subscriptions = headSubscriptions(chain);
+  for (const [name, handler] of grandpaSubscriptions(chain)) subscriptions.set(name, handler);
   subscriptions.set('state_subscribeStorage', storageSubscription(chain));
   // Another alias the node also answers to.
   subscriptions.set('subscribe_newHead', subscriptions.get('chain_subscribeNewHeads')!);
@@ -278,6 +290,7 @@ export function devnetHandlers(chain: DevnetChain, control: DevnetControl): RpcH
     ...stateStorageMethods(chain),
     ...stateRuntimeMethods(chain),
     ...devMethods(control),
+    ...grandpaMethods(chain),
   ]);
   methods.set('state_getStorageAt', methods.get('state_getStorage')!);
   methods.set('state_getKeysPagedAt', methods.get('state_getKeysPaged')!);
