@@ -6,17 +6,9 @@
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import type { MethodHandler, SubscriptionHandler } from '../server/transport/jsonrpc.ts';
 import type { DevnetBlock, DevnetChain } from './chain.ts';
+import { compact } from './grandpa.ts';
 
 type Entry = [string, MethodHandler];
-
-function compact(value: number): Uint8Array {
-  if (value < 64) return Uint8Array.of(value << 2);
-  if (value < 16384) return Uint8Array.of(((value << 2) | 1) & 0xff, value >> 6);
-  const out = new Uint8Array(5);
-  out[0] = 3;
-  new DataView(out.buffer).setUint32(1, value, true);
-  return out;
-}
 
 export function grandpaMethods(chain: DevnetChain): Entry[] {
   if (!chain.grandpa) return [];

@@ -33,7 +33,8 @@ function u64(value: bigint): Uint8Array {
   return out;
 }
 
-function compact(value: number): Uint8Array {
+/** SCALE compact of a length (as the devnet's GRANDPA messages need it). */
+export function compact(value: number): Uint8Array {
   if (value < 64) return Uint8Array.of(value << 2);
   if (value < 16384) return Uint8Array.of(((value << 2) | 1) & 0xff, value >> 6);
   const out = new Uint8Array(5);

@@ -102,6 +102,22 @@ export interface JourneyTrackerOptions {
   readonly onStage?: (journey: Journey, stage: JourneyStage['stage']) => void;
 }
 
+/** Counts of a para nothing has happened to yet. */
+export function noJourneys(): { -readonly [K in keyof JourneyCounts]: number } {
+  return {
+    delivered: 0,
+    executed: 0,
+    failed: 0,
+    overweight: 0,
+    retracted: 0,
+    unverifiable: 0,
+    deliveryMismatches: 0,
+    stuck: 0,
+    verifiedBlocks: 0,
+    waiting: 0,
+  };
+}
+
 export class JourneyTracker {
   readonly #o: JourneyTrackerOptions;
   readonly #blocks = new Map<Hex, BlockRecord>();
@@ -145,18 +161,7 @@ export class JourneyTracker {
   #count(paraId: number): { -readonly [K in keyof JourneyCounts]: number } {
     let counts = this.#counts.get(paraId);
     if (!counts) {
-      counts = {
-        delivered: 0,
-        executed: 0,
-        failed: 0,
-        overweight: 0,
-        retracted: 0,
-        unverifiable: 0,
-        deliveryMismatches: 0,
-        stuck: 0,
-        verifiedBlocks: 0,
-        waiting: 0,
-      };
+      counts = noJourneys();
       this.#counts.set(paraId, counts);
     }
     return counts;

@@ -9,7 +9,7 @@ import type { ParaHeadSeen } from '../derive/speculative.ts';
 import type { Logger } from '../log.ts';
 import type { DeliveryCounts } from './delivery-check.ts';
 import { type ParaBlockImported, ParaFollower, type ParaNodeStatus } from './follower.ts';
-import type { JourneyCounts } from './journeys.ts';
+import { type JourneyCounts, noJourneys } from './journeys.ts';
 
 /** How long a relay block that backs an unannounced para block waits for that block's node. */
 const READ_BACKED_TIMEOUT_MS = 500;
@@ -27,18 +27,7 @@ export interface ParaNodeReport extends ParaNodeStatus {
   readonly journeys: JourneyCounts;
 }
 
-const NO_JOURNEYS: JourneyCounts = {
-  delivered: 0,
-  executed: 0,
-  failed: 0,
-  overweight: 0,
-  retracted: 0,
-  unverifiable: 0,
-  deliveryMismatches: 0,
-  stuck: 0,
-  verifiedBlocks: 0,
-  waiting: 0,
-};
+const NO_JOURNEYS: JourneyCounts = noJourneys();
 
 export class ParaNodes extends EventEmitter<ParaNodesEvents> {
   readonly #followers: ParaFollower[];
