@@ -156,6 +156,12 @@ export const PendingMessage = z
     paraHead: Hash.optional().describe(
       "blake2_256 of the candidate's head data: for a cumulus chain the hash of the para block it carries, as in a speculative update's paraBlock",
     ),
+    sent: z
+      .array(z.strictObject({ eventIndex: z.number().int(), messageHash: Hash }))
+      .optional()
+      .describe(
+        "when the sender's node announced that block (--para): its XcmpQueue.XcmpMessageSent events of this message's XCMs, as the node said",
+      ),
   })
   .describe('a message of a backed candidate, before enactment gives it sentAt, id and mqcHead');
 

@@ -166,6 +166,8 @@ export class SpeculativeLifecycle {
   /** Headers known per para (para block hash → number, parent), for ancestry walks. */
   readonly #headers = new Map<number, Map<Hex, { number: number; parentHash: Hex }>>();
   readonly #resolved = new Map<Hex, SpeculativeEvent['type']>();
+  /** Each announced block's XcmpMessageSent events, for the pending updates of its candidate. */
+  readonly #sentByBlock = new Map<Hex, ParaBlockVerdicts['sent']>();
   readonly #held: ParaBlockSeen[] = [];
   /** Para blocks candidates were backed for on the relay best chain lately (by relay block), for blocks their node announces late. */
   readonly #backedHeads = new Map<Hex, { readonly candidate: CandidateRecord; readonly at: BlockRef }>();
@@ -177,6 +179,11 @@ export class SpeculativeLifecycle {
 
   get window(): number {
     return this.#window;
+  }
+
+  /** The `XcmpMessageSent` events a para node said block `hash` has, if it was announced with them. */
+  sentIn(hash: Hex): ParaBlockVerdicts['sent'] | undefined {
+    return this.#sentByBlock.get(hash);
   }
 
   /** Open para blocks with messages, oldest first (for a replay). */
@@ -195,6 +202,11 @@ export class SpeculativeLifecycle {
   /** A para node imported a block. */
   paraBlock(block: ParaBlockSeen): SpeculativeEvent[] {
     this.#know(block);
+    if (block.verdicts?.sent.length) {
+      this.#sentByBlock.set(block.hash, block.verdicts.sent);
+      if (this.#sentByBlock.size > KEEP_RESOLVED)
+        this.#sentByBlock.delete(this.#sentByBlock.keys().next().value!);
+    }
     if (this.#open.has(block.hash) || this.#resolved.has(block.hash)) return [];
     if (!this.#relay) {
       if (this.#held.length >= MAX_HELD) this.#held.shift();

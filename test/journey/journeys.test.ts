@@ -270,7 +270,7 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
     }
   });
 
-  it("speculative updates carry the sending block's XcmpMessageSent: each announced XCM's message hash is there", async () => {
+  it("speculative and pending updates carry the sending block's XcmpMessageSent: each XCM's message hash is there", async () => {
     const watcher = await rpcSocket(stack.sidecar.server.url);
     try {
       await watcher.call('xcmp_subscribeInbox', [2000, { finality: 'speculative', decode: true }]);
@@ -290,6 +290,21 @@ describe("journeys: every delivered XCM reaches the receiver's verdict, proven",
           }
       }
       assert.ok(checked >= 3, `${checked} XCMs checked`);
+      // And pending entries (the candidate backed for that block): the events of their own XCMs.
+      let pending = 0;
+      for (const update of watcher.notifications.map((n) => n.params!.result as MailboxUpdateJson))
+        for (const message of update.type === 'pending' ? update.pending! : []) {
+          // Only blocks the sender's node announced have them (not a lagging node's).
+          if (message.sent === undefined) continue;
+          const ids = (message.xcm as { ids: { messageHash: string }[] }).ids;
+          assert.deepEqual(
+            message.sent.map((e) => e.messageHash).sort(),
+            ids.map((id) => id.messageHash).sort(),
+            `${message.candidateHash}/${message.position}`,
+          );
+          pending++;
+        }
+      assert.ok(pending >= 3, `${pending} pending messages checked`);
     } finally {
       watcher.close();
     }

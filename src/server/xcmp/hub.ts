@@ -6,7 +6,8 @@
  * duplicate, whichever store answers and however long it takes. Best and pending views follow the
  * pending lifecycle (derive/pending.ts).
  */
-import type { MailboxUpdateJson } from '../../../rpc/schemas.ts';
+import type { MailboxUpdateJson, PendingMessageJson } from '../../../rpc/schemas.ts';
+import { xcmsOfMessage } from '../../derive/journey.ts';
 import {
   type LifecycleBlock,
   type LifecycleEvent,
@@ -159,6 +160,20 @@ export class SubscriptionHub {
     return { mailbox, candidates: this.candidates.subscriberCount };
   }
 
+  /**
+   * A pending message of a block a para node announced with its `XcmpMessageSent` events: those of
+   * its own XCMs (by message hash) go with it.
+   */
+  #withSent(json: PendingMessageJson, message: PendingMessage): PendingMessageJson {
+    const events = message.paraHead ? this.#speculative.sentIn(message.paraHead) : undefined;
+    const codec = events ? this.#xcm() : null;
+    if (!events || !codec) return json;
+    const xcms = xcmsOfMessage(message.data, codec);
+    if (xcms.kind !== 'xcms') return json;
+    const hashes = new Set(xcms.xcms.map((x) => x.messageHash));
+    return { ...json, sent: events.filter((e) => hashes.has(e.messageHash)) };
+  }
+
   #encode(view: MailboxView, body: UpdateBody, finality: Finality = view.finality): RawJson {
     const xcm = view.decode ? this.#xcm() : undefined;
     const update: MailboxUpdateJson = {
@@ -167,7 +182,7 @@ export class SubscriptionHub {
       block: body.block,
       messages: body.messages.map((m) => messageJson(m, xcm)),
     };
-    if (body.pending) update.pending = body.pending.map((m) => pendingMessageJson(m, xcm));
+    if (body.pending) update.pending = body.pending.map((m) => this.#withSent(pendingMessageJson(m, xcm), m));
     if (body.speculative) update.speculative = body.speculative.map((m) => speculativeMessageJson(m, xcm));
     if (body.paraBlock) update.paraBlock = body.paraBlock;
     if (body.sent) update.sent = [...body.sent];
