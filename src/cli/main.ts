@@ -308,10 +308,13 @@ function addVerifyFinality(program: Command): void {
       'check a GRANDPA justification against an authority set; print the verdict (exit 0 valid, 1 invalid, 2 bad input)',
     )
     .option('--justification <hex|file>', 'the SCALE justification (chain_getBlock justifications, FRNK)')
-    .option('--set-id <n>', 'the authority set id it was signed under')
+    .option(
+      '--set-id <n>',
+      "the authority set id it was signed under (default: the chain spec's, with --authorities SPEC)",
+    )
     .option(
       '--authorities <file>',
-      'JSON list of hex ed25519 public keys (or [key, weight] pairs as GrandpaApi_grandpa_authorities gives them)',
+      'JSON list of hex ed25519 public keys ([key, weight] pairs as GrandpaApi_grandpa_authorities gives them), or a chain spec with a lightSyncState',
     )
     .option('--header <hex|file>', 'the SCALE header it must be for (optional)')
     .action(async (flags: VerifyFinalityFlags) => {

@@ -1,11 +1,12 @@
 /**
  * `xcmp-sidecar verify-finality`: does a GRANDPA justification prove its block final under an
  * authority set? Prints the verdict as one JSON object: exit 0 valid, 1 invalid (the reason on
- * stderr too), 2 bad input. The authorities come as a JSON list of hex ed25519 public keys, or a
- * JSON list of `[key, weight]` pairs as `GrandpaApi_grandpa_authorities` gives them.
+ * stderr too), 2 bad input. The authorities come as a JSON list of hex ed25519 public keys, a JSON
+ * list of `[key, weight]` pairs as `GrandpaApi_grandpa_authorities` gives them, or a chain spec
+ * whose `lightSyncState` holds the set (then `--set-id` defaults to its set id).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { decodeJustification, verifyJustification } from '../derive/grandpa.ts';
+import { checkpointFromChainSpec, decodeJustification, verifyJustification } from '../derive/grandpa.ts';
 import { fromHex, type Hex, ScaleError } from '../protocol/bytes.ts';
 import { readHeader } from '../protocol/header.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
@@ -29,7 +30,8 @@ function hexArgument(value: string | undefined, flag: string): Uint8Array {
   return fromHex(text as Hex, flag);
 }
 
-function authorityList(path: string | undefined): Hex[] {
+/** `--authorities`: a JSON list of keys (or [key, weight] pairs), or a chain spec with a lightSyncState. */
+function authoritiesFile(path: string | undefined): { authorities: Hex[]; setId: bigint | null } {
   if (path === undefined) throw new CliError("required option '--authorities <file>' not specified");
   let parsed: unknown;
   try {
@@ -40,8 +42,19 @@ function authorityList(path: string | undefined): Hex[] {
       code ? `cannot read --authorities ${path}: ${code}` : `--authorities ${path} is not JSON`,
     );
   }
-  const list = Array.isArray(parsed) ? parsed : null;
-  if (!list || list.length === 0)
+  if (Array.isArray(parsed)) return { authorities: authorityList(path, parsed), setId: null };
+  try {
+    const checkpoint = checkpointFromChainSpec(parsed);
+    return { authorities: [...checkpoint.authorities], setId: checkpoint.setId };
+  } catch (error) {
+    throw new CliError(
+      `--authorities ${path}: neither a list of keys nor a chain spec with a lightSyncState: ${(error as Error).message}`,
+    );
+  }
+}
+
+function authorityList(path: string, list: readonly unknown[]): Hex[] {
+  if (list.length === 0)
     throw new CliError(`--authorities ${path}: expected a non-empty JSON list of hex keys`);
   return list.map((entry, i) => {
     const key = Array.isArray(entry) ? entry[0] : entry;
@@ -51,15 +64,17 @@ function authorityList(path: string | undefined): Hex[] {
   });
 }
 
-function setIdFlag(value: string | undefined): bigint {
+/** `--set-id`: a u64; from a chain spec's lightSyncState when not given. */
+function setIdFlag(value: string | undefined, fromSpec: bigint | null): bigint {
+  if (value === undefined && fromSpec !== null) return fromSpec;
   if (value === undefined || !/^\d{1,20}$/.test(value) || BigInt(value) > 0xffffffffffffffffn)
     throw new CliError(`--set-id must be a u64, got ${JSON.stringify(value ?? '')}`);
   return BigInt(value);
 }
 
 export function runVerifyFinality(flags: VerifyFinalityFlags): void {
-  const setId = setIdFlag(flags.setId);
-  const authorities = authorityList(flags.authorities);
+  const { authorities, setId: specSetId } = authoritiesFile(flags.authorities);
+  const setId = setIdFlag(flags.setId, specSetId);
   const bytes = hexArgument(flags.justification, '--justification');
   let expected: { hash: Hex; number: number } | undefined;
   if (flags.header !== undefined) {

@@ -273,3 +273,37 @@ export class GrandpaFollower {
     return verdict;
   }
 }
+
+/** A trusted starting point: the set in force after `block` (its id and authorities). */
+export interface GrandpaCheckpoint extends AuthoritySet {
+  readonly block: { readonly number: number; readonly hash: Hex };
+}
+
+/**
+ * The checkpoint in a chain spec's `lightSyncState` (as `@substrate/connect-known-chains` ships
+ * them): `finalizedBlockHeader` (SCALE) and `grandpaAuthoritySet`, a SCALE `AuthoritySet` that
+ * starts `current_authorities: Vec<(AuthorityId, u64)>, set_id: u64` (the pending changes after
+ * them are not needed to start). Throws a ScaleError when the spec has none or it does not decode.
+ */
+export function checkpointFromChainSpec(spec: unknown): GrandpaCheckpoint {
+  const state = (spec as { lightSyncState?: Record<string, unknown> } | null)?.lightSyncState;
+  const header = state?.finalizedBlockHeader;
+  const authoritySet = state?.grandpaAuthoritySet;
+  if (typeof header !== 'string' || typeof authoritySet !== 'string')
+    throw new ScaleError(
+      'the chain spec has no lightSyncState with finalizedBlockHeader and grandpaAuthoritySet',
+    );
+  const headerBytes = fromHex(header, 'lightSyncState.finalizedBlockHeader');
+  const [block, end] = readHeader(headerBytes, 0);
+  if (end !== headerBytes.length)
+    throw new ScaleError('lightSyncState.finalizedBlockHeader has trailing bytes');
+  const set = fromHex(authoritySet, 'lightSyncState.grandpaAuthoritySet');
+  const [count, start] = readCompactNumber(set, 0);
+  if (count === 0 || start + count * 40 + 8 > set.length)
+    throw new ScaleError(`grandpaAuthoritySet: ${count} authorities do not fit in ${set.length} bytes`);
+  const authorities: Hex[] = [];
+  for (let i = 0, pos = start; i < count; i++, pos += 40)
+    authorities.push(toHex(set.subarray(pos, pos + 32)));
+  const setId = readU64(set, start + count * 40);
+  return { setId, authorities, block: { number: block.number, hash: block.hash } };
+}

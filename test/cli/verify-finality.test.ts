@@ -91,6 +91,35 @@ describe('verify-finality', () => {
     }
   });
 
+  it("takes the set from a chain spec's lightSyncState (the real Polkadot one): its set id unless --set-id is given", async () => {
+    const { chainSpec } = (await import('@substrate/connect-known-chains/polkadot')) as { chainSpec: string };
+    const spec = write('polkadot.json', chainSpec);
+    const result = await runCliAsync([
+      'verify-finality',
+      '--justification',
+      justification(7),
+      '--authorities',
+      spec,
+    ]);
+    assert.equal(result.status, 1, result.stderr);
+    assert.equal(
+      JSON.parse(result.stdout).reason,
+      'notAuthority',
+      'the devnet keys are not Polkadot authorities',
+    );
+    assert.match(result.stderr, /not final under set 2755: notAuthority/);
+    const noState = write('no-state.json', JSON.stringify({ name: 'Polkadot', id: 'polkadot' }));
+    const bad = await runCliAsync([
+      'verify-finality',
+      '--justification',
+      justification(7),
+      '--authorities',
+      noState,
+    ]);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /neither a list of keys nor a chain spec with a lightSyncState/);
+  });
+
   it('bad input: exit 2 with one line', async () => {
     const good = ['--justification', justification(7), '--set-id', '5', '--authorities', authorities];
     for (const [args, message] of [

@@ -6,16 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { TypeRegistry } from '@polkadot/types';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
 import {
+  checkpointFromChainSpec,
   decodeJustification,
   grandpaThreshold,
   type JustificationVerdict,
   verifyJustification,
 } from '../../src/derive/grandpa.ts';
 import { grandpaKey, grandpaKeys, signJustification, type Vote } from '../../src/devnet/grandpa.ts';
-import type { Hex } from '../../src/protocol/bytes.ts';
+import { fromHex, type Hex } from '../../src/protocol/bytes.ts';
 import { readHeader } from '../../src/protocol/header.ts';
 
 const SET_ID = 3n;
@@ -157,6 +159,44 @@ describe('GRANDPA justifications', () => {
     assert.equal(result.valid, true, result.valid ? '' : result.detail);
     const other = verifyJustification(real, { ...signers, setId: 1n });
     assert.equal(other.valid ? 'valid' : other.reason, 'badSignature');
+  });
+
+  it("takes the checkpoint from the real Polkadot, Kusama and Westend chain specs' lightSyncState (as polkadot-js decodes it)", async () => {
+    const registry = new TypeRegistry();
+    const seen: string[] = [];
+    for (const name of ['polkadot', 'ksmcc3', 'westend2'] as const) {
+      const { chainSpec } = (await import(`@substrate/connect-known-chains/${name}`)) as {
+        chainSpec: string;
+      };
+      const spec = JSON.parse(chainSpec) as {
+        lightSyncState: { grandpaAuthoritySet: string; finalizedBlockHeader: string };
+      };
+      const checkpoint = checkpointFromChainSpec(spec);
+      const generic = registry
+        .createType('(Vec<([u8;32], u64)>, u64)', fromHex(spec.lightSyncState.grandpaAuthoritySet as Hex))
+        .toJSON() as [[string, number][], number];
+      assert.deepEqual(
+        checkpoint.authorities,
+        generic[0].map(([key]) => key),
+        name,
+      );
+      assert.equal(checkpoint.setId, BigInt(generic[1]), name);
+      const header = registry.createType('Header', fromHex(spec.lightSyncState.finalizedBlockHeader as Hex));
+      assert.deepEqual(
+        checkpoint.block,
+        { number: header.number.toNumber(), hash: header.hash.toHex() },
+        name,
+      );
+      seen.push(
+        `${name} #${checkpoint.block.number} set ${checkpoint.setId}, ${checkpoint.authorities.length} authorities`,
+      );
+      assert.ok(
+        checkpoint.authorities.length >= 10 && checkpoint.setId > 0n,
+        `${name}: ${checkpoint.authorities.length} authorities, set ${checkpoint.setId}`,
+      );
+    }
+    assert.throws(() => checkpointFromChainSpec({ name: 'no light sync state' }), /no lightSyncState/);
+    console.log(`# checkpoints: ${seen.join('; ')}`);
   });
 
   it('reads SCALE headers with digests as the node encodes them (hash over exactly their bytes)', () => {
