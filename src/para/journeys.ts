@@ -14,7 +14,7 @@
 import { SYSTEM_EVENTS_KEY } from '../chain/node.ts';
 import { expectedMqcHeads, mqcHeadMismatches } from '../derive/delivery.ts';
 import { matchVerdicts, sameVerdict, xcmsOfMessage } from '../derive/journey.ts';
-import type { ParaBlockVerdicts, XcmVerdict } from '../derive/para-verdicts.ts';
+import type { ParaBlockVerdicts, XcmOutcome, XcmVerdict } from '../derive/para-verdicts.ts';
 import { provenEntries } from '../derive/proof.ts';
 import type { ParaBlockSeen, ParaHeadSeen } from '../derive/speculative.ts';
 import type { Logger } from '../log.ts';
@@ -100,6 +100,11 @@ export interface JourneyTrackerOptions {
   readonly stuckAfter: number;
   /** Each receiving stage added, for metrics. */
   readonly onStage?: (journey: Journey, stage: JourneyStage['stage']) => void;
+}
+
+/** The stages that are a receiving runtime's verdict. */
+function isVerdict(stage: JourneyStage['stage']): stage is XcmOutcome {
+  return stage === 'executed' || stage === 'failed' || stage === 'overweight';
 }
 
 /** Counts of a para nothing has happened to yet. */
@@ -455,8 +460,8 @@ export class JourneyTracker {
         weightUsed: verdict.weightUsed,
         error: verdict.error,
       };
-      xcm.journey.outcome = verdict.outcome;
-      this.#addStage(xcm.journey, stage, record, verdict);
+      xcm.outcome = verdict.outcome;
+      this.#addStage(xcm, stage, record, verdict);
     }
     if (unmatched.length > 0)
       this.#o.logger.debug(
@@ -474,38 +479,23 @@ export class JourneyTracker {
   }
 
   /** XCMs delivered in `ancestry` to the para and judged nowhere in it, oldest first. */
-  #awaiting(paraId: number, ancestry: Set<Hex>) {
+  #awaiting(paraId: number, ancestry: Set<Hex>): Journey[] {
     const judged = new Set<string>();
-    const delivered: { key: string; sender: number; id: Hex; messageHash: Hex; journey: Journey }[] = [];
+    const delivered: Journey[] = [];
     for (const hash of [...ancestry].reverse()) {
       const record = this.#blocks.get(hash);
       if (!record || record.paraId !== paraId) continue;
       for (const { journey, stage } of record.touched) {
-        if (stage.stage === 'delivered' && !judged.has(journey.key))
-          delivered.push({
-            key: journey.key,
-            sender: journey.sender,
-            id: journey.id,
-            messageHash: journey.messageHash,
-            journey,
-          });
-        if (stage.stage === 'executed' || stage.stage === 'failed' || stage.stage === 'overweight')
-          judged.add(journey.key);
+        if (stage.stage === 'delivered' && !judged.has(journey.key)) delivered.push(journey);
+        if (isVerdict(stage.stage)) judged.add(journey.key);
       }
     }
-    return delivered.filter((x) => !judged.has(x.key));
+    return delivered.filter((journey) => !judged.has(journey.key));
   }
 
   #addStage(journey: Journey, stage: JourneyStage, record: BlockRecord, verdict?: XcmVerdict): void {
     record.touched.push({ journey, stage, verdict });
-    const counts = this.#count(record.paraId);
-    if (
-      stage.stage === 'delivered' ||
-      stage.stage === 'executed' ||
-      stage.stage === 'failed' ||
-      stage.stage === 'overweight'
-    )
-      counts[stage.stage]++;
+    if (stage.stage === 'delivered' || isVerdict(stage.stage)) this.#count(record.paraId)[stage.stage]++;
     this.#o.book.add(journey, stage);
     this.#o.onStage?.(journey, stage.stage);
   }
@@ -513,18 +503,14 @@ export class JourneyTracker {
   /** What a block that left its para's chain did no longer holds. */
   #retract(record: BlockRecord): void {
     for (const { journey, stage } of record.touched) {
-      if (
-        stage.stage !== 'delivered' &&
-        stage.stage !== 'executed' &&
-        stage.stage !== 'failed' &&
-        stage.stage !== 'overweight'
-      )
-        continue;
+      if (stage.stage !== 'delivered' && !isVerdict(stage.stage)) continue;
       if (stage.stage === 'delivered' && journey.deliveredIn?.hash === record.ref.hash) {
-        journey.deliveredIn = this.#heldDelivery(journey, record);
+        journey.deliveredIn = this.#held(journey, record, (s) => s === 'delivered')?.paraBlock ?? null;
         this.#stuck.undelivered(journey);
-      } else if (stage.stage !== 'delivered' && journey.outcome === stage.stage)
-        journey.outcome = this.#heldOutcome(journey, record);
+      } else if (isVerdict(stage.stage) && journey.outcome === stage.stage) {
+        const held = this.#held(journey, record, isVerdict)?.stage;
+        journey.outcome = held && isVerdict(held) ? held : null;
+      }
       this.#count(record.paraId).retracted++;
       this.#o.book.add(journey, {
         stage: 'retracted',
@@ -536,23 +522,19 @@ export class JourneyTracker {
     }
   }
 
-  /** The delivery in another (not retracted) block, if any. */
-  #heldDelivery(journey: Journey, retracted: BlockRecord): ParaBlockRef | null {
-    for (const stage of [...journey.stages].reverse())
-      if (stage.stage === 'delivered' && stage.paraBlock!.hash !== retracted.ref.hash)
-        if (this.#blocks.has(stage.paraBlock!.hash)) return stage.paraBlock!;
-    return null;
-  }
-
-  /** The verdict of another (not retracted) block, if any. */
-  #heldOutcome(journey: Journey, retracted: BlockRecord): Journey['outcome'] {
-    for (const stage of [...journey.stages].reverse())
-      if (
-        (stage.stage === 'executed' || stage.stage === 'failed' || stage.stage === 'overweight') &&
-        stage.paraBlock?.hash !== retracted.ref.hash
-      )
-        if (this.#blocks.has(stage.paraBlock!.hash)) return stage.stage;
-    return null;
+  /** The latest stage of a kind in another block still held (not retracted), if any. */
+  #held(
+    journey: Journey,
+    retracted: BlockRecord,
+    kind: (stage: JourneyStage['stage']) => boolean,
+  ): JourneyStage | undefined {
+    return journey.stages.findLast(
+      (s) =>
+        kind(s.stage) &&
+        s.paraBlock !== undefined &&
+        s.paraBlock.hash !== retracted.ref.hash &&
+        this.#blocks.has(s.paraBlock.hash),
+    );
   }
 
   /** The block is included: read its events, watermark and heads again with a proof under its relay-committed state root. */
