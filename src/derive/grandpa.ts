@@ -21,8 +21,11 @@ import {
   type Hex,
   readCompactNumber,
   readU32,
+  readU64,
   ScaleError,
   toHex,
+  u32le,
+  u64le,
 } from '../protocol/bytes.ts';
 import { type DigestItemRef, type HeaderRef, readHeader } from '../protocol/header.ts';
 
@@ -70,17 +73,6 @@ export type JustificationVerdict =
 
 const PRECOMMIT_BYTES = 32 + 4 + 64 + 32;
 
-function readU64(bytes: Uint8Array, offset: number): bigint {
-  if (offset + 8 > bytes.length) throw new ScaleError(`u64 at ${offset} runs past the end`);
-  return new DataView(bytes.buffer, bytes.byteOffset + offset, 8).getBigUint64(0, true);
-}
-
-function u64le(value: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, value, true);
-  return out;
-}
-
 /** Decodes a SCALE `GrandpaJustification`; trailing bytes are an error. */
 export function decodeJustification(input: Uint8Array): Justification {
   const round = readU64(input, 0);
@@ -115,9 +107,13 @@ export function precommitPayload(
   round: bigint,
   setId: bigint,
 ): Uint8Array {
-  const number = new Uint8Array(4);
-  new DataView(number.buffer).setUint32(0, precommit.targetNumber, true);
-  return concatBytes([Uint8Array.of(1), fromHex(precommit.targetHash), number, u64le(round), u64le(setId)]);
+  return concatBytes([
+    Uint8Array.of(1),
+    fromHex(precommit.targetHash),
+    u32le(precommit.targetNumber),
+    u64le(round),
+    u64le(setId),
+  ]);
 }
 
 /** Votes needed of n equal-weight authorities: n − ⌊(n − 1)/3⌋ (finality-grandpa's VoterSet threshold). */

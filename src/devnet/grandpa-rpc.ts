@@ -4,9 +4,9 @@
  * `grandpa_subscribeJustifications` (each finalized block's justification, hex).
  */
 import { u8aConcat, u8aToHex } from '@polkadot/util';
+import { encodeCompact, fromHex } from '../protocol/bytes.ts';
 import type { MethodHandler, SubscriptionHandler } from '../server/transport/jsonrpc.ts';
 import type { DevnetBlock, DevnetChain } from './chain.ts';
-import { compact } from './grandpa.ts';
 
 type Entry = [string, MethodHandler];
 
@@ -21,10 +21,10 @@ export function grandpaMethods(chain: DevnetChain): Entry[] {
         if (!block || !justification) return null;
         return u8aToHex(
           u8aConcat(
-            Buffer.from(block.hash.slice(2), 'hex'),
-            compact(justification.length),
+            fromHex(block.hash),
+            encodeCompact(justification.length),
             justification,
-            compact(0),
+            encodeCompact(0),
           ),
         );
       },

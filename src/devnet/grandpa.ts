@@ -5,7 +5,7 @@
  */
 import { u8aConcat } from '@polkadot/util';
 import { blake2AsU8a, ed25519PairFromSeed, ed25519Sign } from '@polkadot/util-crypto';
-import type { Hex } from '../protocol/bytes.ts';
+import { encodeCompact, fromHex, type Hex, toHex, u32le, u64le } from '../protocol/bytes.ts';
 
 export interface GrandpaKey {
   readonly publicKey: Uint8Array;
@@ -20,30 +20,6 @@ export function grandpaKey(setId: number, index: number): GrandpaKey {
 export function grandpaKeys(setId: number, count: number): GrandpaKey[] {
   return Array.from({ length: count }, (_, i) => grandpaKey(setId, i));
 }
-
-function u32(value: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, value, true);
-  return out;
-}
-
-function u64(value: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, value, true);
-  return out;
-}
-
-/** SCALE compact of a length (as the devnet's GRANDPA messages need it). */
-export function compact(value: number): Uint8Array {
-  if (value < 64) return Uint8Array.of(value << 2);
-  if (value < 16384) return Uint8Array.of(((value << 2) | 1) & 0xff, value >> 6);
-  const out = new Uint8Array(5);
-  out[0] = 3;
-  new DataView(out.buffer).setUint32(1, value, true);
-  return out;
-}
-
-const bytesOf = (hex: Hex) => Uint8Array.from(Buffer.from(hex.slice(2), 'hex'));
 
 export interface Vote {
   readonly key: GrandpaKey;
@@ -61,17 +37,17 @@ export function signJustification(options: {
 }): Uint8Array {
   const { round, setId, target, votes, ancestries = [] } = options;
   const precommits = votes.map(({ key, target: voted }) => {
-    const precommit = u8aConcat(bytesOf(voted.hash), u32(voted.number));
-    const signature = ed25519Sign(u8aConcat(Uint8Array.of(1), precommit, u64(round), u64(setId)), key);
+    const precommit = u8aConcat(fromHex(voted.hash), u32le(voted.number));
+    const signature = ed25519Sign(u8aConcat(Uint8Array.of(1), precommit, u64le(round), u64le(setId)), key);
     return u8aConcat(precommit, signature, key.publicKey);
   });
   return u8aConcat(
-    u64(round),
-    bytesOf(target.hash),
-    u32(target.number),
-    compact(precommits.length),
+    u64le(round),
+    fromHex(target.hash),
+    u32le(target.number),
+    encodeCompact(precommits.length),
     ...precommits,
-    compact(ancestries.length),
+    encodeCompact(ancestries.length),
     ...ancestries,
   );
 }
@@ -109,12 +85,12 @@ export class DevnetGrandpa {
     const next = this.keysOf(this.setIdAt(number) + 1);
     const log = u8aConcat(
       Uint8Array.of(1), // ConsensusLog::ScheduledChange
-      compact(next.length),
-      ...next.map((key) => u8aConcat(key.publicKey, u64(1n))),
-      u32(0), // delay
+      encodeCompact(next.length),
+      ...next.map((key) => u8aConcat(key.publicKey, u64le(1n))),
+      u32le(0), // delay
     );
-    const item = u8aConcat(Uint8Array.of(4), bytesOf(GRANDPA_ENGINE), compact(log.length), log);
-    return `0x${Buffer.from(item).toString('hex')}` as Hex;
+    const item = u8aConcat(Uint8Array.of(4), fromHex(GRANDPA_ENGINE), encodeCompact(log.length), log);
+    return toHex(item);
   }
 
   /** The justification of a finalized block: precommits of the threshold of its set, round = its number. */

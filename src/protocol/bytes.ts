@@ -43,6 +43,17 @@ export function readU32(bytes: Uint8Array, offset: number): number {
   );
 }
 
+export function readU64(bytes: Uint8Array, offset: number): bigint {
+  if (offset + 8 > bytes.length) throw new ScaleError(`u64 at ${offset} runs past the end`);
+  return new DataView(bytes.buffer, bytes.byteOffset + offset, 8).getBigUint64(0, true);
+}
+
+export function u64le(value: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, value, true);
+  return out;
+}
+
 export function u32le(value: number): Uint8Array {
   const out = new Uint8Array(4);
   out[0] = value & 0xff;
