@@ -10,6 +10,7 @@ import { checkpointFromChainSpec, decodeJustification, verifyJustification } fro
 import { fromHex, type Hex, ScaleError } from '../protocol/bytes.ts';
 import { readHeader } from '../protocol/header.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+import { readJsonFile } from './json-file.ts';
 
 export interface VerifyFinalityFlags {
   readonly justification?: string;
@@ -33,15 +34,7 @@ function hexArgument(value: string | undefined, flag: string): Uint8Array {
 /** `--authorities`: a JSON list of keys (or [key, weight] pairs), or a chain spec with a lightSyncState. */
 function authoritiesFile(path: string | undefined): { authorities: Hex[]; setId: bigint | null } {
   if (path === undefined) throw new CliError("required option '--authorities <file>' not specified");
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(
-      code ? `cannot read --authorities ${path}: ${code}` : `--authorities ${path} is not JSON`,
-    );
-  }
+  const parsed = readJsonFile(path, '--authorities');
   if (Array.isArray(parsed)) return { authorities: authorityList(path, parsed), setId: null };
   try {
     const checkpoint = checkpointFromChainSpec(parsed);

@@ -3,10 +3,10 @@
  * the proven channel as one JSON object (exit 0); a proof that does not prove it exits 1 with one
  * line on stderr; malformed input exits 2.
  */
-import { readFileSync } from 'node:fs';
 import { ProofError, proveChannel } from '../derive/proof.ts';
 import type { Hex } from '../protocol/bytes.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+import { readJsonFile } from './json-file.ts';
 import { integerFlag, U32_MAX } from './numbers.ts';
 
 export interface VerifyProofFlags {
@@ -24,13 +24,7 @@ const paraFlag = (value: string | undefined, flag: string): number =>
 
 /** The proof file: a JSON array of hex trie nodes, or `{"proof": [...]}` as state_getReadProof answers. */
 export function readProofFile(path: string): Hex[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(code ? `cannot read --proof ${path}: ${code}` : `--proof ${path} is not JSON`);
-  }
+  const parsed = readJsonFile(path, '--proof');
   const nodes = Array.isArray(parsed) ? parsed : (parsed as { proof?: unknown } | null)?.proof;
   if (!Array.isArray(nodes))
     throw new CliError(`--proof ${path}: expected a JSON array of hex nodes or {"proof": [...]}`);
