@@ -11,6 +11,8 @@ import {
   Channel,
   ChannelHistory,
   ChannelHistoryOptions,
+  GrandpaChanges,
+  GrandpaChangesOptions,
   Hash,
   Journey,
   JourneyFilter,
@@ -140,6 +142,14 @@ export const methods = {
     result: Message,
     resultName: 'Message',
     errors: [StandardErrors.invalidParams, AppErrors.notFound],
+  },
+  xcmp_getGrandpaChanges: {
+    summary:
+      "The GRANDPA authority-set changes after a block, each with the headers from its announcement to its enactment and the enacting block's justification: what a client that holds only a checkpoint needs to check the finality proofs of later blocks (docs/finality.md).",
+    params: [param('options', GrandpaChangesOptions, 'Json')],
+    result: GrandpaChanges,
+    resultName: 'GrandpaChanges',
+    errors: [StandardErrors.invalidParams, AppErrors.notConfigured],
   },
   xcmp_getJourney: {
     summary:

@@ -58,6 +58,10 @@ export const MessageQueryOptions = z
       .describe(
         'xcmp_getInbox only: add an InboxProof at the last block the messages are complete to (toBlock, or the cursor; earlier when limit cuts a block off)',
       ),
+    finalityProof: z
+      .boolean()
+      .optional()
+      .describe("with proof: the proof's header also gets its GRANDPA finality proof (proof.finality)"),
   })
   .describe('message query options');
 
@@ -78,6 +82,12 @@ export const SubscriptionOptions = z
       .optional()
       .describe(
         'xcmp_subscribeInbox, finalized only: every update carries an InboxProof; the first update is at the current block (with the replay when fromBlock is given), and a "proof" update with no messages comes at least every 10 blocks',
+      ),
+    finalityProof: z
+      .boolean()
+      .optional()
+      .describe(
+        "with proof: each update's proof also carries the GRANDPA finality proof of its header (proof.finality), so a client that holds only a checkpoint can check it (docs/finality.md)",
       ),
     markFinalized: z
       .boolean()
@@ -189,6 +199,9 @@ export const InboxProof = z
       .describe(
         "trie nodes (state_getReadProof) proving Hrmp::HrmpIngressChannelsIndex(recipient) and Hrmp::HrmpChannels(sender, recipient) of every sender in it, under the header's state root",
       ),
+    finality: HexString.optional().describe(
+      'with finalityProof: true, when the node has one: SCALE FinalityProof { block, justification, unknown_headers } as grandpa_proveFinality answers it: a GRANDPA justification of this block or a later one of its set, and the headers between',
+    ),
   })
   .describe('relay storage proof of every inbound channel head (see docs/trust-model.md)');
 
@@ -574,3 +587,37 @@ export type ChannelHistoryOptionsJson = z.infer<typeof ChannelHistoryOptions>;
 export type CandidateUpdateJson = z.infer<typeof CandidateUpdate>;
 export type SubscriptionOptionsJson = z.infer<typeof SubscriptionOptions>;
 export type MessageQueryOptionsJson = z.infer<typeof MessageQueryOptions>;
+
+export const GrandpaChangesOptions = z
+  .strictObject({
+    after: BlockNumber.describe(
+      'the block after which your newest authority set finalizes (your checkpoint block, or the last change you hold)',
+    ),
+    limit: z.number().int().min(1).max(64).optional().describe('at most this many changes (default 16)'),
+  })
+  .describe('where to list GRANDPA authority-set changes from');
+
+export const GrandpaChange = z
+  .strictObject({
+    block: BlockRef.describe('the block that enacts the change: the last block its set finalizes'),
+    headers: z
+      .array(HexString)
+      .describe(
+        'SCALE headers from the one whose digest announces the change (ScheduledChange) to the enacting one',
+      ),
+    justification: HexString.describe('SCALE GrandpaJustification of the enacting block, by the set it ends'),
+  })
+  .describe('one GRANDPA authority-set change and its proof');
+
+export const GrandpaChanges = z
+  .strictObject({
+    changes: z.array(GrandpaChange).describe('in order; each new set has the id of the one before + 1'),
+    complete: z
+      .boolean()
+      .describe('true: no later change up to the finalized head; false: ask again after the last one'),
+  })
+  .describe(
+    'the authority-set changes after a block, for a client that trusts only a checkpoint (docs/finality.md)',
+  );
+export type GrandpaChangesJson = z.infer<typeof GrandpaChanges>;
+export type GrandpaChangesOptionsJson = z.infer<typeof GrandpaChangesOptions>;

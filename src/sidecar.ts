@@ -4,6 +4,7 @@
  */
 
 import type { StatusJson } from '../rpc/schemas.ts';
+import { FinalityProofSource } from './chain/finality.ts';
 import { NodeClient } from './chain/node.ts';
 import { InboxProofSource } from './chain/proofs.ts';
 import { relayLayout } from './derive/layout.ts';
@@ -458,7 +459,7 @@ function peerFederation(options: SidecarOptions, store: Store, node: NodeClient,
   return { report, pruned };
 }
 
-/** The subscription hub, its observer counting into the metrics, proofs read from the node. */
+/** The subscription hub, its observer counting into the metrics, inbox and finality proofs read from the node. */
 function createHub(parts: {
   options: SidecarOptions;
   store: Store;
@@ -467,9 +468,10 @@ function createHub(parts: {
   metrics: Metrics;
   best: BestView;
   paras: ParaNodes | null;
-  proofs: InboxProofSource;
 }): SubscriptionHub {
-  const { options, store, node, facts, metrics, best, paras, proofs } = parts;
+  const { options, store, node, facts, metrics, best, paras } = parts;
+  const proofs = new InboxProofSource(node, () => metrics.proofReads.inc());
+  const finality = new FinalityProofSource(node, () => metrics.finalityProofReads.inc());
   const logger = options.logger;
   return new SubscriptionHub(
     store,
@@ -485,6 +487,7 @@ function createHub(parts: {
     {
       speculativeWindow: options.speculativeWindow,
       best,
+      finality,
       proofs: async (recipient, block) => {
         const hash = block.hash ?? (await node.blockHash(block.number));
         if (!hash) throw new Error(`the node has no block #${block.number}`);
@@ -509,7 +512,6 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   started.add(() => node.disconnect());
   const facts = new ChainFacts(node);
   const metrics = new Metrics();
-  const proofs = new InboxProofSource(node, () => metrics.proofReads.inc());
   const role = options.role ?? 'all';
   const replica = role === 'api' ? await followWriter(options, store, node, started) : null;
   const { retentionBlocks, startAt } = options;
@@ -525,7 +527,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   const paras = options.paraNodes?.length ? new ParaNodes(options.paraNodes, logger) : null;
   if (paras) metrics.paraNodesFrom(() => paras.following().size);
   const journeys = paras ? new JourneyBook() : null;
-  const hub = createHub({ options, store, node, facts, metrics, best, paras, proofs });
+  const hub = createHub({ options, store, node, facts, metrics, best, paras });
   const peers = federation?.report ?? null;
   feedHub(hub, ingest, facts, metrics);
   feedBestChanges(hub, best, paras, logger);

@@ -20,6 +20,7 @@ import type {
 } from '../../rpc/schemas.ts';
 import { BestStream } from './best-stream.ts';
 import { groupByBlock } from './blocks.ts';
+import { grandpaTrust, resolveCheckpoint } from './grandpa.ts';
 import {
   InboxVerifier,
   type TrustedHash,
@@ -119,6 +120,8 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   readonly #options: Required<Omit<ClientOptions, 'verify'>>;
   #trusted: TrustedHash | null = null;
   #headerNode: XcmpClient | null = null;
+  /** Verify mode with a GRANDPA checkpoint: proofs carry finality proofs. */
+  #finalityProof = false;
   #socket: WebSocket | null = null;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
@@ -145,7 +148,10 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   static async connect(url: string | readonly string[], options: ClientOptions = {}): Promise<XcmpClient> {
     const client = new XcmpClient(typeof url === 'string' ? [url] : url, options);
     const verify = options.verify;
-    if (verify) {
+    if (verify && 'grandpa' in verify) {
+      client.#trusted = grandpaTrust(await resolveCheckpoint(verify.grandpa), client);
+      client.#finalityProof = true;
+    } else if (verify) {
       if (typeof verify.headers === 'string')
         client.#headerNode = await XcmpClient.connect(verify.headers, { timeoutMs: options.timeoutMs });
       client.#trusted = trustedHashes(verify.headers, client.#headerNode, verify.headerWaitMs);
@@ -491,16 +497,21 @@ export class XcmpClient extends EventEmitter<ClientEvents> {
   ): Promise<Subscription> {
     if ((options.finality ?? 'finalized') !== 'finalized')
       throw new Error('verified inboxes follow finalized blocks: proofs anchor in finalized headers');
-    const verifier = new InboxVerifier(recipient, trusted, this, {
-      deliver: onUpdate,
-      reject: (error) => this.emit('verificationError', error),
-    });
+    const finalityProof = this.#finalityProof;
+    const verifier = new InboxVerifier(
+      recipient,
+      trusted,
+      this,
+      { deliver: onUpdate, reject: (error) => this.emit('verificationError', error) },
+      finalityProof,
+    );
     if (options.fromBlock !== undefined) await verifier.startAt(options.fromBlock - 1);
     const params = () => {
       const proven = verifier.provenBlock;
       const { fromBlock: _, ...rest } = options;
       const resume = proven === null ? {} : { fromBlock: proven + 1 };
-      return [recipient, { ...rest, ...resume, proof: true, includeUnverified: true }];
+      const finality = finalityProof ? { finalityProof: true } : {};
+      return [recipient, { ...rest, ...resume, ...finality, proof: true, includeUnverified: true }];
     };
     return this.#subscribe(
       'xcmp_subscribeInbox',

@@ -17,20 +17,26 @@ import {
 import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
 import { blake2_256 } from '../protocol/hash.ts';
 import { groupByBlock } from './blocks.ts';
+import type { CheckpointSource } from './grandpa.ts';
 
 export { VerificationError };
 
 /** Where trusted headers come from: a node URL, or a function from block hash to SCALE header hex. */
 export type HeaderSource = string | ((blockHash: Hex) => Promise<Hex>);
 
-export interface VerifyOptions {
-  readonly headers: HeaderSource;
-  /** How long to wait for the trusted source to know a block the sidecar already announced. */
-  readonly headerWaitMs?: number;
-}
+export type VerifyOptions =
+  | {
+      readonly headers: HeaderSource;
+      /** How long to wait for the trusted source to know a block the sidecar already announced. */
+      readonly headerWaitMs?: number;
+    }
+  | {
+      /** Trust only this GRANDPA checkpoint: every header must be proven final from it (docs/finality.md). */
+      readonly grandpa: CheckpointSource;
+    };
 
-/** The trusted hash of block `number`, given the hash the sidecar claims for it. */
-export type TrustedHash = (number: number, claimedHash: Hex) => Promise<Hex>;
+/** The trusted hash of block `number`, given the hash the sidecar claims for it and the finality proof it sent. */
+export type TrustedHash = (number: number, claimedHash: Hex, finalityProof: Hex | undefined) => Promise<Hex>;
 
 /** What the verifier needs from the connection to the sidecar. */
 export interface InboxTransport {
@@ -46,6 +52,8 @@ export class InboxVerifier {
   readonly #transport: InboxTransport;
   readonly #deliver: (update: MailboxUpdateJson) => void;
   readonly #reject: (error: VerificationError) => void;
+  /** Ask for the headers' GRANDPA finality proofs with every proof. */
+  readonly #finalityProof: boolean;
   #base: ProvenHeads | null = null;
   #queue: Promise<void> = Promise.resolve();
 
@@ -54,7 +62,9 @@ export class InboxVerifier {
     trusted: TrustedHash,
     transport: InboxTransport,
     handlers: { deliver: (update: MailboxUpdateJson) => void; reject: (error: VerificationError) => void },
+    finalityProof = false,
   ) {
+    this.#finalityProof = finalityProof;
     this.#recipient = recipient;
     this.#trusted = trusted;
     this.#transport = transport;
@@ -71,7 +81,14 @@ export class InboxVerifier {
   async startAt(block: number): Promise<void> {
     const answer = await this.#transport.call<MailboxJson>('xcmp_getInbox', [
       this.#recipient,
-      { fromBlock: block, toBlock: block, proof: true, includeUnverified: true, limit: RANGE_PAGE },
+      {
+        fromBlock: block,
+        toBlock: block,
+        proof: true,
+        includeUnverified: true,
+        limit: RANGE_PAGE,
+        ...(this.#finalityProof ? { finalityProof: true } : {}),
+      },
     ]);
     if (!answer.proof) throw new VerificationError(block, null, 'the sidecar sent no proof');
     this.#base = await this.#prove(answer.proof.block, answer.proof);
@@ -137,6 +154,7 @@ export class InboxVerifier {
             proof: true,
             includeUnverified: true,
             limit: RANGE_PAGE,
+            ...(this.#finalityProof ? { finalityProof: true } : {}),
           },
         ]);
         if (!answer.proof) throw new VerificationError(upTo, null, 'the range answer carries no proof');
@@ -152,8 +170,15 @@ export class InboxVerifier {
     }
   }
 
-  async #prove(block: { number: number; hash: string }, proof: InboxProof): Promise<ProvenHeads> {
-    const trustedHash = await this.#trusted(block.number, block.hash as Hex);
+  async #prove(
+    block: { number: number; hash: string },
+    proof: InboxProof & { readonly finality?: string },
+  ): Promise<ProvenHeads> {
+    const trustedHash = await this.#trusted(
+      block.number,
+      block.hash as Hex,
+      proof.finality as Hex | undefined,
+    );
     return proveInboxHeads(this.#recipient, { number: block.number, trustedHash }, proof);
   }
 

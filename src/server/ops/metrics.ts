@@ -138,6 +138,11 @@ export class Metrics {
     help: 'Inbox proofs read from the node (one per block and recipient, shared by every subscriber)',
     registers: [this.registry],
   });
+  readonly finalityProofReads = new Counter({
+    name: 'xcmp_finality_proof_reads_total',
+    help: 'GRANDPA finality proofs asked of the node (grandpa_proveFinality: per block, shared; and per set change walked)',
+    registers: [this.registry],
+  });
   readonly storeAvailable = new Gauge({
     name: 'xcmp_store_available',
     help: '1 while the database file is the one opened; 0 once it was deleted or replaced (ingest stopped)',

@@ -10,6 +10,8 @@ import {
 import type {
   CandidateSubscriptionOptionsJson,
   ChannelHistoryOptionsJson,
+  GrandpaChangesJson,
+  GrandpaChangesOptionsJson,
   InboxProofJson,
   MailboxJson,
   MessageQueryOptionsJson,
@@ -146,17 +148,55 @@ async function provenMailbox(
       `Cannot read the relay proof of block #${upTo} for ${recipient} from the node: ${(error as Error).message}`,
     );
   }
-  return mailbox(backend, 'inbox', recipient, { ...options, toBlock: upTo }, maxBytes, proofJson(proof));
+  const finality = options.finalityProof ? await feed.finalityProof(proof.block) : null;
+  return mailbox(
+    backend,
+    'inbox',
+    recipient,
+    { ...options, toBlock: upTo },
+    maxBytes,
+    proofJson(proof, finality),
+  );
+}
+
+/** `xcmp_getGrandpaChanges`: the set changes after a block, walked on the node (chain/finality.ts). */
+async function grandpaChanges(
+  backend: SidecarBackend,
+  options: GrandpaChangesOptionsJson,
+): Promise<GrandpaChangesJson> {
+  const finality = backend.hub.finality;
+  if (!finality)
+    throw new RpcError(
+      AppErrors.notConfigured.code,
+      'GRANDPA set changes need a relay node connection, and this sidecar has none',
+    );
+  try {
+    return await finality.changesAfter(options.after, options.limit ?? 16);
+  } catch (error) {
+    throw new RpcError(
+      -32603,
+      `Cannot read the GRANDPA set changes after #${options.after} from the node: ${(error as Error).message}`,
+    );
+  }
 }
 
 type Handler = (args: unknown[], context: RpcContext) => unknown;
+
+/** The options, once `finalityProof` is known to come with `proof`. */
+function withoutStrayFinality(
+  options: MessageQueryOptionsJson | undefined,
+): MessageQueryOptionsJson | undefined {
+  if (options?.finalityProof && !options.proof)
+    throw new RpcError(-32602, 'Invalid params: finalityProof needs proof: true');
+  return options;
+}
 
 /** The contract's methods, implemented; params arrive validated. */
 function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
   const { store } = backend;
   return {
     xcmp_getInbox: ([recipient, options], context) =>
-      (options as MessageQueryOptionsJson | undefined)?.proof
+      withoutStrayFinality(options as MessageQueryOptionsJson | undefined)?.proof
         ? provenMailbox(
             backend,
             recipient as number,
@@ -171,7 +211,7 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
             context.maxResultBytes,
           ),
     xcmp_getOutbox: ([sender, options], context) => {
-      if ((options as MessageQueryOptionsJson | undefined)?.proof)
+      if (withoutStrayFinality(options as MessageQueryOptionsJson | undefined)?.proof)
         throw new RpcError(-32602, 'Invalid params: proof is available for inboxes only');
       return mailbox(
         backend,
@@ -194,6 +234,7 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
         range as ChannelHistoryOptionsJson,
         context.maxResultBytes,
       ),
+    xcmp_getGrandpaChanges: ([options]) => grandpaChanges(backend, options as GrandpaChangesOptionsJson),
     xcmp_getChannels: async ([filter]) =>
       (await store.channels((filter as { sender?: number; recipient?: number }) ?? {})).map(channelJson),
     xcmp_getCandidate: async ([hash]) => {
@@ -289,12 +330,15 @@ function mailboxSubscription(
       if (delivery && !journeys) throw noJourneys();
       if (delivery && options?.proof)
         throw new RpcError(-32602, 'Invalid params: include ["delivery"] is not for proof subscriptions');
+      if (options?.finalityProof && !options.proof)
+        throw new RpcError(-32602, 'Invalid params: finalityProof needs proof: true');
       if (options?.proof) {
         const proven = provenFeed(hub, kind, options.finality);
         const view = {
           recipient: paraId,
           decode: options.decode ?? false,
           includeUnverified: options.includeUnverified ?? false,
+          finalityProof: options.finalityProof ?? false,
         };
         return proven.subscribe(view, options.fromBlock, emit, end, context.maxResultBytes);
       }

@@ -28,7 +28,7 @@ import type { BlockWrite, MessageRecord } from '../../store/types.ts';
 import { RawJson } from '../transport/jsonrpc.ts';
 import { type BestChainSource, CandidateFeed } from './candidate-feed.ts';
 import { addListener, countListeners, ReplayBudget } from './listeners.ts';
-import { type InboxProofs, ProvenInboxFeed } from './proven.ts';
+import { type FinalitySource, type InboxProofs, ProvenInboxFeed } from './proven.ts';
 import { ResumePlan, type ResumeRequest } from './resume.ts';
 import { messageJson, pendingMessageJson, speculativeMessageJson } from './wire.ts';
 
@@ -83,6 +83,8 @@ export interface HubObserver {
 
 export interface HubSources {
   readonly proofs?: InboxProofs;
+  /** GRANDPA finality proofs (a node to read them from). */
+  readonly finality?: FinalitySource;
   /** The best-chain view, for best and pending replays. */
   readonly best?: BestChainSource;
   /** Relay blocks a para block has to be backed in after its announcement (default SPECULATIVE_WINDOW). */
@@ -139,6 +141,8 @@ export class SubscriptionHub {
   readonly candidates: CandidateFeed;
   /** Inbox subscribers with `proof: true`; null when there is no node to read proofs from. */
   readonly proven: ProvenInboxFeed | null;
+  /** GRANDPA finality proofs and set changes; null when there is no node to read them from. */
+  readonly finality: FinalitySource | null;
 
   constructor(
     store: StoreReader,
@@ -152,7 +156,8 @@ export class SubscriptionHub {
     this.#best = sources.best ?? null;
     this.#speculative = new SpeculativeLifecycle({ window: sources.speculativeWindow });
     this.candidates = new CandidateFeed(store, this.#best);
-    this.proven = sources.proofs ? new ProvenInboxFeed(store, sources.proofs, xcm) : null;
+    this.finality = sources.finality ?? null;
+    this.proven = sources.proofs ? new ProvenInboxFeed(store, sources.proofs, xcm, this.finality) : null;
   }
 
   get subscriberCount(): { mailbox: number; candidates: number } {

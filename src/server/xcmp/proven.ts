@@ -6,6 +6,7 @@
  * messages is caught within that many blocks: the proven head moves past the client's chain.
  */
 import type { InboxProofJson, MailboxUpdateJson } from '../../../rpc/schemas.ts';
+import type { SetChangesAnswer } from '../../chain/finality.ts';
 import type { InboxProofAt } from '../../chain/proofs.ts';
 import type { BridgedRange } from '../../ingest/pruned.ts';
 import type { Hex } from '../../protocol/bytes.ts';
@@ -25,10 +26,19 @@ const MESSAGE_JSON_OVERHEAD = 700;
 /** The node-side source of proofs: by block, or by number (hash from the store, else the node). */
 export type InboxProofs = (recipient: number, block: { number: number; hash?: Hex }) => Promise<InboxProofAt>;
 
+/** GRANDPA finality proofs from the node (chain/finality.ts), for clients that hold only a checkpoint. */
+export interface FinalitySource {
+  /** The SCALE FinalityProof of a finalized block, or null when the node has none. */
+  proof(block: { number: number; hash: Hex }): Promise<Hex | null>;
+  changesAfter(after: number, limit: number): Promise<SetChangesAnswer>;
+}
+
 export interface ProvenView {
   readonly recipient: number;
   readonly decode: boolean;
   readonly includeUnverified: boolean;
+  /** Add the header's GRANDPA finality proof to each update's proof. */
+  readonly finalityProof?: boolean;
 }
 
 interface ProofListener {
@@ -42,8 +52,9 @@ interface ProofListener {
   open: boolean;
 }
 
-export function proofJson(proof: InboxProofAt): InboxProofJson {
-  return { block: proof.block, header: proof.header, nodes: [...proof.nodes] };
+export function proofJson(proof: InboxProofAt, finality?: Hex | null): InboxProofJson {
+  const json: InboxProofJson = { block: proof.block, header: proof.header, nodes: [...proof.nodes] };
+  return finality ? { ...json, finality } : json;
 }
 
 export class ProvenInboxFeed {
@@ -51,15 +62,27 @@ export class ProvenInboxFeed {
   /** The last finalized block announced to the live feed. */
   #announced = 0;
   readonly #proofs: InboxProofs;
+  readonly #finality: FinalitySource | null;
   readonly #xcm: () => TypeCodec | null;
   readonly #listeners = new Map<number, Set<ProofListener>>();
   /** Per recipient, updates are sent in block order: each waits for the one before. */
   readonly #turns = new Map<number, Promise<void>>();
 
-  constructor(store: StoreReader, proofs: InboxProofs, xcm: () => TypeCodec | null) {
+  constructor(
+    store: StoreReader,
+    proofs: InboxProofs,
+    xcm: () => TypeCodec | null,
+    finality: FinalitySource | null = null,
+  ) {
     this.#store = store;
     this.#proofs = proofs;
     this.#xcm = xcm;
+    this.#finality = finality;
+  }
+
+  /** The finality proof of `block` (null without a GRANDPA node, or when it has none); shared like proofs. */
+  finalityProof(block: { number: number; hash: Hex }): Promise<Hex | null> {
+    return this.#finality ? this.#finality.proof(block).catch(() => null) : Promise.resolve(null);
   }
 
   /** The proof for `recipient` at `block` (shared with subscribers of that block). */
@@ -160,6 +183,9 @@ export class ProvenInboxFeed {
     const recipient = first.view.recipient;
     const proof = this.#proofs(recipient, block);
     proof.catch(() => undefined);
+    const finality = listeners.some((listener) => listener.view.finalityProof)
+      ? this.finalityProof(block)
+      : Promise.resolve(null);
     const previous = this.#turns.get(recipient) ?? Promise.resolve();
     const turn = previous
       .then(async () => {
@@ -171,7 +197,7 @@ export class ProvenInboxFeed {
           for (const listener of listeners) if (listener.open) listener.end(new RpcError(-32603, reason));
           return;
         }
-        this.#emit(listeners, block, messages, proven);
+        this.#emit(listeners, block, messages, proven, await finality);
       })
       .catch((error: Error) => {
         const reason = `cannot send the proven update of block #${block.number}: ${error.message}`;
@@ -188,12 +214,13 @@ export class ProvenInboxFeed {
     block: { number: number; hash: Hex },
     messages: readonly MessageRecord[],
     proof: InboxProofAt,
+    finality: Hex | null,
   ): void {
     const encoded = new Map<string, RawJson>();
     for (const listener of listeners) {
       if (!listener.open) continue;
-      const { decode, includeUnverified } = listener.view;
-      const key = `${decode}:${includeUnverified}`;
+      const { decode, includeUnverified, finalityProof = false } = listener.view;
+      const key = `${decode}:${includeUnverified}:${finalityProof}`;
       let json = encoded.get(key);
       if (!json) {
         const shown = includeUnverified ? messages : messages.filter((m) => m.verified);
@@ -203,7 +230,7 @@ export class ProvenInboxFeed {
           finality: 'finalized',
           block: { number: block.number, hash: block.hash },
           messages: shown.map((m) => messageJson(m, xcm)),
-          proof: proofJson(proof),
+          proof: proofJson(proof, finalityProof ? finality : null),
         };
         json = new RawJson(JSON.stringify(update));
         encoded.set(key, json);

@@ -1,0 +1,240 @@
+/**
+ * Trust nothing but a checkpoint: devnet finalizing with GRANDPA (set changes every 50 blocks) →
+ * sidecar carrying each header's finality proof → XcmpClient with `verify: { grandpa }` holding
+ * only the genesis set. Honest: every message of 200+ blocks once, in order, across 4 set
+ * changes. Through a middleman forging headers, justifications and set changes (a fork signed by
+ * keys outside the set): every forged update caught, nothing forged delivered, gaps filled.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { u8aConcat, u8aToHex } from '@polkadot/util';
+import { blake2AsHex } from '@polkadot/util-crypto';
+import type { GrandpaChangesJson, MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
+import { type VerificationError, XcmpClient } from '../../src/client/index.ts';
+import type { GrandpaCheckpoint } from '../../src/derive/grandpa.ts';
+import { grandpaKeys, signJustification } from '../../src/devnet/grandpa.ts';
+import {
+  encodeCompact,
+  fromHex,
+  type Hex,
+  readCompactNumber,
+  toHex,
+  u32le,
+  u64le,
+} from '../../src/protocol/bytes.ts';
+import { messageJson } from '../../src/server/xcmp/wire.ts';
+import { startRewritingLayer } from '../helpers/lying-layer.ts';
+import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+import { eventually } from '../helpers/wait.ts';
+
+const AUTHORITIES = 7;
+const SET_EVERY = 50;
+/** Keys of no set of this devnet: what a forger signs with. */
+const OUTSIDERS = grandpaKeys(999, AUTHORITIES);
+
+interface Consumer {
+  readonly recipient: number;
+  readonly client: XcmpClient;
+  readonly delivered: MessageJson[];
+  readonly rejected: VerificationError[];
+  lastSeen(): number | null;
+}
+
+async function consume(url: string, checkpoint: GrandpaCheckpoint, recipient: number): Promise<Consumer> {
+  const client = await XcmpClient.connect(url, { verify: { grandpa: checkpoint }, reconnectMs: 0 });
+  const delivered: MessageJson[] = [];
+  const rejected: VerificationError[] = [];
+  client.on('verificationError', (error) => rejected.push(error));
+  const sub = await client.subscribeInbox(recipient, (update: MailboxUpdateJson) =>
+    delivered.push(...update.messages),
+  );
+  await eventually(() => sub.lastSeenBlock !== null, { what: `a proven start for ${recipient}` });
+  return { recipient, client, delivered, rejected, lastSeen: () => sub.lastSeenBlock };
+}
+
+async function truth(stack: Stack, recipient: number, after: number, upTo: number): Promise<MessageJson[]> {
+  const rows = await stack.sidecar.store.inbox(recipient, {
+    fromBlock: after + 1,
+    toBlock: upTo,
+    includeUnverified: true,
+    limit: 100_000,
+  });
+  return rows.map((m) => messageJson(m));
+}
+
+const strip = ({ verified: _v, reason: _r, ...m }: MessageJson) => m;
+
+/** A header with one parentHash byte flipped: a block of a fork at the same height, with the same state. */
+function forkHeader(header: Hex): Hex {
+  const bytes = fromHex(header);
+  bytes[5]! ^= 0x01;
+  return toHex(bytes);
+}
+
+/** A FinalityProof for `block`, its justification signed by `keys` in `setId`. */
+function forgedFinality(block: { number: number; hash: Hex }, setId: bigint, keys = OUTSIDERS): Hex {
+  const justification = signJustification({
+    round: BigInt(block.number),
+    setId,
+    target: block,
+    votes: keys.map((key) => ({ key, target: block })),
+  });
+  return u8aToHex(
+    u8aConcat(fromHex(block.hash), encodeCompact(justification.length), justification, encodeCompact(0)),
+  );
+}
+
+/** A set change to OUTSIDERS announced and enacted by a forged block after `after`, signed by OUTSIDERS. */
+function forgedChange(after: number): GrandpaChangesJson['changes'][number] {
+  const log = u8aConcat(
+    Uint8Array.of(1), // ScheduledChange
+    encodeCompact(OUTSIDERS.length),
+    ...OUTSIDERS.map((key) => u8aConcat(key.publicKey, u64le(1n))),
+    u32le(0), // delay
+  );
+  const item = u8aConcat(Uint8Array.of(4), fromHex('0x46524e4b'), encodeCompact(log.length), log);
+  const number = after + 1;
+  const header = u8aConcat(
+    new Uint8Array(32).fill(7),
+    encodeCompact(number),
+    new Uint8Array(64),
+    encodeCompact(1),
+    item,
+  );
+  const hash = blake2AsHex(header, 256) as Hex;
+  const justification = signJustification({
+    round: BigInt(number),
+    setId: 0n,
+    target: { hash, number },
+    votes: OUTSIDERS.map((key) => ({ key, target: { hash, number } })),
+  });
+  return { block: { number, hash }, headers: [toHex(header)], justification: toHex(justification) };
+}
+
+/** Flips a byte of the first precommit's signature in a FinalityProof. */
+function flipSignature(finality: Hex): Hex {
+  const bytes = fromHex(finality);
+  const [, start] = readCompactNumber(bytes, 32); // the justification's length
+  const [, precommits] = readCompactNumber(bytes, start + 44); // round, target hash and number, then the count
+  bytes[precommits + 36 + 10]! ^= 0x01;
+  return toHex(bytes);
+}
+
+const LIES = ['fork signed by outsiders', 'honest header, outsiders sign', 'flipped signature'] as const;
+type Lie = (typeof LIES)[number];
+
+describe('GRANDPA: a client that trusts only a checkpoint', () => {
+  let stack: Stack;
+  let checkpoint: GrandpaCheckpoint;
+  before(async () => {
+    stack = await startStack({
+      initialBlocks: 4,
+      grandpaAuthorities: AUTHORITIES,
+      grandpaSetEvery: SET_EVERY,
+    });
+    await advance(stack, 1);
+    const genesis = stack.devnet.chain.blockAt(0)!;
+    checkpoint = {
+      setId: 0n,
+      authorities: grandpaKeys(0, AUTHORITIES).map((k) => u8aToHex(k.publicKey) as Hex),
+      block: { number: 0, hash: genesis.hash },
+    };
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('follows 4 set changes over 200+ blocks, honest and through a forging middleman', async () => {
+    let next = 0;
+    const tampered: { block: number; lie: Lie }[] = [];
+    /** Requests for set changes in flight through the middleman: their `after`. */
+    const changesAfter = new Map<number | string, number>();
+    let lying = false;
+    let honestChanges = 0;
+    let forgedChanges = 0;
+    const layer = await startRewritingLayer(
+      stack.sidecar.server.url,
+      (frame) => {
+        const after = frame.id === undefined ? undefined : changesAfter.get(frame.id);
+        if (after !== undefined) {
+          changesAfter.delete(frame.id!);
+          const answer = frame.result as GrandpaChangesJson | undefined;
+          if (!answer) return;
+          if (lying) {
+            frame.result = { changes: [forgedChange(after)], complete: true };
+            forgedChanges++;
+          } else honestChanges += answer.changes.length;
+          return;
+        }
+        const update = frame.method === 'xcmp_inbox' ? frame.params?.result : undefined;
+        if (!lying || !update?.proof?.finality) return;
+        const lie = LIES[next++ % LIES.length]!;
+        const proof = update.proof;
+        if (lie === 'fork signed by outsiders') {
+          const header = forkHeader(proof.header as Hex);
+          const block = { number: update.block.number, hash: blake2AsHex(fromHex(header), 256) as Hex };
+          update.block = block;
+          update.proof = { ...proof, block, header, finality: forgedFinality(block, 0n) };
+        } else if (lie === 'honest header, outsiders sign') {
+          proof.finality = forgedFinality(update.block as { number: number; hash: Hex }, 0n);
+        } else proof.finality = flipSignature(proof.finality as Hex);
+        tampered.push({ block: update.block.number, lie });
+      },
+      (frame) => {
+        const options = frame.params?.[0] as { after?: number } | undefined;
+        if (
+          frame.method === 'xcmp_getGrandpaChanges' &&
+          frame.id !== undefined &&
+          options?.after !== undefined
+        )
+          changesAfter.set(frame.id, options.after);
+      },
+    );
+    const direct = await consume(stack.sidecar.server.url, checkpoint, 2000);
+    const through = await consume(layer.url, checkpoint, 2001);
+    const starts = [direct.lastSeen()!, through.lastSeen()!];
+    try {
+      await advance(stack, 60); // the first change: set 1 from #51
+      const honestEnd = (await stack.sidecar.store.cursor())!.number;
+      await eventually(() => through.lastSeen()! >= honestEnd, { what: `proven up to #${honestEnd}` });
+      lying = true; // over the second change (set 2 from #101): every update and set change forged
+      await advance(stack, 60);
+      const lyingEnd = (await stack.sidecar.store.cursor())!.number;
+      await eventually(() => through.rejected.some((e) => e.block >= lyingEnd), {
+        what: `forgeries up to #${lyingEnd} seen by the client`,
+      });
+      lying = false;
+      await advance(stack, 90);
+      const end = (await stack.sidecar.store.cursor())!.number;
+      assert.ok(end >= 200, `#${end}`);
+      await eventually(() => direct.lastSeen()! >= end && through.lastSeen()! >= end, {
+        timeoutMs: 60_000,
+        what: `both proven up to #${end} (${direct.lastSeen()}, ${through.lastSeen()})`,
+      });
+      assert.deepEqual(direct.rejected.map(String), [], 'honest: no rejection');
+      const missed = tampered.filter((t) => !through.rejected.some((e) => e.block === t.block));
+      assert.deepEqual(missed, [], `caught ${tampered.length - missed.length} of ${tampered.length}`);
+      assert.ok(tampered.length >= 20, `${tampered.length} forged updates`);
+      assert.equal(new Set(tampered.map((t) => t.lie)).size, LIES.length, 'every lie told');
+      assert.ok(forgedChanges > 0, 'set changes forged');
+      assert.ok(
+        through.rejected.some((e) => /set change failed/.test(e.reason)),
+        'the forged set change was refused',
+      );
+      for (const [i, consumer] of [direct, through].entries()) {
+        const expected = await truth(stack, consumer.recipient, starts[i]!, consumer.lastSeen()!);
+        assert.ok(expected.length >= 100, `${expected.length} messages to ${consumer.recipient}`);
+        assert.deepEqual(
+          consumer.delivered.map(strip),
+          expected.map(strip),
+          `recipient ${consumer.recipient}`,
+        );
+      }
+      assert.ok(honestChanges >= 3, `${honestChanges} set changes taken through the middleman`);
+    } finally {
+      await direct.client.close();
+      await through.client.close();
+      await layer.close();
+    }
+  });
+});
