@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
-import type { GrandpaChangesJson, MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
+import type { GrandpaChangesJson, MailboxJson, MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
 import { type VerificationError, XcmpClient } from '../../src/client/index.ts';
 import type { GrandpaCheckpoint } from '../../src/derive/grandpa.ts';
+import { decodeFinalityProof, GrandpaLedger } from '../../src/derive/grandpa-ledger.ts';
 import { grandpaKeys, signJustification } from '../../src/devnet/grandpa.ts';
 import {
   encodeCompact,
@@ -235,6 +236,51 @@ describe('GRANDPA: a client that trusts only a checkpoint', () => {
       await direct.client.close();
       await through.client.close();
       await layer.close();
+    }
+  });
+
+  it('xcmp_getGrandpaChanges lists each change with its proof; finalityProof is checked and carried', async () => {
+    const client = await XcmpClient.connect(stack.sidecar.server.url, { reconnectMs: 0 });
+    try {
+      const all = await client.call<GrandpaChangesJson>('xcmp_getGrandpaChanges', [{ after: 0 }]);
+      assert.deepEqual(
+        all.changes.map((c) => c.block.number),
+        [50, 100, 150, 200],
+      );
+      assert.equal(all.complete, true);
+      const paged = await client.call<GrandpaChangesJson>('xcmp_getGrandpaChanges', [
+        { after: 20, limit: 2 },
+      ]);
+      assert.deepEqual(
+        paged.changes.map((c) => c.block.number),
+        [50, 100],
+      );
+      assert.equal(paged.complete, false);
+      const ledger = new GrandpaLedger(checkpoint);
+      for (const change of all.changes) ledger.applyChange(change as { headers: Hex[]; justification: Hex });
+      assert.equal(ledger.latest.setId, 4n);
+      const inbox = await client.call<MailboxJson>('xcmp_getInbox', [
+        2000,
+        { fromBlock: 120, toBlock: 130, proof: true, finalityProof: true },
+      ]);
+      const proof = inbox.proof!;
+      assert.equal(ledger.proveFinal(130, proof.block.hash as Hex, proof.finality as Hex), proof.block.hash);
+      // #130 is in a set that has ended (set 2, to #150): the proof is #150's justification and the headers (130; 150].
+      assert.equal(decodeFinalityProof(fromHex(proof.finality as Hex)).unknownHeaders.length, 20);
+      await assert.rejects(
+        client.call('xcmp_getInbox', [2000, { finalityProof: true }]),
+        /finalityProof needs proof: true/,
+      );
+      await assert.rejects(
+        client.subscribeInbox(2000, () => {}, { finalityProof: true }),
+        /finalityProof needs proof: true/,
+      );
+      await assert.rejects(
+        client.call('xcmp_getGrandpaChanges', [{ after: 0, limit: 65 }]),
+        /Invalid params/,
+      );
+    } finally {
+      await client.close();
     }
   });
 });
