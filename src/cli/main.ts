@@ -347,6 +347,10 @@ function addSubscribe(program: Command): void {
       '--verify-with <url>',
       'a node you trust (WebSocket): deliver inbox messages only when the relay proof checks out against its headers; rejected updates go to stderr as {"rejected": …}',
     )
+    .option(
+      '--verify-grandpa <checkpoint>',
+      'trust no node, only a GRANDPA checkpoint: polkadot, kusama, westend (their chain specs), or a JSON file ({"setId", "authorities": [hex keys], "block": {"number", "hash"}}, or a chain spec with a lightSyncState); every header must be proven final from it (docs/finality.md)',
+    )
     .action(async (flags: SubscribeFlags) => {
       const { runSubscribe } = await import('./subscribe.ts');
       await runSubscribe(flags);

@@ -1,7 +1,12 @@
 /** `xcmp-sidecar subscribe`: print a parachain's inbox or outbox updates as JSON lines, resuming after reconnects. */
 import { MailboxFinality } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../client/client.ts';
+import { KNOWN_CHAINS } from '../client/grandpa.ts';
+import type { VerifyOptions } from '../client/verified.ts';
+import { checkpointFromChainSpec, type GrandpaCheckpoint } from '../derive/grandpa.ts';
+import type { Hex } from '../protocol/bytes.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+import { readJsonFile } from './json-file.ts';
 import { integerFlag, U32_MAX } from './numbers.ts';
 
 type Finality = (typeof MailboxFinality.options)[number];
@@ -17,12 +22,26 @@ export interface SubscribeFlags {
   readonly decode?: boolean;
   readonly includeUnverified?: boolean;
   readonly verifyWith?: string;
+  readonly verifyGrandpa?: string;
 }
 
 /** A u32 from the command line (para ids and block numbers both are). */
 const u32 = (value: string, flag: string, what: string): number => integerFlag(value, flag, 0, U32_MAX, what);
 
 const para = (value: string, flag: string): number => u32(value, flag, 'a para id');
+
+/** `--verify-with` (a trusted node) or `--verify-grandpa` (a checkpoint), checked against the other flags. */
+function verifyOptions(flags: SubscribeFlags): VerifyOptions | undefined {
+  const flag = flags.verifyWith !== undefined ? '--verify-with' : '--verify-grandpa';
+  if (flags.verifyWith === undefined && flags.verifyGrandpa === undefined) return undefined;
+  if (flags.verifyWith !== undefined && flags.verifyGrandpa !== undefined)
+    throw new CliError('give one of --verify-with or --verify-grandpa');
+  if (flags.recipient === undefined) throw new CliError(`${flag} needs --recipient: proofs cover inboxes`);
+  if (flags.finality !== 'finalized')
+    throw new CliError(`${flag} needs --finality finalized: proofs anchor in finalized headers`);
+  if (flags.verifyWith !== undefined) return { headers: flags.verifyWith };
+  return { grandpa: checkpointArgument(flags.verifyGrandpa!) };
+}
 
 export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
   if ((flags.recipient === undefined) === (flags.sender === undefined))
@@ -31,10 +50,7 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
     throw new CliError(`--finality must be ${FINALITIES.join(', ')}; got "${flags.finality}"`);
   const fromBlock =
     flags.fromBlock === undefined ? undefined : u32(flags.fromBlock, '--from-block', 'a block number');
-  if (flags.verifyWith !== undefined && flags.recipient === undefined)
-    throw new CliError('--verify-with needs --recipient: proofs cover inboxes');
-  if (flags.verifyWith !== undefined && flags.finality !== 'finalized')
-    throw new CliError('--verify-with needs --finality finalized: proofs anchor in finalized headers');
+  const verify = verifyOptions(flags);
   const urls = flags.url
     .split(',')
     .map((url) => url.trim())
@@ -44,7 +60,6 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
     throw new CliError(`--url takes ws:// or wss:// URLs, comma-separated, got "${notWs ?? flags.url}"`);
   let client: XcmpClient;
   try {
-    const verify = flags.verifyWith === undefined ? undefined : { headers: flags.verifyWith };
     client = await XcmpClient.connect(urls, { reconnectMs: 1000, verify });
   } catch (error) {
     const target = flags.verifyWith === undefined ? flags.url : `${flags.url} (or ${flags.verifyWith})`;
@@ -77,4 +92,47 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
   stopping = true; // the close below is ours, not a lost connection
   await subscription.unsubscribe();
   await client.close();
+}
+
+const KEY = /^0x[0-9a-fA-F]{64}$/;
+
+/** `--verify-grandpa`: a known chain's name, or a JSON file with a checkpoint or a chain spec. */
+function checkpointArgument(value: string): GrandpaCheckpoint | (typeof KNOWN_CHAINS)[number] {
+  const known = KNOWN_CHAINS.find((chain) => chain === value);
+  if (known) return known;
+  const parsed = readJsonFile(value, '--verify-grandpa') as Record<string, unknown> | null;
+  if (parsed && typeof parsed === 'object' && 'lightSyncState' in parsed) {
+    try {
+      return checkpointFromChainSpec(parsed);
+    } catch (error) {
+      throw new CliError(`--verify-grandpa ${value}: ${(error as Error).message}`);
+    }
+  }
+  const { setId, authorities, block } = (parsed ?? {}) as {
+    setId?: unknown;
+    authorities?: unknown;
+    block?: { number?: unknown; hash?: unknown };
+  };
+  const validSetId =
+    (typeof setId === 'number' && Number.isSafeInteger(setId) && setId >= 0) ||
+    (typeof setId === 'string' && /^\d+$/.test(setId));
+  const validKeys =
+    Array.isArray(authorities) &&
+    authorities.length > 0 &&
+    authorities.every((k) => typeof k === 'string' && KEY.test(k));
+  const validBlock =
+    typeof block?.number === 'number' &&
+    Number.isSafeInteger(block.number) &&
+    block.number >= 0 &&
+    typeof block.hash === 'string' &&
+    KEY.test(block.hash);
+  if (!validSetId || !validKeys || !validBlock)
+    throw new CliError(
+      `--verify-grandpa ${value}: expected polkadot, kusama, westend, a chain spec with a lightSyncState, or {"setId", "authorities": [hex keys], "block": {"number", "hash"}}`,
+    );
+  return {
+    setId: BigInt(setId as number | string),
+    authorities: (authorities as string[]).map((k) => k.toLowerCase() as Hex),
+    block: { number: block!.number as number, hash: (block!.hash as string).toLowerCase() as Hex },
+  };
 }

@@ -14,6 +14,12 @@ import type { InboxTransport, TrustedHash } from './verified.ts';
 /** Chains whose chain specs (with a `lightSyncState` checkpoint) ship in `@substrate/connect-known-chains`. */
 export const KNOWN_CHAINS = ['polkadot', 'kusama', 'westend'] as const;
 export type KnownChain = (typeof KNOWN_CHAINS)[number];
+/** Their names in `@substrate/connect-known-chains` (the chain spec ids). */
+const SPEC_NAMES: Record<KnownChain, string> = {
+  polkadot: 'polkadot',
+  kusama: 'ksmcc3',
+  westend: 'westend2',
+};
 
 /** A checkpoint by value, a known chain's, or a chain spec's (JSON text or parsed). */
 export type CheckpointSource = GrandpaCheckpoint | KnownChain | { readonly chainSpec: string | object };
@@ -27,7 +33,9 @@ export async function resolveCheckpoint(source: CheckpointSource): Promise<Grand
       throw new Error(
         `unknown chain "${source}": give a checkpoint, a chain spec, or one of ${KNOWN_CHAINS.join(', ')}`,
       );
-    const { chainSpec } = (await import(`@substrate/connect-known-chains/${source}`)) as {
+    const { chainSpec } = (await import(
+      `@substrate/connect-known-chains/${SPEC_NAMES[source as KnownChain]}`
+    )) as {
       chainSpec: string;
     };
     return checkpointFromChainSpec(JSON.parse(chainSpec));

@@ -225,51 +225,6 @@ export function setChangeOf(digest: readonly DigestItemRef[]): SetChange | null 
   return null;
 }
 
-/**
- * The authority set, followed from a trusted checkpoint along finalized headers, each accepted only
- * with a justification valid under the set in force: what a client that trusts nothing but the
- * checkpoint holds. Headers must come in order without a gap (a change could hide in a skipped one).
- */
-export class GrandpaFollower {
-  #set: AuthoritySet;
-  #last: { readonly number: number; readonly hash: Hex };
-  #pending: { readonly at: number; readonly authorities: readonly Hex[] } | null = null;
-
-  constructor(
-    checkpoint: AuthoritySet & { readonly block: { readonly number: number; readonly hash: Hex } },
-  ) {
-    this.#set = { setId: checkpoint.setId, authorities: checkpoint.authorities };
-    this.#last = checkpoint.block;
-  }
-
-  get set(): AuthoritySet {
-    return this.#set;
-  }
-
-  get last(): { readonly number: number; readonly hash: Hex } {
-    return this.#last;
-  }
-
-  /** The next finalized header and its justification: verified, then its set change taken in when due. */
-  accept(header: HeaderRef, justification: Justification): JustificationVerdict {
-    if (header.number !== this.#last.number + 1 || header.parentHash !== this.#last.hash)
-      return fail(
-        'wrongTarget',
-        `#${header.number} ${header.hash} does not follow #${this.#last.number} ${this.#last.hash}`,
-      );
-    const verdict = verifyJustification(justification, this.#set, header);
-    if (!verdict.valid) return verdict;
-    this.#last = { number: header.number, hash: header.hash };
-    const change = setChangeOf(header.digest);
-    if (change) this.#pending = { at: header.number + change.delay, authorities: change.authorities };
-    if (this.#pending && header.number >= this.#pending.at) {
-      this.#set = { setId: this.#set.setId + 1n, authorities: this.#pending.authorities };
-      this.#pending = null;
-    }
-    return verdict;
-  }
-}
-
 /** A trusted starting point: the set in force after `block` (its id and authorities). */
 export interface GrandpaCheckpoint extends AuthoritySet {
   readonly block: { readonly number: number; readonly hash: Hex };

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
+import { resolveCheckpoint } from '../../src/client/grandpa.ts';
 import { FinalityError, type FinalityFailure, GrandpaLedger } from '../../src/derive/grandpa-ledger.ts';
 import { DevnetGrandpa, grandpaKeys, signJustification } from '../../src/devnet/grandpa.ts';
 import { encodeCompact, fromHex, type Hex, readCompactNumber, toHex } from '../../src/protocol/bytes.ts';
@@ -217,5 +218,17 @@ describe('GrandpaLedger', () => {
       'notAChange',
       'the same change twice',
     );
+  });
+
+  it('a client checkpoint comes by value, by chain name, or from a chain spec (text or parsed)', async () => {
+    const { chainSpec } = (await import('@substrate/connect-known-chains/westend2')) as { chainSpec: string };
+    const byName = await resolveCheckpoint('westend');
+    assert.equal(byName.setId, 9431n);
+    assert.equal(byName.authorities.length, 19);
+    assert.deepEqual(await resolveCheckpoint({ chainSpec }), byName);
+    assert.deepEqual(await resolveCheckpoint({ chainSpec: JSON.parse(chainSpec) as object }), byName);
+    assert.equal(await resolveCheckpoint(byName), byName);
+    assert.equal((await resolveCheckpoint('kusama')).setId, 11472n);
+    await assert.rejects(resolveCheckpoint('rococo' as 'westend'), /unknown chain "rococo"/);
   });
 });

@@ -6,6 +6,9 @@
  * keys outside the set): every forged update caught, nothing forged delivered, gaps filled.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
@@ -24,6 +27,7 @@ import {
   u64le,
 } from '../../src/protocol/bytes.ts';
 import { messageJson } from '../../src/server/xcmp/wire.ts';
+import { runCliAsync, spawnCli } from '../helpers/cli.ts';
 import { startRewritingLayer } from '../helpers/lying-layer.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
@@ -281,6 +285,83 @@ describe('GRANDPA: a client that trusts only a checkpoint', () => {
       );
     } finally {
       await client.close();
+    }
+  });
+
+  it('subscribe --verify-grandpa: a checkpoint file proves every update; a chain name loads its spec; bad input exits 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcmp-grandpa-'));
+    const file = join(dir, 'checkpoint.json');
+    writeFileSync(file, JSON.stringify({ ...checkpoint, setId: Number(checkpoint.setId) }));
+    const from = (await stack.sidecar.store.cursor())!.number - 30;
+    const cli = spawnCli([
+      'subscribe',
+      '--url',
+      stack.sidecar.server.url,
+      '--recipient',
+      '2000',
+      '--from-block',
+      String(from),
+      '--verify-grandpa',
+      file,
+    ]);
+    const polkadot = spawnCli([
+      'subscribe',
+      '--url',
+      stack.sidecar.server.url,
+      '--recipient',
+      '2000',
+      '--verify-grandpa',
+      'polkadot',
+    ]);
+    try {
+      await advance(stack, 3);
+      const end = (await stack.sidecar.store.cursor())!.number;
+      const lines = () =>
+        cli
+          .stdout()
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as MailboxUpdateJson);
+      await eventually(() => lines().some((u) => u.block.number >= end - 1), {
+        what: `stdout reaching #${end - 1}`,
+      });
+      assert.doesNotMatch(cli.stderr(), /rejected/);
+      const delivered = lines().flatMap((u) => u.messages);
+      const last = delivered.at(-1)!.sentAt;
+      assert.deepEqual(delivered.map(strip), (await truth(stack, 2000, from - 1, last)).map(strip));
+      // Polkadot's checkpoint (#26,629,221) is far above this devnet: nothing it is sent can be proven.
+      await eventually(() => /before the sets this client holds/.test(polkadot.stderr()), {
+        what: 'a rejection under the Polkadot checkpoint',
+      });
+      assert.equal(polkadot.stdout(), '');
+    } finally {
+      await cli.stop();
+      await polkadot.stop();
+    }
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({ setId: 0, authorities: ['0x12'], block: { number: 0 } }),
+    );
+    for (const [args, pattern] of [
+      [['--verify-grandpa', join(dir, 'bad.json')], /expected polkadot, kusama, westend/],
+      [['--verify-grandpa', join(dir, 'missing.json')], /cannot read --verify-grandpa/],
+      [
+        ['--verify-grandpa', 'polkadot', '--verify-with', stack.devnet.url],
+        /one of --verify-with or --verify-grandpa/,
+      ],
+      [['--verify-grandpa', 'polkadot', '--finality', 'best'], /needs --finality finalized/],
+    ] as const) {
+      const result = await runCliAsync([
+        'subscribe',
+        '--url',
+        stack.sidecar.server.url,
+        '--recipient',
+        '2000',
+        ...args,
+      ]);
+      assert.equal(result.status, 2, result.stderr);
+      assert.match(result.stderr, pattern);
     }
   });
 });
