@@ -108,6 +108,22 @@ describe('walkthrough from a clean clone', { timeout: 180_000 }, () => {
     assert.doesNotMatch(piped.stderr, /EPIPE|Error/, 'head closing the pipe ends it quietly');
   });
 
+  it('the --verify-grandpa command npm start prints proves updates from the checkpoint it wrote', async () => {
+    const printed = /^ {2}(npx xcmp-sidecar subscribe .* --verify-grandpa .*)$/m.exec(startOutput)?.[1];
+    assert.ok(printed, startOutput);
+    const piped = await run('sh', ['-c', `${printed} --from-block 1 | head -2`], {
+      cwd: clone,
+      timeout: 30_000,
+    });
+    const updates = piped.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { messages: { recipient: number }[] });
+    assert.equal(updates.length, 2);
+    assert.ok(updates.every((u) => u.messages.length > 0 && u.messages.every((m) => m.recipient === 2000)));
+    assert.doesNotMatch(piped.stderr, /rejected|Error/);
+  });
+
   it('Ctrl-C stops npm start cleanly: shutdown logged, the port released', async () => {
     assert.ok(start?.pid);
     const http = /HTTP (http:\/\/\S+);/.exec(startOutput)![1]!;

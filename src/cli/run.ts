@@ -3,7 +3,7 @@
  * and store every message, and serve them over JSON-RPC.
  */
 
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import type { Devnet } from '../devnet/index.ts';
@@ -17,6 +17,8 @@ import { CliError, EXIT_RUNTIME } from './errors.ts';
 import { integerFlag } from './numbers.ts';
 
 export const DEVNET_DB = 'data/devnet.sqlite';
+/** The embedded devnet's GRANDPA checkpoint (its genesis set), written at each start. */
+export const DEVNET_CHECKPOINT = 'data/devnet-grandpa-checkpoint.json';
 /**
  * Blocks the devnet makes at once when `npm start` starts it, as a chain that already runs has: the
  * candidates backed in them are enacted in the first blocks the sidecar follows, so the first
@@ -251,6 +253,9 @@ async function embeddedDevnet(options: RunOptions): Promise<Devnet> {
     initialBlocks: DEVNET_HISTORY_BLOCKS,
     // Para nodes, so that the speculative tier runs out of the box (unless --para names others).
     paraNodes: options.paras === null,
+    // GRANDPA, so that a client can trust only a checkpoint (--verify-grandpa DEVNET_CHECKPOINT).
+    grandpaAuthorities: 7,
+    grandpaSetEvery: 100,
     busyHint: 'a node or another devnet? choose --devnet-port, or give --node',
   });
 }
@@ -264,6 +269,11 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
     for (const suffix of ['', '-wal', '-shm']) rmSync(`${dbPath}${suffix}`, { force: true });
   }
   if (dbPath !== ':memory:' && !isPostgresUrl(dbPath)) mkdirSync(dirname(dbPath), { recursive: true });
+  if (devnet?.chain.grandpa) {
+    mkdirSync(dirname(DEVNET_CHECKPOINT), { recursive: true });
+    const checkpoint = devnet.chain.grandpa.checkpoint(devnet.chain.blockAt(0)!.hash);
+    writeFileSync(DEVNET_CHECKPOINT, `${JSON.stringify(checkpoint, null, 2)}\n`);
+  }
   const nodeUrl = options.node ?? devnet!.url;
   try {
     const sidecarOptions: SidecarOptions = {
@@ -323,6 +333,10 @@ function printWelcome(sidecar: Sidecar, devnet: Devnet | null, dbPath: string): 
   out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000`);
   if (paraNodes.length > 0)
     out(`  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000 --finality speculative`);
+  if (devnet?.chain.grandpa)
+    out(
+      `  npx xcmp-sidecar subscribe --url ${server.url} --recipient 2000 --verify-grandpa ${DEVNET_CHECKPOINT}`,
+    );
   let messagesSeen = false;
   const blockTimeMs = devnet?.config.blockTimeMs ?? null;
   // Until the first messages are stored, each new best block says what is pending and when to expect them.

@@ -79,6 +79,15 @@ export class DevnetGrandpa {
     return grandpaKeys(setId, this.authorities);
   }
 
+  /** The checkpoint a client of this devnet starts from: the genesis set, after the genesis block (JSON-ready). */
+  checkpoint(genesisHash: Hex): { setId: number; authorities: Hex[]; block: { number: 0; hash: Hex } } {
+    return {
+      setId: 0,
+      authorities: this.keysOf(0).map((key) => toHex(key.publicKey)),
+      block: { number: 0, hash: genesisHash },
+    };
+  }
+
   /** The digest item announcing the next set, in the blocks that change it (else null). */
   changeLog(number: number): Hex | null {
     if (this.setEvery === 0 || number === 0 || number % this.setEvery !== 0) return null;
