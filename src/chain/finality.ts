@@ -68,10 +68,11 @@ export class FinalityProofSource {
       this.#onRead();
       const proof = await this.#node.send<Hex | null>('grandpa_proveFinality', [block.number]);
       if (proof) {
-        const proven = decodeFinalityProof(fromHex(proof, 'finality proof')).block;
-        if (proven !== block.hash)
+        const { block: justified, unknownHeaders } = decodeFinalityProof(fromHex(proof, 'finality proof'));
+        const from = unknownHeaders[0]?.parentHash ?? justified;
+        if (from !== block.hash)
           throw new Error(
-            `the node's finality proof of #${block.number} is for ${proven}, not ${block.hash}`,
+            `the node's finality proof of #${block.number} starts from ${from}, not ${block.hash}`,
           );
         return proof;
       }
@@ -101,7 +102,9 @@ export class FinalityProofSource {
     if (!answer) return null;
     const bytes = fromHex(answer, 'finality proof');
     const proof = decodeFinalityProof(bytes);
-    const firstBytes = encodeHeader((await this.#node.header(proof.block)).json);
+    const firstHash = await this.#node.blockHash(first);
+    if (!firstHash) return null;
+    const firstBytes = encodeHeader((await this.#node.header(firstHash)).json);
     const raw = [firstBytes, ...proof.raw.headers];
     const headers: HeaderRef[] = [readHeader(firstBytes, 0)[0], ...proof.unknownHeaders];
     const enacting = headers.at(-1)!;

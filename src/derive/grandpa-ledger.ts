@@ -1,10 +1,10 @@
 /**
  * What a client that trusts only a GRANDPA checkpoint holds (DESIGN.md §15): the authority sets
  * from the checkpoint on, each taken in only with a proof, and the check that a block is final.
- * - A finality proof for block B is SCALE `FinalityProof { block: B's hash, justification: Vec<u8>,
+ * - A finality proof for block B is SCALE `FinalityProof { block: F's hash, justification: Vec<u8>,
  *   unknown_headers: Vec<Header> }` (polkadot-sdk `client/consensus/grandpa/src/finality_proof.rs`):
- *   a justification of a block F ≥ B (the earliest the node has, so F is in B's set) and the
- *   headers (B; F] in ascending order, linking F back to B.
+ *   the justification of a block F ≥ B (the last block of B's set if that set has ended, else the
+ *   node's latest) and the headers (B; F] in ascending order, linking F back to B.
  * - A set change is proven by the headers from the one that announces it (`ScheduledChange`) to
  *   the one that enacts it (announced + delay), and the justification of the enacting block by the
  *   set in force: it ends that set, and the next set (id + 1) finalizes the blocks after it.
@@ -139,13 +139,13 @@ export class GrandpaLedger {
     } catch (error) {
       throw new FinalityError('malformed', `the finality proof of #${number}: ${(error as Error).message}`);
     }
-    if (proof.block !== claimedHash)
-      throw new FinalityError(
-        'wrongTarget',
-        `the finality proof is for ${proof.block}, not #${number} ${claimedHash}`,
-      );
     checkChain(proof.unknownHeaders, { number, hash: claimedHash });
     const target = proof.unknownHeaders.at(-1) ?? { number, hash: claimedHash };
+    if (proof.block !== target.hash)
+      throw new FinalityError(
+        'wrongTarget',
+        `the finality proof names ${proof.block} as justified, not #${target.number} ${target.hash} (#${number} and the headers after it)`,
+      );
     const signer = this.#setAt(target.number)!;
     const verdict = verifyJustification(proof.justification, signer, target);
     if (!verdict.valid)

@@ -1,9 +1,9 @@
 /**
  * The devnet's `grandpa_*` JSON-RPC, as a node answers it when GRANDPA is on:
  * `grandpa_proveFinality(n)`, a SCALE `FinalityProof { block, justification: Vec<u8>,
- * unknown_headers: Vec<Header> }` with the earliest justification at or after n in n's set (a set
- * that has ended: the justification of its last block, the one that enacted the change), and the
- * headers (n; target] in ascending order; `grandpa_subscribeJustifications` (each finalized
+ * unknown_headers: Vec<Header> }`: the justification of a block F ≥ n of n's set (a set that has
+ * ended: its last block, the one that enacted the change; else n itself), F's hash as `block`, and
+ * the headers (n; F] in ascending order; `grandpa_subscribeJustifications` (each finalized
  * block's justification, hex).
  */
 import { u8aConcat, u8aToHex } from '@polkadot/util';
@@ -37,7 +37,7 @@ export function proveFinality(chain: DevnetChain, number: number): `0x${string}`
   }
   return u8aToHex(
     u8aConcat(
-      fromHex(block.hash),
+      fromHex(target.hash), // the justified block F, as polkadot-sdk's FinalityProof has it
       encodeCompact(justification.length),
       justification,
       encodeCompact(unknown.length),

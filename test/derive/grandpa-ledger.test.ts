@@ -55,7 +55,7 @@ function finalityProof(of: number, justified: number, setId = grandpa.setIdAt(ju
   const unknown = chain.slice(of + 1, justified + 1).map((b) => b.bytes);
   return u8aToHex(
     u8aConcat(
-      fromHex(block(of).hash),
+      fromHex(block(justified).hash),
       encodeCompact(signed.length),
       signed,
       encodeCompact(unknown.length),
@@ -118,6 +118,12 @@ describe('GrandpaLedger', () => {
     assert.equal(
       failure(() => l.proveFinal(3, block(3).hash, finalityProof(3, 3, 7))),
       'notAuthority',
+    );
+    const namesB = toHex(u8aConcat(fromHex(block(2).hash), cut.subarray(32)));
+    assert.equal(
+      failure(() => l.proveFinal(2, block(2).hash, namesB)),
+      'wrongTarget',
+      'block: not the justified one',
     );
     // Headers (2; 5] with #3 left out: #4 is not #2's child.
     const gap = u8aToHex(
