@@ -19,6 +19,8 @@ import {
   JourneyUpdate,
   Mailbox,
   MailboxUpdate,
+  MeshChunks,
+  MeshChunksRequest,
   Message,
   MessageQueryOptions,
   ParaId,
@@ -32,6 +34,7 @@ export const AppErrors = {
   notReady: { code: -32005, message: 'Not ready: no block stored yet' },
   upstreamUnavailable: { code: -32002, message: 'Upstream node unavailable' },
   notConfigured: { code: -32010, message: 'Not configured on this sidecar' },
+  notMember: { code: -32011, message: 'Not a mesh member' },
 } as const;
 
 export const StandardErrors = {
@@ -150,6 +153,14 @@ export const methods = {
     result: GrandpaChanges,
     resultName: 'GrandpaChanges',
     errors: [StandardErrors.invalidParams, AppErrors.notConfigured],
+  },
+  xcmp_meshChunks: {
+    summary:
+      "For mesh members only (signed by a member's key): this member's erasure-coded chunks of a recipient's aged slices, with their Merkle branches, for the asker to check against its own erasure roots and reconstruct (docs/mesh.md).",
+    params: [param('request', MeshChunksRequest, 'Json')],
+    result: MeshChunks,
+    resultName: 'MeshChunks',
+    errors: [StandardErrors.invalidParams, AppErrors.notConfigured, AppErrors.notMember],
   },
   xcmp_getJourney: {
     summary:

@@ -294,6 +294,61 @@ export const Candidate = z.strictObject({
   messages: z.array(Message),
 });
 
+const MeshBytes = z.number().int().min(0);
+
+export const MeshStatus = z.strictObject({
+  key: Hash.describe("this member's ed25519 public key"),
+  index: z.number().int().describe('its index among the members (sorted by key)'),
+  n: z.number().int().describe('members'),
+  k: z.number().int().describe('chunks that give a slice back: ⌊(n − 1)/3⌋ + 1'),
+  fullRetention: z.number().int().describe('blocks kept in full before they are kept as chunks'),
+  agedUpTo: z.number().int().describe('blocks up to this one are kept as chunks (0: none yet)'),
+  sizes: z
+    .strictObject({
+      slices: z.number().int(),
+      agedUpTo: z.number().int(),
+      fullBytes: MeshBytes.describe('what the aged messages took in full: data and four 32-byte hashes each'),
+      chunkBytes: MeshBytes.describe("this member's chunks"),
+      rootBytes: MeshBytes.describe('erasure roots and Merkle branches'),
+      headBytes: MeshBytes.describe("senders' MQC heads around each aged block"),
+    })
+    .describe('bytes of aged history: in full, and as this member keeps it'),
+  badChunks: z.number().int().describe('chunks members sent that did not prove against the erasure root'),
+  peers: z.array(
+    z.strictObject({
+      key: Hash,
+      url: z.string(),
+      index: z.number().int(),
+      connected: z.boolean(),
+      lastError: z.string().nullable(),
+    }),
+  ),
+});
+
+export const MeshChunksRequest = z
+  .strictObject({
+    recipient: ParaId,
+    blocks: z.array(BlockNumber).min(1).max(256).describe('the aged blocks whose slices are wanted'),
+    member: Hash.describe("the asking member's public key"),
+    at: z.number().int().min(0).describe('when it signed (ms since 1970); refused outside ±5 minutes'),
+    signature: HexString.describe('ed25519 over "xcmp-mesh|xcmp_meshChunks|recipient:b1,b2,…|at"'),
+  })
+  .describe("a mesh member's signed request for chunks");
+
+export const MeshChunks = z
+  .strictObject({
+    chunks: z.array(
+      z.strictObject({
+        block: BlockNumber,
+        index: z.number().int().describe("the answering member's index: its chunk"),
+        chunk: HexString,
+        branch: z.array(Hash).describe('Merkle branch of the chunk under the erasure root, leaf up'),
+        root: Hash.describe("the answering member's erasure root (the asker checks against its own)"),
+      }),
+    ),
+  })
+  .describe("a member's chunks of the slices it holds among those asked");
+
 export const Status = z.strictObject({
   node: z.strictObject({ url: z.string(), connected: z.boolean() }),
   chain: z.string().nullable(),
@@ -345,6 +400,9 @@ export const Status = z.strictObject({
     })
     .nullable()
     .describe('history from peers (--peer); null without peers'),
+  mesh: MeshStatus.nullable()
+    .optional()
+    .describe('the availability mesh (--mesh-key); null without (docs/mesh.md)'),
   paraNodes: z
     .array(
       z.strictObject({
@@ -621,3 +679,4 @@ export const GrandpaChanges = z
   );
 export type GrandpaChangesJson = z.infer<typeof GrandpaChanges>;
 export type GrandpaChangesOptionsJson = z.infer<typeof GrandpaChangesOptions>;
+export type MeshChunksRequestJson = z.infer<typeof MeshChunksRequest>;

@@ -16,6 +16,7 @@ import { PeerReport, peerBridge } from './ingest/peer-backfill.ts';
 import type { BridgedRange } from './ingest/pruned.ts';
 import { Replica } from './ingest/replica.ts';
 import type { Logger } from './log.ts';
+import { type MeshOptions, MeshService } from './mesh/service.ts';
 import { DeliveryCheck } from './para/delivery-check.ts';
 import { JourneyArchive } from './para/journey-archive.ts';
 import { JourneyBook } from './para/journey-book.ts';
@@ -72,6 +73,8 @@ export interface SidecarOptions {
   readonly speculativeWindow?: number;
   /** Receiving para blocks included after an XCM's enactment without its delivery, after which its journey is stuck (default 10). */
   readonly stuckAfter?: number;
+  /** The availability mesh (`--mesh-key`, `--mesh`, docs/mesh.md): aged history kept as erasure-coded chunks. */
+  readonly mesh?: MeshOptions;
 }
 
 /** Where the sidecar's finalized blocks come from: its own ingest, or (API replica) the writer's commits. */
@@ -104,6 +107,8 @@ export interface Sidecar {
   readonly paras: ParaNodes | null;
   /** Journeys of XCMs to the attached paras (null without --para). */
   readonly journeys: JourneyBook | null;
+  /** The availability mesh (null without --mesh-key). */
+  readonly mesh: MeshService | null;
   status(): Promise<StatusJson>;
   close(): Promise<void>;
 }
@@ -359,10 +364,11 @@ interface StatusParts {
   readonly facts: ChainFacts;
   readonly peers: PeerReport | null;
   readonly paras: ParaNodes | null;
+  readonly mesh: MeshService | null;
 }
 
 function statusOf(options: SidecarOptions, parts: StatusParts): () => Promise<StatusJson> {
-  const { store, ingest, proxy, facts, peers, paras } = parts;
+  const { store, ingest, proxy, facts, peers, paras, mesh } = parts;
   return async () => {
     const s = ingest.status;
     const [counts, recentFailures, gaps] = await Promise.all([
@@ -389,6 +395,7 @@ function statusOf(options: SidecarOptions, parts: StatusParts): () => Promise<St
       inbound: { mode: proxy.serveInbound, ...proxy.shadow },
       federation: peers ? peers.json(gaps) : null,
       paraNodes: paras?.status() ?? [],
+      mesh: mesh?.status() ?? null,
     };
   };
 }
@@ -533,16 +540,12 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   feedBestChanges(hub, best, paras, logger);
   watchNode(node, metrics, logger);
   const proxy = relayProxy(options, node, store, metrics, best);
-  const extraMethods = async () => {
-    const names = await proxy.upstreamMethods();
-    metrics.addKnownMethods(names);
-    return names;
-  };
-  void extraMethods();
-  const status = statusOf(options, { store, ingest, proxy, facts, peers, paras });
+  const extraMethods = knownUpstreamMethods(proxy, metrics);
+  const mesh = startMesh(options, store, ingest, metrics, started);
+  const status = statusOf(options, { store, ingest, proxy, facts, peers, paras, mesh });
   const storeWatch = watchStoreFile(store, ingest, metrics, logger);
   started.add(() => storeWatch.stop());
-  const api = apiHandlers({ store, hub, status, xcm: () => facts.xcm, extraMethods, journeys });
+  const api = apiHandlers({ store, hub, status, xcm: () => facts.xcm, extraMethods, journeys, mesh });
   const server = await startServer({
     host: options.host,
     port: options.port,
@@ -588,9 +591,49 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
     metricsServer,
     paras,
     journeys,
+    mesh,
     status,
     close,
   };
+}
+
+/** The node's methods, as the proxy answers them, also known to the metrics' method label (asked once now). */
+function knownUpstreamMethods(proxy: RelayProxy, metrics: Metrics): () => Promise<readonly string[]> {
+  const extraMethods = async () => {
+    const names = await proxy.upstreamMethods();
+    metrics.addKnownMethods(names);
+    return names;
+  };
+  void extraMethods();
+  return extraMethods;
+}
+
+/** The mesh member this sidecar is (with --mesh-key): ages each stored block past the full retention. */
+function startMesh(
+  options: SidecarOptions,
+  store: Store,
+  ingest: ChainFeed,
+  metrics: Metrics,
+  started: Started,
+): MeshService | null {
+  if (!options.mesh) return null;
+  if (!store.mesh || options.role === 'api')
+    throw new Error(
+      'the mesh keeps its chunks in a SQLite store of a sidecar that ingests (--role all): not with PostgreSQL',
+    );
+  const mesh = new MeshService(
+    options.mesh,
+    store.mesh,
+    {
+      badChunk: (member) => metrics.meshBadChunks.inc({ member }),
+      aged: (blocks) => metrics.meshAgedBlocks.inc(blocks),
+    },
+    options.logger,
+  );
+  ingest.on('block', (write) => void mesh.onStored(write.number));
+  metrics.meshFrom(() => mesh.status().sizes);
+  started.add(() => mesh.close());
+  return mesh;
 }
 
 /** How long a replica may see the writer's cursor stand still, while the node finalizes blocks, before saying the writer is down. */

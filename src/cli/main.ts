@@ -99,7 +99,33 @@ function addServiceOptions(program: Command): Command {
         'store',
       ),
     );
-  return addOperationOptions(addParaOptions(program));
+  return addOperationOptions(addMeshOptions(addParaOptions(program)));
+}
+
+/** The availability mesh (docs/mesh.md): this sidecar's key, the other members, and how long history stays in full. */
+function addMeshOptions(program: Command): Command {
+  return program
+    .addOption(
+      envOption(
+        '--mesh-key <file>',
+        'join an availability mesh as the member this ed25519 key names (a JSON file {"seed": "0x…32 bytes"}, made by `xcmp-sidecar mesh-key`); history older than --mesh-full-retention is then kept as this member\'s erasure-coded chunks (docs/mesh.md)',
+      ),
+    )
+    .addOption(
+      envOption(
+        '--mesh <members>',
+        'the other mesh members, KEY@ws://HOST:PORT each (repeatable, or comma-separated): their public keys number the members alike on every one',
+      ).argParser((value: string, previous: string | undefined) =>
+        previous ? `${previous},${value}` : value,
+      ),
+    )
+    .addOption(
+      envOption(
+        '--mesh-full-retention <blocks>',
+        'finalized blocks kept in full before they are kept as erasure-coded chunks (with --mesh-key)',
+        '1000',
+      ),
+    );
 }
 
 /** The sending side (docs/speculative.md): para nodes and how long their blocks may wait for backing. */
@@ -280,6 +306,20 @@ function addBackfill(program: Command): void {
     });
 }
 
+/** `mesh-key`: a new key naming this sidecar in an availability mesh. */
+function addMeshKey(program: Command): void {
+  program
+    .command('mesh-key')
+    .description(
+      'make an ed25519 key naming this sidecar in an availability mesh; prints its public key (docs/mesh.md)',
+    )
+    .option('--out <file>', 'where to write it (never overwritten; owner-only)')
+    .action(async (flags: { out?: string }) => {
+      const { runMeshKey } = await import('./mesh-key.ts');
+      runMeshKey(flags);
+    });
+}
+
 /** `verify-proof`: is one HRMP channel proven under a state root? */
 function addVerifyProof(program: Command): void {
   program
@@ -392,6 +432,7 @@ export function buildProgram(): Command {
   addSubscribe(program);
   addVerifyProof(program);
   addVerifyFinality(program);
+  addMeshKey(program);
   return program;
 }
 

@@ -9,11 +9,13 @@ import { setFlagsFromString } from 'node:v8';
 import type { Devnet } from '../devnet/index.ts';
 import type { BestChange } from '../ingest/best.ts';
 import { createLogger, type Logger, routeConsole } from '../log.ts';
+import type { MeshOptions } from '../mesh/service.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
 import { DEFAULT_LIMITS, isLoopbackHost, type ServerLimits } from '../server/transport/server.ts';
 import { type Sidecar, type SidecarOptions, startSidecar } from '../sidecar.ts';
 import { isPostgresUrl, redactUrl } from '../store/url.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
+import { readMeshKey } from './mesh-key.ts';
 import { integerFlag } from './numbers.ts';
 
 export const DEVNET_DB = 'data/devnet.sqlite';
@@ -55,6 +57,9 @@ export interface RunFlags {
   readonly para?: string;
   readonly speculativeWindow: string;
   readonly stuckAfter: string;
+  readonly meshKey?: string;
+  readonly mesh?: string;
+  readonly meshFullRetention: string;
   readonly prometheusPort?: string;
   readonly prometheusHost: string;
 }
@@ -77,6 +82,8 @@ export interface RunOptions {
   readonly paras: string[] | null;
   readonly speculativeWindow: number;
   readonly stuckAfter: number;
+  /** The availability mesh (--mesh-key), or none. */
+  readonly mesh?: MeshOptions;
   readonly role: SidecarRole;
   readonly prometheus?: { readonly host: string; readonly port: number };
 }
@@ -124,6 +131,36 @@ function urlList(value: string | undefined, flag: string): string[] {
   return urls;
 }
 
+/** `--mesh-key`, `--mesh`, `--mesh-full-retention`: checked together; the key file read now. */
+function meshFlags(flags: RunFlags, role: SidecarRole): MeshOptions | undefined {
+  if (flags.meshKey === undefined) {
+    if (flags.mesh !== undefined)
+      throw new CliError('--mesh needs --mesh-key: the key that names this member');
+    return undefined;
+  }
+  if (role !== 'all') throw new CliError(`--mesh-key works with --role all only, not --role ${role}`);
+  if (flags.db !== undefined && isPostgresUrl(flags.db))
+    throw new CliError('--mesh-key keeps its chunks in a SQLite --db, not PostgreSQL');
+  const peers = (flags.mesh ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const match = /^(0x[0-9a-fA-F]{64})@(wss?:\/\/.+)$/.exec(entry);
+      if (!match)
+        throw new CliError(`--mesh takes KEY@ws://HOST:PORT (a 32-byte hex public key), got "${entry}"`);
+      return { key: match[1]!.toLowerCase(), url: match[2]! };
+    });
+  if (peers.length === 0) throw new CliError('--mesh-key needs the other members: --mesh KEY@ws://HOST:PORT');
+  const fullRetention = integerFlag(flags.meshFullRetention, '--mesh-full-retention', 1, 10_000_000);
+  const key = readMeshKey(flags.meshKey);
+  const keys = [key.publicKey, ...peers.map((p) => p.key)];
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (twice !== undefined)
+    throw new CliError(`--mesh: member ${twice} is listed twice (or is this sidecar's own --mesh-key)`);
+  return { key, peers, fullRetention };
+}
+
 export function runOptions(flags: RunFlags): RunOptions {
   const log = choiceFlag(flags.log, '--log', LOG_LEVELS);
   if (flags.node !== undefined && !/^wss?:\/\//.test(flags.node))
@@ -150,6 +187,7 @@ export function runOptions(flags: RunFlags): RunOptions {
     paras,
     speculativeWindow: integerFlag(flags.speculativeWindow, '--speculative-window', 1, 1024),
     stuckAfter: integerFlag(flags.stuckAfter, '--stuck-after', 1, 100_000),
+    mesh: meshFlags(flags, role),
     role,
     prometheus:
       flags.prometheusPort === undefined
@@ -291,6 +329,7 @@ async function startWithDevnet(options: RunOptions, logger: Logger) {
       paraNodes: options.paras ?? (devnet ? [...devnet.paraUrls.values()] : []),
       speculativeWindow: options.speculativeWindow,
       stuckAfter: options.stuckAfter,
+      mesh: options.mesh,
       prometheus: options.prometheus,
       role: options.role === 'api' ? 'api' : 'all',
     };

@@ -174,7 +174,7 @@ export function verifyChunk(
     const sibling = at ^ 1;
     if (sibling < width) {
       const other = branch[used++];
-      if (!other || other.length !== 32) return false;
+      if (other?.length !== 32) return false;
       hash = at & 1 ? nodeHash(other, hash) : nodeHash(hash, other);
     }
     at >>= 1;

@@ -3,7 +3,9 @@
  * `StoreWriter`, the API, hub and proxy read through `StoreReader`; `MessageStore` (SQLite) is the
  * implementation, and a PostgreSQL one goes behind the same interface.
  */
+
 import type { Hex } from '../protocol/bytes.ts';
+import type { MeshStore } from './mesh.ts';
 import type {
   BlockWrite,
   CandidateRecord,
@@ -125,6 +127,8 @@ export interface StoreWriter {
 
 export interface Store extends StoreReader, StoreWriter {
   readonly path: string;
+  /** The mesh's erasure-coded history (SQLite stores; null for PostgreSQL). */
+  readonly mesh: MeshStore | null;
   /** True when this open created the database. */
   readonly created: boolean;
   /** Why the store's file is no longer the one opened (deleted, replaced), or null. */

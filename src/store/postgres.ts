@@ -126,6 +126,8 @@ const hashOrNull = (hex: Hex | null | undefined): Buffer | null => (hex ? blob(h
 export class PgStore implements Store {
   readonly path: string;
   readonly created: boolean;
+  /** The mesh's erasure-coded history is kept in SQLite stores only. */
+  readonly mesh = null;
   readonly #pool: pg.Pool;
   #closed = false;
 

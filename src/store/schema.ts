@@ -217,6 +217,38 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX journeys_hash ON journeys (message_hash);
   CREATE INDEX journeys_sent ON journeys (sent_at, key);
   `,
+  // 8: the mesh's erasure-coded history (DESIGN.md §16): per (block, recipient) slice older than
+  // --mesh-full-retention, this member's chunk, its Merkle branch, the erasure root and each
+  // sender's MQC heads around the block; the messages themselves are gone from \`messages\`.
+  // \`mesh_heads\`: each channel's head after the last aged block (where the next slice starts).
+  `
+  CREATE TABLE mesh_slices (
+    block INTEGER NOT NULL,
+    recipient INTEGER NOT NULL,
+    block_hash BLOB NOT NULL,
+    members INTEGER NOT NULL,
+    chunk_index INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    message_count INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    branch BLOB NOT NULL,
+    chunk BLOB NOT NULL,
+    heads BLOB NOT NULL,
+    PRIMARY KEY (recipient, block)
+  );
+  CREATE INDEX mesh_slices_block ON mesh_slices (block);
+  CREATE TABLE mesh_heads (
+    sender INTEGER NOT NULL,
+    recipient INTEGER NOT NULL,
+    head BLOB NOT NULL,
+    PRIMARY KEY (sender, recipient)
+  ) WITHOUT ROWID;
+  CREATE TABLE mesh_progress (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    aged_up_to INTEGER NOT NULL,
+    full_bytes INTEGER NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

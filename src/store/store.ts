@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Hex } from '../protocol/bytes.ts';
 import type { FailureSummary, MessageQuery, Store, StoreCounts } from './interface.ts';
 import { type FileIdentity, fileIdentity, StoreLock, StoreLockedError } from './lock.ts';
+import { SqliteMeshStore } from './mesh.ts';
 import { collect, mailboxPages } from './pages.ts';
 import {
   blob,
@@ -176,6 +177,7 @@ export class MessageStore implements Store {
   readonly path: string;
   /** True when this open created the database (there was no file). */
   readonly created: boolean;
+  readonly mesh: SqliteMeshStore;
   readonly #db: Database.Database;
   readonly #lock: StoreLock | null;
   readonly #identity: FileIdentity | null;
@@ -188,6 +190,7 @@ export class MessageStore implements Store {
     this.created = created;
     this.#identity = lock ? fileIdentity(path) : null;
     this.#statements = prepareStatements(db);
+    this.mesh = new SqliteMeshStore(db);
   }
 
   /**
@@ -722,6 +725,7 @@ export class MessageStore implements Store {
       this.#statements.pruneCandidateUpdates.run(before);
       this.#statements.pruneCandidates.run(before);
       this.#statements.pruneJourneys.run(before);
+      this.mesh.prune(before);
       return removed;
     })();
   }

@@ -65,7 +65,7 @@ describe('erasure code: the JAM vectors', { skip: skipWithoutFixtures }, () => {
         const data = fromHex(vector.data);
         const chunks = encodeChunks(data, validators, k);
         assert.equal(chunks.length, vector.shards.length);
-        chunks.forEach((chunk, i) => assert.equal(toHex(chunk), vector.shards[i], `shard ${i}`));
+        for (const [i, chunk] of chunks.entries()) assert.equal(toHex(chunk), vector.shards[i], `shard ${i}`);
         const given = (indices: number[]) =>
           indices.map((index) => ({ index, bytes: fromHex(vector.shards[index]!) }));
         const recovery = Array.from({ length: k }, (_, i) => validators - 1 - i);

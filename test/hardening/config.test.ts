@@ -4,7 +4,7 @@
  * file); `auto` means what it means for the node.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -84,6 +84,35 @@ describe('enumerated settings fail closed', () => {
     }
   });
 
+  it('--mesh-key, --mesh and --mesh-full-retention are checked together and fail closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xcmp-mesh-flags-'));
+    const keyFile = join(dir, 'key.json');
+    const made = await runCliAsync(['mesh-key', '--out', keyFile]);
+    assert.equal(made.status, 0, made.stderr);
+    const { publicKey } = JSON.parse(made.stdout) as { publicKey: string };
+    assert.match(publicKey, /^0x[0-9a-f]{64}$/);
+    assert.match(readFileSync(keyFile, 'utf8'), new RegExp(publicKey));
+    const again = await runCliAsync(['mesh-key', '--out', keyFile]);
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /never overwritten/);
+    writeFileSync(join(dir, 'bad.json'), '{"seed": "0x12"}');
+    const peer = `0x${'ab'.repeat(32)}@ws://127.0.0.1:1`;
+    for (const [argv, message] of [
+      [['--mesh', peer], /--mesh needs --mesh-key/],
+      [['--mesh-key', keyFile], /needs the other members/],
+      [['--mesh-key', keyFile, '--mesh', 'ws://127.0.0.1:1'], /--mesh takes KEY@ws:/],
+      [['--mesh-key', join(dir, 'bad.json'), '--mesh', peer], /32-byte hex seed/],
+      [['--mesh-key', join(dir, 'none.json'), '--mesh', peer], /cannot read --mesh-key/],
+      [['--mesh-key', keyFile, '--mesh', peer, '--mesh-full-retention', '0'], /--mesh-full-retention/],
+      [['--mesh-key', keyFile, '--mesh', `${publicKey}@ws://127.0.0.1:1`], /listed twice/],
+      [['--mesh-key', keyFile, '--mesh', peer, '--db', 'postgres://u:p@127.0.0.1:1/db'], /not PostgreSQL/],
+    ] as const) {
+      const result = await mainWith([...argv, '--devnet-port', '0', '--port', '0']);
+      assert.equal(result.code, 2, `${argv.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+  });
+
   it('the real process exits 2 for XCMP_RPC_METHODS=bogus, before it starts anything', async () => {
     const result = await runCliAsync(['--devnet-port', '0', '--port', '0'], { XCMP_RPC_METHODS: 'bogus' });
     assert.equal(result.status, 2, result.stderr);
@@ -114,6 +143,7 @@ describe('enumerated settings fail closed', () => {
         role: 'all',
         speculativeWindow: '4',
         stuckAfter: '10',
+        meshFullRetention: '1000',
         ...over,
       });
     assert.equal(flags({ rpcMethods: 'Safe' }).rpcMethods, 'safe');

@@ -1,6 +1,8 @@
 /** Prometheus metrics, `xcmp_` prefix, mirroring the node's RPC metrics (STYLE.md). */
+
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { contractMethodNames } from '../../../rpc/contract.ts';
+import type { MeshSizes } from '../../store/mesh.ts';
 import { VERSION } from '../../version.ts';
 import type { CallObserver } from '../transport/jsonrpc.ts';
 
@@ -113,6 +115,21 @@ export class Metrics {
     registers: [this.registry],
     collect: (): void => this.paraNodesUp.set(this.#paraNodesFollowing()),
   });
+  #meshSizes: (() => MeshSizes) | null = null;
+  readonly meshBytes: Gauge<'kind'> = new Gauge({
+    name: 'xcmp_mesh_bytes',
+    help: 'Aged history by kind: full (what it took in full), chunks (this member keeps), roots (erasure roots and branches), heads (MQC heads around each aged block)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+    collect: (): void => {
+      const sizes = this.#meshSizes?.();
+      if (!sizes) return;
+      this.meshBytes.set({ kind: 'full' }, sizes.fullBytes);
+      this.meshBytes.set({ kind: 'chunks' }, sizes.chunkBytes);
+      this.meshBytes.set({ kind: 'roots' }, sizes.rootBytes);
+      this.meshBytes.set({ kind: 'heads' }, sizes.headBytes);
+    },
+  });
   #stuckJourneys: () => ReadonlyMap<string, number> = () => new Map();
   readonly journeysStuck: Gauge<'sender' | 'recipient'> = new Gauge({
     name: 'xcmp_journeys_stuck',
@@ -136,6 +153,17 @@ export class Metrics {
   readonly proofReads = new Counter({
     name: 'xcmp_proof_reads_total',
     help: 'Inbox proofs read from the node (one per block and recipient, shared by every subscriber)',
+    registers: [this.registry],
+  });
+  readonly meshBadChunks = new Counter({
+    name: 'xcmp_mesh_bad_chunks_total',
+    help: "Chunks mesh members sent that did not prove against this member's erasure root, by member key (the member is skipped; each also logged)",
+    labelNames: ['member'] as const,
+    registers: [this.registry],
+  });
+  readonly meshAgedBlocks = new Counter({
+    name: 'xcmp_mesh_aged_blocks_total',
+    help: "Blocks aged past --mesh-full-retention: kept as this member's erasure-coded chunks from then on",
     registers: [this.registry],
   });
   readonly finalityProofReads = new Counter({
@@ -246,6 +274,10 @@ export class Metrics {
   /** Read at each scrape: how many para nodes are followed now. */
   stuckJourneysFrom(source: () => ReadonlyMap<string, number>): void {
     this.#stuckJourneys = source;
+  }
+
+  meshFrom(source: () => MeshSizes): void {
+    this.#meshSizes = source;
   }
 
   paraNodesFrom(source: () => number): void {

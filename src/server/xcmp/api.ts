@@ -14,15 +14,18 @@ import type {
   GrandpaChangesOptionsJson,
   InboxProofJson,
   MailboxJson,
+  MeshChunksRequestJson,
   MessageQueryOptionsJson,
   StatusJson,
   SubscriptionOptionsJson,
 } from '../../../rpc/schemas.ts';
 import type { InboxProofAt } from '../../chain/proofs.ts';
+import { MeshRefusal, type MeshService } from '../../mesh/service.ts';
 import type { JourneyBook } from '../../para/journey-book.ts';
 import type { Hex } from '../../protocol/bytes.ts';
 import type { TypeCodec } from '../../protocol/codec.ts';
 import type { StoreReader } from '../../store/interface.ts';
+import type { MessageRecord } from '../../store/types.ts';
 import {
   JsonParts,
   type MethodHandler,
@@ -49,12 +52,51 @@ export interface SidecarBackend {
   extraMethods?(): Promise<readonly string[]>;
   /** Journeys of XCMs to attached paras (null without --para). */
   readonly journeys?: JourneyBook | null;
+  /** The availability mesh (--mesh-key): aged inbox history is read back through it. */
+  readonly mesh?: MeshService | null;
 }
 
 const DEFAULT_LIMIT = 1000;
 
 function notFound(what: string): RpcError {
   return new RpcError(AppErrors.notFound.code, `Not found: ${what}`);
+}
+
+/**
+ * The mailbox's rows, the aged ones first: an inbox range below the mesh's full history is read
+ * back from the mesh (docs/mesh.md) slice by slice; an unavailable slice is an error, not a gap.
+ */
+async function* withAged(
+  backend: SidecarBackend,
+  kind: 'inbox' | 'outbox',
+  paraId: number,
+  query: { fromBlock?: number; toBlock: number; includeUnverified?: boolean; limit: number },
+): AsyncGenerator<MessageRecord> {
+  const mesh = backend.mesh;
+  let from = query.fromBlock ?? 0;
+  let left = query.limit;
+  if (mesh && kind === 'inbox' && from < mesh.fullFrom) {
+    const agedEnd = Math.min(query.toBlock, mesh.fullFrom - 1);
+    while (from <= agedEnd && left > 0) {
+      let answer: { messages: MessageRecord[]; through: number };
+      try {
+        answer = await mesh.agedInbox(paraId, from, agedEnd);
+      } catch (error) {
+        throw new RpcError(-32603, `Cannot read aged history from the mesh: ${(error as Error).message}`);
+      }
+      for (const message of answer.messages.slice(0, left)) yield message;
+      left -= answer.messages.length;
+      from = answer.through + 1;
+    }
+    if (left <= 0) return;
+    from = Math.max(from, mesh.fullFrom);
+  } else if (mesh && kind === 'outbox' && from < mesh.fullFrom && query.toBlock >= from)
+    throw new RpcError(
+      -32602,
+      `Invalid params: outboxes are kept in full from block #${mesh.fullFrom} only (older history is kept per recipient by the mesh: ask the recipients' inboxes)`,
+    );
+  const fromBlock = query.fromBlock === undefined && from === 0 ? undefined : from;
+  yield* backend.store.mailboxRows(kind, paraId, { ...query, fromBlock, limit: left });
 }
 
 /**
@@ -97,7 +139,7 @@ async function mailbox(
   // Each message UTF-8 once, as a part of the answer: no string of the whole answer is ever made.
   const parts: Buffer[] = [Buffer.from(`${head},"messages":[`)];
   let size = head.length + tail.length + 32;
-  for await (const message of store.mailboxRows(kind, paraId, query)) {
+  for await (const message of withAged(backend, kind, paraId, query)) {
     const json = JSON.stringify(messageJson(message, xcm));
     size += json.length + 1;
     if (size > maxBytes) throw tooBig(maxBytes);
@@ -122,6 +164,7 @@ async function provenMailbox(
   maxBytes: number,
 ): Promise<JsonParts> {
   const feed = provenFeed(backend.hub, 'inbox', undefined);
+  refuseAged(backend, options.fromBlock, 'proof: true');
   const cursor = await backend.store.cursor();
   if (!cursor) throw notFound('a stored block to prove (the store is empty)');
   let upTo = Math.min(options.toBlock ?? cursor.number, cursor.number);
@@ -182,6 +225,36 @@ async function grandpaChanges(
 
 type Handler = (args: unknown[], context: RpcContext) => unknown;
 
+/** Replays and proven ranges read the store in full only: a start in the mesh's aged history is refused, saying where full history starts. */
+function refuseAged(backend: SidecarBackend, fromBlock: number | undefined, what: string): void {
+  const mesh = backend.mesh;
+  if (mesh && fromBlock !== undefined && fromBlock < mesh.fullFrom)
+    throw new RpcError(
+      -32602,
+      `Invalid params: ${what} reads full history, kept from block #${mesh.fullFrom}; read older blocks with xcmp_getInbox (no proof), which gives them back from the mesh (docs/mesh.md)`,
+    );
+}
+
+/** `xcmp_meshChunks`: members only, answered within the response limit. */
+function meshChunks(backend: SidecarBackend, request: MeshChunksRequestJson, context: RpcContext) {
+  if (!backend.mesh)
+    throw new RpcError(AppErrors.notConfigured.code, 'This sidecar is in no mesh (start it with --mesh-key)');
+  let answer: ReturnType<MeshService['chunksFor']>;
+  try {
+    answer = backend.mesh.chunksFor({
+      ...request,
+      member: request.member as Hex,
+      signature: request.signature as Hex,
+    });
+  } catch (error) {
+    if (error instanceof MeshRefusal)
+      throw new RpcError(AppErrors.notMember.code, `${AppErrors.notMember.message}: ${error.message}`);
+    throw error;
+  }
+  if (JSON.stringify(answer).length > context.maxResultBytes) throw tooBig(context.maxResultBytes);
+  return answer;
+}
+
 /** The options, once `finalityProof` is known to come with `proof`. */
 function withoutStrayFinality(
   options: MessageQueryOptionsJson | undefined,
@@ -235,6 +308,7 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
         context.maxResultBytes,
       ),
     xcmp_getGrandpaChanges: ([options]) => grandpaChanges(backend, options as GrandpaChangesOptionsJson),
+    xcmp_meshChunks: ([request], context) => meshChunks(backend, request as MeshChunksRequestJson, context),
     xcmp_getChannels: async ([filter]) =>
       (await store.channels((filter as { sender?: number; recipient?: number }) ?? {})).map(channelJson),
     xcmp_getCandidate: async ([hash]) => {
@@ -312,11 +386,12 @@ function checkResumeOptions(options: SubscriptionOptionsJson | undefined, finali
 }
 
 function mailboxSubscription(
-  hub: SubscriptionHub,
+  backend: SidecarBackend,
   name: SubscriptionName,
   kind: 'inbox' | 'outbox',
-  journeys: JourneyBook | null,
 ): SubscriptionHandler {
+  const { hub } = backend;
+  const journeys = backend.journeys ?? null;
   const spec = subscriptions[name];
   return {
     notification: spec.notification,
@@ -332,6 +407,7 @@ function mailboxSubscription(
         throw new RpcError(-32602, 'Invalid params: include ["delivery"] is not for proof subscriptions');
       if (options?.finalityProof && !options.proof)
         throw new RpcError(-32602, 'Invalid params: finalityProof needs proof: true');
+      refuseAged(backend, options?.fromBlock, 'a subscription replay');
       if (options?.proof) {
         const proven = provenFeed(hub, kind, options.finality);
         const view = {
@@ -390,14 +466,8 @@ function candidatesSubscription(hub: SubscriptionHub): SubscriptionHandler {
 export function apiHandlers(backend: SidecarBackend): RpcHandlers {
   const { hub } = backend;
   const subscriptionMap = new Map<string, SubscriptionHandler>([
-    [
-      'xcmp_subscribeInbox',
-      mailboxSubscription(hub, 'xcmp_subscribeInbox', 'inbox', backend.journeys ?? null),
-    ],
-    [
-      'xcmp_subscribeOutbox',
-      mailboxSubscription(hub, 'xcmp_subscribeOutbox', 'outbox', backend.journeys ?? null),
-    ],
+    ['xcmp_subscribeInbox', mailboxSubscription(backend, 'xcmp_subscribeInbox', 'inbox')],
+    ['xcmp_subscribeOutbox', mailboxSubscription(backend, 'xcmp_subscribeOutbox', 'outbox')],
     ['xcmp_subscribeCandidates', candidatesSubscription(hub)],
     ['xcmp_subscribeJourneys', journeysSubscription(backend.journeys ?? null, backend.store)],
   ]);
