@@ -39,12 +39,15 @@ export function chunkBytes(length: number, k: number): number {
   return 2 * Math.max(1, Math.ceil(length / (2 * k)));
 }
 
+/** Bytes of `words` words in reed-solomon-simd's layout: 64-byte blocks of 32 words. */
+const blockBytes = (words: number) => Math.ceil(words / 32) * 64;
+
 /** Chunks (words little-endian) to reed-solomon-simd's layout. */
 function toSimd(chunks: readonly Uint8Array[], words: number): Uint8Array {
-  const blockBytes = Math.ceil(words / 32) * 64;
-  const out = new Uint8Array(blockBytes * chunks.length);
+  const stride = blockBytes(words);
+  const out = new Uint8Array(stride * chunks.length);
   chunks.forEach((chunk, i) => {
-    const base = i * blockBytes;
+    const base = i * stride;
     for (let w = 0; w < words; w++) {
       const at = base + (w >> 5) * 64 + (w & 31);
       out[at] = chunk[2 * w] ?? 0;
@@ -56,10 +59,10 @@ function toSimd(chunks: readonly Uint8Array[], words: number): Uint8Array {
 
 /** reed-solomon-simd's layout back to chunks of `words` little-endian words. */
 function fromSimd(bytes: Uint8Array, count: number, words: number): Uint8Array[] {
-  const blockBytes = Math.ceil(words / 32) * 64;
+  const stride = blockBytes(words);
   return Array.from({ length: count }, (_, i) => {
     const chunk = new Uint8Array(words * 2);
-    const base = i * blockBytes;
+    const base = i * stride;
     for (let w = 0; w < words; w++) {
       const at = base + (w >> 5) * 64 + (w & 31);
       chunk[2 * w] = bytes[at]!;
@@ -67,6 +70,31 @@ function fromSimd(bytes: Uint8Array, count: number, words: number): Uint8Array[]
     }
     return chunk;
   });
+}
+
+/**
+ * Words per chunk handed to the library at once: it refuses shards of 64 KiB and more, and each
+ * word position is a codeword of its own, so longer chunks are coded a column range at a time
+ * (a multiple of the 32-word blocks of its layout).
+ */
+const WORDS_PER_CALL = 16_384;
+
+/** Runs `code` over the chunks' word columns [w, w + WORDS_PER_CALL) in turn, joining its outputs. */
+function byColumns(
+  chunks: readonly Uint8Array[],
+  words: number,
+  outputs: number,
+  code: (columns: Uint8Array[], columnWords: number) => Uint8Array[],
+): Uint8Array[] {
+  const joined = Array.from({ length: outputs }, () => new Uint8Array(words * 2));
+  for (let w = 0; w < words; w += WORDS_PER_CALL) {
+    const columnWords = Math.min(WORDS_PER_CALL, words - w);
+    const columns = chunks.map((chunk) => chunk.subarray(w * 2, (w + columnWords) * 2));
+    code(columns, columnWords).forEach((part, i) => {
+      joined[i]!.set(part, w * 2);
+    });
+  }
+  return joined;
 }
 
 /** `data` as n chunks: the k data chunks, then the n − k recovery chunks. */
@@ -77,10 +105,11 @@ export function encodeChunks(data: Uint8Array, n: number, k = recoveryThreshold(
   padded.set(data);
   const originals = Array.from({ length: k }, (_, i) => padded.slice(i * size, (i + 1) * size));
   if (n === k) return originals;
-  const words = size / 2;
-  const shards = new reedSolomon.ShardsCollection(Math.ceil(words / 32) * 64, toSimd(originals, words));
-  const recovery = reedSolomon.encode(n - k, shards);
-  return [...originals, ...fromSimd(recovery.take_data(), n - k, words)];
+  const recovery = byColumns(originals, size / 2, n - k, (columns, words) => {
+    const shards = new reedSolomon.ShardsCollection(blockBytes(words), toSimd(columns, words));
+    return fromSimd(reedSolomon.encode(n - k, shards).take_data(), n - k, words);
+  });
+  return [...originals, ...recovery];
 }
 
 /**
@@ -103,22 +132,24 @@ export function reconstruct(
     { length: k },
     (_, i) => distinct.find((c) => c.index === i)?.bytes,
   );
-  if (data.some((chunk) => !chunk)) {
-    const words = size / 2;
+  const missing = data.flatMap((chunk, i) => (chunk ? [] : [i]));
+  if (missing.length > 0) {
     const used = distinct.slice(0, k);
-    const shards = new reedSolomon.ShardsCollection(
-      Math.ceil(words / 32) * 64,
-      toSimd(
-        used.map((c) => c.bytes),
-        words,
-      ),
-      Uint16Array.from(used.map((c) => c.index)),
+    const indices = Uint16Array.from(used.map((c) => c.index));
+    const restored = byColumns(
+      used.map((c) => c.bytes),
+      size / 2,
+      missing.length,
+      (columns, words) => {
+        const shards = new reedSolomon.ShardsCollection(blockBytes(words), toSimd(columns, words), indices);
+        const out = reedSolomon.decode(k, n - k, shards);
+        const got = Array.from(out.take_indices() ?? []);
+        const bytes = fromSimd(out.take_data(), got.length, words);
+        return missing.map((index) => bytes[got.indexOf(index)]!);
+      },
     );
-    const restored = reedSolomon.decode(k, n - k, shards);
-    const indices = restored.take_indices() ?? new Uint16Array();
-    const restoredChunks = fromSimd(restored.take_data(), indices.length, words);
-    indices.forEach((index, i) => {
-      data[index] = restoredChunks[i];
+    missing.forEach((index, i) => {
+      data[index] = restored[i];
     });
   }
   return concatBytes(data as Uint8Array[]).slice(0, length);

@@ -6,6 +6,7 @@ import { benchFederation } from './federation.ts';
 import { benchGrandpa } from './grandpa.ts';
 import { benchIngest, benchStore } from './ingest.ts';
 import { benchJourney } from './journey.ts';
+import { benchMesh } from './mesh.ts';
 import { benchNotify } from './notify.ts';
 import { benchPapi } from './papi.ts';
 import { benchPeer } from './peer.ts';
@@ -23,6 +24,7 @@ const benches: Record<string, () => Promise<void>> = {
   grandpa: benchGrandpa,
   ingest: benchIngest,
   journey: benchJourney,
+  mesh: benchMesh,
   notify: benchNotify,
   papi: benchPapi,
   peer: benchPeer,
