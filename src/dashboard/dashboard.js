@@ -362,7 +362,40 @@ function render() {
     renderMessages(messages);
     renderCandidates(recentCandidates());
     renderJourneys();
+    renderMesh();
   });
+}
+
+const kib = (bytes) => `${(bytes / 1024).toLocaleString('en', { maximumFractionDigits: 1 })} KiB`;
+
+/** The availability mesh (--mesh-key): this member's aged history in full and as it keeps it, and its links. */
+function renderMesh() {
+  const mesh = state.status?.mesh ?? null;
+  const section = $('#mesh');
+  section.hidden = mesh === null;
+  if (!mesh) return;
+  const { fullBytes, chunkBytes, rootBytes, headBytes } = mesh.sizes;
+  const kept = chunkBytes + rootBytes + headBytes;
+  const ratio = fullBytes > 0 ? ` (${((kept / fullBytes) * 100).toFixed(1)} % of full)` : '';
+  $('#mesh-summary').textContent =
+    `member ${mesh.index} of ${mesh.n}, any ${mesh.k} give it back · aged up to #${mesh.agedUpTo.toLocaleString('en')} · ` +
+    `in full ${kib(fullBytes)}, kept ${kib(kept)}${ratio}: chunks ${kib(chunkBytes)}, roots ${kib(rootBytes)}, heads ${kib(headBytes)} · bad chunks ${mesh.badChunks}`;
+  $('#mesh-summary').classList.toggle('bad', mesh.badChunks > 0);
+  const body = $('#mesh-peers tbody');
+  body.replaceChildren(
+    ...mesh.peers.map((peer) =>
+      element('tr', {}, [
+        element('td', { text: String(peer.index) }),
+        element('td', { text: `${peer.key.slice(0, 10)}…`, title: peer.key }),
+        element('td', { text: peer.url }),
+        element('td', {
+          text: peer.connected ? 'linked' : 'not linked',
+          className: peer.connected ? '' : 'bad',
+          title: peer.lastError ?? '',
+        }),
+      ]),
+    ),
+  );
 }
 
 const JOURNEYS_KEPT = 400;

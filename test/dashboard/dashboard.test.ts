@@ -7,8 +7,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { silentLogger } from '../../src/log.ts';
+import { meshKeyFromSeed } from '../../src/mesh/members.ts';
 import { toHex } from '../../src/protocol/bytes.ts';
-import type { Sidecar } from '../../src/sidecar.ts';
+import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
 import { browserMissing, type HeadlessBrowser, launchBrowser, testOutputDir } from '../helpers/browser.ts';
 import { advance, type Stack, sidecarOn, startStack } from '../helpers/sidecar.ts';
 import { storedUpTo } from '../helpers/wait.ts';
@@ -166,6 +168,39 @@ describe('dashboard (GET /)', { skip: missing ?? false, timeout: 120_000 }, () =
 
     await page.screenshot({ path: join(testOutputDir(), 'dashboard.png'), fullPage: true });
     assert.deepEqual(pageErrors, []);
+  });
+
+  it('a mesh member shows its aged history in full and as it keeps it, and each link', async () => {
+    const key = meshKeyFromSeed(new Uint8Array(32).fill(9));
+    const absent = `0x${'cd'.repeat(32)}`;
+    const member = await startSidecar({
+      nodeUrl: stack.devnet.url,
+      dbPath: ':memory:',
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger(),
+      startAt: 1,
+      mesh: { key, peers: [{ key: absent, url: 'ws://127.0.0.1:9' }], fullRetention: 5 },
+    });
+    const other = await headless.browser.newPage();
+    try {
+      await advance(stack, 3);
+      await storedUpTo(member.store, stack.devnet.chain.finalized.number);
+      await other.goto(`${member.server.httpUrl}/`);
+      await other.locator('#mesh').waitFor({ state: 'visible' });
+      await other
+        .locator('#mesh-summary', { hasText: /member \d of 2, any 1 give it back · aged up to #[1-9]/ })
+        .waitFor();
+      assert.match(
+        (await other.locator('#mesh-summary').textContent()) ?? '',
+        /in full [\d.,]+ KiB, kept [\d.,]+ KiB \([\d.]+ % of full\)/,
+      );
+      await other.locator('#mesh-peers tbody tr', { hasText: 'cdcdcdcd' }).waitFor();
+      assert.equal(await page.locator('#mesh').isVisible(), false, 'hidden on a sidecar in no mesh');
+    } finally {
+      await other.close();
+      await member.close();
+    }
   });
 
   it('reconnects by itself when the sidecar restarts, and shows each message once', async () => {
