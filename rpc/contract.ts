@@ -19,8 +19,12 @@ import {
   JourneyUpdate,
   Mailbox,
   MailboxUpdate,
+  MeshBlocks,
+  MeshBlocksRequest,
   MeshChunks,
   MeshChunksRequest,
+  MeshPushAnswer,
+  MeshPushRequest,
   Message,
   MessageQueryOptions,
   ParaId,
@@ -161,6 +165,27 @@ export const methods = {
     result: MeshChunks,
     resultName: 'MeshChunks',
     errors: [StandardErrors.invalidParams, AppErrors.notConfigured, AppErrors.notMember],
+  },
+  xcmp_meshPush: {
+    summary:
+      "For mesh members only (signed): a member's finalized block with its plain slices, channel proofs and finality proof. A member without a relay node (--mesh-only) takes it once proven; one with a node compares it with its own (docs/mesh.md).",
+    params: [param('block', MeshPushRequest, 'Json')],
+    result: MeshPushAnswer,
+    resultName: 'MeshPushAnswer',
+    errors: [StandardErrors.invalidParams, AppErrors.notConfigured, AppErrors.notMember],
+  },
+  xcmp_meshBlocks: {
+    summary:
+      'For mesh members only (signed): up to 16 stored blocks from fromBlock as xcmp_meshPush carries them, for a member that missed them (from a member with a relay node; blocks kept in full only).',
+    params: [param('request', MeshBlocksRequest, 'Json')],
+    result: MeshBlocks,
+    resultName: 'MeshBlocks',
+    errors: [
+      StandardErrors.invalidParams,
+      AppErrors.notConfigured,
+      AppErrors.notMember,
+      StandardErrors.responseTooBig,
+    ],
   },
   xcmp_getJourney: {
     summary:

@@ -314,6 +314,25 @@ export const MeshStatus = z.strictObject({
     })
     .describe('bytes of aged history: in full, and as this member keeps it'),
   badChunks: z.number().int().describe('chunks members sent that did not prove against the erasure root'),
+  meshOnly: z.boolean().describe('no relay node: every block comes from the members, proven (--mesh-only)'),
+  pushed: z
+    .record(z.string(), z.strictObject({ blocks: z.number().int(), bytes: z.number().int() }))
+    .describe(
+      'plain slices pushed and taken delivery of, by member key: blocks and JSON bytes (a member with a node)',
+    ),
+  refusedBlocks: z.number().int().describe('blocks members pushed that were refused: forged, or not proven'),
+  feed: z
+    .strictObject({
+      cursor: z.number().int().nullable(),
+      heard: z.number().int().nullable().describe('the highest block a member pushed or answered'),
+      accepted: z.number().int(),
+      duplicates: z.number().int().describe('copies of stored blocks (one comparison each)'),
+      refused: z.number().int(),
+      lastRefusal: z.string().nullable(),
+      linked: z.boolean().describe('a link to some member is up'),
+    })
+    .nullable()
+    .describe('--mesh-only: the blocks taken from the members'),
   peers: z.array(
     z.strictObject({
       key: Hash,
@@ -334,6 +353,56 @@ export const MeshChunksRequest = z
     signature: HexString.describe('ed25519 over "xcmp-mesh|xcmp_meshChunks|recipient:b1,b2,…|at"'),
   })
   .describe("a mesh member's signed request for chunks");
+
+const SignedBy = {
+  member: Hash.describe("the asking member's public key"),
+  at: z.number().int().min(0).describe('when it signed (ms since 1970); refused outside ±5 minutes'),
+  signature: HexString,
+};
+
+const PushedRecipient = z.strictObject({
+  recipient: ParaId,
+  nodes: z.array(HexString).max(4096).describe("trie nodes proving the recipient's inbound channels"),
+  messages: z
+    .array(
+      z.strictObject({
+        sender: ParaId,
+        candidateHash: Hash.describe('not proven by the head'),
+        position: z.number().int().min(0).optional(),
+        data: HexString,
+      }),
+    )
+    .max(10_000),
+});
+
+export const PushedBlock = z.strictObject({
+  block: BlockRef,
+  header: HexString.describe("the block's SCALE header"),
+  finality: HexString.nullable().describe(
+    'SCALE FinalityProof of the header (grandpa_proveFinality), or null',
+  ),
+  recipients: z.array(PushedRecipient).max(1024),
+});
+
+export const MeshPushRequest = PushedBlock.extend(SignedBy).describe(
+  'a member\'s finalized block, signed over "xcmp-mesh|xcmp_meshPush|number:hash|at"',
+);
+
+export const MeshPushAnswer = z
+  .strictObject({ accepted: z.boolean(), reason: z.string().optional() })
+  .describe('taken (a member without a node, once proven), or why not');
+
+export const MeshBlocksRequest = z
+  .strictObject({
+    fromBlock: BlockNumber.nullable().describe('the first block wanted (null: the newest stored)'),
+    limit: z.number().int().min(1).max(16),
+    ...SignedBy,
+  })
+  .describe(
+    'a member\'s signed request for blocks it missed, signed over "xcmp-mesh|xcmp_meshBlocks|fromBlock|at" (0 for null)',
+  );
+
+export const MeshBlocks = z.strictObject({ blocks: z.array(PushedBlock) });
 
 export const MeshChunks = z
   .strictObject({
@@ -680,3 +749,5 @@ export const GrandpaChanges = z
 export type GrandpaChangesJson = z.infer<typeof GrandpaChanges>;
 export type GrandpaChangesOptionsJson = z.infer<typeof GrandpaChangesOptions>;
 export type MeshChunksRequestJson = z.infer<typeof MeshChunksRequest>;
+export type MeshPushRequestJson = z.infer<typeof MeshPushRequest>;
+export type MeshBlocksRequestJson = z.infer<typeof MeshBlocksRequest>;

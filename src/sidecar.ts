@@ -22,7 +22,9 @@ import { JourneyArchive } from './para/journey-archive.ts';
 import { JourneyBook } from './para/journey-book.ts';
 import { JourneyTracker } from './para/journeys.ts';
 import { ParaNodes } from './para/nodes.ts';
+import { toHex } from './protocol/bytes.ts';
 import type { TypeCodec } from './protocol/codec.ts';
+import { encodeHeader } from './protocol/header.ts';
 import type { RuntimeMetadata } from './protocol/metadata.ts';
 import {
   isUnsubscribeMethod,
@@ -541,7 +543,7 @@ async function assemble(options: SidecarOptions, started: Started): Promise<Side
   watchNode(node, metrics, logger);
   const proxy = relayProxy(options, node, store, metrics, best);
   const extraMethods = knownUpstreamMethods(proxy, metrics);
-  const mesh = startMesh(options, store, ingest, metrics, started);
+  const mesh = startMesh(options, { store, ingest, metrics, hub, node }, started);
   const status = statusOf(options, { store, ingest, proxy, facts, peers, paras, mesh });
   const storeWatch = watchStoreFile(store, ingest, metrics, logger);
   started.add(() => storeWatch.stop());
@@ -611,11 +613,10 @@ function knownUpstreamMethods(proxy: RelayProxy, metrics: Metrics): () => Promis
 /** The mesh member this sidecar is (with --mesh-key): ages each stored block past the full retention. */
 function startMesh(
   options: SidecarOptions,
-  store: Store,
-  ingest: ChainFeed,
-  metrics: Metrics,
+  parts: { store: Store; ingest: ChainFeed; metrics: Metrics; hub: SubscriptionHub; node: NodeClient },
   started: Started,
 ): MeshService | null {
+  const { store, ingest, metrics, hub, node } = parts;
   if (!options.mesh) return null;
   if (!store.mesh || options.role === 'api')
     throw new Error(
@@ -630,7 +631,17 @@ function startMesh(
     },
     options.logger,
   );
-  ingest.on('block', (write) => void mesh.onStored(write.number));
+  const proven = hub.proven!;
+  mesh.attachPusher({
+    store,
+    proof: (recipient, block) => proven.proof(recipient, block),
+    finality: (block) => proven.finalityProof(block),
+    header: async (block) => toHex(encodeHeader((await node.header(block.hash)).json)),
+  });
+  ingest.on('block', (write) => {
+    mesh.pushStored({ number: write.number, hash: write.hash });
+    void mesh.onStored(write.number);
+  });
   metrics.meshFrom(() => mesh.status().sizes);
   started.add(() => mesh.close());
   return mesh;

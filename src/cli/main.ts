@@ -121,6 +121,18 @@ function addMeshOptions(program: Command): Command {
     )
     .addOption(
       envOption(
+        '--mesh-only',
+        'no relay node: take every finalized block from the --mesh members, each proven final from --mesh-checkpoint and proven slice by slice, and serve them (methods that need a node answer -32002; docs/mesh.md)',
+      ),
+    )
+    .addOption(
+      envOption(
+        '--mesh-checkpoint <checkpoint>',
+        'with --mesh-only: where trust starts: polkadot, kusama, westend (their chain specs), or a JSON file (a checkpoint {"setId", "authorities", "block"} or a chain spec)',
+      ),
+    )
+    .addOption(
+      envOption(
         '--mesh-full-retention <blocks>',
         'finalized blocks kept in full before they are kept as erasure-coded chunks (with --mesh-key)',
         '1000',

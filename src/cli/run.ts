@@ -6,6 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { type CheckpointSource, resolveCheckpoint } from '../client/grandpa.ts';
 import type { Devnet } from '../devnet/index.ts';
 import type { BestChange } from '../ingest/best.ts';
 import { createLogger, type Logger, routeConsole } from '../log.ts';
@@ -14,6 +15,7 @@ import type { RpcMethodsMode, ServeInboundMode } from '../proxy/proxy.ts';
 import { DEFAULT_LIMITS, isLoopbackHost, type ServerLimits } from '../server/transport/server.ts';
 import { type Sidecar, type SidecarOptions, startSidecar } from '../sidecar.ts';
 import { isPostgresUrl, redactUrl } from '../store/url.ts';
+import { checkpointArgument } from './checkpoint.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
 import { readMeshKey } from './mesh-key.ts';
 import { integerFlag } from './numbers.ts';
@@ -60,6 +62,8 @@ export interface RunFlags {
   readonly meshKey?: string;
   readonly mesh?: string;
   readonly meshFullRetention: string;
+  readonly meshOnly?: boolean;
+  readonly meshCheckpoint?: string;
   readonly prometheusPort?: string;
   readonly prometheusHost: string;
 }
@@ -84,6 +88,8 @@ export interface RunOptions {
   readonly stuckAfter: number;
   /** The availability mesh (--mesh-key), or none. */
   readonly mesh?: MeshOptions;
+  /** `--mesh-only`: no node; trust starts at this GRANDPA checkpoint. */
+  readonly meshOnly?: CheckpointSource;
   readonly role: SidecarRole;
   readonly prometheus?: { readonly host: string; readonly port: number };
 }
@@ -161,6 +167,23 @@ function meshFlags(flags: RunFlags, role: SidecarRole): MeshOptions | undefined 
   return { key, peers, fullRetention };
 }
 
+/** `--mesh-only` with its checkpoint: no --node, and a mesh to take blocks from. */
+function meshOnlyFlags(flags: RunFlags): CheckpointSource | undefined {
+  if (!flags.meshOnly) {
+    if (flags.meshCheckpoint !== undefined) throw new CliError('--mesh-checkpoint is for --mesh-only');
+    return undefined;
+  }
+  if (flags.node !== undefined)
+    throw new CliError('--mesh-only takes no --node: its blocks come from the mesh');
+  if (flags.meshKey === undefined)
+    throw new CliError('--mesh-only needs --mesh-key and --mesh: the members it takes blocks from');
+  if (flags.meshCheckpoint === undefined)
+    throw new CliError(
+      '--mesh-only needs --mesh-checkpoint: polkadot, kusama, westend, or a checkpoint file',
+    );
+  return checkpointArgument(flags.meshCheckpoint, '--mesh-checkpoint');
+}
+
 export function runOptions(flags: RunFlags): RunOptions {
   const log = choiceFlag(flags.log, '--log', LOG_LEVELS);
   if (flags.node !== undefined && !/^wss?:\/\//.test(flags.node))
@@ -188,6 +211,7 @@ export function runOptions(flags: RunFlags): RunOptions {
     speculativeWindow: integerFlag(flags.speculativeWindow, '--speculative-window', 1, 1024),
     stuckAfter: integerFlag(flags.stuckAfter, '--stuck-after', 1, 100_000),
     mesh: meshFlags(flags, role),
+    meshOnly: meshOnlyFlags(flags),
     role,
     prometheus:
       flags.prometheusPort === undefined
@@ -255,6 +279,14 @@ export async function runSidecar(options: RunOptions): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const logger = createLogger({ level: options.log });
   const restoreConsole = routeConsole(logger);
+  if (options.meshOnly) {
+    try {
+      await runMeshOnly(options, options.meshOnly, logger);
+    } finally {
+      restoreConsole();
+    }
+    return;
+  }
   let started: Awaited<ReturnType<typeof startWithDevnet>>;
   try {
     started = await startWithDevnet(options, logger);
@@ -280,6 +312,40 @@ export async function runSidecar(options: RunOptions): Promise<void> {
   await devnet?.close();
   logger.info('stopped');
   restoreConsole();
+}
+
+/** `--mesh-only`: the sidecar with no node, until a signal. */
+async function runMeshOnly(options: RunOptions, checkpoint: CheckpointSource, logger: Logger): Promise<void> {
+  const { startMeshOnly } = await import('../mesh-only.ts');
+  const dbPath = options.db ?? 'data/xcmp.sqlite';
+  if (dbPath !== ':memory:') mkdirSync(dirname(dbPath), { recursive: true });
+  let sidecar: Awaited<ReturnType<typeof startMeshOnly>>;
+  try {
+    sidecar = await startMeshOnly({
+      dbPath,
+      host: options.host,
+      port: options.port,
+      logger,
+      limits: options.limits,
+      cors: options.cors,
+      mesh: options.mesh!,
+      checkpoint: await resolveCheckpoint(checkpoint),
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    logger.fatal({ exitCode: EXIT_RUNTIME }, message);
+    throw new CliError(message, EXIT_RUNTIME, true);
+  }
+  process.stdout.write(
+    `mesh-only sidecar (no relay node: blocks from ${options.mesh!.peers.length} mesh members, proven from the checkpoint)\nxcmp-sidecar JSON-RPC: ${sidecar.server.url} (HTTP ${sidecar.server.httpUrl}; /health /ready /metrics)\nstore: ${dbPath}\n`,
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  logger.info({ signal }, 'shutting down');
+  await sidecar.close();
+  logger.info('stopped');
 }
 
 /** The devnet, loaded only when there is no node: its code and trie wasm are memory a sidecar on a node does not need. */

@@ -1,12 +1,9 @@
 /** `xcmp-sidecar subscribe`: print a parachain's inbox or outbox updates as JSON lines, resuming after reconnects. */
 import { MailboxFinality } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../client/client.ts';
-import { KNOWN_CHAINS } from '../client/grandpa.ts';
 import type { VerifyOptions } from '../client/verified.ts';
-import { checkpointFromChainSpec, type GrandpaCheckpoint } from '../derive/grandpa.ts';
-import type { Hex } from '../protocol/bytes.ts';
+import { checkpointArgument } from './checkpoint.ts';
 import { CliError, EXIT_RUNTIME } from './errors.ts';
-import { readJsonFile } from './json-file.ts';
 import { integerFlag, U32_MAX } from './numbers.ts';
 
 type Finality = (typeof MailboxFinality.options)[number];
@@ -40,7 +37,7 @@ function verifyOptions(flags: SubscribeFlags): VerifyOptions | undefined {
   if (flags.finality !== 'finalized')
     throw new CliError(`${flag} needs --finality finalized: proofs anchor in finalized headers`);
   if (flags.verifyWith !== undefined) return { headers: flags.verifyWith };
-  return { grandpa: checkpointArgument(flags.verifyGrandpa!) };
+  return { grandpa: checkpointArgument(flags.verifyGrandpa!, '--verify-grandpa') };
 }
 
 export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
@@ -92,47 +89,4 @@ export async function runSubscribe(flags: SubscribeFlags): Promise<void> {
   stopping = true; // the close below is ours, not a lost connection
   await subscription.unsubscribe();
   await client.close();
-}
-
-const KEY = /^0x[0-9a-fA-F]{64}$/;
-
-/** `--verify-grandpa`: a known chain's name, or a JSON file with a checkpoint or a chain spec. */
-function checkpointArgument(value: string): GrandpaCheckpoint | (typeof KNOWN_CHAINS)[number] {
-  const known = KNOWN_CHAINS.find((chain) => chain === value);
-  if (known) return known;
-  const parsed = readJsonFile(value, '--verify-grandpa') as Record<string, unknown> | null;
-  if (parsed && typeof parsed === 'object' && 'lightSyncState' in parsed) {
-    try {
-      return checkpointFromChainSpec(parsed);
-    } catch (error) {
-      throw new CliError(`--verify-grandpa ${value}: ${(error as Error).message}`);
-    }
-  }
-  const { setId, authorities, block } = (parsed ?? {}) as {
-    setId?: unknown;
-    authorities?: unknown;
-    block?: { number?: unknown; hash?: unknown };
-  };
-  const validSetId =
-    (typeof setId === 'number' && Number.isSafeInteger(setId) && setId >= 0) ||
-    (typeof setId === 'string' && /^\d+$/.test(setId));
-  const validKeys =
-    Array.isArray(authorities) &&
-    authorities.length > 0 &&
-    authorities.every((k) => typeof k === 'string' && KEY.test(k));
-  const validBlock =
-    typeof block?.number === 'number' &&
-    Number.isSafeInteger(block.number) &&
-    block.number >= 0 &&
-    typeof block.hash === 'string' &&
-    KEY.test(block.hash);
-  if (!validSetId || !validKeys || !validBlock)
-    throw new CliError(
-      `--verify-grandpa ${value}: expected polkadot, kusama, westend, a chain spec with a lightSyncState, or {"setId", "authorities": [hex keys], "block": {"number", "hash"}}`,
-    );
-  return {
-    setId: BigInt(setId as number | string),
-    authorities: (authorities as string[]).map((k) => k.toLowerCase() as Hex),
-    block: { number: block!.number as number, hash: (block!.hash as string).toLowerCase() as Hex },
-  };
 }

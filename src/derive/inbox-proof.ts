@@ -8,7 +8,7 @@
 import { fromHex, type Hex, readCompactNumber, toHex } from '../protocol/bytes.ts';
 import { blake2_256 } from '../protocol/hash.ts';
 import { extendMqcHead, ZERO_HEAD } from '../protocol/mqc.ts';
-import { decodeHrmpChannel, provenEntries } from './proof.ts';
+import { decodeHrmpChannel, type ProvenChannel, provenEntries } from './proof.ts';
 import { decodeParaIds, hrmpChannelsKey, hrmpIngressIndexKey } from './storage.ts';
 
 /** The proof an inbox update carries: block N's SCALE header and the trie nodes. */
@@ -22,6 +22,8 @@ export interface ProvenHeads {
   readonly number: number;
   readonly hash: Hex;
   readonly heads: ReadonlyMap<number, Hex | null>;
+  /** Each inbound channel as proven (capacities, counts, head), by sender. */
+  readonly channels?: ReadonlyMap<number, ProvenChannel>;
 }
 
 /** The part of a message the MQC commits to, plus where it claims to come from. */
@@ -78,13 +80,16 @@ export async function proveInboxHeads(
   const index = entries.get(hrmpIngressIndexKey(recipient));
   if (index === undefined) throw fail(`the proof does not prove the ingress index of ${recipient}`);
   const heads = new Map<number, Hex | null>();
+  const channels = new Map<number, ProvenChannel>();
   for (const sender of decodeParaIds(fromHex(index))) {
     const channel = `${sender}>${recipient}`;
     const value = entries.get(hrmpChannelsKey(sender, recipient));
     if (value === undefined) throw fail('the proof does not prove HrmpChannels', channel);
-    heads.set(sender, decodeHrmpChannel(sender, recipient, fromHex(value)).mqcHead);
+    const decoded = decodeHrmpChannel(sender, recipient, fromHex(value));
+    heads.set(sender, decoded.mqcHead);
+    channels.set(sender, decoded);
   }
-  return { number: block.number, hash, heads };
+  return { number: block.number, hash, heads, channels };
 }
 
 /**

@@ -87,12 +87,25 @@ export class MeshLinks {
   }
 
   /** `member`'s chunks of `recipient`'s slices at `blocks`; throws when it cannot be asked. */
-  async chunks(member: MeshMember, recipient: number, blocks: readonly number[]): Promise<ChunkAnswer> {
+  chunks(member: MeshMember, recipient: number, blocks: readonly number[]): Promise<ChunkAnswer> {
+    return this.call(member, 'xcmp_meshChunks', `${recipient}:${blocks.join(',')}`, {
+      recipient,
+      blocks: [...blocks],
+    });
+  }
+
+  /** Calls `method` on `member` unsigned (for what anyone may ask, e.g. GRANDPA set changes). */
+  async plainCall<T>(member: MeshMember, method: string, params: unknown[]): Promise<T> {
     const client = await this.#client(member);
-    const payload = `${recipient}:${blocks.join(',')}`;
-    const auth = signRequest(this.#key, 'xcmp_meshChunks', payload);
+    return client.call<T>(method, params);
+  }
+
+  /** Calls `method` on `member` with `params` and this member's signature over `payload`. */
+  async call<T>(member: MeshMember, method: string, payload: string, params: object): Promise<T> {
+    const client = await this.#client(member);
+    const auth = signRequest(this.#key, method, payload);
     try {
-      return await client.call<ChunkAnswer>('xcmp_meshChunks', [{ recipient, blocks: [...blocks], ...auth }]);
+      return await client.call<T>(method, [{ ...params, ...auth }]);
     } catch (error) {
       this.#links.get(member.key)!.lastError = (error as Error).message;
       throw error;

@@ -5,13 +5,23 @@
  */
 import type { Logger } from 'pino';
 import { erasureReady } from '../derive/erasure.ts';
+import type { PushedBlock } from '../derive/mesh-push.ts';
 import type { Hex } from '../protocol/bytes.ts';
 import { toHex } from '../protocol/bytes.ts';
 import type { MeshSizes, MeshStore } from '../store/mesh.ts';
 import type { MessageRecord } from '../store/types.ts';
 import { ageUpTo } from './aging.ts';
+import type { MeshFeed, MeshFeedStatus } from './feed.ts';
 import { MeshLinks } from './links.ts';
-import { type Mesh, type MeshKey, meshOf, requestSigner, type SignedRequest } from './members.ts';
+import {
+  type Mesh,
+  type MeshKey,
+  type MeshMember,
+  meshOf,
+  requestSigner,
+  type SignedRequest,
+} from './members.ts';
+import { MeshPusher, type PushSources, pushedBlock, pushPayload } from './push.ts';
 import { MAX_SLICES_PER_READ, MeshReader } from './reader.ts';
 
 export interface MeshOptions {
@@ -40,6 +50,13 @@ export interface MeshStatus {
   readonly agedUpTo: number;
   readonly sizes: MeshSizes;
   readonly badChunks: number;
+  /** No relay node: every block from the members' pushes (--mesh-only). */
+  readonly meshOnly: boolean;
+  /** Blocks and JSON bytes pushed to each member, by key (a member with a node). */
+  readonly pushed: Record<string, { readonly blocks: number; readonly bytes: number }>;
+  /** Blocks members pushed that this member refused (forged, or not proven). */
+  readonly refusedBlocks: number;
+  readonly feed: MeshFeedStatus | null;
   readonly peers: ReturnType<MeshLinks['status']>;
 }
 
@@ -52,6 +69,10 @@ export class MeshService {
   readonly #logger: Logger;
   readonly #observer: MeshObserver;
   #badChunks = 0;
+  #refusedPushes = 0;
+  #sources: PushSources | null = null;
+  #pusher: MeshPusher | null = null;
+  #feed: MeshFeed | null = null;
   #aging: Promise<void> = Promise.resolve();
 
   constructor(options: MeshOptions, store: MeshStore, observer: MeshObserver, logger: Logger) {
@@ -106,6 +127,78 @@ export class MeshService {
     return this.#reader.inbox(recipient, fromBlock, toBlock);
   }
 
+  /** With a relay node: pushes each stored block's plain slices to the members, and answers their pulls. */
+  attachPusher(sources: PushSources): void {
+    this.#sources = sources;
+    this.#pusher = new MeshPusher(this.#links, sources, this.#logger);
+  }
+
+  /** Without one (--mesh-only): blocks come from the members' pushes and pulls, proven by `feed`. */
+  attachFeed(feed: MeshFeed): void {
+    this.#feed = feed;
+  }
+
+  get links(): MeshLinks {
+    return this.#links;
+  }
+
+  /** A block was stored (from this member's node): pushed to the members. */
+  pushStored(block: { number: number; hash: Hex }): void {
+    this.#pusher?.onStored(block);
+  }
+
+  #signer(request: SignedRequest, method: string, payload: string): MeshMember {
+    const signer = requestSigner(this.mesh, request, method, payload);
+    if (typeof signer === 'string') throw new MeshRefusal(signer);
+    return signer;
+  }
+
+  /** `xcmp_meshPush`: a member's block. A member without a node takes it (proven); one with a node compares it with its own. */
+  async pushFrom(request: SignedRequest & PushedBlock): Promise<{ accepted: boolean; reason?: string }> {
+    const member = this.#signer(request, 'xcmp_meshPush', pushPayload(request.block));
+    const pushed: PushedBlock = {
+      block: request.block,
+      header: request.header,
+      finality: request.finality,
+      recipients: request.recipients,
+    };
+    if (this.#feed) return this.#feed.push(pushed, member);
+    const stored = await this.#sources?.store.blockHash(request.block.number);
+    if (stored && stored !== request.block.hash) {
+      this.#refusedPushes++;
+      this.#logger.warn(
+        { member: member.key, block: request.block.number },
+        `mesh member pushed a block that differs from this node's ${stored}`,
+      );
+      return {
+        accepted: false,
+        reason: `differs from block #${request.block.number} ${stored} of this member's node`,
+      };
+    }
+    return { accepted: false, reason: 'this member follows its own node' };
+  }
+
+  /** `xcmp_meshBlocks`: the plain slices of stored blocks from `fromBlock` (null: the newest one), for a member that missed them. */
+  async blocksFor(
+    request: SignedRequest & { fromBlock: number | null; limit: number },
+  ): Promise<{ blocks: PushedBlock[] }> {
+    this.#signer(request, 'xcmp_meshBlocks', `${request.fromBlock ?? 0}`);
+    const sources = this.#sources;
+    if (!sources) throw new MeshRefusal('a member without a relay node serves no blocks');
+    const cursor = await sources.store.cursor();
+    if (!cursor) return { blocks: [] };
+    const from = request.fromBlock ?? cursor.number;
+    if (from < this.fullFrom)
+      throw new MeshRefusal(`blocks before #${this.fullFrom} are kept as chunks here`);
+    const blocks: PushedBlock[] = [];
+    for (let number = from; number <= Math.min(cursor.number, from + request.limit - 1); number++) {
+      const hash = await sources.store.blockHash(number);
+      if (!hash) break;
+      blocks.push(await pushedBlock(sources, { number, hash }));
+    }
+    return { blocks };
+  }
+
   /** `xcmp_meshChunks`: this member's chunks of `recipient`'s slices at `blocks`, for a member. */
   chunksFor(request: SignedRequest & { readonly recipient: number; readonly blocks: readonly number[] }) {
     const payload = `${request.recipient}:${request.blocks.join(',')}`;
@@ -138,11 +231,16 @@ export class MeshService {
       agedUpTo: this.#store.agedUpTo(),
       sizes: this.#store.sizes(),
       badChunks: this.#badChunks,
+      meshOnly: this.#feed !== null,
+      pushed: Object.fromEntries(this.#pusher?.delivered ?? []),
+      refusedBlocks: this.#refusedPushes + (this.#feed?.status.refused ?? 0),
+      feed: this.#feed?.status ?? null,
       peers: this.#links.status(),
     };
   }
 
   async close(): Promise<void> {
+    await this.#feed?.stop();
     await this.#aging;
     await this.#links.close();
   }

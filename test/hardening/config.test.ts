@@ -106,6 +106,17 @@ describe('enumerated settings fail closed', () => {
       [['--mesh-key', keyFile, '--mesh', peer, '--mesh-full-retention', '0'], /--mesh-full-retention/],
       [['--mesh-key', keyFile, '--mesh', `${publicKey}@ws://127.0.0.1:1`], /listed twice/],
       [['--mesh-key', keyFile, '--mesh', peer, '--db', 'postgres://u:p@127.0.0.1:1/db'], /not PostgreSQL/],
+      [['--mesh-checkpoint', 'polkadot'], /--mesh-checkpoint is for --mesh-only/],
+      [
+        ['--mesh-only', '--node', 'ws://127.0.0.1:1', '--mesh-key', keyFile, '--mesh', peer],
+        /takes no --node/,
+      ],
+      [['--mesh-only', '--mesh-checkpoint', 'polkadot'], /needs --mesh-key and --mesh/],
+      [['--mesh-only', '--mesh-key', keyFile, '--mesh', peer], /needs --mesh-checkpoint/],
+      [
+        ['--mesh-only', '--mesh-key', keyFile, '--mesh', peer, '--mesh-checkpoint', join(dir, 'bad.json')],
+        /--mesh-checkpoint .*expected polkadot/,
+      ],
     ] as const) {
       const result = await mainWith([...argv, '--devnet-port', '0', '--port', '0']);
       assert.equal(result.code, 2, `${argv.join(' ')}: ${result.stderr}`);

@@ -1,0 +1,144 @@
+/**
+ * `--mesh-only` assembled (DESIGN.md §16, docs/mesh.md): a sidecar with no relay node. Its
+ * finalized blocks come from the other mesh members, each proven final from a GRANDPA checkpoint
+ * and proven slice by slice (mesh/feed.ts); it stores and serves them as a sidecar with a node
+ * does. What needs a node (the relay proxy, inbox proofs, decoding with the node's metadata)
+ * answers -32002 saying so; `/health`, `xcmp_status` and the dashboard say it is mesh-only.
+ */
+import type { Logger } from 'pino';
+import { AppErrors } from '../rpc/contract.ts';
+import type { StatusJson } from '../rpc/schemas.ts';
+import type { GrandpaCheckpoint } from './derive/grandpa.ts';
+import { MeshFeed } from './mesh/feed.ts';
+import { type MeshOptions, MeshService } from './mesh/service.ts';
+import { dashboardRoutes } from './server/ops/dashboard.ts';
+import { healthPolicies } from './server/ops/health.ts';
+import { Metrics } from './server/ops/metrics.ts';
+import { RpcError } from './server/transport/jsonrpc.ts';
+import { type RpcServer, type ServerLimits, startServer } from './server/transport/server.ts';
+import { apiHandlers } from './server/xcmp/api.ts';
+import { SubscriptionHub } from './server/xcmp/hub.ts';
+import { Started } from './sidecar.ts';
+import type { Store } from './store/interface.ts';
+import { openStore } from './store/open.ts';
+
+export interface MeshOnlyOptions {
+  readonly dbPath: string;
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly limits?: Partial<ServerLimits>;
+  readonly cors?: '*' | readonly string[];
+  readonly mesh: MeshOptions;
+  /** Where trust starts: the GRANDPA set after this block. */
+  readonly checkpoint: GrandpaCheckpoint;
+}
+
+export interface MeshOnlySidecar {
+  readonly server: RpcServer;
+  readonly store: Store;
+  readonly mesh: MeshService;
+  readonly feed: MeshFeed;
+  readonly hub: SubscriptionHub;
+  close(): Promise<void>;
+}
+
+const NO_NODE = 'This sidecar has no relay node (--mesh-only): it serves the xcmp_* methods only';
+
+function meshOnlyStatus(store: Store, mesh: MeshService, feed: MeshFeed): () => Promise<StatusJson> {
+  return async () => {
+    const [counts, recentFailures] = await Promise.all([store.counts(), store.recentFailures(10)]);
+    const fed = feed.status;
+    return {
+      node: { url: 'none (--mesh-only): blocks from the mesh', connected: fed.linked },
+      chain: null,
+      finalized: fed.heard,
+      best: fed.heard,
+      synced: fed.cursor,
+      lag: fed.heard !== null && fed.cursor !== null ? Math.max(0, fed.heard - fed.cursor) : null,
+      counts: {
+        blocks: counts.blocks,
+        messages: counts.messages,
+        unverifiedMessages: counts.unverifiedMessages,
+        candidates: counts.candidates,
+      },
+      verificationFailures: counts.failuresByKind,
+      recentFailures,
+      lastError: fed.lastRefusal,
+      inbound: { mode: 'store', checked: 0, mismatches: 0, fallbacks: 0 },
+      federation: null,
+      paraNodes: [],
+      mesh: mesh.status(),
+    };
+  };
+}
+
+export async function startMeshOnly(options: MeshOnlyOptions): Promise<MeshOnlySidecar> {
+  const started = new Started();
+  try {
+    const store = await openStore(options.dbPath);
+    started.add(() => store.close());
+    if (!store.mesh) throw new Error('--mesh-only keeps its store in SQLite');
+    const metrics = new Metrics();
+    const mesh = new MeshService(
+      options.mesh,
+      store.mesh,
+      {
+        badChunk: (member) => metrics.meshBadChunks.inc({ member }),
+        aged: (blocks) => metrics.meshAgedBlocks.inc(blocks),
+      },
+      options.logger,
+    );
+    started.add(() => mesh.close());
+    const feed = new MeshFeed(store, mesh.links, options.checkpoint, options.logger);
+    mesh.attachFeed(feed);
+    metrics.meshFrom(() => mesh.status().sizes);
+    const hub = new SubscriptionHub(store, () => null);
+    feed.on('block', (write) => {
+      hub.onFinalized(write, performance.now());
+      void mesh.onStored(write.number);
+    });
+    const status = meshOnlyStatus(store, mesh, feed);
+    const api = apiHandlers({ store, hub, status, xcm: () => null, mesh });
+    const server = await startServer({
+      host: options.host,
+      port: options.port,
+      handlers: {
+        methods: api.methods,
+        subscriptions: api.subscriptions,
+        fallback: (method) => {
+          throw new RpcError(AppErrors.upstreamUnavailable.code, `${NO_NODE}; ${method} needs a node`);
+        },
+      },
+      limits: options.limits,
+      cors: options.cors,
+      routes: dashboardRoutes(),
+      metrics,
+      logger: options.logger,
+      ...healthPolicies({
+        nodeUrl: 'the mesh (--mesh-only)',
+        readyLag: 3,
+        ingest: () => {
+          const fed = feed.status;
+          return {
+            cursor: fed.cursor,
+            finalized: fed.heard,
+            best: fed.heard,
+            connected: fed.linked,
+            lastError: null,
+            blocksProcessed: fed.accepted,
+          };
+        },
+        storeProblem: () => store.fileProblem(),
+        role: () => ({ role: 'mesh-only' }),
+      }),
+    });
+    started.add(() => server.close());
+    started.add(() => feed.stop());
+    await feed.start();
+    return { server, store, mesh, feed, hub, close: () => started.closeAll() };
+  } catch (error) {
+    await started.closeAll();
+    throw error;
+  }
+}
