@@ -377,10 +377,14 @@ function renderMesh() {
   const { fullBytes, chunkBytes, rootBytes, headBytes } = mesh.sizes;
   const kept = chunkBytes + rootBytes + headBytes;
   const ratio = fullBytes > 0 ? ` (${((kept / fullBytes) * 100).toFixed(1)} % of full)` : '';
+  const source = mesh.meshOnly
+    ? `no relay node (mesh-only): ${mesh.feed.accepted.toLocaleString('en')} blocks taken from the members, ${mesh.feed.refused} refused · `
+    : '';
   $('#mesh-summary').textContent =
+    source +
     `member ${mesh.index} of ${mesh.n}, any ${mesh.k} give it back · aged up to #${mesh.agedUpTo.toLocaleString('en')} · ` +
     `in full ${kib(fullBytes)}, kept ${kib(kept)}${ratio}: chunks ${kib(chunkBytes)}, roots ${kib(rootBytes)}, heads ${kib(headBytes)} · bad chunks ${mesh.badChunks}`;
-  $('#mesh-summary').classList.toggle('bad', mesh.badChunks > 0);
+  $('#mesh-summary').classList.toggle('bad', mesh.badChunks > 0 || mesh.refusedBlocks > 0);
   const body = $('#mesh-peers tbody');
   body.replaceChildren(
     ...mesh.peers.map((peer) =>

@@ -22,6 +22,8 @@ import type { MeshMember } from './members.ts';
 /** Blocks asked of a member at once, and pushes kept while an earlier block is missing. */
 export const BLOCKS_PER_PULL = 16;
 const WAITING_KEPT = 256;
+/** Bytes of JSON of the blocks kept waiting, at most (a member cannot make this sidecar hold more). */
+const WAITING_BYTES = 16 * 1024 * 1024;
 const PULL_EVERY_MS = 1000;
 
 export interface MeshFeedStatus {
@@ -40,7 +42,8 @@ export class MeshFeed extends EventEmitter<{ block: [BlockWrite] }> {
   readonly #links: MeshLinks;
   readonly #logger: Logger;
   readonly #trust: TrustedHash;
-  readonly #waiting = new Map<number, PushedBlock>();
+  readonly #waiting = new Map<number, { pushed: PushedBlock; bytes: number }>();
+  #waitingBytes = 0;
   #base: Map<number, ProvenHeads> | null = null;
   #cursor: { number: number; hash: Hex } | null = null;
   #turn: Promise<void> = Promise.resolve();
@@ -123,20 +126,30 @@ export class MeshFeed extends EventEmitter<{ block: [BlockWrite] }> {
         `block #${number} ${hash} differs from the stored ${stored ?? '(pruned)'}`,
       );
     }
-    if (this.#cursor && number > this.#cursor.number + 1) {
-      if (this.#waiting.size < WAITING_KEPT) this.#waiting.set(number, pushed);
-      return { accepted: false, reason: `waiting for #${this.#cursor.number + 1}` };
-    }
+    if (this.#cursor && number > this.#cursor.number + 1) return this.#wait(pushed);
     try {
       await this.#accept(pushed);
     } catch (error) {
       return this.#refuse(from, number, (error as Error).message);
     }
     for (let next = this.#waiting.get(number + 1); next; next = this.#waiting.get(this.#cursor!.number + 1)) {
-      this.#waiting.delete(next.block.number);
-      await this.#take(next, null);
+      this.#waiting.delete(next.pushed.block.number);
+      this.#waitingBytes -= next.bytes;
+      await this.#take(next.pushed, null);
     }
     return { accepted: true };
+  }
+
+  /** A block ahead of a gap: kept (within WAITING_KEPT blocks and WAITING_BYTES) until the gap is filled. */
+  #wait(pushed: PushedBlock): { accepted: false; reason: string } {
+    const next = this.#cursor!.number + 1;
+    const bytes = JSON.stringify(pushed).length;
+    const room = pushed.block.number < next + WAITING_KEPT && this.#waitingBytes + bytes <= WAITING_BYTES;
+    if (room && !this.#waiting.has(pushed.block.number)) {
+      this.#waiting.set(pushed.block.number, { pushed, bytes });
+      this.#waitingBytes += bytes;
+    }
+    return { accepted: false, reason: `waiting for #${next}${room ? '' : ' (not kept: too far ahead)'}` };
   }
 
   async #accept(pushed: PushedBlock): Promise<void> {

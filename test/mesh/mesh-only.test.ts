@@ -24,6 +24,7 @@ import { type MeshOnlySidecar, startMeshOnly } from '../../src/mesh-only.ts';
 import { encodeCompact, fromHex, type Hex, toHex } from '../../src/protocol/bytes.ts';
 import { blake2_256 } from '../../src/protocol/hash.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
+import { browserMissing, launchBrowser } from '../helpers/browser.ts';
 import { spawnCli } from '../helpers/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { eventually, storedUpTo } from '../helpers/wait.ts';
@@ -174,6 +175,20 @@ describe('mesh-only: a sidecar with no relay node', { timeout: 180_000 }, () => 
         const health = await (await fetch(`${meshOnly.server.httpUrl}/health`)).json();
         assert.equal((health as { role: string }).role, 'mesh-only');
         await assert.rejects(status.call('chain_getBlockHash', [1]), /no relay node \(--mesh-only\)/);
+        if (!browserMissing()) {
+          const headless = await launchBrowser();
+          try {
+            const page = await headless.browser.newPage();
+            await page.goto(`${meshOnly.server.httpUrl}/`);
+            await page
+              .locator('#mesh-summary', {
+                hasText: /no relay node \(mesh-only\): [\d,]+ blocks taken from the members/,
+              })
+              .waitFor();
+          } finally {
+            await headless.close();
+          }
+        }
         const pushed = full[0]!.mesh!.status().pushed;
         const toMeshOnly = pushed[keys.m.publicKey]!;
         assert.ok(toMeshOnly.blocks > 0);
