@@ -18,7 +18,7 @@ import { RpcError } from './server/transport/jsonrpc.ts';
 import { type RpcServer, type ServerLimits, startServer } from './server/transport/server.ts';
 import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
-import { Started } from './sidecar.ts';
+import { Started, storeFigures } from './sidecar.ts';
 import type { Store } from './store/interface.ts';
 import { openStore } from './store/open.ts';
 
@@ -47,7 +47,7 @@ const NO_NODE = 'This sidecar has no relay node (--mesh-only): it serves the xcm
 
 function meshOnlyStatus(store: Store, mesh: MeshService, feed: MeshFeed): () => Promise<StatusJson> {
   return async () => {
-    const [counts, recentFailures] = await Promise.all([store.counts(), store.recentFailures(10)]);
+    const figures = await storeFigures(store);
     const fed = feed.status;
     return {
       node: { url: 'none (--mesh-only): blocks from the mesh', connected: fed.linked },
@@ -56,14 +56,7 @@ function meshOnlyStatus(store: Store, mesh: MeshService, feed: MeshFeed): () => 
       best: fed.heard,
       synced: fed.cursor,
       lag: fed.heard !== null && fed.cursor !== null ? Math.max(0, fed.heard - fed.cursor) : null,
-      counts: {
-        blocks: counts.blocks,
-        messages: counts.messages,
-        unverifiedMessages: counts.unverifiedMessages,
-        candidates: counts.candidates,
-      },
-      verificationFailures: counts.failuresByKind,
-      recentFailures,
+      ...figures,
       lastError: fed.lastRefusal,
       inbound: { mode: 'store', checked: 0, mismatches: 0, fallbacks: 0 },
       federation: null,

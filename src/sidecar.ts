@@ -369,15 +369,28 @@ interface StatusParts {
   readonly mesh: MeshService | null;
 }
 
+/** What `xcmp_status` shows of the store: counts, failures by kind, the latest failures. */
+export async function storeFigures(
+  store: Store,
+): Promise<Pick<StatusJson, 'counts' | 'verificationFailures' | 'recentFailures'>> {
+  const [counts, recentFailures] = await Promise.all([store.counts(), store.recentFailures(10)]);
+  return {
+    counts: {
+      blocks: counts.blocks,
+      messages: counts.messages,
+      unverifiedMessages: counts.unverifiedMessages,
+      candidates: counts.candidates,
+    },
+    verificationFailures: counts.failuresByKind,
+    recentFailures,
+  };
+}
+
 function statusOf(options: SidecarOptions, parts: StatusParts): () => Promise<StatusJson> {
   const { store, ingest, proxy, facts, peers, paras, mesh } = parts;
   return async () => {
     const s = ingest.status;
-    const [counts, recentFailures, gaps] = await Promise.all([
-      store.counts(),
-      store.recentFailures(10),
-      peers ? store.gaps() : [],
-    ]);
+    const [figures, gaps] = await Promise.all([storeFigures(store), peers ? store.gaps() : []]);
     return {
       node: { url: options.nodeUrl, connected: s.connected },
       chain: facts.name,
@@ -385,14 +398,7 @@ function statusOf(options: SidecarOptions, parts: StatusParts): () => Promise<St
       best: s.best,
       synced: s.cursor,
       lag: s.finalized !== null && s.cursor !== null ? Math.max(0, s.finalized - s.cursor) : null,
-      counts: {
-        blocks: counts.blocks,
-        messages: counts.messages,
-        unverifiedMessages: counts.unverifiedMessages,
-        candidates: counts.candidates,
-      },
-      verificationFailures: counts.failuresByKind,
-      recentFailures,
+      ...figures,
       lastError: s.lastError,
       inbound: { mode: proxy.serveInbound, ...proxy.shadow },
       federation: peers ? peers.json(gaps) : null,

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
-import type { GrandpaChangesJson, MailboxJson, MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
-import { type VerificationError, XcmpClient } from '../../src/client/index.ts';
+import type { GrandpaChangesJson, MailboxJson, MailboxUpdateJson } from '../../rpc/schemas.ts';
+import { XcmpClient } from '../../src/client/index.ts';
 import type { GrandpaCheckpoint } from '../../src/derive/grandpa.ts';
 import { decodeFinalityProof, GrandpaLedger } from '../../src/derive/grandpa-ledger.ts';
 import { grandpaKeys, signJustification } from '../../src/devnet/grandpa.ts';
@@ -26,48 +26,16 @@ import {
   u32le,
   u64le,
 } from '../../src/protocol/bytes.ts';
-import { messageJson } from '../../src/server/xcmp/wire.ts';
 import { runCliAsync, spawnCli } from '../helpers/cli.ts';
 import { startRewritingLayer } from '../helpers/lying-layer.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+import { consume, storedInbox, withoutVerdict } from '../helpers/verifying-consumer.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const AUTHORITIES = 7;
 const SET_EVERY = 50;
 /** Keys of no set of this devnet: what a forger signs with. */
 const OUTSIDERS = grandpaKeys(999, AUTHORITIES);
-
-interface Consumer {
-  readonly recipient: number;
-  readonly client: XcmpClient;
-  readonly delivered: MessageJson[];
-  readonly rejected: VerificationError[];
-  lastSeen(): number | null;
-}
-
-async function consume(url: string, checkpoint: GrandpaCheckpoint, recipient: number): Promise<Consumer> {
-  const client = await XcmpClient.connect(url, { verify: { grandpa: checkpoint }, reconnectMs: 0 });
-  const delivered: MessageJson[] = [];
-  const rejected: VerificationError[] = [];
-  client.on('verificationError', (error) => rejected.push(error));
-  const sub = await client.subscribeInbox(recipient, (update: MailboxUpdateJson) =>
-    delivered.push(...update.messages),
-  );
-  await eventually(() => sub.lastSeenBlock !== null, { what: `a proven start for ${recipient}` });
-  return { recipient, client, delivered, rejected, lastSeen: () => sub.lastSeenBlock };
-}
-
-async function truth(stack: Stack, recipient: number, after: number, upTo: number): Promise<MessageJson[]> {
-  const rows = await stack.sidecar.store.inbox(recipient, {
-    fromBlock: after + 1,
-    toBlock: upTo,
-    includeUnverified: true,
-    limit: 100_000,
-  });
-  return rows.map((m) => messageJson(m));
-}
-
-const strip = ({ verified: _v, reason: _r, ...m }: MessageJson) => m;
 
 /** A header with one parentHash byte flipped: a block of a fork at the same height, with the same state. */
 function forkHeader(header: Hex): Hex {
@@ -195,8 +163,8 @@ describe('GRANDPA: a client that trusts only a checkpoint', () => {
           changesAfter.set(frame.id, options.after);
       },
     );
-    const direct = await consume(stack.sidecar.server.url, checkpoint, 2000);
-    const through = await consume(layer.url, checkpoint, 2001);
+    const direct = await consume(stack.sidecar.server.url, { grandpa: checkpoint }, 2000);
+    const through = await consume(layer.url, { grandpa: checkpoint }, 2001);
     const starts = [direct.lastSeen()!, through.lastSeen()!];
     try {
       await advance(stack, 60); // the first change: set 1 from #51
@@ -227,11 +195,11 @@ describe('GRANDPA: a client that trusts only a checkpoint', () => {
         'the forged set change was refused',
       );
       for (const [i, consumer] of [direct, through].entries()) {
-        const expected = await truth(stack, consumer.recipient, starts[i]!, consumer.lastSeen()!);
+        const expected = await storedInbox(stack, consumer.recipient, starts[i]!, consumer.lastSeen()!);
         assert.ok(expected.length >= 100, `${expected.length} messages to ${consumer.recipient}`);
         assert.deepEqual(
-          consumer.delivered.map(strip),
-          expected.map(strip),
+          consumer.delivered.map(withoutVerdict),
+          expected.map(withoutVerdict),
           `recipient ${consumer.recipient}`,
         );
       }
@@ -335,7 +303,10 @@ describe('GRANDPA: a client that trusts only a checkpoint', () => {
       assert.doesNotMatch(cli.stderr(), /rejected/);
       const delivered = lines().flatMap((u) => u.messages);
       const last = delivered.at(-1)!.sentAt;
-      assert.deepEqual(delivered.map(strip), (await truth(stack, 2000, from - 1, last)).map(strip));
+      assert.deepEqual(
+        delivered.map(withoutVerdict),
+        (await storedInbox(stack, 2000, from - 1, last)).map(withoutVerdict),
+      );
       // Polkadot's checkpoint (#26,629,221) is far above this devnet: nothing it is sent can be proven.
       await eventually(() => /before the sets this client holds/.test(polkadot.stderr()), {
         what: 'a rejection under the Polkadot checkpoint',

@@ -9,52 +9,11 @@ import { after, before, describe, it } from 'node:test';
 import type { MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
 import { type VerificationError, XcmpClient } from '../../src/client/index.ts';
 import { toHex } from '../../src/protocol/bytes.ts';
-import { messageJson } from '../../src/server/xcmp/wire.ts';
 import { spawnCli } from '../helpers/cli.ts';
 import { startLyingLayer } from '../helpers/lying-layer.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
+import { type Consumer, consume, storedInbox, withoutVerdict } from '../helpers/verifying-consumer.ts';
 import { eventually } from '../helpers/wait.ts';
-
-interface Consumer {
-  readonly recipient: number;
-  readonly client: XcmpClient;
-  readonly delivered: MessageJson[];
-  readonly rejected: VerificationError[];
-  lastSeen(): number | null;
-}
-
-async function consume(
-  url: string,
-  headers: string,
-  recipient: number,
-  fromBlock?: number,
-): Promise<Consumer> {
-  const client = await XcmpClient.connect(url, { verify: { headers }, reconnectMs: 0 });
-  const delivered: MessageJson[] = [];
-  const rejected: VerificationError[] = [];
-  client.on('verificationError', (error) => rejected.push(error));
-  const sub = await client.subscribeInbox(
-    recipient,
-    (update: MailboxUpdateJson) => delivered.push(...update.messages),
-    fromBlock === undefined ? {} : { fromBlock },
-  );
-  // The first update (the sidecar's current block) is the proven start.
-  await eventually(() => sub.lastSeenBlock !== null, { what: `a proven start for ${recipient}` });
-  return { recipient, client, delivered, rejected, lastSeen: () => sub.lastSeenBlock };
-}
-
-/** What the store holds for `recipient` in (after, upTo], as the wire shows it. */
-async function truth(stack: Stack, recipient: number, after: number, upTo: number): Promise<MessageJson[]> {
-  const rows = await stack.sidecar.store.inbox(recipient, {
-    fromBlock: after + 1,
-    toBlock: upTo,
-    includeUnverified: true,
-    limit: 100_000,
-  });
-  return rows.map((m) => messageJson(m));
-}
-
-const strip = ({ verified: _v, reason: _r, ...m }: MessageJson) => m;
 
 async function provenUpTo(consumers: readonly Consumer[], block: number): Promise<void> {
   await eventually(() => consumers.every((c) => (c.lastSeen() ?? -1) >= block), {
@@ -75,8 +34,8 @@ describe('verified inbox against relay proofs', () => {
 
   it('an honest run over 120 blocks delivers every message once, in order, with 0 rejections', async () => {
     const url = stack.sidecar.server.url;
-    const live = await consume(url, stack.devnet.url, 2000);
-    const resumed = await consume(url, stack.devnet.url, 2001, 1);
+    const live = await consume(url, { headers: stack.devnet.url }, 2000);
+    const resumed = await consume(url, { headers: stack.devnet.url }, 2001, 1);
     const start = live.lastSeen()!;
     try {
       for (let i = 0; i < 12; i++) await advance(stack, 10);
@@ -84,11 +43,11 @@ describe('verified inbox against relay proofs', () => {
       await provenUpTo([live, resumed], end);
       assert.deepEqual(live.rejected, []);
       assert.deepEqual(resumed.rejected, []);
-      const expectedLive = await truth(stack, 2000, start, live.lastSeen()!);
-      const expectedResumed = await truth(stack, 2001, 0, resumed.lastSeen()!);
+      const expectedLive = await storedInbox(stack, 2000, start, live.lastSeen()!);
+      const expectedResumed = await storedInbox(stack, 2001, 0, resumed.lastSeen()!);
       assert.ok(expectedLive.length >= 100, `${expectedLive.length} messages to 2000`);
-      assert.deepEqual(live.delivered.map(strip), expectedLive.map(strip));
-      assert.deepEqual(resumed.delivered.map(strip), expectedResumed.map(strip));
+      assert.deepEqual(live.delivered.map(withoutVerdict), expectedLive.map(withoutVerdict));
+      assert.deepEqual(resumed.delivered.map(withoutVerdict), expectedResumed.map(withoutVerdict));
     } finally {
       await live.client.close();
       await resumed.client.close();
@@ -102,7 +61,7 @@ describe('verified inbox against relay proofs', () => {
     const consumers: Consumer[] = [];
     try {
       for (const recipient of recipients)
-        consumers.push(await consume(layer.url, stack.devnet.url, recipient));
+        consumers.push(await consume(layer.url, { headers: stack.devnet.url }, recipient));
       const starts = consumers.map((c) => c.lastSeen()!);
       layer.lying = true;
       while (layer.tampered.length < 200) await advance(stack, 5);
@@ -122,10 +81,10 @@ describe('verified inbox against relay proofs', () => {
       const lies = new Set(layer.tampered.map((t) => t.lie));
       assert.equal(lies.size, 7, `every kind of lie was told: ${[...lies].join(', ')}`);
       for (const [i, consumer] of consumers.entries()) {
-        const expected = await truth(stack, consumer.recipient, starts[i]!, consumer.lastSeen()!);
+        const expected = await storedInbox(stack, consumer.recipient, starts[i]!, consumer.lastSeen()!);
         assert.deepEqual(
-          consumer.delivered.map(strip),
-          expected.map(strip),
+          consumer.delivered.map(withoutVerdict),
+          expected.map(withoutVerdict),
           `recipient ${consumer.recipient}`,
         );
       }
@@ -181,7 +140,10 @@ describe('verified inbox against relay proofs', () => {
       const delivered = lines().flatMap((u) => u.messages);
       const first = delivered[0]!.sentAt;
       const last = delivered[delivered.length - 1]!.sentAt;
-      assert.deepEqual(delivered.map(strip), (await truth(stack, 2000, first - 1, last)).map(strip));
+      assert.deepEqual(
+        delivered.map(withoutVerdict),
+        (await storedInbox(stack, 2000, first - 1, last)).map(withoutVerdict),
+      );
       assert.equal(cli.child.exitCode, null, 'still running');
     } finally {
       await cli.stop();
@@ -205,7 +167,10 @@ describe('verified inbox against relay proofs', () => {
       await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
       assert.deepEqual(rejected, []);
       assert.ok(delivered.length > 0);
-      assert.deepEqual(delivered.map(strip), (await truth(empty, 2000, 0, end)).map(strip));
+      assert.deepEqual(
+        delivered.map(withoutVerdict),
+        (await storedInbox(empty, 2000, 0, end)).map(withoutVerdict),
+      );
     } finally {
       await client.close();
       await empty.close();
@@ -215,7 +180,7 @@ describe('verified inbox against relay proofs', () => {
   it('with no proven answer to its re-request it keeps reporting the gap, delivers nothing past it, then fills it', async () => {
     const layer = await startLyingLayer(stack.sidecar.server.url);
     layer.lying = false;
-    const consumer = await consume(layer.url, stack.devnet.url, 2000);
+    const consumer = await consume(layer.url, { headers: stack.devnet.url }, 2000);
     try {
       const start = consumer.lastSeen()!;
       layer.lying = true;
@@ -229,7 +194,10 @@ describe('verified inbox against relay proofs', () => {
       await advance(stack, 2);
       const end = (await stack.sidecar.store.cursor())!.number;
       await provenUpTo([consumer], end);
-      assert.deepEqual(consumer.delivered.map(strip), (await truth(stack, 2000, start, end)).map(strip));
+      assert.deepEqual(
+        consumer.delivered.map(withoutVerdict),
+        (await storedInbox(stack, 2000, start, end)).map(withoutVerdict),
+      );
     } finally {
       await consumer.client.close();
       await layer.close();
@@ -258,7 +226,10 @@ describe('verified inbox against relay proofs', () => {
       const end = (await stack.sidecar.store.cursor())!.number;
       await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
       assert.deepEqual(rejected, []);
-      assert.deepEqual(delivered.map(strip), (await truth(stack, 2001, start, end)).map(strip));
+      assert.deepEqual(
+        delivered.map(withoutVerdict),
+        (await storedInbox(stack, 2001, start, end)).map(withoutVerdict),
+      );
     } finally {
       await client.close();
       await layer.close();
@@ -284,7 +255,10 @@ describe('verified inbox against relay proofs', () => {
       const end = (await stack.sidecar.store.cursor())!.number;
       await eventually(() => (sub.lastSeenBlock ?? -1) >= end, { what: `proven up to #${end}` });
       assert.deepEqual(rejected, []);
-      assert.deepEqual(delivered.map(strip), (await truth(stack, 2004, from - 1, end)).map(strip));
+      assert.deepEqual(
+        delivered.map(withoutVerdict),
+        (await storedInbox(stack, 2004, from - 1, end)).map(withoutVerdict),
+      );
     } finally {
       await client.close();
     }
