@@ -10,7 +10,7 @@ import { AppErrors } from '../rpc/contract.ts';
 import type { StatusJson } from '../rpc/schemas.ts';
 import type { GrandpaCheckpoint } from './derive/grandpa.ts';
 import { MeshFeed } from './mesh/feed.ts';
-import { type MeshOptions, MeshService } from './mesh/service.ts';
+import type { MeshOptions, MeshService } from './mesh/service.ts';
 import { dashboardRoutes } from './server/ops/dashboard.ts';
 import { healthPolicies } from './server/ops/health.ts';
 import { Metrics } from './server/ops/metrics.ts';
@@ -18,7 +18,7 @@ import { RpcError } from './server/transport/jsonrpc.ts';
 import { type RpcServer, type ServerLimits, startServer } from './server/transport/server.ts';
 import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
-import { Started, storeFigures } from './sidecar.ts';
+import { meshMember, Started, storeFigures } from './sidecar.ts';
 import type { Store } from './store/interface.ts';
 import { openStore } from './store/open.ts';
 
@@ -73,19 +73,9 @@ export async function startMeshOnly(options: MeshOnlyOptions): Promise<MeshOnlyS
     started.add(() => store.close());
     if (!store.mesh) throw new Error('--mesh-only keeps its store in SQLite');
     const metrics = new Metrics();
-    const mesh = new MeshService(
-      options.mesh,
-      store.mesh,
-      {
-        badChunk: (member) => metrics.meshBadChunks.inc({ member }),
-        aged: (blocks) => metrics.meshAgedBlocks.inc(blocks),
-      },
-      options.logger,
-    );
-    started.add(() => mesh.close());
+    const mesh = meshMember(options.mesh, store.mesh, { metrics, logger: options.logger, started });
     const feed = new MeshFeed(store, mesh.links, options.checkpoint, options.logger);
     mesh.attachFeed(feed);
-    metrics.meshFrom(() => mesh.status().sizes);
     const hub = new SubscriptionHub(store, () => null);
     feed.on('block', (write) => {
       hub.onFinalized(write, performance.now());

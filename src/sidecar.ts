@@ -41,6 +41,7 @@ import { type RpcServer, type ServerLimits, startServer } from './server/transpo
 import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
 import type { Store, StoreReader } from './store/interface.ts';
+import type { MeshStore } from './store/mesh.ts';
 import { openStore } from './store/open.ts';
 import { BlockFollower } from './store/pg-roles.ts';
 import type { BlockWrite } from './store/types.ts';
@@ -616,6 +617,27 @@ function knownUpstreamMethods(proxy: RelayProxy, metrics: Metrics): () => Promis
   return extraMethods;
 }
 
+/** A mesh member counting into the metrics, closed with the rest. */
+export function meshMember(
+  options: MeshOptions,
+  store: MeshStore,
+  parts: { metrics: Metrics; logger: Logger; started: Started },
+): MeshService {
+  const { metrics, started } = parts;
+  const mesh = new MeshService(
+    options,
+    store,
+    {
+      badChunk: (member) => metrics.meshBadChunks.inc({ member }),
+      aged: (blocks) => metrics.meshAgedBlocks.inc(blocks),
+    },
+    parts.logger,
+  );
+  metrics.meshFrom(() => mesh.status().sizes);
+  started.add(() => mesh.close());
+  return mesh;
+}
+
 /** The mesh member this sidecar is (with --mesh-key): ages each stored block past the full retention. */
 function startMesh(
   options: SidecarOptions,
@@ -628,15 +650,7 @@ function startMesh(
     throw new Error(
       'the mesh keeps its chunks in a SQLite store of a sidecar that ingests (--role all): not with PostgreSQL',
     );
-  const mesh = new MeshService(
-    options.mesh,
-    store.mesh,
-    {
-      badChunk: (member) => metrics.meshBadChunks.inc({ member }),
-      aged: (blocks) => metrics.meshAgedBlocks.inc(blocks),
-    },
-    options.logger,
-  );
+  const mesh = meshMember(options.mesh, store.mesh, { metrics, logger: options.logger, started });
   const proven = hub.proven!;
   mesh.attachPusher({
     store,
@@ -648,8 +662,6 @@ function startMesh(
     mesh.pushStored({ number: write.number, hash: write.hash });
     void mesh.onStored(write.number);
   });
-  metrics.meshFrom(() => mesh.status().sizes);
-  started.add(() => mesh.close());
   return mesh;
 }
 
