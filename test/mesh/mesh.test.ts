@@ -153,6 +153,25 @@ describe('availability mesh: erasure-coded history among six sidecars', { timeou
     }
   });
 
+  it('a subscription from an aged block is caught up from the mesh by XcmpClient, then goes on live', async () => {
+    const member = members[3]!.sidecar!;
+    const recipient = devnet.config.paras[1]!;
+    const raw = await XcmpClient.connect(member.server.url, { reconnectMs: 0 });
+    const delivered: MessageJson[] = [];
+    try {
+      await assert.rejects(raw.call('xcmp_subscribeInbox', [recipient, { fromBlock: 1 }]), /mesh chunks/);
+      await raw.subscribeInbox(recipient, (update) => delivered.push(...update.messages), { fromBlock: 1 });
+      const end = (await member.store.cursor())!.number;
+      const expected = await inbox(full.server.url, recipient, end);
+      await eventually(() => delivered.length >= expected.length, {
+        what: `${expected.length} messages caught up`,
+      });
+      assert.deepEqual(delivered.slice(0, expected.length), expected);
+    } finally {
+      await raw.close();
+    }
+  });
+
   it('a member whose chunks are altered is skipped and counted each time; its data is never served', async () => {
     const end = await agedEnd();
     const before = lies.length;

@@ -235,6 +235,26 @@ function refuseAged(backend: SidecarBackend, fromBlock: number | undefined, what
     );
 }
 
+/**
+ * An inbox replay from aged history is answered as a replay too big to send (-32008): the client
+ * reads it with xcmp_getInbox, paged (which the mesh serves), then subscribes from a later block,
+ * as XcmpClient does by itself.
+ */
+function refuseAgedReplay(
+  backend: SidecarBackend,
+  kind: 'inbox' | 'outbox',
+  options: SubscriptionOptionsJson | undefined,
+): void {
+  const mesh = backend.mesh;
+  const fromBlock = options?.fromBlock;
+  if (!mesh || fromBlock === undefined || fromBlock >= mesh.fullFrom) return;
+  if (kind === 'outbox' || options?.proof) refuseAged(backend, fromBlock, 'a subscription replay');
+  throw tooBig(
+    0,
+    `Replay from block ${fromBlock} reaches history kept as mesh chunks (full history starts at #${mesh.fullFrom}): read it with xcmp_getInbox, paged by fromBlock/limit, then subscribe from a later fromBlock`,
+  );
+}
+
 /** A mesh method: -32010 in no mesh, -32011 when the member's signature or standing is refused. */
 async function asMember<T>(backend: SidecarBackend, work: (mesh: MeshService) => T | Promise<T>): Promise<T> {
   if (!backend.mesh)
@@ -418,7 +438,7 @@ function mailboxSubscription(
         throw new RpcError(-32602, 'Invalid params: include ["delivery"] is not for proof subscriptions');
       if (options?.finalityProof && !options.proof)
         throw new RpcError(-32602, 'Invalid params: finalityProof needs proof: true');
-      refuseAged(backend, options?.fromBlock, 'a subscription replay');
+      refuseAgedReplay(backend, kind, options);
       if (options?.proof) {
         const proven = provenFeed(hub, kind, options.finality);
         const view = {
