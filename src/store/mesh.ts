@@ -114,6 +114,9 @@ function prepare(db: Database.Database) {
     ),
     setHead: s(`INSERT INTO mesh_heads (sender, recipient, head) VALUES (?, ?, ?)
       ON CONFLICT (sender, recipient) DO UPDATE SET head = excluded.head`),
+    historyFrom:
+      s(`UPDATE channel_history SET complete_from = MAX(complete_from, $from), head_before = $head, head_known = 1
+      WHERE sender = $sender AND recipient = $recipient AND complete_from < $from`),
     insertSlice: s(`INSERT OR REPLACE INTO mesh_slices
       (block, recipient, block_hash, members, chunk_index, length, message_count, root, branch, chunk, heads)
       VALUES ($block, $recipient, $block_hash, $members, $chunk_index, $length, $message_count, $root, $branch, $chunk, $heads)`),
@@ -193,7 +196,17 @@ export class SqliteMeshStore implements MeshStore {
           chunk: slice.chunk,
           heads: encodeHeads(slice.heads),
         });
-        for (const head of slice.heads) this.#s.setHead.run(head.sender, slice.recipient, blob(head.after));
+        for (const head of slice.heads) {
+          this.#s.setHead.run(head.sender, slice.recipient, blob(head.after));
+          // The channel's history held in full now starts after this block (peers are told so).
+          const from = {
+            from: block + 1,
+            head: blob(head.after),
+            sender: head.sender,
+            recipient: slice.recipient,
+          };
+          this.#s.historyFrom.run(from);
+        }
       }
       this.#s.deleteMessagesAt.run(block);
       this.#s.setProgress.run(block, fullBytes);

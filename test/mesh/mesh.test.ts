@@ -139,6 +139,17 @@ describe('availability mesh: erasure-coded history among six sidecars', { timeou
     assert.ok(slices > 100, `${slices} slices`);
     assert.ok(chunkBytes <= fullBytes / mesh.k, `chunks ${chunkBytes} of ${fullBytes}`);
     assert.ok(kept < fullBytes * 0.75, `kept ${kept} of ${fullBytes}`);
+    // A peer asking for a channel's history is told it is held in full only after the aged blocks.
+    const [sender, recipient] = devnet.config.channels[0]!;
+    const history = await call<{ fromBlock: number }>(
+      members[2]!.sidecar!.server.url,
+      'xcmp_getChannelHistory',
+      [sender, recipient, { fromBlock: 1 }],
+    );
+    assert.ok(
+      history.fromBlock > 1 && history.fromBlock <= mesh.agedUpTo + 1,
+      `history from #${history.fromBlock}, aged to #${mesh.agedUpTo}`,
+    );
   });
 
   it('every member serves every aged message of every recipient as a full sidecar does', async () => {
