@@ -204,6 +204,9 @@ describe('GRANDPA: a client that trusts only a checkpoint', () => {
         );
       }
       assert.ok(honestChanges >= 3, `${honestChanges} set changes taken through the middleman`);
+      console.log(
+        `grandpa client: #${starts[0]}..#${end}, ${direct.delivered.length + through.delivered.length} messages delivered; ${tampered.length} forged updates and ${forgedChanges} forged set-change answers, ${through.rejected.length} rejections; ${honestChanges} set changes taken through the middleman`,
+      );
     } finally {
       await direct.client.close();
       await through.client.close();
