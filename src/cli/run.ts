@@ -314,6 +314,8 @@ export async function runSidecar(options: RunOptions): Promise<void> {
   restoreConsole();
 }
 
+const members = (count: number) => (count === 1 ? '1 mesh member' : `${count} mesh members`);
+
 /** `--mesh-only`: the sidecar with no node, until a signal. */
 async function runMeshOnly(options: RunOptions, checkpoint: CheckpointSource, logger: Logger): Promise<void> {
   const { startMeshOnly } = await import('../mesh-only.ts');
@@ -337,7 +339,7 @@ async function runMeshOnly(options: RunOptions, checkpoint: CheckpointSource, lo
     throw new CliError(message, EXIT_RUNTIME, true);
   }
   process.stdout.write(
-    `mesh-only sidecar (no relay node: blocks from ${options.mesh!.peers.length} mesh members, proven from the checkpoint)\nxcmp-sidecar JSON-RPC: ${sidecar.server.url} (HTTP ${sidecar.server.httpUrl}; /health /ready /metrics)\nstore: ${dbPath}\n`,
+    `mesh-only sidecar (no relay node: blocks from ${members(options.mesh!.peers.length)}, proven from the checkpoint)\nxcmp-sidecar JSON-RPC: ${sidecar.server.url} (HTTP ${sidecar.server.httpUrl}; /health /ready /metrics)\nstore: ${dbPath}\n`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
