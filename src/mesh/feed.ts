@@ -45,6 +45,8 @@ export class MeshFeed extends EventEmitter<{ block: [BlockWrite] }> {
   readonly #waiting = new Map<number, { pushed: PushedBlock; bytes: number }>();
   #waitingBytes = 0;
   #base: Map<number, ProvenHeads> | null = null;
+  /** Each channel's last block with a message (`sender>recipient`): a block without one keeps it. */
+  readonly #lastSent = new Map<string, number | null>();
   #cursor: { number: number; hash: Hex } | null = null;
   #turn: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
@@ -104,6 +106,7 @@ export class MeshFeed extends EventEmitter<{ block: [BlockWrite] }> {
   async #storedHeads(cursor: { number: number; hash: Hex }): Promise<Map<number, ProvenHeads>> {
     const heads = new Map<number, Map<number, Hex | null>>();
     for (const channel of await this.#store.channels()) {
+      this.#lastSent.set(`${channel.sender}>${channel.recipient}`, channel.lastSentAt);
       const of = heads.get(channel.recipient) ?? new Map<number, Hex | null>();
       of.set(channel.sender, channel.mqcHead);
       heads.set(channel.recipient, of);
@@ -167,7 +170,12 @@ export class MeshFeed extends EventEmitter<{ block: [BlockWrite] }> {
       newCandidates: [],
       candidateUpdates: [],
       messages: accepted.messages,
-      channels: accepted.channels,
+      channels: accepted.channels.map((channel) => {
+        const key = `${channel.sender}>${channel.recipient}`;
+        const lastSentAt = channel.lastSentAt ?? this.#lastSent.get(key) ?? null;
+        this.#lastSent.set(key, lastSentAt);
+        return { ...channel, lastSentAt };
+      }),
       watermarks: [],
       failures: [],
     };

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
-import type { MailboxUpdateJson, MessageJson, StatusJson } from '../../rpc/schemas.ts';
+import type { ChannelJson, MailboxUpdateJson, MessageJson, StatusJson } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../../src/client/index.ts';
 import { acceptPushedBlock, type PushedBlock, type PushedMessage } from '../../src/derive/mesh-push.ts';
 import { grandpaKeys, signJustification } from '../../src/devnet/grandpa.ts';
@@ -171,6 +171,19 @@ describe('mesh-only: a sidecar with no relay node', { timeout: 180_000 }, () => 
         const s = await status.call<StatusJson>('xcmp_status', []);
         assert.equal(s.mesh!.meshOnly, true);
         assert.equal(s.synced, end);
+        // Its channels as proven: the same heads as the node's, and each channel's last message kept.
+        const heads = (channels: ChannelJson[]) =>
+          channels.map((c) => `${c.sender}>${c.recipient} ${c.mqcHead}`).sort();
+        const withNode = await full[0]!.store.channels();
+        const mine = await status.call<ChannelJson[]>('xcmp_getChannels', []);
+        assert.deepEqual(
+          heads(mine),
+          heads(withNode.map((c) => ({ ...c, mqcHead: c.mqcHead }) as unknown as ChannelJson)),
+        );
+        assert.ok(
+          mine.filter((c) => c.lastSentAt !== null).length >= mine.length / 2,
+          'last sent blocks kept',
+        );
         assert.ok(s.mesh!.feed!.accepted >= 100, `${s.mesh!.feed!.accepted} blocks taken`);
         const health = await (await fetch(`${meshOnly.server.httpUrl}/health`)).json();
         assert.equal((health as { role: string }).role, 'mesh-only');
