@@ -99,7 +99,11 @@ export class MeshFeed extends EventEmitter<{ block: [BlockWrite] }> {
   /** A member pushed a block: taken in turn, after those before it. */
   push(pushed: PushedBlock, from: MeshMember): Promise<{ accepted: boolean; reason?: string }> {
     const result = this.#turn.then(() => this.#take(pushed, from));
-    this.#turn = result.then(() => undefined);
+    // One failed take (a store error, say) must not stop the turns after it.
+    this.#turn = result.then(
+      () => undefined,
+      () => undefined,
+    );
     return result;
   }
 
