@@ -200,15 +200,11 @@ export class MeshFeed extends EventEmitter<{ block: [BlockWrite] }> {
   /** Asks the members, in turn, for the blocks after the cursor; takes them as pushes. */
   async #pull(): Promise<void> {
     for (const member of this.#links.peers) {
-      const from = (this.#cursor?.number ?? -1) + 1;
+      const asked = { fromBlock: this.#cursor ? this.#cursor.number + 1 : null, limit: BLOCKS_PER_PULL };
       let blocks: PushedBlock[];
       try {
-        blocks = (
-          await this.#links.call<{ blocks: PushedBlock[] }>(member, 'xcmp_meshBlocks', `${from}`, {
-            fromBlock: this.#cursor ? from : null,
-            limit: BLOCKS_PER_PULL,
-          })
-        ).blocks;
+        blocks = ((await this.#links.call(member, 'xcmp_meshBlocks', asked)) as { blocks: PushedBlock[] })
+          .blocks;
       } catch {
         continue;
       }

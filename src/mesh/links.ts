@@ -6,7 +6,14 @@
  */
 import { XcmpClient } from '../client/client.ts';
 import type { Hex } from '../protocol/bytes.ts';
-import { type Mesh, type MeshKey, type MeshMember, signRequest } from './members.ts';
+import {
+  type Mesh,
+  type MeshKey,
+  type MeshMember,
+  type MeshMethod,
+  type SignedParams,
+  signRequest,
+} from './members.ts';
 
 /** A member's answer to `xcmp_meshChunks`: its chunk of each slice it holds. */
 export interface ChunkAnswer {
@@ -88,10 +95,7 @@ export class MeshLinks {
 
   /** `member`'s chunks of `recipient`'s slices at `blocks`; throws when it cannot be asked. */
   chunks(member: MeshMember, recipient: number, blocks: readonly number[]): Promise<ChunkAnswer> {
-    return this.call(member, 'xcmp_meshChunks', `${recipient}:${blocks.join(',')}`, {
-      recipient,
-      blocks: [...blocks],
-    });
+    return this.call(member, 'xcmp_meshChunks', { recipient, blocks: [...blocks] }) as Promise<ChunkAnswer>;
   }
 
   /** Calls `method` on `member` unsigned (for what anyone may ask, e.g. GRANDPA set changes). */
@@ -100,12 +104,16 @@ export class MeshLinks {
     return client.call<T>(method, params);
   }
 
-  /** Calls `method` on `member` with `params` and this member's signature over `payload`. */
-  async call<T>(member: MeshMember, method: string, payload: string, params: object): Promise<T> {
+  /** Calls `method` on `member` with `params`, signed by this member over what `method`'s signature covers. */
+  async call<M extends MeshMethod>(
+    member: MeshMember,
+    method: M,
+    params: SignedParams<M> & object,
+  ): Promise<unknown> {
     const client = await this.#client(member);
-    const auth = signRequest(this.#key, method, payload);
+    const auth = signRequest(this.#key, method, params);
     try {
-      return await client.call<T>(method, [{ ...params, ...auth }]);
+      return await client.call<unknown>(method, [{ ...params, ...auth }]);
     } catch (error) {
       this.#links.get(member.key)!.lastError = (error as Error).message;
       throw error;

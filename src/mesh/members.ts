@@ -1,7 +1,7 @@
 /**
  * Who is in a mesh (DESIGN.md §16): n sidecars of different operators, each named by an ed25519
  * key; indices by sorted public key, so every member numbers the others alike. A member's request
- * to another is signed over what it asks and when (`xcmp-mesh|method|payload|at`); a request that
+ * to another is signed over what it asks and when (`xcmp-mesh|method|payload|at`, SIGNED_PAYLOAD); a request that
  * is not from a member, or older than REQUEST_WINDOW_MS, is refused. A replay within the window
  * can only ask again for chunks of public chain data.
  */
@@ -60,11 +60,30 @@ export interface SignedRequest {
   readonly signature: Hex;
 }
 
-const message = (method: string, payload: string, at: number) =>
-  new TextEncoder().encode(`xcmp-mesh|${method}|${payload}|${at}`);
+/** What each mesh method's signature covers, from its params (its content is proven, not signed): one definition for signer and checker. */
+const SIGNED_PAYLOAD = {
+  xcmp_meshChunks: (p: { readonly recipient: number; readonly blocks: readonly number[] }) =>
+    `${p.recipient}:${p.blocks.join(',')}`,
+  xcmp_meshPush: (p: { readonly block: { readonly number: number; readonly hash: string } }) =>
+    `${p.block.number}:${p.block.hash}`,
+  xcmp_meshBlocks: (p: { readonly fromBlock: number | null }) => `${p.fromBlock ?? 0}`,
+};
 
-export function signRequest(key: MeshKey, method: string, payload: string, at = Date.now()): SignedRequest {
-  const signature = ed25519Sign(message(method, payload, at), {
+export type MeshMethod = keyof typeof SIGNED_PAYLOAD;
+export type SignedParams<M extends MeshMethod> = Parameters<(typeof SIGNED_PAYLOAD)[M]>[0];
+
+const message = <M extends MeshMethod>(method: M, params: SignedParams<M>, at: number) =>
+  new TextEncoder().encode(
+    `xcmp-mesh|${method}|${(SIGNED_PAYLOAD[method] as (p: SignedParams<M>) => string)(params)}|${at}`,
+  );
+
+export function signRequest<M extends MeshMethod>(
+  key: MeshKey,
+  method: M,
+  params: SignedParams<M>,
+  at = Date.now(),
+): SignedRequest {
+  const signature = ed25519Sign(message(method, params, at), {
     publicKey: fromHex(key.publicKey),
     secretKey: key.secretKey,
   });
@@ -72,11 +91,10 @@ export function signRequest(key: MeshKey, method: string, payload: string, at = 
 }
 
 /** The member that signed this request, or why it is refused. */
-export function requestSigner(
+export function requestSigner<M extends MeshMethod>(
   mesh: Mesh,
-  request: SignedRequest,
-  method: string,
-  payload: string,
+  request: SignedRequest & SignedParams<M>,
+  method: M,
   now = Date.now(),
 ): MeshMember | string {
   const member = mesh.members.find((m) => m.key === request.member?.toLowerCase() && m.url !== null);
@@ -86,7 +104,7 @@ export function requestSigner(
   let valid = false;
   try {
     valid = ed25519Verify(
-      message(method, payload, request.at),
+      message(method, request, request.at),
       fromHex(request.signature),
       fromHex(member.key),
     );

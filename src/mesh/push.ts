@@ -22,10 +22,6 @@ export interface PushSources {
   header(block: { number: number; hash: Hex }): Promise<Hex>;
 }
 
-/** What a push's signature covers: the block it is for (its contents are proven, not signed). */
-export const pushPayload = (block: { number: number; hash: string }): string =>
-  `${block.number}:${block.hash}`;
-
 /** Blocks waiting for one member at most; older ones are dropped (the member asks for them). */
 const QUEUE_PER_MEMBER = 64;
 
@@ -110,7 +106,7 @@ export class MeshPusher {
       for (let block = queue.blocks.shift(); block; block = queue.blocks.shift()) {
         try {
           const pushed = await this.#build(block);
-          await this.#links.call(peer, 'xcmp_meshPush', pushPayload(block), pushed);
+          await this.#links.call(peer, 'xcmp_meshPush', pushed);
           const so = this.delivered.get(peer.key) ?? { blocks: 0, bytes: 0 };
           this.delivered.set(peer.key, {
             blocks: so.blocks + 1,

@@ -17,11 +17,13 @@ import {
   type Mesh,
   type MeshKey,
   type MeshMember,
+  type MeshMethod,
   meshOf,
   requestSigner,
+  type SignedParams,
   type SignedRequest,
 } from './members.ts';
-import { MeshPusher, type PushSources, pushedBlock, pushPayload } from './push.ts';
+import { MeshPusher, type PushSources, pushedBlock } from './push.ts';
 import { MAX_SLICES_PER_READ, MeshReader } from './reader.ts';
 
 export interface MeshOptions {
@@ -147,15 +149,15 @@ export class MeshService {
     this.#pusher?.onStored(block);
   }
 
-  #signer(request: SignedRequest, method: string, payload: string): MeshMember {
-    const signer = requestSigner(this.mesh, request, method, payload);
+  #signer<M extends MeshMethod>(request: SignedRequest & SignedParams<M>, method: M): MeshMember {
+    const signer = requestSigner(this.mesh, request, method);
     if (typeof signer === 'string') throw new MeshRefusal(signer);
     return signer;
   }
 
   /** `xcmp_meshPush`: a member's block. A member without a node takes it (proven); one with a node compares it with its own. */
   async pushFrom(request: SignedRequest & PushedBlock): Promise<{ accepted: boolean; reason?: string }> {
-    const member = this.#signer(request, 'xcmp_meshPush', pushPayload(request.block));
+    const member = this.#signer(request, 'xcmp_meshPush');
     const pushed: PushedBlock = {
       block: request.block,
       header: request.header,
@@ -182,7 +184,7 @@ export class MeshService {
   async blocksFor(
     request: SignedRequest & { fromBlock: number | null; limit: number },
   ): Promise<{ blocks: PushedBlock[] }> {
-    this.#signer(request, 'xcmp_meshBlocks', `${request.fromBlock ?? 0}`);
+    this.#signer(request, 'xcmp_meshBlocks');
     const sources = this.#sources;
     if (!sources) throw new MeshRefusal('a member without a relay node serves no blocks');
     const cursor = await sources.store.cursor();
@@ -201,9 +203,7 @@ export class MeshService {
 
   /** `xcmp_meshChunks`: this member's chunks of `recipient`'s slices at `blocks`, for a member. */
   chunksFor(request: SignedRequest & { readonly recipient: number; readonly blocks: readonly number[] }) {
-    const payload = `${request.recipient}:${request.blocks.join(',')}`;
-    const signer = requestSigner(this.mesh, request, 'xcmp_meshChunks', payload);
-    if (typeof signer === 'string') throw new MeshRefusal(signer);
+    this.#signer(request, 'xcmp_meshChunks');
     const wanted = new Set(request.blocks);
     const from = Math.min(...request.blocks);
     const to = Math.max(...request.blocks);

@@ -19,7 +19,6 @@ import { grandpaKeys, signJustification } from '../../src/devnet/grandpa.ts';
 import { type Devnet, startDevnet } from '../../src/devnet/index.ts';
 import { silentLogger } from '../../src/log.ts';
 import { type MeshKey, meshKeyFromSeed, signRequest } from '../../src/mesh/members.ts';
-import { pushPayload } from '../../src/mesh/push.ts';
 import { type MeshOnlySidecar, startMeshOnly } from '../../src/mesh-only.ts';
 import { encodeCompact, fromHex, type Hex, toHex } from '../../src/protocol/bytes.ts';
 import { blake2_256 } from '../../src/protocol/hash.ts';
@@ -226,7 +225,7 @@ describe('mesh-only: a sidecar with no relay node', { timeout: 180_000 }, () => 
       const cursor = (await meshOnly.store.cursor())!;
       const forged = forgedBlock(cursor);
       const answer = await client.call<{ accepted: boolean; reason?: string }>('xcmp_meshPush', [
-        { ...forged, ...signRequest(keys.forger, 'xcmp_meshPush', pushPayload(forged.block)) },
+        { ...forged, ...signRequest(keys.forger, 'xcmp_meshPush', forged) },
       ]);
       assert.equal(answer.accepted, false);
       assert.match(answer.reason ?? '', /not proven final|not in authority set/);
@@ -237,12 +236,12 @@ describe('mesh-only: a sidecar with no relay node', { timeout: 180_000 }, () => 
         }),
       };
       const again = await client.call<{ accepted: boolean; reason?: string }>('xcmp_meshPush', [
-        { ...copy, ...signRequest(keys.forger, 'xcmp_meshPush', pushPayload(copy.block)) },
+        { ...copy, ...signRequest(keys.forger, 'xcmp_meshPush', copy) },
       ]);
       assert.match(again.reason ?? '', /differs from the stored/);
       await assert.rejects(
         client.call('xcmp_meshPush', [
-          { ...forged, ...signRequest(keyOf('stranger'), 'xcmp_meshPush', pushPayload(forged.block)) },
+          { ...forged, ...signRequest(keyOf('stranger'), 'xcmp_meshPush', forged) },
         ]),
         /Not a mesh member/,
       );
@@ -273,7 +272,7 @@ describe('mesh-only: a sidecar with no relay node', { timeout: 180_000 }, () => 
         const asked = { fromBlock: at - 1, limit: 2 };
         blocks = (
           await client.call<{ blocks: PushedBlock[] }>('xcmp_meshBlocks', [
-            { ...asked, ...signRequest(keys.m, 'xcmp_meshBlocks', `${at - 1}`) },
+            { ...asked, ...signRequest(keys.m, 'xcmp_meshBlocks', asked) },
           ])
         ).blocks;
         if (blocks[1]!.recipients.some((r) => r.messages.length >= 2)) break;
