@@ -748,6 +748,3 @@ export const GrandpaChanges = z
   );
 export type GrandpaChangesJson = z.infer<typeof GrandpaChanges>;
 export type GrandpaChangesOptionsJson = z.infer<typeof GrandpaChangesOptions>;
-export type MeshChunksRequestJson = z.infer<typeof MeshChunksRequest>;
-export type MeshPushRequestJson = z.infer<typeof MeshPushRequest>;
-export type MeshBlocksRequestJson = z.infer<typeof MeshBlocksRequest>;

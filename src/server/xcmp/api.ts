@@ -14,7 +14,6 @@ import type {
   GrandpaChangesOptionsJson,
   InboxProofJson,
   MailboxJson,
-  MeshChunksRequestJson,
   MessageQueryOptionsJson,
   StatusJson,
   SubscriptionOptionsJson,
@@ -255,24 +254,22 @@ function refuseAgedReplay(
   );
 }
 
-/** A mesh method: -32010 in no mesh, -32011 when the member's signature or standing is refused. */
-async function asMember<T>(backend: SidecarBackend, work: (mesh: MeshService) => T | Promise<T>): Promise<T> {
+/** A mesh method: -32010 in no mesh, -32011 when the member's signature or standing is refused; the answer within the response limit. */
+async function asMember<T>(
+  backend: SidecarBackend,
+  context: RpcContext,
+  work: (mesh: MeshService) => T | Promise<T>,
+): Promise<T> {
   if (!backend.mesh)
     throw new RpcError(AppErrors.notConfigured.code, 'This sidecar is in no mesh (start it with --mesh-key)');
+  let answer: T;
   try {
-    return await work(backend.mesh);
+    answer = await work(backend.mesh);
   } catch (error) {
     if (error instanceof MeshRefusal)
       throw new RpcError(AppErrors.notMember.code, `${AppErrors.notMember.message}: ${error.message}`);
     throw error;
   }
-}
-
-/** `xcmp_meshChunks`: members only, answered within the response limit. */
-async function meshChunks(backend: SidecarBackend, request: MeshChunksRequestJson, context: RpcContext) {
-  const answer = await asMember(backend, (mesh) =>
-    mesh.chunksFor({ ...request, member: request.member as Hex, signature: request.signature as Hex }),
-  );
   if (JSON.stringify(answer).length > context.maxResultBytes) throw tooBig(context.maxResultBytes);
   return answer;
 }
@@ -330,16 +327,16 @@ function implementations(backend: SidecarBackend): Record<MethodName, Handler> {
         context.maxResultBytes,
       ),
     xcmp_getGrandpaChanges: ([options]) => grandpaChanges(backend, options as GrandpaChangesOptionsJson),
-    xcmp_meshChunks: ([request], context) => meshChunks(backend, request as MeshChunksRequestJson, context),
-    xcmp_meshPush: ([request]) =>
-      asMember(backend, (mesh) => mesh.pushFrom(request as Parameters<MeshService['pushFrom']>[0])),
-    xcmp_meshBlocks: async ([request], context) => {
-      const answer = await asMember(backend, (mesh) =>
+    xcmp_meshChunks: ([request], context) =>
+      asMember(backend, context, (mesh) =>
+        mesh.chunksFor(request as Parameters<MeshService['chunksFor']>[0]),
+      ),
+    xcmp_meshPush: ([request], context) =>
+      asMember(backend, context, (mesh) => mesh.pushFrom(request as Parameters<MeshService['pushFrom']>[0])),
+    xcmp_meshBlocks: ([request], context) =>
+      asMember(backend, context, (mesh) =>
         mesh.blocksFor(request as Parameters<MeshService['blocksFor']>[0]),
-      );
-      if (JSON.stringify(answer).length > context.maxResultBytes) throw tooBig(context.maxResultBytes);
-      return answer;
-    },
+      ),
     xcmp_getChannels: async ([filter]) =>
       (await store.channels((filter as { sender?: number; recipient?: number }) ?? {})).map(channelJson),
     xcmp_getCandidate: async ([hash]) => {
