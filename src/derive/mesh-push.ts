@@ -7,12 +7,11 @@
  * heads it proved at the block before exactly to the heads proven now. Pure, apart from the trie
  * (WASM) that decodes the proofs.
  */
-import { fromHex, type Hex, toHex } from '../protocol/bytes.ts';
-import { blake2_256 } from '../protocol/hash.ts';
+import { fromHex, type Hex } from '../protocol/bytes.ts';
 import { readHeader } from '../protocol/header.ts';
-import { extendMqcHead, ZERO_HEAD } from '../protocol/mqc.ts';
 import type { ChannelRecord, MessageRecord } from '../store/types.ts';
 import { checkMessages, type ProvenHeads, proveInboxHeads, VerificationError } from './inbox-proof.ts';
+import { sliceRecords } from './mesh-slice.ts';
 
 export interface PushedMessage {
   readonly sender: number;
@@ -55,39 +54,6 @@ export function pushedParent(pushed: PushedBlock): Hex {
   return header.parentHash;
 }
 
-/** The messages as a store keeps them: index per sender, hash, the MQC head after each. */
-function records(
-  recipient: number,
-  block: { number: number; hash: Hex },
-  base: ProvenHeads | undefined,
-  messages: readonly PushedMessage[],
-): MessageRecord[] {
-  const heads = new Map<number, Uint8Array>();
-  const indices = new Map<number, number>();
-  return messages.map((m) => {
-    const start = heads.get(m.sender) ?? fromHex(base?.heads.get(m.sender) ?? toHex(ZERO_HEAD));
-    const data = fromHex(m.data, 'message data');
-    const head = extendMqcHead(start, block.number, data);
-    heads.set(m.sender, head);
-    const index = indices.get(m.sender) ?? 0;
-    indices.set(m.sender, index + 1);
-    return {
-      sender: m.sender,
-      recipient,
-      sentAt: block.number,
-      index,
-      data,
-      hash: toHex(blake2_256(data)),
-      candidateHash: m.candidateHash,
-      blockHash: block.hash,
-      mqcHeadAfter: toHex(head),
-      verified: true,
-      reason: null,
-      ...(m.position === undefined ? {} : { position: m.position }),
-    };
-  });
-}
-
 /**
  * Checks a pushed block whose hash is proven final against the heads proven at the block before
  * (`base`, by recipient; null for the first block taken: its heads are the start, its messages
@@ -117,7 +83,10 @@ export async function acceptPushedBlock(
     if (base) {
       const provable = slice.messages.map((m) => ({ ...m, recipient: slice.recipient, sentAt: number }));
       checkMessages(slice.recipient, before, proven, provable);
-      messages.push(...records(slice.recipient, { number, hash }, before, slice.messages));
+      const asSlice = slice.messages.map((m) => ({ ...m, data: fromHex(m.data, 'message data') }));
+      messages.push(
+        ...sliceRecords({ block: number, hash, recipient: slice.recipient }, before.heads, asSlice),
+      );
     }
     heads.set(slice.recipient, proven);
     for (const channel of proven.channels?.values() ?? [])

@@ -8,10 +8,9 @@
  *
  * Kept beside each member's chunk: each sender's MQC head before and after the block. A slice
  * read back is accepted only when folding each sender's messages from `before` gives `after`, and
- * no sender is missing or added. Pure.
+ * no sender is missing or added (`checkedSlice`). Pure.
  */
 import {
-  bytesEqual,
   concatBytes,
   encodeBytes,
   encodeCompact,
@@ -23,7 +22,9 @@ import {
   toHex,
   u32le,
 } from '../protocol/bytes.ts';
-import { extendMqcHeadWith, ZERO_HEAD } from '../protocol/mqc.ts';
+import { blake2_256 } from '../protocol/hash.ts';
+import { extendMqcHead, ZERO_HEAD } from '../protocol/mqc.ts';
+import type { MessageRecord } from '../store/types.ts';
 
 export interface SliceMessage {
   readonly sender: number;
@@ -75,34 +76,60 @@ export function decodeSlice(bytes: Uint8Array): SliceMessage[] {
   return messages;
 }
 
-/** Each sender's head after the block, folded from `before` over its messages (sentAt = block). */
-function headsAfter(
-  messages: readonly SliceMessage[],
-  block: number,
+/**
+ * A slice's messages as a store keeps them: index per sender, hash, and the MQC head after each,
+ * folded from each sender's head `before` the block (none: a channel with no message yet).
+ */
+export function sliceRecords(
+  at: { readonly block: number; readonly hash: Hex; readonly recipient: number },
   before: ReadonlyMap<number, Hex | null>,
-): Map<number, Uint8Array> {
-  const after = new Map<number, Uint8Array>();
-  for (const m of messages) {
-    const head = after.get(m.sender) ?? fromHex(before.get(m.sender) ?? toHex(ZERO_HEAD));
-    after.set(m.sender, extendMqcHeadWith(head, [{ sentAt: block, data: m.data }]));
-  }
-  return after;
+  messages: readonly SliceMessage[],
+): MessageRecord[] {
+  const heads = new Map<number, Uint8Array>();
+  const indices = new Map<number, number>();
+  return messages.map((m) => {
+    const start = heads.get(m.sender) ?? fromHex(before.get(m.sender) ?? toHex(ZERO_HEAD));
+    const head = extendMqcHead(start, at.block, m.data);
+    heads.set(m.sender, head);
+    const index = indices.get(m.sender) ?? 0;
+    indices.set(m.sender, index + 1);
+    return {
+      sender: m.sender,
+      recipient: at.recipient,
+      sentAt: at.block,
+      index,
+      data: m.data,
+      hash: toHex(blake2_256(m.data)),
+      candidateHash: m.candidateHash,
+      blockHash: at.hash,
+      mqcHeadAfter: toHex(head),
+      verified: true,
+      reason: null,
+      ...(m.position === undefined ? {} : { position: m.position }),
+    };
+  });
 }
 
-/** Why a slice read back does not match the heads kept for it, or null when it does. */
-export function sliceMismatch(
+/**
+ * The slice's messages when they fold each sender's kept head before the block to the one after,
+ * and every sender with a kept head (and no other) sent some; else why not, as an Error.
+ */
+export function checkedSlice(
+  at: { readonly block: number; readonly hash: Hex; readonly recipient: number },
   messages: readonly SliceMessage[],
-  block: number,
   heads: readonly SliceHead[],
-): string | null {
+): MessageRecord[] | Error {
   const before = new Map(heads.map((h) => [h.sender, h.before]));
-  const after = headsAfter(messages, block, before);
+  const records = sliceRecords(at, before, messages);
+  const after = new Map(records.map((r) => [r.sender, r.mqcHeadAfter]));
   for (const head of heads) {
     const folded = after.get(head.sender);
-    if (!folded) return `no message from ${head.sender}, whose head moved`;
-    if (!bytesEqual(folded, fromHex(head.after)))
-      return `the messages from ${head.sender} extend its head to ${toHex(folded)}, not ${head.after}`;
+    if (!folded) return new Error(`no message from ${head.sender}, whose head moved`);
+    if (folded !== head.after)
+      return new Error(`the messages from ${head.sender} extend its head to ${folded}, not ${head.after}`);
   }
   const extra = [...after.keys()].find((sender) => !before.has(sender));
-  return extra === undefined ? null : `messages from ${extra}, whose head is not kept for this block`;
+  return extra === undefined
+    ? records
+    : new Error(`messages from ${extra}, whose head is not kept for this block`);
 }

@@ -7,10 +7,8 @@
  */
 import type { Logger } from 'pino';
 import { erasureReady, reconstruct, verifyChunk } from '../derive/erasure.ts';
-import { decodeSlice, sliceMismatch } from '../derive/mesh-slice.ts';
-import { fromHex, toHex } from '../protocol/bytes.ts';
-import { blake2_256 } from '../protocol/hash.ts';
-import { extendMqcHead, ZERO_HEAD } from '../protocol/mqc.ts';
+import { checkedSlice, decodeSlice } from '../derive/mesh-slice.ts';
+import { fromHex } from '../protocol/bytes.ts';
 import type { MeshSliceRow, MeshStore } from '../store/mesh.ts';
 import type { MessageRecord } from '../store/types.ts';
 import type { ChunkAnswer, MeshLinks } from './links.ts';
@@ -26,36 +24,15 @@ export interface MeshReadObserver {
 
 type Gathered = Map<number, { index: number; bytes: Uint8Array }[]>;
 
-/** The messages of a slice read back, as the store held them. */
+/** The messages of a slice read back, as the store held them, once they match its kept heads. */
 function messagesOf(row: MeshSliceRow, sliceBytes: Uint8Array): MessageRecord[] {
-  const messages = decodeSlice(sliceBytes);
-  const mismatch = sliceMismatch(messages, row.block, row.heads);
-  if (mismatch)
+  const at = { block: row.block, hash: row.blockHash, recipient: row.recipient };
+  const checked = checkedSlice(at, decodeSlice(sliceBytes), row.heads);
+  if (checked instanceof Error)
     throw new Error(
-      `the slice of block #${row.block} for ${row.recipient} read back does not match its heads: ${mismatch}`,
+      `the slice of block #${row.block} for ${row.recipient} read back does not match its heads: ${checked.message}`,
     );
-  const heads = new Map(row.heads.map((h) => [h.sender, fromHex(h.before ?? toHex(ZERO_HEAD))]));
-  const indices = new Map<number, number>();
-  return messages.map((m) => {
-    const head = extendMqcHead(heads.get(m.sender)!, row.block, m.data);
-    heads.set(m.sender, head);
-    const index = indices.get(m.sender) ?? 0;
-    indices.set(m.sender, index + 1);
-    return {
-      sender: m.sender,
-      recipient: row.recipient,
-      sentAt: row.block,
-      index,
-      data: m.data,
-      hash: toHex(blake2_256(m.data)),
-      candidateHash: m.candidateHash,
-      blockHash: row.blockHash,
-      mqcHeadAfter: toHex(head),
-      verified: true,
-      reason: null,
-      ...(m.position === undefined ? {} : { position: m.position }),
-    };
-  });
+  return checked;
 }
 
 /** The chunk's bytes when it is `peer`'s chunk of `row` under this member's own root; else null. */

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  checkedSlice,
   decodeSlice,
   encodeSlice,
   type SliceHead,
   type SliceMessage,
-  sliceMismatch,
 } from '../../src/derive/mesh-slice.ts';
 import { type Hex, toHex } from '../../src/protocol/bytes.ts';
 import { extendMqcHeadWith, ZERO_HEAD } from '../../src/protocol/mqc.ts';
@@ -40,6 +40,12 @@ const heads: SliceHead[] = [
   },
 ];
 
+/** Why the slice does not match the kept heads (the checked slice's error), or null. */
+const sliceMismatch = (slice: readonly SliceMessage[], block: number, kept: readonly SliceHead[]) => {
+  const checked = checkedSlice({ block, hash: candidate(9), recipient: 2005 }, slice, kept);
+  return checked instanceof Error ? checked.message : null;
+};
+
 describe('mesh slices', () => {
   it('round-trips through SCALE, positions unknown included', () => {
     const back = decodeSlice(encodeSlice(messages));
@@ -50,6 +56,16 @@ describe('mesh slices', () => {
   });
 
   it('accepts exactly the messages the kept heads prove', () => {
+    const records = checkedSlice({ block: BLOCK, hash: candidate(9), recipient: 2005 }, messages, heads);
+    assert.ok(!(records instanceof Error), String(records));
+    assert.deepEqual(
+      records.map((r) => [r.sender, r.index, r.mqcHeadAfter === heads[r.sender === 2000 ? 0 : 1]!.after]),
+      [
+        [2000, 0, false],
+        [2000, 1, true],
+        [2004, 0, true],
+      ],
+    );
     assert.equal(sliceMismatch(messages, BLOCK, heads), null);
     const flipped = messages.map((m, i) =>
       i === 1 ? { ...m, data: m.data.map((b, j) => (j === 0 ? b ^ 1 : b)) } : m,
