@@ -48,7 +48,7 @@ export async function resolveCheckpoint(source: CheckpointSource): Promise<Grand
 }
 
 /** Takes in the set changes after the newest set held, each checked; throws a FinalityError on the first bad one. */
-async function catchUp(ledger: GrandpaLedger, sidecar: InboxTransport): Promise<number> {
+async function catchUp(ledger: GrandpaLedger, sidecar: InboxTransport): Promise<void> {
   let taken = 0;
   while (taken < MAX_CHANGES_PER_CATCH_UP) {
     const answer = await sidecar.call<GrandpaChangesJson>('xcmp_getGrandpaChanges', [
@@ -60,39 +60,37 @@ async function catchUp(ledger: GrandpaLedger, sidecar: InboxTransport): Promise<
     }
     if (answer.complete || answer.changes.length === 0) break;
   }
-  return taken;
 }
+
+/** A FinalityError as the verifier reports it (other errors as they are). */
+const notFinal = (number: number, error: unknown): unknown =>
+  error instanceof FinalityError
+    ? new VerificationError(number, null, `not proven final: ${error.message}`)
+    : error;
 
 /** A TrustedHash that believes a header only with a GRANDPA finality proof, from `checkpoint` on. */
 export function grandpaTrust(checkpoint: GrandpaCheckpoint, sidecar: InboxTransport): TrustedHash {
   const ledger = new GrandpaLedger(checkpoint);
-  let catchingUp: Promise<number> | null = null;
-  const prove = (number: number, claimedHash: Hex, finality: Hex | undefined) => {
+  let catchingUp: Promise<void> | null = null;
+  return async (number, claimedHash, finality) => {
     try {
       return ledger.proveFinal(number, claimedHash, finality);
     } catch (error) {
-      if (error instanceof FinalityError)
-        throw Object.assign(new VerificationError(number, null, `not proven final: ${error.message}`), {
-          maybeNewSet: error.maybeNewSet,
-        });
-      throw error;
+      if (!(error instanceof FinalityError && error.maybeNewSet)) throw notFinal(number, error);
     }
-  };
-  return async (number, claimedHash, finality) => {
+    // Signed by a set this client does not hold yet: take in the changes (shared by every inbox), then try once more.
+    catchingUp ??= catchUp(ledger, sidecar).finally(() => {
+      catchingUp = null;
+    });
     try {
-      return prove(number, claimedHash, finality);
+      await catchingUp;
+    } catch (changeError) {
+      throw new VerificationError(number, null, `a set change failed: ${(changeError as Error).message}`);
+    }
+    try {
+      return ledger.proveFinal(number, claimedHash, finality);
     } catch (error) {
-      if (!(error as { maybeNewSet?: boolean }).maybeNewSet) throw error;
-      // Signed by a set this client does not hold yet: take in the changes (shared by every inbox), then try once more.
-      catchingUp ??= catchUp(ledger, sidecar).finally(() => {
-        catchingUp = null;
-      });
-      try {
-        await catchingUp;
-      } catch (changeError) {
-        throw new VerificationError(number, null, `a set change failed: ${(changeError as Error).message}`);
-      }
-      return prove(number, claimedHash, finality);
+      throw notFinal(number, error);
     }
   };
 }

@@ -5,7 +5,12 @@
  * VerificationError; the client then asks for the missing range with a proof (`xcmp_getInbox`,
  * `proof: true`) and delivers it once proven, so one bad update does not poison the ones after it.
  */
-import type { MailboxJson, MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
+import type {
+  MailboxJson,
+  MailboxUpdateJson,
+  MessageJson,
+  MessageQueryOptionsJson,
+} from '../../rpc/schemas.ts';
 import {
   checkMessages,
   headerFields,
@@ -52,8 +57,8 @@ export class InboxVerifier {
   readonly #transport: InboxTransport;
   readonly #deliver: (update: MailboxUpdateJson) => void;
   readonly #reject: (error: VerificationError) => void;
-  /** Ask for the headers' GRANDPA finality proofs with every proof. */
-  readonly #finalityProof: boolean;
+  /** What every range request asks for besides its range (with the headers' finality proofs when asked). */
+  readonly #proven: MessageQueryOptionsJson;
   #base: ProvenHeads | null = null;
   #queue: Promise<void> = Promise.resolve();
 
@@ -64,7 +69,12 @@ export class InboxVerifier {
     handlers: { deliver: (update: MailboxUpdateJson) => void; reject: (error: VerificationError) => void },
     finalityProof = false,
   ) {
-    this.#finalityProof = finalityProof;
+    this.#proven = {
+      proof: true,
+      includeUnverified: true,
+      limit: RANGE_PAGE,
+      ...(finalityProof ? { finalityProof: true } : {}),
+    };
     this.#recipient = recipient;
     this.#trusted = trusted;
     this.#transport = transport;
@@ -81,14 +91,7 @@ export class InboxVerifier {
   async startAt(block: number): Promise<void> {
     const answer = await this.#transport.call<MailboxJson>('xcmp_getInbox', [
       this.#recipient,
-      {
-        fromBlock: block,
-        toBlock: block,
-        proof: true,
-        includeUnverified: true,
-        limit: RANGE_PAGE,
-        ...(this.#finalityProof ? { finalityProof: true } : {}),
-      },
+      { ...this.#proven, fromBlock: block, toBlock: block },
     ]);
     if (!answer.proof) throw new VerificationError(block, null, 'the sidecar sent no proof');
     this.#base = await this.#prove(answer.proof.block, answer.proof);
@@ -148,14 +151,7 @@ export class InboxVerifier {
       try {
         const answer = await this.#transport.call<MailboxJson>('xcmp_getInbox', [
           this.#recipient,
-          {
-            fromBlock: base.number + 1,
-            toBlock: upTo,
-            proof: true,
-            includeUnverified: true,
-            limit: RANGE_PAGE,
-            ...(this.#finalityProof ? { finalityProof: true } : {}),
-          },
+          { ...this.#proven, fromBlock: base.number + 1, toBlock: upTo },
         ]);
         if (!answer.proof) throw new VerificationError(upTo, null, 'the range answer carries no proof');
         const proven = await this.#prove(answer.proof.block, answer.proof);
