@@ -1,11 +1,3 @@
-/**
- * `--mesh-only` assembled (DESIGN.md §16, docs/mesh.md): a sidecar with no relay node. Its
- * finalized blocks come from the other mesh members, each proven final from a GRANDPA checkpoint
- * and proven slice by slice (mesh/feed.ts); it stores and serves them as a sidecar with a node
- * does. What needs a node (the relay proxy, inbox proofs, decoding with the node's metadata)
- * answers -32002 saying so; `/health`, `xcmp_status` and the dashboard say it is mesh-only.
- */
-import type { Logger } from 'pino';
 import { AppErrors } from '../rpc/contract.ts';
 import type { StatusJson } from '../rpc/schemas.ts';
 import type { GrandpaCheckpoint } from './derive/grandpa.ts';
@@ -15,20 +7,15 @@ import { dashboardRoutes } from './server/ops/dashboard.ts';
 import { healthPolicies } from './server/ops/health.ts';
 import { Metrics } from './server/ops/metrics.ts';
 import { RpcError } from './server/transport/jsonrpc.ts';
-import { type RpcServer, type ServerLimits, startServer } from './server/transport/server.ts';
+import { type RpcServer, startServer } from './server/transport/server.ts';
 import { apiHandlers } from './server/xcmp/api.ts';
 import { SubscriptionHub } from './server/xcmp/hub.ts';
-import { meshMember, Started, storeFigures } from './sidecar.ts';
+import { meshMember, type SidecarOptions, Started, storeFigures } from './sidecar.ts';
 import type { Store } from './store/interface.ts';
 import { openStore } from './store/open.ts';
 
-export interface MeshOnlyOptions {
-  readonly dbPath: string;
-  readonly host: string;
-  readonly port: number;
-  readonly logger: Logger;
-  readonly limits?: Partial<ServerLimits>;
-  readonly cors?: '*' | readonly string[];
+export interface MeshOnlyOptions
+  extends Pick<SidecarOptions, 'dbPath' | 'host' | 'port' | 'logger' | 'limits' | 'cors'> {
   readonly mesh: MeshOptions;
   /** Where trust starts: the GRANDPA set after this block. */
   readonly checkpoint: GrandpaCheckpoint;

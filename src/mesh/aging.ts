@@ -60,7 +60,11 @@ export function ageUpTo(mesh: Mesh, store: MeshStore, upTo: number): number {
   for (let block = Math.max(store.agedUpTo() + 1, store.firstBlock() ?? upTo + 1); block <= upTo; block++) {
     const { hash, messages } = store.blockToAge(block);
     const byRecipient = new Map<number, MessageRecord[]>();
-    for (const m of messages) byRecipient.set(m.recipient, [...(byRecipient.get(m.recipient) ?? []), m]);
+    for (const m of messages) {
+      const list = byRecipient.get(m.recipient) ?? [];
+      list.push(m);
+      byRecipient.set(m.recipient, list);
+    }
     const rows = hash
       ? [...byRecipient].map(([recipient, list]) => sliceRow(mesh, store, { block, hash }, recipient, list))
       : [];
