@@ -1,17 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
-import { type RunningCli, runCliAsync, spawnCli } from '../helpers/cli.ts';
+import { printedUpdates, runCliAsync, spawnCli } from '../helpers/cli.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually } from '../helpers/wait.ts';
-
-/** The updates `subscribe` printed so far, one JSON line each. */
-const printedUpdates = (cli: RunningCli): MailboxUpdateJson[] =>
-  cli
-    .stdout()
-    .split('\n')
-    .filter((line) => line.endsWith('}'))
-    .map((line) => JSON.parse(line) as MailboxUpdateJson);
 
 describe('xcmp-sidecar subscribe', () => {
   let stack: Stack;

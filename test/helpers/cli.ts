@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import type { MailboxUpdateJson } from '../../rpc/schemas.ts';
 import { main } from '../../src/cli/main.ts';
 import { repoRoot } from './fixtures.ts';
 import { eventually } from './wait.ts';
@@ -140,3 +141,11 @@ export async function mainWith(
     process.env = saved;
   }
 }
+
+/** The updates `subscribe` printed so far, one JSON line each (a line still being written is left for later). */
+export const printedUpdates = (cli: RunningCli): MailboxUpdateJson[] =>
+  cli
+    .stdout()
+    .split('\n')
+    .filter((line) => line.endsWith('}'))
+    .map((line) => JSON.parse(line) as MailboxUpdateJson);

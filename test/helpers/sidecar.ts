@@ -3,8 +3,9 @@ import { type Devnet, type DevnetOptions, startDevnet } from '../../src/devnet/i
 import { createLogger, silentLogger } from '../../src/log.ts';
 import type { RpcMethodsMode, ServeInboundMode } from '../../src/proxy/proxy.ts';
 import type { ServerLimits } from '../../src/server/transport/server.ts';
-import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
-import { storedUpTo } from './wait.ts';
+import { type Sidecar, type SidecarOptions, startSidecar } from '../../src/sidecar.ts';
+import { startWriter, type WriterService } from '../../src/writer.ts';
+import { eventually, storedUpTo } from './wait.ts';
 
 export interface Stack {
   readonly devnet: Devnet;
@@ -79,4 +80,24 @@ export function sidecarOn(
 export async function advance(stack: Stack, count: number): Promise<void> {
   await stack.devnet.newBlocks(count);
   await storedUpTo(stack.sidecar.store, stack.devnet.chain.finalized.number);
+}
+
+/**
+ * A `--role writer` on the PostgreSQL `dbPath` following the stack's devnet, once it holds the
+ * writer lock; and the options an API replica of it shares (`{ ...replicaBase, role: 'api' }`).
+ */
+export async function activeWriter(
+  stack: Stack,
+  dbPath: string,
+): Promise<{ writer: WriterService; replicaBase: SidecarOptions }> {
+  const replicaBase = {
+    nodeUrl: stack.devnet.url,
+    dbPath,
+    host: '127.0.0.1',
+    port: 0,
+    logger: silentLogger(),
+  };
+  const writer = await startWriter({ ...replicaBase, startAt: 1 });
+  await eventually(() => writer.writer.state === 'active', { what: 'the writer took the lock' });
+  return { writer, replicaBase };
 }

@@ -5,14 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../../src/log.ts';
 import type { Journey, JourneyStage } from '../../src/para/journey-book.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
-import { startWriter, type WriterService } from '../../src/writer.ts';
+import type { WriterService } from '../../src/writer.ts';
 import { skipWithoutFixtures } from '../helpers/fixtures.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { type RpcSocket, rpcSocket } from '../helpers/rpc-socket.ts';
-import { type Stack, startStack } from '../helpers/sidecar.ts';
+import { activeWriter, type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually, storedUpTo } from '../helpers/wait.ts';
 
 /** What a journey says of one final receiving chain: its stages there (not when they were seen). */
@@ -40,15 +39,9 @@ describe('journeys on an API replica', { skip: skipWithoutFixtures }, () => {
     postgres = await startPostgres();
     const url = await postgres.database();
     stack = await startStack({ initialBlocks: 2, finalityLag: 2 }, { paraNodes: 'devnet' });
-    const common = {
-      nodeUrl: stack.devnet.url,
-      dbPath: url,
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-    };
-    writer = await startWriter({ ...common, startAt: 1 });
-    await eventually(() => writer.writer.state === 'active', { what: 'the writer took the lock' });
+    const started = await activeWriter(stack, url);
+    writer = started.writer;
+    const common = started.replicaBase;
     replica = await startSidecar({ ...common, role: 'api', paraNodes: [...stack.devnet.paraUrls.values()] });
     await eventually(() => replica.paras!.status().every((p) => p.state === 'following'), {
       what: 'followed',

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
-import type { GrandpaChangesJson, MailboxJson, MailboxUpdateJson } from '../../rpc/schemas.ts';
+import type { GrandpaChangesJson, MailboxJson } from '../../rpc/schemas.ts';
 import { XcmpClient } from '../../src/client/index.ts';
 import type { GrandpaCheckpoint } from '../../src/derive/grandpa.ts';
 import { decodeFinalityProof, GrandpaLedger } from '../../src/derive/grandpa-ledger.ts';
@@ -26,7 +26,7 @@ import {
   u32le,
   u64le,
 } from '../../src/protocol/bytes.ts';
-import { runCliAsync, spawnCli } from '../helpers/cli.ts';
+import { printedUpdates, runCliAsync, spawnCli } from '../helpers/cli.ts';
 import { startRewritingLayer } from '../helpers/lying-layer.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 import { consume, storedInbox, withoutVerdict } from '../helpers/verifying-consumer.ts';
@@ -293,13 +293,7 @@ describe('GRANDPA: a client that trusts only a checkpoint', () => {
     try {
       await advance(stack, 3);
       const end = (await stack.sidecar.store.cursor())!.number;
-      const lines = () =>
-        cli
-          .stdout()
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map((line) => JSON.parse(line) as MailboxUpdateJson);
+      const lines = () => printedUpdates(cli);
       await eventually(() => lines().some((u) => u.block.number >= end - 1), {
         what: `stdout reaching #${end - 1}`,
       });

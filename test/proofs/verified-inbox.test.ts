@@ -6,10 +6,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MailboxUpdateJson, MessageJson } from '../../rpc/schemas.ts';
+import type { MessageJson } from '../../rpc/schemas.ts';
 import { type VerificationError, XcmpClient } from '../../src/client/index.ts';
 import { toHex } from '../../src/protocol/bytes.ts';
-import { spawnCli } from '../helpers/cli.ts';
+import { printedUpdates, spawnCli } from '../helpers/cli.ts';
 import { startLyingLayer } from '../helpers/lying-layer.ts';
 import { advance, type Stack, startStack } from '../helpers/sidecar.ts';
 import { type Consumer, consume, storedInbox, withoutVerdict } from '../helpers/verifying-consumer.ts';
@@ -117,12 +117,7 @@ describe('verified inbox against relay proofs', () => {
       layer.lying = false;
       await advance(stack, 3);
       const end = (await stack.sidecar.store.cursor())!.number;
-      const lines = () =>
-        cli
-          .stdout()
-          .trim()
-          .split('\n')
-          .map((line) => JSON.parse(line) as MailboxUpdateJson);
+      const lines = () => printedUpdates(cli);
       await eventually(() => lines().some((u) => u.block.number >= end - 1), {
         what: `stdout reaching #${end - 1}`,
       });

@@ -5,12 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { silentLogger } from '../../src/log.ts';
 import { type Sidecar, startSidecar } from '../../src/sidecar.ts';
-import { startWriter, type WriterService } from '../../src/writer.ts';
+import type { WriterService } from '../../src/writer.ts';
 import { startPostgres, type TestPostgres } from '../helpers/postgres.ts';
 import { rpcSocket } from '../helpers/rpc-socket.ts';
-import { type Stack, startStack } from '../helpers/sidecar.ts';
+import { activeWriter, type Stack, startStack } from '../helpers/sidecar.ts';
 import { eventually, storedUpTo } from '../helpers/wait.ts';
 
 /** Subscribes and returns the updates received, each as `type@block:ids` (or a candidate's `type@block:hash`). */
@@ -53,15 +52,9 @@ describe('an API replica', () => {
     const url = await postgres.database();
     // Two blocks from backing to enactment: votes counted in between are pushed as `availability`.
     stack = await startStack({ initialBlocks: 2, enactmentDelay: 2 });
-    const common = {
-      nodeUrl: stack.devnet.url,
-      dbPath: url,
-      host: '127.0.0.1',
-      port: 0,
-      logger: silentLogger(),
-    };
-    writer = await startWriter({ ...common, startAt: 1 });
-    await eventually(() => writer.writer.state === 'active', { what: 'the writer took the lock' });
+    const started = await activeWriter(stack, url);
+    writer = started.writer;
+    const common = started.replicaBase;
     await stack.devnet.newBlocks(2);
     await storedUpTo(writer.store, stack.devnet.chain.finalized.number);
     replica = await startSidecar({ ...common, role: 'api' });
