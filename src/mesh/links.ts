@@ -98,6 +98,11 @@ export class MeshLinks {
     return this.call(member, 'xcmp_meshChunks', { recipient, blocks: [...blocks] }) as Promise<ChunkAnswer>;
   }
 
+  /** Opens the link to `member` (or finds it open); throws when the member cannot be reached now. */
+  async reach(member: MeshMember): Promise<void> {
+    await this.#client(member);
+  }
+
   /** Calls `method` on `member` unsigned (for what anyone may ask, e.g. GRANDPA set changes). */
   async plainCall<T>(member: MeshMember, method: string, params: unknown[]): Promise<T> {
     const client = await this.#client(member);

@@ -105,6 +105,7 @@ export class MeshPusher {
     try {
       for (let block = queue.blocks.shift(); block; block = queue.blocks.shift()) {
         try {
+          await this.#links.reach(peer); // no proofs read from the node for a member that is down
           const pushed = await this.#build(block);
           await this.#links.call(peer, 'xcmp_meshPush', pushed);
           const so = this.delivered.get(peer.key) ?? { blocks: 0, bytes: 0 };
